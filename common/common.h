@@ -1,0 +1,204 @@
+/* common: the one error type, cleanup attributes and ownership hand-offs, the
+ * log hook, and small libc-only helpers shared by every module. Depends on
+ * libc only. */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <dirent.h>
+#include <unistd.h>
+
+/* ---- errors -------------------------------------------------------------
+ *
+ * Convention: functions return int, >= 0 on success and a negative errno on
+ * failure. Where the reason must reach the user or a report, a caller-provided
+ * ThError *err comes last and carries the message. The message buffer is
+ * fixed-size, so a child after clone() can fill it without malloc and write
+ * it to the sync pipe in one piece. Cleanup failures on an error path go into
+ * a scratch ThError that is thrown away, so the first error is the one
+ * reported. */
+
+#define TH_ERROR_MSG_MAX 512
+
+typedef struct ThError {
+        int code; /* positive errno; 0 = no error */
+        char msg[TH_ERROR_MSG_MAX];
+} ThError;
+
+/* Fill err (may be NULL) and return -code. code <= 0 is taken as EIO. */
+int th_error_set(ThError *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Like th_error_set, appending ": <strerror(code)>". */
+int th_error_errno(ThError *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Prepend "ctx: " to an existing message; returns -err->code. */
+int th_error_prefix(ThError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void th_error_clear(ThError *err);
+
+/* ---- cleanup ------------------------------------------------------------ */
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p)     \
+        {                                       \
+                if (*p)                         \
+                        func(*p);               \
+        }
+
+static inline void freep(void *p)
+{
+        free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+
+static inline void fclosep(FILE **f)
+{
+        if (*f)
+                fclose(*f);
+}
+
+static inline void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+/* Frees a NULL-terminated array of strings. */
+void th_strv_free(char **v);
+static inline void th_strv_freep(char ***v)
+{
+        th_strv_free(*v);
+}
+
+#define _cleanup_free_     _cleanup_(freep)
+#define _cleanup_close_    _cleanup_(closep)
+#define _cleanup_fclose_   _cleanup_(fclosep)
+#define _cleanup_closedir_ _cleanup_(closedirp)
+#define _cleanup_strv_     _cleanup_(th_strv_freep)
+
+#define TAKE_PTR(p)                     \
+        ({                              \
+                __typeof__(p) _p = (p); \
+                (p) = NULL;             \
+                _p;                     \
+        })
+
+#define TAKE_FD(fd)             \
+        ({                      \
+                int _fd = (fd); \
+                (fd) = -1;      \
+                _fd;            \
+        })
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Typed cleanups for the libraries we use; each block exists only where the
+ * library's header was included first, so common itself stays libc-only. */
+#ifdef YAML_H
+static inline void yaml_parser_deletep(yaml_parser_t **p)
+{
+        if (*p) {
+                yaml_parser_delete(*p);
+                free(*p);
+        }
+}
+static inline void yaml_event_deletep(yaml_event_t *e)
+{
+        yaml_event_delete(e);
+}
+#define _cleanup_yaml_parser_ _cleanup_(yaml_parser_deletep)
+#define _cleanup_yaml_event_  _cleanup_(yaml_event_deletep)
+#endif
+
+#ifdef _LIBMOUNT_MOUNT_H
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, mnt_free_iter)
+#define _cleanup_mnt_table_ _cleanup_(mnt_unref_tablep)
+#define _cleanup_mnt_iter_  _cleanup_(mnt_free_iterp)
+#endif
+
+#ifdef _SYS_CAPABILITY_H
+static inline void cap_freep(cap_t *c)
+{
+        if (*c)
+                cap_free(*c);
+}
+#define _cleanup_cap_ _cleanup_(cap_freep)
+#endif
+
+/* ---- logging ------------------------------------------------------------
+ *
+ * Only the runner prints to the user. Library modules may emit debug
+ * messages through th_log(), which goes to a sink the runner installs (none:
+ * dropped). */
+
+typedef enum ThLogLevel {
+        TH_LOG_ERROR,
+        TH_LOG_WARNING,
+        TH_LOG_NOTICE,
+        TH_LOG_INFO,
+        TH_LOG_DEBUG,
+        _TH_LOG_LEVEL_MAX,
+        _TH_LOG_LEVEL_INVALID = -EINVAL,
+} ThLogLevel;
+
+typedef void (*ThLogSink)(ThLogLevel level, const char *msg, void *userdata);
+
+void th_log_set_sink(ThLogSink sink, void *userdata);
+void th_log_set_max_level(ThLogLevel level);
+ThLogLevel th_log_get_max_level(void);
+void th_log(ThLogLevel level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define th_debug(...) th_log(TH_LOG_DEBUG, __VA_ARGS__)
+
+/* The default sink for programs: "harness: " prefix on stderr, colour only on
+ * a TTY and when NO_COLOR is unset. */
+void th_log_stderr_sink(ThLogLevel level, const char *msg, void *userdata);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Monotonic and wall clocks in microseconds. */
+uint64_t th_now_usec(void);
+uint64_t th_realtime_usec(void);
+
+/* Parse "90s", "2m", "500ms", "1h", "1.5s" or plain seconds into usec. */
+int th_parse_duration(const char *s, uint64_t *ret_usec);
+/* Parse "512M", "2G", "64K", "1024" (bytes; binary multiples) into bytes. */
+int th_parse_size(const char *s, uint64_t *ret_bytes);
+
+/* Write all of buf; retries on EINTR and short writes. */
+int th_write_all(int fd, const void *buf, size_t len);
+/* Write a whole file atomically: tmp in the same directory + fsync + rename. */
+int th_write_file_atomic(const char *path, const void *buf, size_t len, ThError *err);
+/* mkdir -p with the given mode. */
+int th_mkdir_p(const char *path, mode_t mode);
+/* rm -rf that never crosses into another mount and never follows symlinks. */
+int th_rm_rf(const char *path);
+
+/* snprintf into a fixed buffer; returns -ENAMETOOLONG on truncation. */
+int th_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* malloc'ing formatters; NULL on OOM. */
+char *th_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+size_t th_strv_length(char *const *v);
+/* Appends a copy of s; returns 0 or -ENOMEM. */
+int th_strv_push(char ***v, const char *s);
+
+static inline bool th_streq(const char *a, const char *b)
+{
+        return a && b && __builtin_strcmp(a, b) == 0;
+}

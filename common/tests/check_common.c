@@ -1,0 +1,164 @@
+/* Unit tests for common: errors, duration/size parsing, strv, atomic files,
+ * rm -rf. */
+#include <check.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common.h"
+
+START_TEST(test_error__set_returns_negative_code)
+{
+        ThError e = { 0 };
+        ck_assert_int_eq(th_error_set(&e, ENOENT, "open '%s'", "x"), -ENOENT);
+        ck_assert_int_eq(e.code, ENOENT);
+        ck_assert_str_eq(e.msg, "open 'x'");
+        ck_assert_int_eq(th_error_set(NULL, EINVAL, "ignored"), -EINVAL);
+        ck_assert_int_eq(th_error_set(&e, 0, "zero becomes EIO"), -EIO);
+}
+END_TEST
+
+START_TEST(test_error__errno_appends_description)
+{
+        ThError e = { 0 };
+        th_error_errno(&e, ENOENT, "open '%s'", "/nope");
+        ck_assert_str_eq(e.msg, "open '/nope': No such file or directory");
+}
+END_TEST
+
+START_TEST(test_error__prefix_keeps_code)
+{
+        ThError e = { 0 };
+        th_error_set(&e, EPERM, "mount");
+        ck_assert_int_eq(th_error_prefix(&e, "case '%s'", "a"), -EPERM);
+        ck_assert_str_eq(e.msg, "case 'a': mount");
+}
+END_TEST
+
+START_TEST(test_error__long_message_truncates)
+{
+        ThError e = { 0 };
+        char big[2000];
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        th_error_set(&e, EIO, "%s", big);
+        ck_assert_uint_eq(strlen(e.msg), TH_ERROR_MSG_MAX - 1);
+}
+END_TEST
+
+START_TEST(test_parse__durations)
+{
+        uint64_t u;
+        ck_assert_int_eq(th_parse_duration("90s", &u), 0);
+        ck_assert_uint_eq(u, 90000000);
+        ck_assert_int_eq(th_parse_duration("2m", &u), 0);
+        ck_assert_uint_eq(u, 120000000);
+        ck_assert_int_eq(th_parse_duration("500ms", &u), 0);
+        ck_assert_uint_eq(u, 500000);
+        ck_assert_int_eq(th_parse_duration("120", &u), 0);
+        ck_assert_uint_eq(u, 120000000);
+        ck_assert_int_eq(th_parse_duration("1.5s", &u), 0);
+        ck_assert_uint_eq(u, 1500000);
+        ck_assert_int_eq(th_parse_duration("1h", &u), 0);
+        ck_assert_uint_eq(u, 3600000000ull);
+        ck_assert_int_eq(th_parse_duration("", &u), -EINVAL);
+        ck_assert_int_eq(th_parse_duration("5 s", &u), -EINVAL);
+        ck_assert_int_eq(th_parse_duration("-1", &u), -EINVAL);
+        ck_assert_int_eq(th_parse_duration("10x", &u), -EINVAL);
+        ck_assert_int_eq(th_parse_duration("1e400", &u), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_parse__sizes)
+{
+        uint64_t b;
+        ck_assert_int_eq(th_parse_size("512M", &b), 0);
+        ck_assert_uint_eq(b, 512ull << 20);
+        ck_assert_int_eq(th_parse_size("2G", &b), 0);
+        ck_assert_uint_eq(b, 2ull << 30);
+        ck_assert_int_eq(th_parse_size("4096", &b), 0);
+        ck_assert_uint_eq(b, 4096);
+        ck_assert_int_eq(th_parse_size("64K", &b), 0);
+        ck_assert_uint_eq(b, 65536);
+        ck_assert_int_eq(th_parse_size("12Q", &b), -EINVAL);
+        ck_assert_int_eq(th_parse_size("M", &b), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_strv__push_and_free)
+{
+        _cleanup_strv_ char **v = NULL;
+        ck_assert_int_eq(th_strv_push(&v, "a"), 0);
+        ck_assert_int_eq(th_strv_push(&v, "b"), 0);
+        ck_assert_uint_eq(th_strv_length(v), 2);
+        ck_assert_str_eq(v[1], "b");
+        ck_assert_ptr_null(v[2]);
+}
+END_TEST
+
+START_TEST(test_snprintf__reports_truncation)
+{
+        char buf[4];
+        ck_assert_int_eq(th_snprintf(buf, sizeof(buf), "abc"), 3);
+        ck_assert_int_eq(th_snprintf(buf, sizeof(buf), "abcd"), -ENAMETOOLONG);
+}
+END_TEST
+
+START_TEST(test_files__atomic_write_and_rm_rf)
+{
+        char dir[] = "/tmp/th-common-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        _cleanup_free_ char *f = th_strdup_printf("%s/a/b/c", dir);
+        _cleanup_free_ char *sub = th_strdup_printf("%s/a/b", dir);
+        ck_assert_int_eq(th_mkdir_p(sub, 0755), 0);
+        ThError e = { 0 };
+        ck_assert_int_eq(th_write_file_atomic(f, "hello", 5, &e), 0);
+        char buf[16] = { 0 };
+        _cleanup_close_ int fd = open(f, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(read(fd, buf, sizeof(buf)), 5);
+        ck_assert_str_eq(buf, "hello");
+
+        /* a symlink inside must be removed, never followed */
+        char outside[] = "/tmp/th-common-out-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(outside));
+        _cleanup_free_ char *keep = th_strdup_printf("%s/keep", outside);
+        ck_assert_int_eq(th_write_file_atomic(keep, "x", 1, &e), 0);
+        _cleanup_free_ char *link = th_strdup_printf("%s/a/link", dir);
+        ck_assert_int_eq(symlink(outside, link), 0);
+
+        ck_assert_int_eq(th_rm_rf(dir), 0);
+        struct stat st;
+        ck_assert_int_eq(lstat(dir, &st), -1);
+        ck_assert_int_eq(lstat(keep, &st), 0);
+        ck_assert_int_eq(th_rm_rf(outside), 0);
+        ck_assert_int_eq(th_rm_rf("/tmp/th-common-does-not-exist"), 0);
+}
+END_TEST
+
+static Suite *common_suite(void)
+{
+        Suite *s = suite_create("common");
+        TCase *tc = tcase_create("core");
+        tcase_add_test(tc, test_error__set_returns_negative_code);
+        tcase_add_test(tc, test_error__errno_appends_description);
+        tcase_add_test(tc, test_error__prefix_keeps_code);
+        tcase_add_test(tc, test_error__long_message_truncates);
+        tcase_add_test(tc, test_parse__durations);
+        tcase_add_test(tc, test_parse__sizes);
+        tcase_add_test(tc, test_strv__push_and_free);
+        tcase_add_test(tc, test_snprintf__reports_truncation);
+        tcase_add_test(tc, test_files__atomic_write_and_rm_rf);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(common_suite());
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,111 @@
+/* isolate: the container. Namespaces, overlay, mounts, /dev, capabilities,
+ * cgroups, stub init, systemd boot, user namespaces, network. Knows nothing of
+ * YAML, fixtures or reports: it takes an IsolateSpec of plain data and
+ * returns an IsolateResult. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common.h"
+
+typedef enum IsolateNetwork {
+        ISOLATE_NETWORK_NONE, /* a new network namespace with only lo */
+        ISOLATE_NETWORK_HOST, /* share the host's network namespace */
+        ISOLATE_NETWORK_VETH, /* a veth pair to the host */
+        _ISOLATE_NETWORK_MAX,
+        _ISOLATE_NETWORK_INVALID = -EINVAL,
+} IsolateNetwork;
+
+typedef struct IsolateBind {
+        const char *source; /* host path */
+        const char *target; /* absolute path inside the container */
+        bool writable;      /* default read-only */
+} IsolateBind;
+
+typedef struct IsolateLimits {
+        uint64_t memory_bytes; /* 0 = no limit */
+        uint64_t pids;         /* 0 = no limit */
+        double cpu;            /* CPUs (1.5 = 150%); 0 = no limit */
+} IsolateLimits;
+
+typedef struct IsolateSpec {
+        const char *rootfs; /* the tree; with ephemeral, the overlay's lowest layer */
+        /* Extra read-only layers stacked on top of rootfs, lowest first (the
+         * cached package layer). May be NULL. */
+        const char *const *layers;
+        size_t n_layers;
+        bool ephemeral;      /* overlay with a fresh upper dir; the tree is never written */
+        uint64_t upper_size; /* bytes for the tmpfs holding the upper dir; 0 = default */
+        const IsolateBind *binds;
+        size_t n_binds;
+        const char *const *tmpfs; /* absolute paths inside the container */
+        size_t n_tmpfs;
+        const char *machine; /* machine name = hostname; NULL: rootfs basename */
+        char *const *env;    /* "K=V", NULL-terminated; may be NULL */
+        const char *user;    /* user name or uid inside the container; NULL = root */
+        const char *workdir; /* NULL = "/" */
+        bool boot;           /* systemd as PID 1; false = stub init (direct mode) */
+        bool private_users;  /* user namespace with an unprivileged id range */
+        IsolateNetwork network;
+        IsolateLimits limits;
+        uint64_t timeout_usec;   /* 0 = none; kills the whole container */
+        char *const *setup_argv; /* runs first, same container; NULL = none */
+        char *const *argv;       /* the command; NULL with boot = interactive console */
+
+        /* Where output goes. With interactive, the container gets the caller's
+         * stdin/stdout/stderr (a terminal for `harness shell`). Otherwise the
+         * command's stdout and stderr are streamed into output_dir/stdout and
+         * output_dir/stderr, boot mode adds output_dir/journal and
+         * output_dir/console; nothing is buffered whole in memory. */
+        bool interactive;
+        const char *output_dir; /* host directory, must exist */
+
+        /* Container paths copied out after the command exits into
+         * artifacts_dir, resolved so no symlink can lead out of the tree. */
+        const char *const *artifacts;
+        size_t n_artifacts;
+        const char *artifacts_dir;
+
+        /* With ephemeral: keep the upper dir at this host path instead of
+         * deleting it (--keep-failed); NULL = delete. */
+        const char *keep_upper_dir;
+
+        const char *const *caps_keep; /* extra capability names to keep; may be NULL */
+        size_t n_caps_keep;
+} IsolateSpec;
+
+typedef enum IsolateStatus {
+        ISOLATE_EXITED,       /* the command ran; see exit_status */
+        ISOLATE_SIGNALED,     /* the command was killed by signal term_signal */
+        ISOLATE_TIMEOUT,      /* the timeout fired; the container was killed */
+        ISOLATE_OOM,          /* the memory limit's OOM killer fired */
+        ISOLATE_SETUP_FAILED, /* the setup command failed; exit_status is its */
+        _ISOLATE_STATUS_MAX,
+        _ISOLATE_STATUS_INVALID = -EINVAL,
+} IsolateStatus;
+
+typedef struct IsolateResult {
+        IsolateStatus status;
+        int exit_status; /* 0..255, or 128+N for a signal */
+        int term_signal;
+        bool timed_out;
+        bool oom;
+        uint64_t wall_usec;
+        /* Host paths of what the container wrote ("" when not produced). */
+        char stdout_path[4096];
+        char stderr_path[4096];
+        char journal_path[4096];
+        char console_path[4096];
+} IsolateResult;
+
+/* Runs spec->argv in a fresh container and waits for it. Returns 0 when the
+ * container ran (whatever the command's status: see ret->status), or a
+ * negative errno with err filled when it could not be set up: that is an
+ * infrastructure error. Nothing is left behind on either path. */
+int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err);
+
+const char *isolate_network_to_string(IsolateNetwork n);
+IsolateNetwork isolate_network_from_string(const char *s);
+const char *isolate_status_to_string(IsolateStatus s);

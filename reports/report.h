@@ -1,0 +1,85 @@
+/* reports: JUnit XML, TAP 14 and JSON (CTRF-shaped) writers and JUnit merge,
+ * from a small result model of its own that the runner fills. Knows nothing
+ * of containers or YAML. Every writer writes atomically (tmp + fsync +
+ * rename) and sanitises text for its format. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+
+typedef enum ReportStatus {
+        REPORT_PASS,
+        REPORT_FAIL,  /* the test's fault: status, expectation, timeout, OOM */
+        REPORT_ERROR, /* ours or the environment's: the container could not be set up */
+        REPORT_SKIP,
+        _REPORT_STATUS_MAX,
+        _REPORT_STATUS_INVALID = -EINVAL,
+} ReportStatus;
+
+/* A failed try before the final one (Surefire's flakyFailure/rerunFailure). */
+typedef struct ReportAttempt {
+        ReportStatus status; /* REPORT_FAIL or REPORT_ERROR */
+        char *type;          /* "exit-status", "expectation", "timeout", "oom", ... */
+        char *message;       /* one line */
+        double time_sec;
+        char *stdout_path; /* full log of that try; may be NULL */
+        char *stderr_path;
+} ReportAttempt;
+
+typedef struct ReportCase {
+        char *name;
+        char *classname; /* the suite name */
+        char *file;      /* suite file; may be NULL */
+        unsigned line;   /* line of the test in the suite; 0 = unknown */
+        double time_sec;
+        ReportStatus status;
+        char *type;    /* failure/error type; NULL for pass/skip */
+        char *message; /* one-line reason; skip reason for skips */
+        char *details; /* multi-line details (failure body); may be NULL */
+        /* Full logs on disk; the XML holds a capped head+tail copy and
+         * references the files with [[ATTACHMENT|path]]. May be NULL. */
+        char *stdout_path;
+        char *stderr_path;
+        char **attachments;      /* NULL-terminated extra files (journal, artifacts) */
+        bool flaky;              /* passed after failed tries */
+        ReportAttempt *attempts; /* failed tries before the final one */
+        size_t n_attempts;
+        char **tags; /* NULL-terminated; may be NULL */
+} ReportCase;
+
+typedef struct ReportSuite {
+        char *name;
+        char *file;
+        char *hostname;
+        uint64_t timestamp_usec; /* CLOCK_REALTIME at start */
+        double time_sec;
+        ReportCase *cases;
+        size_t n_cases;
+} ReportSuite;
+
+typedef struct ReportRun {
+        ReportSuite *suites;
+        size_t n_suites;
+        bool interrupted; /* the run was stopped before it finished */
+} ReportRun;
+
+typedef struct ReportOptions {
+        size_t output_cap_bytes; /* per stream in the XML, head + tail; 0 = 64 KiB */
+} ReportOptions;
+
+int report_write_junit(const ReportRun *run, const ReportOptions *opts, const char *path,
+                       ThError *err);
+int report_write_tap(const ReportRun *run, const ReportOptions *opts, const char *path,
+                     ThError *err);
+int report_write_json(const ReportRun *run, const ReportOptions *opts, const char *path,
+                      ThError *err);
+/* Merges JUnit files (from shards) into one. */
+int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output, ThError *err);
+
+void report_run_done(ReportRun *run);
+void report_suite_done(ReportSuite *s);
+void report_case_done(ReportCase *c);
+
+const char *report_status_to_string(ReportStatus s);

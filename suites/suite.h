@@ -1,0 +1,150 @@
+/* suites: the suite file format. A libyaml loader with FILE:LINE:COL errors
+ * into a plain-data model (Suite, TestSpec), strict validation, and the merge
+ * of `defaults` into each test. Knows nothing of containers or reports. */
+#pragma once
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+
+typedef struct SuiteLoc {
+        unsigned line;   /* 1-based */
+        unsigned column; /* 1-based */
+} SuiteLoc;
+
+typedef enum SuiteNetwork {
+        SUITE_NETWORK_NONE,
+        SUITE_NETWORK_HOST,
+        SUITE_NETWORK_VETH,
+        _SUITE_NETWORK_MAX,
+        _SUITE_NETWORK_INVALID = -EINVAL,
+} SuiteNetwork;
+
+typedef struct SuiteFixture {
+        char *source;     /* as written (relative to the suite file's directory) */
+        char *source_abs; /* resolved against the suite file's directory */
+        char *target;     /* absolute path inside the container */
+        bool writable;
+        SuiteLoc loc;
+} SuiteFixture;
+
+typedef struct SuiteRegex {
+        char *pattern; /* POSIX extended */
+        regex_t re;    /* compiled at load time with REG_EXTENDED|REG_NEWLINE */
+        SuiteLoc loc;
+} SuiteRegex;
+
+typedef struct SuiteEnv {
+        char *key;
+        char *value;
+} SuiteEnv;
+
+/* Which fields were set explicitly (in defaults or in the test); like
+ * nspawn's SettingsMask. */
+typedef enum SuiteField {
+        SUITE_FIELD_RUN = 1u << 0,
+        SUITE_FIELD_BOOT = 1u << 1,
+        SUITE_FIELD_TIMEOUT = 1u << 2,
+        SUITE_FIELD_NETWORK = 1u << 3,
+        SUITE_FIELD_PRIVATE_USERS = 1u << 4,
+        SUITE_FIELD_USER = 1u << 5,
+        SUITE_FIELD_WORKDIR = 1u << 6,
+        SUITE_FIELD_ENV = 1u << 7,
+        SUITE_FIELD_FIXTURES = 1u << 8,
+        SUITE_FIELD_LIMITS = 1u << 9,
+        SUITE_FIELD_SETUP = 1u << 10,
+        SUITE_FIELD_EXPECT = 1u << 11,
+        SUITE_FIELD_ARTIFACTS = 1u << 12,
+        SUITE_FIELD_TAGS = 1u << 13,
+        SUITE_FIELD_RETRIES = 1u << 14,
+        SUITE_FIELD_SKIP = 1u << 15,
+        SUITE_FIELD_PACKAGES = 1u << 16,
+} SuiteField;
+
+typedef struct SuiteExpect {
+        int exit_status; /* default 0 */
+        SuiteRegex *stdout_match, *stdout_not, *stderr_match, *stderr_not;
+        size_t n_stdout_match, n_stdout_not, n_stderr_match, n_stderr_not;
+} SuiteExpect;
+
+typedef struct TestSpec {
+        char *name;
+        SuiteLoc loc;          /* of the test's mapping in the file */
+        uint32_t set;          /* SuiteField bits set explicitly */
+        char *run;             /* shell script, run with /bin/sh -c */
+        char *setup;           /* shell script run before `run` in the same container */
+        bool boot;             /* default true */
+        uint64_t timeout_usec; /* default 120 s */
+        SuiteNetwork network;  /* default none */
+        char *network_group;   /* veth group name for `network: {veth: NAME}`; NULL */
+        bool private_users;    /* default true */
+        char *user;            /* NULL = root */
+        char *workdir;         /* NULL = / */
+        SuiteEnv *env;
+        size_t n_env;
+        SuiteFixture *fixtures;
+        size_t n_fixtures;
+        uint64_t memory_bytes; /* 0 = unlimited */
+        uint64_t pids;         /* 0 = unlimited */
+        double cpu;            /* 0 = unlimited */
+        SuiteExpect expect;
+        char **artifacts; /* NULL-terminated container paths */
+        char **tags;      /* NULL-terminated */
+        unsigned retries;
+        char *skip;      /* skip reason; NULL = run */
+        char **packages; /* defaults only: packages for the cached layer */
+} TestSpec;
+
+/* rootfs: either a directory (relative to the suite file) or a managed tree. */
+typedef struct SuiteRootfs {
+        char *dir;     /* set for a directory; resolved against the suite's directory */
+        char *distro;  /* managed: "debian" */
+        char *release; /* managed: "bookworm", "trixie" */
+        char *variant; /* managed: NULL = default */
+        char **include;
+        char *mirror;
+        SuiteLoc loc;
+} SuiteRootfs;
+
+typedef struct Suite {
+        char *path;     /* the file as given */
+        char *base_dir; /* the file's directory (absolute) */
+        char *name;     /* `name:` or the file stem */
+        SuiteRootfs rootfs;
+        TestSpec defaults;
+        TestSpec *tests; /* defaults already merged in */
+        size_t n_tests;
+} Suite;
+
+/* One located message: "FILE:LINE:COL: message". */
+typedef struct SuiteDiag {
+        char *file;
+        SuiteLoc loc;
+        char *message;
+} SuiteDiag;
+
+typedef struct SuiteDiags {
+        SuiteDiag *items;
+        size_t n;
+        bool truncated; /* more than SUITE_MAX_DIAGS errors */
+} SuiteDiags;
+
+#define SUITE_MAX_DIAGS 20
+
+/* Loads and validates a suite. On failure returns a negative errno and fills
+ * diags with every error found (up to SUITE_MAX_DIAGS); nothing is returned in
+ * ret. */
+int suite_load(const char *path, Suite **ret, SuiteDiags *diags);
+/* The same from a buffer (for tests and fuzzing); name is used in messages. */
+int suite_load_buffer(const char *name, const char *data, size_t size, Suite **ret,
+                      SuiteDiags *diags);
+
+Suite *suite_free(Suite *s);
+void suite_diags_done(SuiteDiags *d);
+
+/* Formats diag i as "FILE:LINE:COL: message" into a malloc'ed string. */
+char *suite_diag_format(const SuiteDiag *d);
+
+const char *suite_network_to_string(SuiteNetwork n);
