@@ -17,3 +17,137 @@ int runner_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 /* For subcommands whose implementation has not landed: parses --help (prints
  * usage, exit 0); anything else is a one-line error and exit 2. */
 int runner_not_built(const char *cmd, const char *usage, int argc, char **argv);
+
+/* ---- harness run: planning (plan.c, pure) ------------------------------- */
+
+#include <regex.h>
+
+#include "isolate.h"
+#include "report.h"
+#include "suite.h"
+
+/* --shard I/N: 1-based index; total == 0 means no sharding. */
+typedef struct RunShard {
+        unsigned index;
+        unsigned total;
+} RunShard;
+
+/* Parses "I/N" with 1 <= I <= N <= 100000. */
+int runner_shard_parse(const char *s, RunShard *ret);
+/* A stable 32-bit FNV-1a hash of the test id "SUITE/TEST". */
+uint32_t runner_test_hash(const char *suite, const char *test);
+/* Whether the test belongs to the shard: hash(id) mod N == I - 1. Every test
+ * is in exactly one shard, independent of order, filters and other tests. */
+bool runner_shard_selects(const RunShard *shard, const char *suite, const char *test);
+
+typedef struct RunSelect {
+        const regex_t *filter; /* matched against "SUITE/TEST"; NULL = all */
+        char *const *tags;     /* NULL-terminated; a test needs one of them; NULL = all */
+        RunShard shard;
+} RunSelect;
+
+bool runner_test_selected(const RunSelect *sel, const char *suite, const TestSpec *test);
+
+typedef struct RunPlanItem {
+        size_t suite; /* index into the suites given */
+        size_t test;  /* index into that suite's tests */
+} RunPlanItem;
+
+/* Selected tests in suite order, then file order. */
+int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *sel,
+                      RunPlanItem **ret, size_t *ret_n);
+
+/* A machine name (hostname) for a test: "[a-z0-9-]", at most 63 characters,
+ * ending in a hash of suite, test and salt so that concurrent tests differ. */
+int runner_machine_name(const char *suite, const char *test, uint32_t salt, char *buf, size_t size);
+/* A file-name-safe form of a suite or test name for the output directory:
+ * [A-Za-z0-9._-], others '_', at most 80 characters plus a hash suffix when
+ * anything was changed or cut. */
+int runner_path_component(const char *name, char *buf, size_t size);
+
+/* ---- harness run: outcome of one try (outcome.c) ------------------------ */
+
+#define RUN_MESSAGE_MAX 1024
+#define RUN_DETAILS_MAX 4096
+
+typedef struct RunOutcome {
+        ReportStatus status;
+        char type[32]; /* "" for pass */
+        char message[RUN_MESSAGE_MAX];
+        char details[RUN_DETAILS_MAX]; /* every expectation that failed, one a line */
+} RunOutcome;
+
+/* Streams the file at path (missing or "" = empty) line by line with bounded
+ * memory and checks the regexes: every `match` must match some line, no
+ * `not` may match any line. Lines longer than 64 KiB are matched in 64 KiB
+ * pieces. Appends to out (status FAIL, type "expectation") on a miss.
+ * Returns 0 when all held, 1 when something failed, < 0 when the file could
+ * not be read. */
+int runner_expect_stream(const char *path, const char *stream, const SuiteRegex *match,
+                         size_t n_match, const SuiteRegex * not, size_t n_not, RunOutcome *out);
+
+/* Classifies one try: isolate_r/err from isolate_run(), then status, exit
+ * status and expectations on the streamed output files. */
+void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateResult *res,
+                             const TestSpec *test, RunOutcome *ret);
+
+/* ---- harness run: the worker pool (schedule.c) -------------------------- */
+
+/* What one try sends from its worker to the runner: a fixed-size record. */
+typedef struct RunTryRecord {
+        int isolate_r;
+        ThError err;
+        IsolateResult res;
+        RunOutcome outcome;
+} RunTryRecord;
+
+typedef enum RunNext {
+        RUN_NEXT_DONE,  /* the item is finished */
+        RUN_NEXT_RETRY, /* run the item again, attempt + 1 */
+        RUN_NEXT_STOP,  /* finished; schedule nothing new (--fail-fast) */
+} RunNext;
+
+typedef struct RunPoolOps {
+        /* In the forked worker (its own process group, signals reset): run
+         * one try and fill ret. */
+        void (*work)(void *userdata, size_t item, unsigned attempt, RunTryRecord *ret);
+        /* In the runner when a try ended; wall_usec as seen by the runner. */
+        RunNext (*finished)(void *userdata, size_t item, unsigned attempt, const RunTryRecord *rec,
+                            uint64_t wall_usec);
+        /* In the runner when a try starts. May be NULL. */
+        void (*started)(void *userdata, size_t item, unsigned attempt);
+        /* In the runner about once a second and on every change. May be NULL. */
+        void (*tick)(void *userdata, unsigned running);
+        /* The item's own time limit (0 = none): the watchdog kills the worker
+         * at limit + margin, in case the container's own timeout failed. */
+        uint64_t (*limit_usec)(void *userdata, size_t item);
+} RunPoolOps;
+
+/* Runs items 0..n-1 with at most jobs workers at a time, one forked process
+ * per try; the runner stays single-threaded and waits with poll() on pidfds,
+ * the result pipes and a signalfd. SIGINT/SIGTERM stop scheduling and
+ * terminate the running workers (SIGTERM, then SIGKILL after a grace period).
+ * Returns 0 when every item finished or scheduling was stopped, 1 when
+ * interrupted by a signal (ret_signal = which), < 0 on errors of the runner. */
+int runner_pool_run(size_t n_items, unsigned jobs, const RunPoolOps *ops, void *userdata,
+                    int *ret_signal, ThError *err);
+
+/* ---- harness run: progress (progress.c) --------------------------------- */
+
+typedef struct RunProgress {
+        FILE *out;
+        bool live; /* a TTY: one status line redrawn with \r */
+        size_t total, done, failed, errors, skipped, flaky;
+        unsigned running;
+        uint64_t start_usec;
+        bool line_drawn;
+} RunProgress;
+
+void runner_progress_init(RunProgress *p, FILE *out, bool live, size_t total);
+/* One finished test: a line ("PASS suite/test (0.43s)", "FAIL ...: message"),
+ * shown for every test when not live and for non-passes when live. */
+void runner_progress_result(RunProgress *p, const char *suite, const char *test,
+                            ReportStatus status, bool flaky, double time_sec, const char *message);
+void runner_progress_tick(RunProgress *p, unsigned running);
+/* Clears the live line before other output. */
+void runner_progress_clear(RunProgress *p);

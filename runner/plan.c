@@ -1,0 +1,180 @@
+/* runner: choosing what `harness run` runs. Test selection by --filter,
+ * --tag and --shard, the plan order, and the names derived from test ids
+ * (machine names, output directory components). Pure: no I/O. */
+#include <string.h>
+
+#include "runner.h"
+#include "runner-internal.h"
+
+#define SHARD_TOTAL_MAX 100000u
+
+static int parse_unsigned(const char *s, const char **ret_end, unsigned *ret)
+{
+        unsigned long v = 0;
+
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
+        for (; *s >= '0' && *s <= '9'; s++) {
+                v = v * 10 + (unsigned long)(*s - '0');
+                if (v > SHARD_TOTAL_MAX)
+                        return -ERANGE;
+        }
+        *ret_end = s;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+int runner_shard_parse(const char *s, RunShard *ret)
+{
+        unsigned i, n;
+        const char *p;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        r = parse_unsigned(s, &p, &i);
+        if (r < 0)
+                return r;
+        if (*p != '/')
+                return -EINVAL;
+        r = parse_unsigned(p + 1, &p, &n);
+        if (r < 0)
+                return r;
+        if (*p != '\0')
+                return -EINVAL;
+        if (n < 1 || i < 1 || i > n)
+                return -ERANGE;
+        *ret = (RunShard){ .index = i, .total = n };
+        return 0;
+}
+
+uint32_t runner_test_hash(const char *suite, const char *test)
+{
+        uint32_t h = 2166136261u; /* FNV-1a */
+
+        for (const char *s = suite; s && *s; s++)
+                h = (h ^ (uint8_t)*s) * 16777619u;
+        h = (h ^ (uint8_t)'/') * 16777619u;
+        for (const char *s = test; s && *s; s++)
+                h = (h ^ (uint8_t)*s) * 16777619u;
+        return h;
+}
+
+bool runner_shard_selects(const RunShard *shard, const char *suite, const char *test)
+{
+        if (!shard || shard->total == 0)
+                return true;
+        return runner_test_hash(suite, test) % shard->total == shard->index - 1;
+}
+
+static bool has_tag(char *const *have, char *const *want)
+{
+        for (char *const *w = want; *w; w++)
+                for (char *const *h = have; h && *h; h++)
+                        if (strcmp(*h, *w) == 0)
+                                return true;
+        return false;
+}
+
+bool runner_test_selected(const RunSelect *sel, const char *suite, const TestSpec *test)
+{
+        if (!sel)
+                return true;
+        if (sel->tags && sel->tags[0] && !has_tag(test->tags, sel->tags))
+                return false;
+        if (sel->filter) {
+                _cleanup_free_ char *id = th_strdup_printf("%s/%s", suite, test->name);
+                if (!id || regexec(sel->filter, id, 0, NULL, 0) != 0)
+                        return false;
+        }
+        return runner_shard_selects(&sel->shard, suite, test->name);
+}
+
+int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *sel,
+                      RunPlanItem **ret, size_t *ret_n)
+{
+        _cleanup_free_ RunPlanItem *items = NULL;
+        size_t n = 0, total = 0;
+
+        for (size_t s = 0; s < n_suites; s++)
+                total += suites[s]->n_tests;
+        if (total > 0) {
+                items = calloc(total, sizeof(*items));
+                if (!items)
+                        return -ENOMEM;
+        }
+        for (size_t s = 0; s < n_suites; s++)
+                for (size_t t = 0; t < suites[s]->n_tests; t++)
+                        if (runner_test_selected(sel, suites[s]->name, &suites[s]->tests[t]))
+                                items[n++] = (RunPlanItem){ .suite = s, .test = t };
+        *ret = TAKE_PTR(items);
+        *ret_n = n;
+        return 0;
+}
+
+/* Appends a lowercase [a-z0-9-] form of s, collapsing runs of others into
+ * one '-'; stops at max characters. */
+static size_t append_hostname_part(char *buf, size_t len, size_t max, const char *s)
+{
+        for (; s && *s && len < max; s++) {
+                char c = *s;
+                if (c >= 'A' && c <= 'Z')
+                        c = (char)(c - 'A' + 'a');
+                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+                        buf[len++] = c;
+                else if (len > 0 && buf[len - 1] != '-')
+                        buf[len++] = '-';
+        }
+        return len;
+}
+
+int runner_machine_name(const char *suite, const char *test, uint32_t salt, char *buf, size_t size)
+{
+        char name[64];
+        size_t len;
+        uint32_t h = runner_test_hash(suite, test) ^ (salt * 2654435761u);
+        int r;
+
+        /* 63 = "h-" + body + "-" + 8 hex digits; body at most 52. */
+        memcpy(name, "h-", 2);
+        len = append_hostname_part(name, 2, 2 + 26, suite);
+        if (name[len - 1] != '-')
+                name[len++] = '-';
+        len = append_hostname_part(name, len, 2 + 52, test);
+        while (len > 2 && name[len - 1] == '-')
+                len--;
+        r = th_snprintf(buf, size, "%.*s-%08x", (int)len, name, h);
+        return r < 0 ? r : 0;
+}
+
+int runner_path_component(const char *name, char *buf, size_t size)
+{
+        char out[96];
+        size_t len = 0;
+        bool changed = false;
+        int r;
+
+        for (const char *s = name; s && *s; s++) {
+                char c = *s;
+                bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+                if (len >= 80) {
+                        changed = true;
+                        break;
+                }
+                if (!ok)
+                        changed = true;
+                out[len++] = ok ? c : '_';
+        }
+        if (len == 0 || out[0] == '.') {
+                changed = true; /* never "", "." or ".." or a hidden name */
+                if (len > 0)
+                        out[0] = '_';
+        }
+        if (!changed)
+                r = th_snprintf(buf, size, "%.*s", (int)len, out);
+        else
+                r = th_snprintf(buf, size, "%.*s%s%08x", (int)len, out, len ? "-" : "",
+                                runner_test_hash(name, ""));
+        return r < 0 ? r : 0;
+}
