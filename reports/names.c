@@ -1,4 +1,5 @@
-/* reports: string tables for the public enums. */
+/* reports: string tables for the public enums and the destructors of the
+ * result model (every field is owned by the model). */
 #include "report.h"
 
 static const char *const status_names[_REPORT_STATUS_MAX] = {
@@ -11,4 +12,51 @@ static const char *const status_names[_REPORT_STATUS_MAX] = {
 const char *report_status_to_string(ReportStatus s)
 {
         return s >= 0 && s < _REPORT_STATUS_MAX ? status_names[s] : NULL;
+}
+
+void report_case_done(ReportCase *c)
+{
+        if (!c)
+                return;
+        free(c->name);
+        free(c->classname);
+        free(c->file);
+        free(c->type);
+        free(c->message);
+        free(c->details);
+        free(c->stdout_path);
+        free(c->stderr_path);
+        th_strv_free(c->attachments);
+        for (size_t i = 0; i < c->n_attempts; i++) {
+                free(c->attempts[i].type);
+                free(c->attempts[i].message);
+                free(c->attempts[i].stdout_path);
+                free(c->attempts[i].stderr_path);
+        }
+        free(c->attempts);
+        th_strv_free(c->tags);
+        *c = (ReportCase){};
+}
+
+void report_suite_done(ReportSuite *s)
+{
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n_cases; i++)
+                report_case_done(&s->cases[i]);
+        free(s->cases);
+        free(s->name);
+        free(s->file);
+        free(s->hostname);
+        *s = (ReportSuite){};
+}
+
+void report_run_done(ReportRun *run)
+{
+        if (!run)
+                return;
+        for (size_t i = 0; i < run->n_suites; i++)
+                report_suite_done(&run->suites[i]);
+        free(run->suites);
+        *run = (ReportRun){};
 }

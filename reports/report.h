@@ -1,7 +1,9 @@
 /* reports: JUnit XML, TAP 14 and JSON (CTRF-shaped) writers and JUnit merge,
  * from a small result model of its own that the runner fills. Knows nothing
  * of containers or YAML. Every writer writes atomically (tmp + fsync +
- * rename) and sanitises text for its format. */
+ * rename) and sanitises text for its format. Every string and array in the
+ * model is owned (malloc'd) by it and freed by report_*_done(); writers only
+ * read it. Layout of each format: docs/reports.md. */
 #pragma once
 
 #include <stdbool.h>

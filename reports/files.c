@@ -1,0 +1,236 @@
+/* reports: file access of the writers: streamed atomic report files (tmp in
+ * the same directory + fsync + rename) and the capped reader that takes the
+ * head and tail of a log of any size without reading the middle. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "report-internal.h"
+
+/* ---- atomic streamed files ----------------------------------------------- */
+
+int report_file_open(ReportFile *f, const char *path, ThError *err)
+{
+        _cleanup_free_ char *tmp = NULL, *dup = NULL;
+        _cleanup_close_ int fd = -1;
+
+        if (!path || !*path)
+                return th_error_set(err, EINVAL, "no report path given");
+        dup = strdup(path);
+        tmp = th_strdup_printf("%s.XXXXXX", path);
+        if (!dup || !tmp)
+                return th_error_set(err, ENOMEM, "out of memory");
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return th_error_errno(err, errno, "create a temporary file for '%s'", path);
+        /* mkostemp creates 0600; reports are for everyone who can read the dir. */
+        if (fchmod(fd, 0644) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return th_error_errno(err, -r, "chmod '%s'", tmp);
+        }
+        f->fd = TAKE_FD(fd);
+        f->path = TAKE_PTR(dup);
+        f->tmp_path = TAKE_PTR(tmp);
+        return 0;
+}
+
+int report_file_commit(ReportFile *f, ThError *err)
+{
+        int r = 0;
+
+        if (fsync(f->fd) < 0)
+                r = th_error_errno(err, errno, "fsync '%s'", f->tmp_path);
+        if (close(f->fd) < 0 && r >= 0)
+                r = th_error_errno(err, errno, "close '%s'", f->tmp_path);
+        f->fd = -1;
+        if (r >= 0 && rename(f->tmp_path, f->path) < 0)
+                r = th_error_errno(err, errno, "rename '%s' to '%s'", f->tmp_path, f->path);
+        if (r >= 0) {
+                free(f->tmp_path);
+                f->tmp_path = NULL; /* committed: nothing to remove */
+        }
+        return r;
+}
+
+void report_file_done(ReportFile *f)
+{
+        if (f->fd >= 0)
+                close(f->fd);
+        if (f->tmp_path)
+                unlink(f->tmp_path);
+        free(f->tmp_path);
+        free(f->path);
+        *f = (ReportFile)REPORT_FILE_NULL;
+}
+
+/* ---- capped log reading -------------------------------------------------- */
+
+static int pread_full(int fd, char *buf, size_t len, off_t off, size_t *ret_len)
+{
+        size_t done = 0;
+
+        while (done < len) {
+                ssize_t n = pread(fd, buf + done, len - done, off + (off_t)done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                done += (size_t)n;
+        }
+        *ret_len = done;
+        return 0;
+}
+
+static bool utf8_continuation(char c)
+{
+        return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+/* Moves the cut points onto character boundaries so that a cut never turns
+ * a valid character into U+FFFD. A broken sequence stays broken. */
+static void align_cuts(Capture *c)
+{
+        size_t back = 0, skip = 0;
+
+        /* head: drop an incomplete trailing sequence (lead byte + 0..2 cont.) */
+        while (back < 3 && back < c->head_len && utf8_continuation(c->head[c->head_len - 1 - back]))
+                back++;
+        if (back < c->head_len) {
+                unsigned char lead = (unsigned char)c->head[c->head_len - 1 - back];
+                size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+                if (need > back + 1 && need <= 4) {
+                        c->head_len -= back + 1;
+                        c->omitted += back + 1;
+                }
+        }
+        while (skip < 3 && skip < c->tail_len && utf8_continuation(c->tail[skip]))
+                skip++;
+        memmove(c->tail, c->tail + skip, c->tail_len - skip);
+        c->tail_len -= skip;
+        c->omitted += skip;
+}
+
+int capture_read(const char *path, size_t cap, Capture *ret, ThError *err)
+{
+        Capture c = {};
+        struct stat st;
+        size_t half;
+        int r;
+
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return th_error_errno(err, errno, "open '%s'", path);
+        if (fstat(fd, &st) < 0)
+                return th_error_errno(err, errno, "stat '%s'", path);
+        if (!S_ISREG(st.st_mode))
+                return th_error_set(err, EINVAL, "'%s' is not a regular file", path);
+
+        c.total = (uint64_t)st.st_size;
+        if (cap < 2)
+                cap = 2;
+        half = cap / 2;
+        if (c.total <= cap) {
+                c.head = malloc(c.total + 1);
+                if (!c.head)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                r = pread_full(fd, c.head, (size_t)c.total, 0, &c.head_len);
+                if (r < 0) {
+                        capture_done(&c);
+                        return th_error_errno(err, -r, "read '%s'", path);
+                }
+                *ret = c;
+                return 0;
+        }
+
+        c.head = malloc(half + 1);
+        c.tail = malloc(half + 1);
+        if (!c.head || !c.tail) {
+                capture_done(&c);
+                return th_error_set(err, ENOMEM, "out of memory");
+        }
+        r = pread_full(fd, c.head, half, 0, &c.head_len);
+        if (r >= 0)
+                r = pread_full(fd, c.tail, half, (off_t)(c.total - half), &c.tail_len);
+        if (r < 0) {
+                capture_done(&c);
+                return th_error_errno(err, -r, "read '%s'", path);
+        }
+        c.omitted = c.total - c.head_len - c.tail_len;
+        align_cuts(&c);
+        *ret = c;
+        return 0;
+}
+
+void capture_done(Capture *c)
+{
+        free(c->head);
+        free(c->tail);
+        *c = (Capture){};
+}
+
+int capture_join(const Capture *c, RBuf *out)
+{
+        int r = rbuf_put(out, c->head, c->head_len);
+        if (r < 0 || c->omitted == 0)
+                return r;
+        if (c->head_len > 0 && c->head[c->head_len - 1] != '\n')
+                r = rbuf_putc(out, '\n');
+        if (r >= 0)
+                r = rbuf_printf(out, "[... %" PRIu64 " bytes omitted ...]\n", c->omitted);
+        if (r >= 0)
+                r = rbuf_put(out, c->tail, c->tail_len);
+        return r;
+}
+
+/* ---- model helpers ------------------------------------------------------- */
+
+void report_suite_count(const ReportSuite *s, ReportCounts *ret)
+{
+        ReportCounts n = { .tests = s->n_cases };
+
+        for (size_t i = 0; i < s->n_cases; i++) {
+                switch (s->cases[i].status) {
+                case REPORT_PASS:
+                        n.passed++;
+                        if (s->cases[i].flaky)
+                                n.flaky++;
+                        break;
+                case REPORT_FAIL:
+                        n.failures++;
+                        break;
+                case REPORT_ERROR:
+                        n.errors++;
+                        break;
+                case REPORT_SKIP:
+                        n.skipped++;
+                        break;
+                case _REPORT_STATUS_MAX:
+                case _REPORT_STATUS_INVALID:
+                default:
+                        /* An unknown status must not look green. */
+                        n.errors++;
+                        break;
+                }
+        }
+        *ret = n;
+}
+
+const char *report_case_classname(const ReportSuite *s, const ReportCase *c)
+{
+        if (c->classname && *c->classname)
+                return c->classname;
+        if (s->name && *s->name)
+                return s->name;
+        return "harness";
+}
+
+size_t report_output_cap(const ReportOptions *opts)
+{
+        return opts && opts->output_cap_bytes > 0 ? opts->output_cap_bytes
+                                                  : REPORT_OUTPUT_CAP_DEFAULT;
+}

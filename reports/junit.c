@@ -1,0 +1,405 @@
+/* reports: the JUnit XML writer. libxml2's xmlTextWriter does structure and
+ * markup escaping; every string goes through xml_sanitize() first, because
+ * the writer passes control characters and invalid UTF-8 through. Layout and
+ * the meaning of each element are in docs/reports.md. */
+#include <limits.h>
+#include <string.h>
+
+#include <libxml/xmlwriter.h>
+
+#include "report-internal.h"
+
+/* Any xmlTextWriter call returning < 0 means the output failed. */
+#define XW(call)                     \
+        do {                         \
+                if ((call) < 0)      \
+                        return -EIO; \
+        } while (0)
+
+#define BAD_CAST_S(s) ((const xmlChar *)(s))
+
+typedef struct Junit {
+        xmlTextWriterPtr w;
+        size_t cap; /* per stream of the final try */
+        RBuf scratch;
+} Junit;
+
+static int attr(Junit *j, const char *name, const char *value)
+{
+        int r;
+
+        j->scratch.len = 0;
+        r = xml_sanitize(value ? value : "", value ? strlen(value) : 0, /* one_line= */ true,
+                         &j->scratch);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterWriteAttribute(j->w, BAD_CAST_S(name), BAD_CAST_S(rbuf_str(&j->scratch))));
+        return 0;
+}
+
+static int attr_size(Junit *j, const char *name, size_t v)
+{
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%zu", v);
+        return attr(j, name, buf);
+}
+
+static int attr_seconds(Junit *j, const char *name, double sec)
+{
+        char buf[REPORT_SECONDS_MAX];
+        format_seconds(sec, buf);
+        return attr(j, name, buf);
+}
+
+static int text(Junit *j, const char *s, size_t len)
+{
+        int r;
+
+        j->scratch.len = 0;
+        r = xml_sanitize(s, len, /* one_line= */ false, &j->scratch);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterWriteString(j->w, BAD_CAST_S(rbuf_str(&j->scratch))));
+        return 0;
+}
+
+/* Jenkins' junit-attachments syntax: the line alone, absolute path. */
+static int attachment_line(const char *path, RBuf *out)
+{
+        char abs[PATH_MAX];
+        const char *p = realpath(path, abs) ? abs : path;
+        return rbuf_printf(out, "[[ATTACHMENT|%s]]\n", p);
+}
+
+/* The capped copy of one log plus attachment lines, as raw bytes. */
+static int stream_body(const char *path, size_t cap, char *const *extra, RBuf *out)
+{
+        Capture c = {};
+        ThError e = {};
+        int r = 0;
+
+        if (path) {
+                if (capture_read(path, cap, &c, &e) < 0)
+                        r = rbuf_printf(out, "[harness: cannot include the log: %s]\n", e.msg);
+                else
+                        r = capture_join(&c, out);
+                capture_done(&c);
+                if (r >= 0 && out->len > 0 && out->data[out->len - 1] != '\n')
+                        r = rbuf_putc(out, '\n');
+                if (r >= 0)
+                        r = attachment_line(path, out);
+        }
+        for (size_t i = 0; r >= 0 && extra && extra[i]; i++)
+                r = attachment_line(extra[i], out);
+        return r;
+}
+
+static int stream_element(Junit *j, const char *elem, const char *path, size_t cap,
+                          char *const *extra)
+{
+        RBuf body = {};
+        int r;
+
+        if (!path && !(extra && extra[0]))
+                return 0;
+        r = stream_body(path, cap, extra, &body);
+        if (r >= 0 && xmlTextWriterStartElement(j->w, BAD_CAST_S(elem)) < 0)
+                r = -EIO;
+        if (r >= 0)
+                r = text(j, rbuf_str(&body), body.len);
+        if (r >= 0 && xmlTextWriterEndElement(j->w) < 0)
+                r = -EIO;
+        rbuf_done(&body);
+        return r;
+}
+
+static int property(Junit *j, const char *name, const char *value)
+{
+        int r;
+
+        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("property")));
+        r = attr(j, "name", name);
+        if (r >= 0)
+                r = attr(j, "value", value);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterEndElement(j->w));
+        return 0;
+}
+
+static int case_properties(Junit *j, const ReportCase *c)
+{
+        char buf[32];
+        int r = 0;
+
+        if (c->n_attempts == 0 && !(c->tags && c->tags[0]))
+                return 0;
+        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("properties")));
+        if (c->n_attempts > 0) {
+                snprintf(buf, sizeof(buf), "%zu", c->n_attempts + 1);
+                r = property(j, "harness.attempts", buf);
+        }
+        for (size_t i = 0; r >= 0 && c->tags && c->tags[i]; i++)
+                r = property(j, "harness.tag", c->tags[i]);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterEndElement(j->w));
+        return 0;
+}
+
+/* <failure|error message type>details</...> */
+static int outcome_element(Junit *j, const char *elem, const ReportCase *c)
+{
+        const char *body = c->details ? c->details : c->message;
+        int r;
+
+        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S(elem)));
+        r = attr(j, "message", c->message ? c->message : report_status_to_string(c->status));
+        if (r >= 0)
+                r = attr(j, "type", c->type ? c->type : elem);
+        if (r >= 0 && body)
+                r = text(j, body, strlen(body));
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterEndElement(j->w));
+        return 0;
+}
+
+static const char *attempt_element(const ReportCase *c, const ReportAttempt *a)
+{
+        bool error = a->status == REPORT_ERROR;
+        if (c->status == REPORT_PASS)
+                return error ? "flakyError" : "flakyFailure";
+        return error ? "rerunError" : "rerunFailure";
+}
+
+/* Surefire's flakyFailure/rerunFailure: message, type, a stackTrace with the
+ * reason, and the (smaller) capped output of that try. */
+static int attempt(Junit *j, const ReportCase *c, size_t i)
+{
+        const ReportAttempt *a = &c->attempts[i];
+        char secs[REPORT_SECONDS_MAX];
+        size_t cap = j->cap / 4 > 1024 ? j->cap / 4 : 1024;
+        RBuf trace = {};
+        int r;
+
+        format_seconds(a->time_sec, secs);
+        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S(attempt_element(c, a))));
+        r = attr(j, "message", a->message ? a->message : "failed");
+        if (r >= 0)
+                r = attr(j, "type", a->type ? a->type : "failure");
+        if (r >= 0)
+                r = rbuf_printf(&trace, "try %zu of %zu (%s s): %s\n", i + 1, c->n_attempts + 1,
+                                secs, a->message ? a->message : "failed");
+        if (r >= 0 && xmlTextWriterStartElement(j->w, BAD_CAST_S("stackTrace")) < 0)
+                r = -EIO;
+        if (r >= 0)
+                r = text(j, rbuf_str(&trace), trace.len);
+        rbuf_done(&trace);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterEndElement(j->w));
+        r = stream_element(j, "system-out", a->stdout_path, cap, NULL);
+        if (r >= 0)
+                r = stream_element(j, "system-err", a->stderr_path, cap, NULL);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterEndElement(j->w));
+        return 0;
+}
+
+static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
+{
+        const char *file = c->file ? c->file : s->file;
+        int r;
+
+        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("testcase")));
+        r = attr(j, "name", c->name ? c->name : "(unnamed)");
+        if (r >= 0)
+                r = attr(j, "classname", report_case_classname(s, c));
+        if (r >= 0)
+                r = attr_seconds(j, "time", c->time_sec);
+        if (r >= 0 && file)
+                r = attr(j, "file", file);
+        if (r >= 0 && c->line > 0)
+                r = attr_size(j, "line", c->line);
+        if (r >= 0)
+                r = case_properties(j, c);
+        if (r < 0)
+                return r;
+
+        switch (c->status) {
+        case REPORT_PASS:
+                break;
+        case REPORT_FAIL:
+                r = outcome_element(j, "failure", c);
+                break;
+        case REPORT_SKIP:
+                XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("skipped")));
+                if (c->message)
+                        r = attr(j, "message", c->message);
+                if (r >= 0 && xmlTextWriterEndElement(j->w) < 0)
+                        r = -EIO;
+                break;
+        case REPORT_ERROR:
+        case _REPORT_STATUS_MAX:
+        case _REPORT_STATUS_INVALID:
+        default:
+                r = outcome_element(j, "error", c);
+                break;
+        }
+        for (size_t i = 0; r >= 0 && c->status != REPORT_SKIP && i < c->n_attempts; i++)
+                r = attempt(j, c, i);
+        if (r >= 0)
+                r = stream_element(j, "system-out", c->stdout_path, j->cap, c->attachments);
+        if (r >= 0)
+                r = stream_element(j, "system-err", c->stderr_path, j->cap, NULL);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterEndElement(j->w));
+        return 0;
+}
+
+static int suite_attrs(Junit *j, const char *name, const ReportCounts *n, double time_sec,
+                       uint64_t timestamp_usec)
+{
+        char ts[REPORT_TIMESTAMP_MAX];
+        int r = attr(j, "name", name);
+
+        if (r >= 0)
+                r = attr_size(j, "tests", n->tests);
+        if (r >= 0)
+                r = attr_size(j, "failures", n->failures);
+        if (r >= 0)
+                r = attr_size(j, "errors", n->errors);
+        if (r >= 0)
+                r = attr_size(j, "skipped", n->skipped);
+        if (r >= 0)
+                r = attr_seconds(j, "time", time_sec);
+        if (r >= 0 && timestamp_usec > 0) {
+                format_timestamp(timestamp_usec, ts);
+                r = attr(j, "timestamp", ts);
+        }
+        return r;
+}
+
+static int testsuite(Junit *j, const ReportSuite *s)
+{
+        ReportCounts n;
+        int r;
+
+        report_suite_count(s, &n);
+        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuite")));
+        r = suite_attrs(j, s->name ? s->name : "harness", &n, s->time_sec, s->timestamp_usec);
+        if (r >= 0)
+                r = attr(j, "hostname", s->hostname ? s->hostname : "localhost");
+        if (r >= 0 && s->file)
+                r = attr(j, "file", s->file);
+        for (size_t i = 0; r >= 0 && i < s->n_cases; i++)
+                r = testcase(j, s, &s->cases[i]);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterEndElement(j->w));
+        return 0;
+}
+
+/* An interrupted run gets one more suite, "harness", holding one testcase
+ * with an <error>: every consumer then shows the report as not green. */
+static int interrupted_suite(Junit *j, const ReportRun *run)
+{
+        ReportCase c = {
+                .name = (char *)"run interrupted",
+                .classname = (char *)"harness",
+                .status = REPORT_ERROR,
+                .type = (char *)"interrupted",
+                .message = (char *)"the run was interrupted; tests that had not finished are "
+                                   "not in this report",
+        };
+        ReportSuite s = {
+                .name = (char *)"harness",
+                .cases = &c,
+                .n_cases = 1,
+                .hostname = run->n_suites > 0 ? run->suites[0].hostname : NULL,
+                .timestamp_usec = th_realtime_usec(),
+        };
+        return testsuite(j, &s);
+}
+
+static void run_totals(const ReportRun *run, ReportCounts *ret, double *ret_time,
+                       uint64_t *ret_timestamp)
+{
+        ReportCounts t = {};
+        uint64_t ts = 0;
+        double time = 0;
+
+        for (size_t i = 0; i < run->n_suites; i++) {
+                ReportCounts n;
+                report_suite_count(&run->suites[i], &n);
+                t.tests += n.tests, t.failures += n.failures, t.errors += n.errors;
+                t.skipped += n.skipped, t.passed += n.passed, t.flaky += n.flaky;
+                if (run->suites[i].time_sec > 0)
+                        time += run->suites[i].time_sec;
+                if (run->suites[i].timestamp_usec > 0 &&
+                    (ts == 0 || run->suites[i].timestamp_usec < ts))
+                        ts = run->suites[i].timestamp_usec;
+        }
+        if (run->interrupted)
+                t.tests++, t.errors++;
+        *ret = t;
+        *ret_time = time;
+        *ret_timestamp = ts;
+}
+
+static int document(Junit *j, const ReportRun *run)
+{
+        ReportCounts t;
+        uint64_t ts;
+        double time;
+        int r;
+
+        run_totals(run, &t, &time, &ts);
+        XW(xmlTextWriterSetIndent(j->w, 1));
+        XW(xmlTextWriterSetIndentString(j->w, BAD_CAST_S("  ")));
+        XW(xmlTextWriterStartDocument(j->w, "1.0", "UTF-8", NULL));
+        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuites")));
+        r = suite_attrs(j, "harness", &t, time, ts);
+        for (size_t i = 0; r >= 0 && i < run->n_suites; i++)
+                r = testsuite(j, &run->suites[i]);
+        if (r >= 0 && run->interrupted)
+                r = interrupted_suite(j, run);
+        if (r < 0)
+                return r;
+        XW(xmlTextWriterEndDocument(j->w));
+        XW(xmlTextWriterFlush(j->w));
+        return 0;
+}
+
+int report_write_junit(const ReportRun *run, const ReportOptions *opts, const char *path,
+                       ThError *err)
+{
+        ReportFile f = REPORT_FILE_NULL;
+        Junit j = { .cap = report_output_cap(opts) };
+        xmlOutputBufferPtr out;
+        int r;
+
+        r = report_file_open(&f, path, err);
+        if (r < 0)
+                return r;
+        out = xmlOutputBufferCreateFd(f.fd, NULL); /* does not close the fd */
+        j.w = out ? xmlNewTextWriter(out) : NULL;
+        if (!j.w) {
+                if (out)
+                        xmlOutputBufferClose(out);
+                report_file_done(&f);
+                return th_error_set(err, ENOMEM, "cannot create an XML writer for '%s'", path);
+        }
+        r = document(&j, run);
+        xmlFreeTextWriter(j.w); /* also closes (flushes) the output buffer */
+        rbuf_done(&j.scratch);
+        if (r < 0)
+                r = th_error_set(err, -r, "write JUnit report '%s': %s", path, strerror(-r));
+        else
+                r = report_file_commit(&f, err);
+        report_file_done(&f);
+        return r;
+}
