@@ -1,4 +1,6 @@
 /* suites: string tables for the public enums. */
+#include <string.h>
+
 #include "suite.h"
 
 static const char *const network_names[_SUITE_NETWORK_MAX] = {
@@ -10,4 +12,12 @@ static const char *const network_names[_SUITE_NETWORK_MAX] = {
 const char *suite_network_to_string(SuiteNetwork n)
 {
         return n >= 0 && n < _SUITE_NETWORK_MAX ? network_names[n] : NULL;
+}
+
+SuiteNetwork suite_network_from_string(const char *s)
+{
+        for (int i = 0; i < _SUITE_NETWORK_MAX; i++)
+                if (s && strcmp(network_names[i], s) == 0)
+                        return (SuiteNetwork)i;
+        return _SUITE_NETWORK_INVALID;
 }

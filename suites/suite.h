@@ -63,6 +63,18 @@ typedef enum SuiteField {
         SUITE_FIELD_PACKAGES = 1u << 16,
 } SuiteField;
 
+/* Which keys of `expect` and `limits` were set; they merge key by key. */
+typedef enum SuiteSubField {
+        SUITE_EXPECT_EXIT = 1u << 0,
+        SUITE_EXPECT_STDOUT = 1u << 1,
+        SUITE_EXPECT_STDOUT_NOT = 1u << 2,
+        SUITE_EXPECT_STDERR = 1u << 3,
+        SUITE_EXPECT_STDERR_NOT = 1u << 4,
+        SUITE_LIMIT_MEMORY = 1u << 8,
+        SUITE_LIMIT_PIDS = 1u << 9,
+        SUITE_LIMIT_CPU = 1u << 10,
+} SuiteSubField;
+
 typedef struct SuiteExpect {
         int exit_status; /* default 0 */
         SuiteRegex *stdout_match, *stdout_not, *stderr_match, *stderr_not;
@@ -72,7 +84,8 @@ typedef struct SuiteExpect {
 typedef struct TestSpec {
         char *name;
         SuiteLoc loc;          /* of the test's mapping in the file */
-        uint32_t set;          /* SuiteField bits set explicitly */
+        uint32_t set;          /* SuiteField bits set explicitly (here or in defaults) */
+        uint32_t sub_set;      /* SuiteSubField bits of expect and limits */
         char *run;             /* shell script, run with /bin/sh -c */
         char *setup;           /* shell script run before `run` in the same container */
         bool boot;             /* default true */
@@ -93,7 +106,7 @@ typedef struct TestSpec {
         char **artifacts; /* NULL-terminated container paths */
         char **tags;      /* NULL-terminated */
         unsigned retries;
-        char *skip;      /* skip reason; NULL = run */
+        char *skip;      /* skip reason; NULL = run; `skip: true` gives "skipped" */
         char **packages; /* defaults only: packages for the cached layer */
 } TestSpec;
 
@@ -133,6 +146,16 @@ typedef struct SuiteDiags {
 
 #define SUITE_MAX_DIAGS 20
 
+/* Limits on what a suite file may hold (enforced at load time). */
+#define SUITE_MAX_FILE_SIZE (1024 * 1024) /* bytes of YAML */
+#define SUITE_MAX_DEPTH     32            /* nesting of mappings and sequences */
+#define SUITE_MAX_TESTS     100000
+#define SUITE_MAX_STRING    (256 * 1024) /* any one scalar */
+#define SUITE_MAX_NAME      256          /* suite and test names, bytes */
+#define SUITE_MAX_LIST      4096         /* items of env, fixtures, tags, artifacts, regexes */
+#define SUITE_MAX_RETRIES   10
+#define SUITE_MAX_MODEL     (64u * 1024 * 1024) /* bytes of model after merging defaults */
+
 /* Loads and validates a suite. On failure returns a negative errno and fills
  * diags with every error found (up to SUITE_MAX_DIAGS); nothing is returned in
  * ret. */
@@ -144,7 +167,19 @@ int suite_load_buffer(const char *name, const char *data, size_t size, Suite **r
 Suite *suite_free(Suite *s);
 void suite_diags_done(SuiteDiags *d);
 
-/* Formats diag i as "FILE:LINE:COL: message" into a malloc'ed string. */
+/* Formats a diag as "FILE:LINE:COL: message" (or "FILE: message" for errors
+ * about the whole file, line 0) into a malloc'ed string; NULL on OOM. */
 char *suite_diag_format(const SuiteDiag *d);
 
 const char *suite_network_to_string(SuiteNetwork n);
+SuiteNetwork suite_network_from_string(const char *s);
+
+/* The stable id of a test, "SUITE-NAME/TEST-NAME"; malloc'ed, NULL on OOM. */
+char *suite_test_id(const Suite *s, const TestSpec *t);
+
+/* Whether a test is selected: filter (may be NULL) is matched against the
+ * test id "SUITE/TEST", tag (may be NULL) must be one of the test's tags. */
+bool suite_test_matches(const Suite *s, const TestSpec *t, const regex_t *filter, const char *tag);
+
+/* Whether the test carries tag. */
+bool suite_test_has_tag(const TestSpec *t, const char *tag);

@@ -1,0 +1,66 @@
+/* suites: declarations shared by the loader's files: the small YAML node tree
+ * (yaml.c), the load context that collects located errors, and the model
+ * helpers (model.c, merge.c). */
+#pragma once
+
+#include <stdarg.h>
+
+#include "suite.h"
+
+typedef enum NodeKind {
+        NODE_SCALAR,
+        NODE_SEQUENCE,
+        NODE_MAPPING,
+        NODE_INVALID, /* already reported (an alias): skipped silently */
+        _NODE_KIND_MAX,
+        _NODE_KIND_INVALID = -EINVAL,
+} NodeKind;
+
+typedef struct Node {
+        NodeKind kind;
+        SuiteLoc loc;
+        char *value; /* scalars: the text, NUL-terminated */
+        size_t len;
+        bool plain;          /* scalars: unquoted, so true/false/null/numbers are typed */
+        struct Node **items; /* sequences: items; mappings: key, value, key, value, ... */
+        size_t n, cap;
+} Node;
+
+typedef struct LoadCtx {
+        const char *file;     /* for messages */
+        const char *base_dir; /* the suite's directory, absolute */
+        SuiteDiags *diags;
+        unsigned n_errors;
+        size_t model_bytes; /* accounted model size, bounded by SUITE_MAX_MODEL */
+        bool oom;
+} LoadCtx;
+
+void ctx_error(LoadCtx *c, SuiteLoc loc, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Parses YAML into a node tree, refusing anchors/aliases, enforcing depth and
+ * size limits, and dropping duplicate keys (reported). A syntax error is
+ * reported and returns -EINVAL with *ret NULL. An empty document gives a NULL
+ * tree and 0. */
+int yaml_tree_parse(LoadCtx *c, const char *data, size_t size, Node **ret);
+Node *node_free(Node *n);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Node *, node_free)
+#define _cleanup_node_ _cleanup_(node_freep)
+
+/* Pairs of a mapping. */
+#define MAPPING_FOREACH(i, m) \
+        for (size_t i = 0; (m) && (m)->kind == NODE_MAPPING && i + 1 < (m)->n; i += 2)
+
+/* Model helpers. */
+DEFINE_TRIVIAL_CLEANUP_FUNC(Suite *, suite_free)
+void test_spec_done(TestSpec *t);
+void suite_rootfs_done(SuiteRootfs *r);
+void suite_regex_done(SuiteRegex *r);
+int suite_regex_compile(LoadCtx *c, SuiteRegex *r);
+
+/* Merges defaults into t: fields t did not set come from defaults. */
+int test_spec_merge_defaults(LoadCtx *c, TestSpec *t, const TestSpec *defaults);
+
+/* Accounting of the model's size; false (and an error) when over budget. */
+bool ctx_account(LoadCtx *c, size_t bytes);
+char *ctx_strdup(LoadCtx *c, const char *s);
