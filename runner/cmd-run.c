@@ -1,12 +1,978 @@
-/* runner: `harness run`. */
+/* runner: `harness run`, the main verb. Parses options, loads and checks the
+ * suites, plans what runs (filter, tag, shard), prepares the root
+ * filesystems, runs every test in a fresh container through the worker pool
+ * (retries, timeouts, --fail-fast, signals), and writes the per-test output
+ * folders, the reports and the exit status. */
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fixture.h"
 #include "runner.h"
 #include "runner-internal.h"
 
-static const char usage[] = "Usage: harness run [OPTIONS] ...\n"
-                            "\n"
-                            "Not available in this build yet.\n";
+#define DEFAULT_OUTPUT_DIR "harness-results"
+#define MAX_JOBS           256
+#define MAX_RETRIES        10
+#define MAX_ATTACHMENTS    100
+#define PARSE_HELP         1000 /* parse_args: --help was shown */
+
+static const char usage[] =
+        "Usage: harness run [OPTIONS] SUITE...\n"
+        "\n"
+        "Run every test of the suites, each in a fresh container, and report.\n"
+        "\n"
+        "Options:\n"
+        "  -j, --jobs N              containers at a time (default: number of CPUs)\n"
+        "      --junit FILE          write a JUnit XML report\n"
+        "      --tap FILE            write a TAP 14 report\n"
+        "      --json FILE           write a JSON (CTRF) report\n"
+        "  -o, --output-dir DIR      per-test folders with stdout, stderr, journal,\n"
+        "                            artifacts/ and result (default: ./" DEFAULT_OUTPUT_DIR ")\n"
+        "      --filter REGEX        only tests whose id SUITE/TEST matches (POSIX ERE)\n"
+        "      --tag TAG             only tests with this tag (repeat: any of them)\n"
+        "      --shard I/N           only shard I of N (1-based, stable by test id)\n"
+        "      --retries N           retries for every test (overrides the suites)\n"
+        "      --timeout DURATION    timeout for every test, e.g. 90s, 2m (overrides)\n"
+        "      --keep-failed         keep the container's upper dir of failed tests\n"
+        "      --fail-fast           start no new test after the first failure\n"
+        "      --output-cap SIZE     output per stream kept in the XML (default 64K)\n"
+        "      --allow-outside-fixtures  allow fixtures that lead outside the suite's\n"
+        "                            directory through a symlink\n"
+        "  -h, --help                show this help\n"
+        "\n"
+        "Exit status: 0 all passed, 1 a test failed, 2 usage error or invalid suite,\n"
+        "3 a container could not be set up, 130 interrupted.\n";
+
+typedef struct RunArgs {
+        unsigned jobs;
+        const char *junit, *tap, *json;
+        const char *output_dir;
+        regex_t filter;
+        bool have_filter;
+        char **tags;
+        RunShard shard;
+        int retries;           /* -1 = as the suite says */
+        uint64_t timeout_usec; /* 0 = as the suite says */
+        bool keep_failed, fail_fast, allow_outside;
+        uint64_t output_cap;
+        char **suites; /* positional */
+} RunArgs;
+
+typedef struct TestRun {
+        Suite *suite;
+        const TestSpec *test;
+        const FixtureRootfs *rootfs;
+        char *dir; /* per-test output folder */
+        char *id;  /* "SUITE/TEST" */
+        unsigned max_attempts;
+        uint64_t timeout_usec;
+        uint64_t total_usec;
+        bool finished;
+        ReportCase rc;
+} TestRun;
+
+typedef struct RunCtx {
+        const RunArgs *args;
+        Suite **suites;
+        size_t n_suites;
+        FixtureRootfs *rootfs; /* per suite */
+        TestRun *tests;        /* plan order */
+        size_t n_tests;
+        size_t *runnable; /* indices into tests of those that run */
+        size_t n_runnable;
+        RunProgress progress;
+        char *output_dir; /* absolute */
+        uint64_t start_realtime, start_usec;
+        bool any_fail, any_error;
+} RunCtx;
+
+static void run_args_done(RunArgs *a)
+{
+        if (a->have_filter)
+                regfree(&a->filter);
+        th_strv_free(a->tags);
+        th_strv_free(a->suites);
+}
+
+static unsigned default_jobs(void)
+{
+        cpu_set_t set;
+
+        if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+                return (unsigned)CPU_COUNT(&set);
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 0 ? (unsigned)n : 1;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+        char *end;
+        unsigned long v;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || v > max)
+                return -ERANGE;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+static int parse_args(int argc, char **argv, RunArgs *a)
+{
+        enum {
+                ARG_JUNIT = 0x100,
+                ARG_TAP,
+                ARG_JSON,
+                ARG_FILTER,
+                ARG_TAG,
+                ARG_SHARD,
+                ARG_RETRIES,
+                ARG_TIMEOUT,
+                ARG_KEEP_FAILED,
+                ARG_FAIL_FAST,
+                ARG_OUTPUT_CAP,
+                ARG_ALLOW_OUTSIDE,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "jobs", required_argument, NULL, 'j' },
+                { "junit", required_argument, NULL, ARG_JUNIT },
+                { "tap", required_argument, NULL, ARG_TAP },
+                { "json", required_argument, NULL, ARG_JSON },
+                { "output-dir", required_argument, NULL, 'o' },
+                { "filter", required_argument, NULL, ARG_FILTER },
+                { "tag", required_argument, NULL, ARG_TAG },
+                { "shard", required_argument, NULL, ARG_SHARD },
+                { "retries", required_argument, NULL, ARG_RETRIES },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "keep-failed", no_argument, NULL, ARG_KEEP_FAILED },
+                { "fail-fast", no_argument, NULL, ARG_FAIL_FAST },
+                { "output-cap", required_argument, NULL, ARG_OUTPUT_CAP },
+                { "allow-outside-fixtures", no_argument, NULL, ARG_ALLOW_OUTSIDE },
+                {},
+        };
+        unsigned u;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "hj:o:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        fputs(usage, stdout);
+                        return PARSE_HELP;
+                case 'j':
+                        if (parse_uint(optarg, MAX_JOBS, &u) < 0 || u == 0)
+                                return runner_usage_error("run", "invalid -j '%s': 1 to %u", optarg,
+                                                          MAX_JOBS);
+                        a->jobs = u;
+                        break;
+                case ARG_JUNIT:
+                        a->junit = optarg;
+                        break;
+                case ARG_TAP:
+                        a->tap = optarg;
+                        break;
+                case ARG_JSON:
+                        a->json = optarg;
+                        break;
+                case 'o':
+                        a->output_dir = optarg;
+                        break;
+                case ARG_FILTER: {
+                        char msg[256];
+                        if (a->have_filter)
+                                regfree(&a->filter);
+                        a->have_filter = false;
+                        r = regcomp(&a->filter, optarg, REG_EXTENDED | REG_NOSUB);
+                        if (r != 0) {
+                                regerror(r, &a->filter, msg, sizeof(msg));
+                                return runner_usage_error("run", "invalid --filter '%s': %s",
+                                                          optarg, msg);
+                        }
+                        a->have_filter = true;
+                        break;
+                }
+                case ARG_TAG:
+                        if (th_strv_push(&a->tags, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case ARG_SHARD:
+                        if (runner_shard_parse(optarg, &a->shard) < 0)
+                                return runner_usage_error(
+                                        "run",
+                                        "invalid --shard '%s': expected I/N with 1 <= I <= N",
+                                        optarg);
+                        break;
+                case ARG_RETRIES:
+                        if (parse_uint(optarg, MAX_RETRIES, &u) < 0)
+                                return runner_usage_error("run", "invalid --retries '%s': 0 to %u",
+                                                          optarg, MAX_RETRIES);
+                        a->retries = (int)u;
+                        break;
+                case ARG_TIMEOUT:
+                        if (th_parse_duration(optarg, &a->timeout_usec) < 0 || a->timeout_usec == 0)
+                                return runner_usage_error(
+                                        "run", "invalid --timeout '%s': e.g. 90, 90s, 2m, 500ms",
+                                        optarg);
+                        break;
+                case ARG_KEEP_FAILED:
+                        a->keep_failed = true;
+                        break;
+                case ARG_FAIL_FAST:
+                        a->fail_fast = true;
+                        break;
+                case ARG_OUTPUT_CAP:
+                        if (th_parse_size(optarg, &a->output_cap) < 0 || a->output_cap == 0)
+                                return runner_usage_error(
+                                        "run", "invalid --output-cap '%s': e.g. 64K, 1M", optarg);
+                        break;
+                case ARG_ALLOW_OUTSIDE:
+                        a->allow_outside = true;
+                        break;
+                default:
+                        return runner_usage_error("run", "unknown or incomplete option '%s'",
+                                                  argv[optind - 1]);
+                }
+        }
+        if (optind >= argc)
+                return runner_usage_error("run", "no suite given");
+        for (int i = optind; i < argc; i++)
+                if (th_strv_push(&a->suites, argv[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* ---- loading and checking ----------------------------------------------- */
+
+static void suites_free(Suite **s, size_t n)
+{
+        for (size_t i = 0; s && i < n; i++)
+                suite_free(s[i]);
+        free(s);
+}
+
+/* Loads every suite; prints every diagnostic. Returns 0 or exit status 2. */
+static int load_suites(RunCtx *ctx, char *const *paths)
+{
+        size_t n = th_strv_length(paths);
+        bool bad = false;
+
+        ctx->suites = calloc(n, sizeof(Suite *));
+        if (!ctx->suites)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                SuiteDiags diags = { 0 };
+                int r = suite_load(paths[i], &ctx->suites[ctx->n_suites], &diags);
+                if (r >= 0) {
+                        ctx->n_suites++;
+                        suite_diags_done(&diags);
+                        continue;
+                }
+                bad = true;
+                for (size_t d = 0; d < diags.n; d++) {
+                        _cleanup_free_ char *line = suite_diag_format(&diags.items[d]);
+                        fprintf(stderr, "%s\n", line ? line : "out of memory");
+                }
+                if (diags.n == 0)
+                        fprintf(stderr, "%s: %s\n", paths[i], strerror(-r));
+                if (diags.truncated)
+                        fprintf(stderr, "%s: too many errors, stopping\n", paths[i]);
+                suite_diags_done(&diags);
+        }
+        if (bad) {
+                th_log(TH_LOG_ERROR, "invalid suite, nothing was run");
+                return RUNNER_EXIT_USAGE;
+        }
+        return 0;
+}
+
+static void rootfs_progress(const char *line, void *userdata)
+{
+        (void)userdata;
+        th_log(TH_LOG_INFO, "%s", line);
+}
+
+static int suite_dirname(RunCtx *ctx, size_t s, char *buf, size_t size)
+{
+        char comp[128];
+        int r = runner_path_component(ctx->suites[s]->name, comp, sizeof(comp));
+
+        if (r < 0)
+                return r;
+        /* Two suites of one name get their own folders. */
+        for (size_t o = 0; o < s; o++)
+                if (strcmp(ctx->suites[o]->name, ctx->suites[s]->name) == 0) {
+                        r = th_snprintf(buf, size, "%s-%zu", comp, s + 1);
+                        return r < 0 ? r : 0;
+                }
+        r = th_snprintf(buf, size, "%s", comp);
+        return r < 0 ? r : 0;
+}
+
+static int plan_tests(RunCtx *ctx)
+{
+        const RunArgs *a = ctx->args;
+        _cleanup_free_ RunPlanItem *items = NULL;
+        RunSelect sel = { .filter = a->have_filter ? &a->filter : NULL,
+                          .tags = a->tags,
+                          .shard = a->shard };
+        size_t n;
+        int r;
+
+        r = runner_plan_build(ctx->suites, ctx->n_suites, &sel, &items, &n);
+        if (r < 0)
+                return r;
+        ctx->tests = calloc(n + 1, sizeof(TestRun));
+        ctx->runnable = calloc(n + 1, sizeof(size_t));
+        if (!ctx->tests || !ctx->runnable)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                TestRun *t = &ctx->tests[ctx->n_tests++];
+                char sdir[160], tdir[128];
+                t->suite = ctx->suites[items[i].suite];
+                t->test = &t->suite->tests[items[i].test];
+                t->rootfs = &ctx->rootfs[items[i].suite];
+                t->max_attempts = 1 + (a->retries >= 0 ? (unsigned)a->retries : t->test->retries);
+                t->timeout_usec = a->timeout_usec ? a->timeout_usec : t->test->timeout_usec;
+                r = suite_dirname(ctx, items[i].suite, sdir, sizeof(sdir));
+                if (r < 0)
+                        return r;
+                r = runner_path_component(t->test->name, tdir, sizeof(tdir));
+                if (r < 0)
+                        return r;
+                t->dir = th_strdup_printf("%s/%s/%s", ctx->output_dir, sdir, tdir);
+                t->id = th_strdup_printf("%s/%s", t->suite->name, t->test->name);
+                if (!t->dir || !t->id)
+                        return -ENOMEM;
+                if (!t->test->skip)
+                        ctx->runnable[ctx->n_runnable++] = i;
+        }
+        return 0;
+}
+
+/* Every fixture of every test that will run is checked before anything runs. */
+static int check_fixtures(RunCtx *ctx)
+{
+        bool bad = false;
+
+        for (size_t k = 0; k < ctx->n_runnable; k++) {
+                TestRun *t = &ctx->tests[ctx->runnable[k]];
+                ThError err = { 0 };
+                if (fixture_check_test(t->suite, t->test, ctx->args->allow_outside, &err) >= 0)
+                        continue;
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                bad = true;
+        }
+        if (bad) {
+                th_log(TH_LOG_ERROR, "fixture check failed, nothing was run");
+                return RUNNER_EXIT_USAGE;
+        }
+        return 0;
+}
+
+static int prepare_rootfs(RunCtx *ctx)
+{
+        ctx->rootfs = calloc(ctx->n_suites + 1, sizeof(FixtureRootfs));
+        if (!ctx->rootfs)
+                return -ENOMEM;
+        return 0;
+}
+
+static bool is_user_error(int r)
+{
+        return r == -ENOENT || r == -ENOTDIR || r == -EINVAL || r == -ELOOP;
+}
+
+/* Only suites with a test to run need their tree. A tree that is not there
+ * or not usable is the suite's problem (2); anything else is ours (3). */
+static int prepare_trees(RunCtx *ctx)
+{
+        for (size_t s = 0; s < ctx->n_suites; s++) {
+                bool needed = false;
+                ThError err = { 0 };
+                for (size_t k = 0; k < ctx->n_runnable && !needed; k++)
+                        needed = ctx->tests[ctx->runnable[k]].suite == ctx->suites[s];
+                if (!needed)
+                        continue;
+                int r = fixture_rootfs_prepare(ctx->suites[s], rootfs_progress, NULL,
+                                               &ctx->rootfs[s], &err);
+                if (r >= 0)
+                        continue;
+                th_log(TH_LOG_ERROR, "suite '%s': rootfs: %s", ctx->suites[s]->path,
+                       err.msg[0] ? err.msg : strerror(-r));
+                return is_user_error(r) ? RUNNER_EXIT_USAGE : RUNNER_EXIT_INFRA;
+        }
+        return 0;
+}
+
+/* ---- one try, in the worker --------------------------------------------- */
+
+static IsolateNetwork network_of(SuiteNetwork n)
+{
+        switch (n) {
+        case SUITE_NETWORK_HOST:
+                return ISOLATE_NETWORK_HOST;
+        case SUITE_NETWORK_VETH:
+                return ISOLATE_NETWORK_VETH;
+        case SUITE_NETWORK_NONE:
+        case _SUITE_NETWORK_MAX:
+        case _SUITE_NETWORK_INVALID:
+                break;
+        }
+        return ISOLATE_NETWORK_NONE;
+}
+
+typedef struct SpecStorage {
+        IsolateBind *binds;
+        char **env;
+        char *artifacts_dir, *upper_dir;
+        char machine[64];
+        char *setup_argv[4], *argv[4];
+} SpecStorage;
+
+static void spec_storage_done(SpecStorage *s)
+{
+        free(s->binds);
+        th_strv_free(s->env);
+        free(s->artifacts_dir);
+        free(s->upper_dir);
+}
+
+/* The container for one try, from the merged test and its suite's tree. */
+static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, SpecStorage *st,
+                      IsolateSpec *ret)
+{
+        const TestSpec *ts = t->test;
+        int r;
+
+        st->binds = calloc(ts->n_fixtures + 1, sizeof(IsolateBind));
+        if (!st->binds)
+                return -ENOMEM;
+        for (size_t i = 0; i < ts->n_fixtures; i++)
+                st->binds[i] = (IsolateBind){ .source = ts->fixtures[i].source_abs,
+                                              .target = ts->fixtures[i].target,
+                                              .writable = ts->fixtures[i].writable };
+        for (size_t i = 0; i < ts->n_env; i++) {
+                _cleanup_free_ char *kv =
+                        th_strdup_printf("%s=%s", ts->env[i].key, ts->env[i].value);
+                if (!kv || th_strv_push(&st->env, kv) < 0)
+                        return -ENOMEM;
+        }
+        st->artifacts_dir = th_strdup_printf("%s/artifacts", t->dir);
+        st->upper_dir = th_strdup_printf("%s/upper", t->dir);
+        if (!st->artifacts_dir || !st->upper_dir)
+                return -ENOMEM;
+        r = runner_machine_name(t->suite->name, ts->name, (uint32_t)getpid() ^ (attempt << 24),
+                                st->machine, sizeof(st->machine));
+        if (r < 0)
+                return r;
+        st->argv[0] = st->setup_argv[0] = (char *)"/bin/sh";
+        st->argv[1] = st->setup_argv[1] = (char *)"-c";
+        st->argv[2] = ts->run;
+        st->setup_argv[2] = ts->setup;
+
+        *ret = (IsolateSpec){
+                .rootfs = t->rootfs->dir,
+                .layers = (const char *const *)t->rootfs->layers,
+                .n_layers = th_strv_length(t->rootfs->layers),
+                .ephemeral = true,
+                .binds = st->binds,
+                .n_binds = ts->n_fixtures,
+                .machine = st->machine,
+                .env = st->env,
+                .user = ts->user,
+                .workdir = ts->workdir,
+                .boot = ts->boot,
+                .private_users = ts->private_users,
+                .network = network_of(ts->network),
+                .limits = { .memory_bytes = ts->memory_bytes, .pids = ts->pids, .cpu = ts->cpu },
+                .timeout_usec = t->timeout_usec,
+                .setup_argv = ts->setup ? st->setup_argv : NULL,
+                .argv = st->argv,
+                .output_dir = t->dir,
+                .artifacts = (const char *const *)ts->artifacts,
+                .n_artifacts = th_strv_length(ts->artifacts),
+                .artifacts_dir = st->artifacts_dir,
+                .keep_upper_dir = ctx->args->keep_failed ? st->upper_dir : NULL,
+        };
+        return 0;
+}
+
+static void try_error(RunTryRecord *rec, int r, const char *what)
+{
+        rec->isolate_r = r < 0 ? r : -EIO;
+        rec->outcome.status = REPORT_ERROR;
+        snprintf(rec->outcome.type, sizeof(rec->outcome.type), "infrastructure");
+        snprintf(rec->outcome.message, sizeof(rec->outcome.message), "%s: %s", what,
+                 strerror(r < 0 ? -r : EIO));
+}
+
+static void run_work(void *userdata, size_t item, unsigned attempt, RunTryRecord *rec)
+{
+        RunCtx *ctx = userdata;
+        TestRun *t = &ctx->tests[ctx->runnable[item]];
+        _cleanup_(spec_storage_done) SpecStorage st = { 0 };
+        _cleanup_free_ char *artifacts = NULL;
+        IsolateSpec spec;
+        int r;
+
+        /* The first try starts from an empty folder; later tries find the
+         * earlier ones moved to try-N/ by the runner. */
+        if (attempt == 1)
+                (void)th_rm_rf(t->dir);
+        artifacts = th_strdup_printf("%s/artifacts", t->dir);
+        if (!artifacts)
+                return try_error(rec, -ENOMEM, "out of memory");
+        r = th_mkdir_p(artifacts, 0755);
+        if (r < 0)
+                return try_error(rec, r, "cannot create the test's output folder");
+        r = build_spec(ctx, t, attempt, &st, &spec);
+        if (r < 0)
+                return try_error(rec, r, "cannot build the container spec");
+
+        rec->isolate_r = isolate_run(&spec, &rec->res, &rec->err);
+        runner_outcome_classify(rec->isolate_r, &rec->err, &rec->res, t->test, &rec->outcome);
+}
+
+/* ---- results, in the runner --------------------------------------------- */
+
+static char *path_if_nonempty(const char *dir, const char *name)
+{
+        struct stat st;
+        char *p = th_strdup_printf("%s/%s", dir, name);
+
+        if (p && (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0))
+                p = (free(p), NULL);
+        return p;
+}
+
+static char *path_if_exists(const char *dir, const char *name)
+{
+        char *p = th_strdup_printf("%s/%s", dir, name);
+
+        if (p && access(p, F_OK) < 0)
+                p = (free(p), NULL);
+        return p;
+}
+
+static char ***nftw_list; /* nftw has no userdata */
+
+static int collect_file(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)ftw;
+        if (flag == FTW_F && S_ISREG(st->st_mode) && th_strv_length(*nftw_list) < MAX_ATTACHMENTS)
+                (void)th_strv_push(nftw_list, path);
+        return 0;
+}
+
+/* The journal, the console log and every artifact file. */
+static char **collect_attachments(const char *dir)
+{
+        char **list = NULL;
+        const char *logs[] = { "journal", "console" };
+        _cleanup_free_ char *artifacts = th_strdup_printf("%s/artifacts", dir);
+
+        for (size_t i = 0; i < ELEMENTSOF(logs); i++) {
+                _cleanup_free_ char *p = path_if_nonempty(dir, logs[i]);
+                if (p)
+                        (void)th_strv_push(&list, p);
+        }
+        if (artifacts) {
+                nftw_list = &list;
+                (void)nftw(artifacts, collect_file, 16, FTW_PHYS);
+                nftw_list = NULL;
+        }
+        return list;
+}
+
+/* Moves what a failed try left into try-N/, so the next try starts clean
+ * and the report can point at every try's logs. */
+static char *stash_try(const TestRun *t, unsigned attempt)
+{
+        static const char *const names[] = { "stdout",    "stderr", "journal", "console",
+                                             "artifacts", "result", "upper" };
+        char *dest = th_strdup_printf("%s/try-%u", t->dir, attempt);
+
+        if (!dest)
+                return NULL;
+        (void)th_rm_rf(dest);
+        if (th_mkdir_p(dest, 0755) < 0)
+                return dest;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *from = th_strdup_printf("%s/%s", t->dir, names[i]);
+                _cleanup_free_ char *to = th_strdup_printf("%s/%s", dest, names[i]);
+                if (from && to && rename(from, to) < 0 && errno != ENOENT)
+                        th_log(TH_LOG_WARNING, "cannot move '%s' to '%s': %m, ignoring", from, to);
+        }
+        return dest;
+}
+
+static int add_attempt(TestRun *t, unsigned attempt, const RunOutcome *o, uint64_t wall_usec)
+{
+        ReportCase *c = &t->rc;
+        ReportAttempt *a = reallocarray(c->attempts, c->n_attempts + 1, sizeof(*a));
+        _cleanup_free_ char *dest = NULL;
+
+        if (!a)
+                return -ENOMEM;
+        c->attempts = a;
+        dest = stash_try(t, attempt);
+        a = &c->attempts[c->n_attempts++];
+        *a = (ReportAttempt){
+                .status = o->status,
+                .type = strdup(o->type[0] ? o->type : "failure"),
+                .message = strdup(o->message),
+                .time_sec = (double)wall_usec / 1e6,
+                .stdout_path = dest ? path_if_exists(dest, "stdout") : NULL,
+                .stderr_path = dest ? path_if_exists(dest, "stderr") : NULL,
+        };
+        return 0;
+}
+
+static void write_result_file(const TestRun *t)
+{
+        const ReportCase *c = &t->rc;
+        _cleanup_free_ char *path = th_strdup_printf("%s/result", t->dir);
+        _cleanup_free_ char *text = th_strdup_printf(
+                "id: %s\nstatus: %s\ntype: %s\nmessage: %s\ntime: %.3f\nattempts: %zu\n"
+                "flaky: %s\n",
+                t->id, report_status_to_string(c->status), c->type ? c->type : "",
+                c->message ? c->message : "", c->time_sec, c->n_attempts + 1,
+                c->flaky ? "true" : "false");
+        ThError err = { 0 };
+
+        if (!path || !text)
+                return;
+        if (th_write_file_atomic(path, text, strlen(text), &err) < 0)
+                th_log(TH_LOG_WARNING, "%s, ignoring", err.msg);
+}
+
+static char *details_of(const TestRun *t, const RunOutcome *o)
+{
+        if (o->details[0])
+                return th_strdup_printf("%slogs: %s\n", o->details, t->dir);
+        return th_strdup_printf("%s\nlogs: %s\n", o->message, t->dir);
+}
+
+/* The final try decides the test's result. */
+static void finish_test(RunCtx *ctx, TestRun *t, const RunTryRecord *rec)
+{
+        ReportCase *c = &t->rc;
+        const RunOutcome *o = &rec->outcome;
+
+        c->time_sec = (double)t->total_usec / 1e6;
+        c->status = o->status;
+        c->flaky = o->status == REPORT_PASS && c->n_attempts > 0;
+        if (o->status != REPORT_PASS) {
+                c->type = strdup(o->type[0] ? o->type : "failure");
+                c->message = strdup(o->message);
+                c->details = details_of(t, o);
+        }
+        c->stdout_path = path_if_exists(t->dir, "stdout");
+        c->stderr_path = path_if_exists(t->dir, "stderr");
+        c->attachments = collect_attachments(t->dir);
+        if (o->status == REPORT_PASS && ctx->args->keep_failed) {
+                _cleanup_free_ char *upper = th_strdup_printf("%s/upper", t->dir);
+                if (upper)
+                        (void)th_rm_rf(upper);
+        }
+        t->finished = true;
+        write_result_file(t);
+        ctx->any_fail |= o->status == REPORT_FAIL;
+        ctx->any_error |= o->status == REPORT_ERROR;
+        runner_progress_result(&ctx->progress, t->suite->name, t->test->name, c->status, c->flaky,
+                               c->time_sec, c->message);
+}
+
+static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const RunTryRecord *rec,
+                            uint64_t wall_usec)
+{
+        RunCtx *ctx = userdata;
+        TestRun *t = &ctx->tests[ctx->runnable[item]];
+
+        t->total_usec += wall_usec;
+        if (rec->outcome.status != REPORT_PASS && attempt < t->max_attempts) {
+                if (add_attempt(t, attempt, &rec->outcome, wall_usec) >= 0) {
+                        th_log(TH_LOG_INFO, "%s: try %u failed (%s), retrying", t->id, attempt,
+                               rec->outcome.message);
+                        return RUN_NEXT_RETRY;
+                }
+        }
+        finish_test(ctx, t, rec);
+        if (ctx->args->fail_fast && t->rc.status != REPORT_PASS)
+                return RUN_NEXT_STOP;
+        return RUN_NEXT_DONE;
+}
+
+static void run_tick(void *userdata, unsigned running)
+{
+        RunCtx *ctx = userdata;
+        runner_progress_tick(&ctx->progress, running);
+}
+
+static uint64_t run_limit(void *userdata, size_t item)
+{
+        RunCtx *ctx = userdata;
+        return ctx->tests[ctx->runnable[item]].timeout_usec;
+}
+
+static int case_init(TestRun *t)
+{
+        ReportCase *c = &t->rc;
+
+        c->name = strdup(t->test->name);
+        c->classname = strdup(t->suite->name);
+        c->file = strdup(t->suite->path);
+        c->line = t->test->loc.line;
+        if (!c->name || !c->classname || !c->file)
+                return -ENOMEM;
+        for (char **tag = t->test->tags; tag && *tag; tag++)
+                if (th_strv_push(&c->tags, *tag) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static void record_skips(RunCtx *ctx, const char *fail_fast_reason)
+{
+        for (size_t i = 0; i < ctx->n_tests; i++) {
+                TestRun *t = &ctx->tests[i];
+                const char *reason = t->test->skip ? t->test->skip : fail_fast_reason;
+                if (t->finished || !reason)
+                        continue;
+                t->rc.status = REPORT_SKIP;
+                t->rc.message = strdup(reason);
+                t->finished = true;
+                runner_progress_result(&ctx->progress, t->suite->name, t->test->name, REPORT_SKIP,
+                                       false, 0, reason);
+        }
+}
+
+/* ---- reports, summary, exit --------------------------------------------- */
+
+/* Moves the finished cases, in plan order, into a report model. */
+static int build_report(RunCtx *ctx, bool interrupted, ReportRun *ret)
+{
+        char host[256] = "localhost";
+        double elapsed = (double)(th_now_usec() - ctx->start_usec) / 1e6;
+
+        (void)gethostname(host, sizeof(host) - 1);
+        *ret = (ReportRun){ .interrupted = interrupted };
+        ret->suites = calloc(ctx->n_suites + 1, sizeof(ReportSuite));
+        if (!ret->suites)
+                return -ENOMEM;
+        for (size_t s = 0; s < ctx->n_suites; s++) {
+                ReportSuite *rs = &ret->suites[ret->n_suites++];
+                rs->name = strdup(ctx->suites[s]->name);
+                rs->file = strdup(ctx->suites[s]->path);
+                rs->hostname = strdup(host);
+                rs->timestamp_usec = ctx->start_realtime;
+                rs->time_sec = elapsed;
+                rs->cases = calloc(ctx->n_tests + 1, sizeof(ReportCase));
+                if (!rs->name || !rs->file || !rs->hostname || !rs->cases)
+                        return -ENOMEM;
+                for (size_t i = 0; i < ctx->n_tests; i++) {
+                        TestRun *t = &ctx->tests[i];
+                        if (t->suite != ctx->suites[s] || !t->finished)
+                                continue;
+                        rs->cases[rs->n_cases++] = t->rc;
+                        t->rc = (ReportCase){ 0 };
+                }
+        }
+        return 0;
+}
+
+static int write_reports(RunCtx *ctx, const ReportRun *run)
+{
+        const RunArgs *a = ctx->args;
+        ReportOptions opts = { .output_cap_bytes = (size_t)a->output_cap };
+        struct {
+                const char *path;
+                int (*write)(const ReportRun *, const ReportOptions *, const char *, ThError *);
+        } writers[] = {
+                { a->junit, report_write_junit },
+                { a->tap, report_write_tap },
+                { a->json, report_write_json },
+        };
+        int ret = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(writers); i++) {
+                ThError err = { 0 };
+                if (!writers[i].path)
+                        continue;
+                int r = writers[i].write(run, &opts, writers[i].path, &err);
+                if (r < 0) {
+                        th_log(TH_LOG_ERROR, "cannot write report '%s': %s", writers[i].path,
+                               err.msg[0] ? err.msg : strerror(-r));
+                        ret = r;
+                }
+        }
+        return ret;
+}
+
+/* The logs of a finished case: its folder, found by name. */
+static const char *case_dir(const RunCtx *ctx, const ReportCase *c)
+{
+        for (size_t i = 0; i < ctx->n_tests; i++)
+                if (th_streq(ctx->tests[i].test->name, c->name) &&
+                    th_streq(ctx->tests[i].suite->name, c->classname))
+                        return ctx->tests[i].dir;
+        return "?";
+}
+
+static void print_summary(RunCtx *ctx, const ReportRun *run, bool interrupted)
+{
+        RunProgress *p = &ctx->progress;
+        size_t passed = 0, n = 0;
+        FILE *f = p->out;
+
+        runner_progress_clear(p);
+        for (size_t s = 0; s < run->n_suites; s++)
+                for (size_t i = 0; i < run->suites[s].n_cases; i++) {
+                        n++;
+                        passed += run->suites[s].cases[i].status == REPORT_PASS;
+                }
+        fprintf(f,
+                "\n%zu tests: %zu passed (%zu flaky), %zu failed, %zu errors, %zu skipped in "
+                "%.2fs%s\n",
+                n, passed, p->flaky, p->failed, p->errors, p->skipped,
+                (double)(th_now_usec() - ctx->start_usec) / 1e6,
+                interrupted ? " (interrupted)" : "");
+        if (interrupted && n < ctx->n_tests)
+                fprintf(f, "%zu selected tests did not finish\n", ctx->n_tests - n);
+        for (size_t s = 0; s < run->n_suites; s++)
+                for (size_t i = 0; i < run->suites[s].n_cases; i++) {
+                        const ReportCase *c = &run->suites[s].cases[i];
+                        if (c->status != REPORT_FAIL && c->status != REPORT_ERROR)
+                                continue;
+                        fprintf(f, "  %s %s/%s: %s\n        logs: %s/\n",
+                                c->status == REPORT_FAIL ? "FAIL " : "ERROR", c->classname, c->name,
+                                c->message ? c->message : "", case_dir(ctx, c));
+                }
+        fflush(f);
+}
+
+static void run_ctx_done(RunCtx *ctx)
+{
+        for (size_t i = 0; ctx->tests && i < ctx->n_tests; i++) {
+                free(ctx->tests[i].dir);
+                free(ctx->tests[i].id);
+                report_case_done(&ctx->tests[i].rc);
+        }
+        free(ctx->tests);
+        free(ctx->runnable);
+        for (size_t s = 0; ctx->rootfs && s < ctx->n_suites; s++)
+                fixture_rootfs_done(&ctx->rootfs[s]);
+        free(ctx->rootfs);
+        suites_free(ctx->suites, ctx->n_suites);
+        free(ctx->output_dir);
+}
+
+static int make_output_dir(RunCtx *ctx)
+{
+        const char *dir = ctx->args->output_dir ? ctx->args->output_dir : DEFAULT_OUTPUT_DIR;
+        int r = th_mkdir_p(dir, 0755);
+
+        if (r < 0) {
+                th_log(TH_LOG_ERROR, "cannot create the output directory '%s': %s", dir,
+                       strerror(-r));
+                return RUNNER_EXIT_USAGE;
+        }
+        ctx->output_dir = realpath(dir, NULL);
+        return ctx->output_dir ? 0 : -errno;
+}
+
+static int exit_status(const RunCtx *ctx, bool interrupted)
+{
+        if (interrupted)
+                return RUNNER_EXIT_INTERRUPTED;
+        if (ctx->any_error)
+                return RUNNER_EXIT_INFRA;
+        if (ctx->any_fail)
+                return RUNNER_EXIT_FAILED;
+        return RUNNER_EXIT_OK;
+}
+
+/* Runs the plan and reports; returns the exit status. */
+static int execute(RunCtx *ctx)
+{
+        static const RunPoolOps ops = {
+                .work = run_work,
+                .finished = run_finished,
+                .tick = run_tick,
+                .limit_usec = run_limit,
+        };
+        ReportRun run = { 0 };
+        ThError err = { 0 };
+        int sig = 0, r, ret;
+        bool interrupted;
+
+        for (size_t i = 0; i < ctx->n_tests; i++)
+                if (case_init(&ctx->tests[i]) < 0)
+                        return -ENOMEM;
+        runner_progress_init(&ctx->progress, stdout, isatty(STDOUT_FILENO) == 1, ctx->n_tests);
+        ctx->start_usec = th_now_usec();
+        ctx->start_realtime = th_realtime_usec();
+        record_skips(ctx, NULL);
+
+        r = runner_pool_run(ctx->n_runnable, ctx->args->jobs, &ops, ctx, &sig, &err);
+        if (r < 0) {
+                runner_progress_clear(&ctx->progress);
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+        }
+        interrupted = r == 1;
+        if (interrupted) {
+                runner_progress_clear(&ctx->progress);
+                th_log(TH_LOG_WARNING, "interrupted by SIG%s; writing reports of what finished",
+                       sigabbrev_np(sig) ?: "?");
+        } else if (r == 0)
+                record_skips(ctx, "not run: an earlier test failed (--fail-fast)");
+
+        if (build_report(ctx, interrupted, &run) < 0) {
+                report_run_done(&run);
+                return -ENOMEM;
+        }
+        print_summary(ctx, &run, interrupted);
+        ret = exit_status(ctx, interrupted);
+        if (r < 0)
+                ret = RUNNER_EXIT_INFRA;
+        if (write_reports(ctx, &run) < 0 && ret == RUNNER_EXIT_OK)
+                ret = RUNNER_EXIT_INFRA;
+        report_run_done(&run);
+        return ret;
+}
 
 int runner_cmd_run(int argc, char **argv)
 {
-        return runner_not_built("run", usage, argc, argv);
+        _cleanup_(run_args_done) RunArgs args = { .jobs = default_jobs(), .retries = -1 };
+        _cleanup_(run_ctx_done) RunCtx ctx = { .args = &args };
+        int r;
+
+        r = parse_args(argc, argv, &args);
+        if (r == PARSE_HELP)
+                return RUNNER_EXIT_OK;
+        if (r != 0)
+                return r > 0 ? r : RUNNER_EXIT_INFRA;
+        r = load_suites(&ctx, args.suites);
+        if (r != 0)
+                return r > 0 ? r : RUNNER_EXIT_INFRA;
+        r = prepare_rootfs(&ctx);
+        if (r == 0)
+                r = make_output_dir(&ctx);
+        if (r == 0)
+                r = plan_tests(&ctx);
+        if (r == 0)
+                r = check_fixtures(&ctx);
+        if (r == 0)
+                r = prepare_trees(&ctx);
+        if (r != 0)
+                return r > 0 ? r : RUNNER_EXIT_INFRA;
+        if (ctx.n_tests == 0)
+                th_log(TH_LOG_WARNING, "no test selected");
+        r = execute(&ctx);
+        return r < 0 ? RUNNER_EXIT_INFRA : r;
 }

@@ -151,3 +151,4 @@ void runner_progress_result(RunProgress *p, const char *suite, const char *test,
 void runner_progress_tick(RunProgress *p, unsigned running);
 /* Clears the live line before other output. */
 void runner_progress_clear(RunProgress *p);
+

@@ -1,0 +1,419 @@
+/* runner: the worker pool of `harness run`. One forked worker process per
+ * try (isolate_run() clones inside it, never next to a thread), at most -j
+ * at a time. The runner stays single-threaded: it waits with poll() on each
+ * worker's pidfd and result pipe and on a signalfd for SIGINT/SIGTERM. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+#include "runner.h"
+#include "runner-internal.h"
+
+#define USEC_PER_SEC         1000000ULL
+#define KILL_GRACE_USEC      (5 * USEC_PER_SEC)
+#define WATCHDOG_MARGIN_USEC (60 * USEC_PER_SEC)
+
+typedef struct Worker {
+        pid_t pid;
+        int pidfd;
+        int pipefd;
+        size_t item;
+        unsigned attempt;
+        uint64_t start_usec;
+        uint64_t deadline_usec; /* watchdog; UINT64_MAX = none */
+        uint64_t kill_usec;     /* SIGKILL after this once terminated; 0 = not yet */
+        RunTryRecord *rec;
+        size_t got;
+} Worker;
+
+typedef struct Queue {
+        size_t *item;
+        unsigned *attempt;
+        size_t head, len, cap;
+} Queue;
+
+typedef struct Pool {
+        const RunPoolOps *ops;
+        void *userdata;
+        Worker *w;
+        unsigned jobs, running;
+        Queue q;
+        bool stop, interrupted;
+        int signal;
+        int sigfd;
+        sigset_t oldmask;
+} Pool;
+
+static int queue_push(Queue *q, size_t item, unsigned attempt, bool front)
+{
+        if (q->head + q->len == q->cap || (front && q->head == 0)) {
+                /* Compact, then grow with room in front for retries. */
+                size_t cap = q->len * 2 + 16, head = cap / 4;
+                size_t *ni = calloc(cap, sizeof(*ni));
+                unsigned *na = calloc(cap, sizeof(*na));
+                if (!ni || !na) {
+                        free(ni);
+                        free(na);
+                        return -ENOMEM;
+                }
+                if (q->len > 0) {
+                        memcpy(ni + head, q->item + q->head, q->len * sizeof(*ni));
+                        memcpy(na + head, q->attempt + q->head, q->len * sizeof(*na));
+                }
+                free(q->item);
+                free(q->attempt);
+                q->item = ni;
+                q->attempt = na;
+                q->head = head;
+                q->cap = cap;
+        }
+        if (front)
+                q->head--;
+        size_t at = front ? q->head : q->head + q->len;
+        q->item[at] = item;
+        q->attempt[at] = attempt;
+        q->len++;
+        return 0;
+}
+
+static void queue_done(Queue *q)
+{
+        free(q->item);
+        free(q->attempt);
+        *q = (Queue){ 0 };
+}
+
+static void worker_reset(Worker *w)
+{
+        closep(&w->pidfd);
+        closep(&w->pipefd);
+        free(w->rec);
+        *w = (Worker){ .pid = 0, .pidfd = -1, .pipefd = -1 };
+}
+
+/* In the worker: own process group (a terminal's ^C reaches only the runner,
+ * which then stops workers in order), die with the runner, default signals. */
+static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, pid_t parent)
+{
+        RunTryRecord *rec;
+        sigset_t none;
+
+        (void)setpgid(0, 0);
+        (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+                _exit(127);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        close(p->sigfd);
+        for (unsigned i = 0; i < p->jobs; i++)
+                if (&p->w[i] != self && p->w[i].pid > 0) {
+                        close(p->w[i].pidfd);
+                        close(p->w[i].pipefd);
+                }
+
+        rec = calloc(1, sizeof(*rec));
+        if (!rec)
+                _exit(127);
+        p->ops->work(p->userdata, self->item, self->attempt, rec);
+        if (th_write_all(wfd, rec, sizeof(*rec)) < 0)
+                _exit(127);
+        _exit(0);
+}
+
+static int worker_start(Pool *p, Worker *w, size_t item, unsigned attempt, ThError *err)
+{
+        int fds[2];
+        pid_t parent = getpid();
+        uint64_t limit;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return th_error_errno(err, errno, "pipe");
+        w->item = item;
+        w->attempt = attempt;
+        w->start_usec = th_now_usec();
+        limit = p->ops->limit_usec ? p->ops->limit_usec(p->userdata, item) : 0;
+        w->deadline_usec =
+                limit ? w->start_usec + limit + limit / 10 + WATCHDOG_MARGIN_USEC : UINT64_MAX;
+        w->kill_usec = 0;
+        w->got = 0;
+        w->rec = calloc(1, sizeof(*w->rec));
+        if (!w->rec) {
+                close(fds[0]);
+                close(fds[1]);
+                return th_error_set(err, ENOMEM, "out of memory");
+        }
+        fflush(NULL); /* no buffered output is written twice */
+        pid_t pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                close(fds[0]);
+                close(fds[1]);
+                return th_error_errno(err, e, "fork");
+        }
+        if (pid == 0) {
+                close(fds[0]);
+                worker_main(p, w, fds[1], parent);
+        }
+        close(fds[1]);
+        (void)setpgid(pid, pid); /* also from here, so kill(-pid) works at once */
+        w->pid = pid;
+        w->pipefd = fds[0];
+        (void)fcntl(w->pipefd, F_SETFL, O_NONBLOCK);
+        w->pidfd = pidfd_open(pid, 0);
+        if (w->pidfd < 0) {
+                int e = errno;
+                kill(pid, SIGKILL);
+                (void)waitpid(pid, NULL, 0);
+                worker_reset(w);
+                return th_error_errno(err, e, "pidfd_open");
+        }
+        p->running++;
+        if (p->ops->started)
+                p->ops->started(p->userdata, item, attempt);
+        return 0;
+}
+
+static void worker_drain(Worker *w)
+{
+        while (w->got < sizeof(*w->rec)) {
+                ssize_t n = read(w->pipefd, (char *)w->rec + w->got, sizeof(*w->rec) - w->got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return;
+                w->got += (size_t)n;
+        }
+}
+
+static void worker_terminate(Worker *w, uint64_t now)
+{
+        if (w->kill_usec != 0)
+                return;
+        kill(-w->pid, SIGTERM);
+        kill(w->pid, SIGTERM);
+        w->kill_usec = now + KILL_GRACE_USEC;
+}
+
+/* The worker exited: reap it, turn what it sent into a record. */
+static int worker_reap(Pool *p, Worker *w, ThError *err)
+{
+        siginfo_t si = { 0 };
+        RunTryRecord *rec = w->rec;
+        bool watchdog = w->kill_usec != 0 && !p->interrupted;
+        uint64_t wall = th_now_usec() - w->start_usec;
+        RunNext next;
+
+        worker_drain(w);
+        if (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED) < 0)
+                return th_error_errno(err, errno, "waitid");
+        /* Anything left in the worker's process group goes too. */
+        kill(-w->pid, SIGKILL);
+        p->running--;
+
+        if (p->interrupted) {
+                worker_reset(w);
+                return 0;
+        }
+        if (w->got != sizeof(*rec) || si.si_code != CLD_EXITED || si.si_status != 0) {
+                *rec = (RunTryRecord){ .isolate_r = -EIO };
+                rec->outcome.status = REPORT_ERROR;
+                snprintf(rec->outcome.type, sizeof(rec->outcome.type), "infrastructure");
+                if (watchdog)
+                        snprintf(rec->outcome.message, sizeof(rec->outcome.message),
+                                 "the test did not end within its timeout plus a margin; "
+                                 "the harness killed it");
+                else if (si.si_code == CLD_EXITED)
+                        snprintf(rec->outcome.message, sizeof(rec->outcome.message),
+                                 "the harness worker exited with status %d without a result",
+                                 si.si_status);
+                else
+                        snprintf(rec->outcome.message, sizeof(rec->outcome.message),
+                                 "the harness worker was killed by signal %d (SIG%s)", si.si_status,
+                                 sigabbrev_np(si.si_status) ?: "?");
+        }
+        size_t item = w->item;
+        unsigned attempt = w->attempt;
+        next = p->ops->finished(p->userdata, item, attempt, rec, wall);
+        worker_reset(w);
+        if (next == RUN_NEXT_STOP)
+                p->stop = true;
+        if (next == RUN_NEXT_RETRY && !p->stop)
+                return queue_push(&p->q, item, attempt + 1, /* front= */ true) < 0
+                               ? th_error_set(err, ENOMEM, "out of memory")
+                               : 0;
+        return 0;
+}
+
+static void pool_interrupt(Pool *p, int sig)
+{
+        uint64_t now = th_now_usec();
+
+        if (p->interrupted) {
+                /* A second signal: no more grace. */
+                for (unsigned i = 0; i < p->jobs; i++)
+                        if (p->w[i].pid > 0) {
+                                kill(-p->w[i].pid, SIGKILL);
+                                kill(p->w[i].pid, SIGKILL);
+                        }
+                return;
+        }
+        p->interrupted = true;
+        p->stop = true;
+        p->signal = sig;
+        for (unsigned i = 0; i < p->jobs; i++)
+                if (p->w[i].pid > 0)
+                        worker_terminate(&p->w[i], now);
+}
+
+static int pool_read_signal(Pool *p)
+{
+        struct signalfd_siginfo si;
+        ssize_t n = read(p->sigfd, &si, sizeof(si));
+
+        if (n == (ssize_t)sizeof(si))
+                pool_interrupt(p, (int)si.ssi_signo);
+        return 0;
+}
+
+/* Watchdogs and the SIGKILL after the grace period; returns the poll
+ * timeout in ms until the next of them. */
+static int pool_timers(Pool *p)
+{
+        uint64_t now = th_now_usec(), next = now + USEC_PER_SEC;
+
+        for (unsigned i = 0; i < p->jobs; i++) {
+                Worker *w = &p->w[i];
+                if (w->pid <= 0)
+                        continue;
+                if (w->kill_usec != 0 && now >= w->kill_usec) {
+                        kill(-w->pid, SIGKILL);
+                        kill(w->pid, SIGKILL);
+                } else if (w->kill_usec == 0 && now >= w->deadline_usec)
+                        worker_terminate(w, now);
+                if (w->kill_usec != 0 && w->kill_usec > now && w->kill_usec < next)
+                        next = w->kill_usec;
+                if (w->kill_usec == 0 && w->deadline_usec < next)
+                        next = w->deadline_usec;
+        }
+        return next > now ? (int)((next - now + 999) / 1000) : 0;
+}
+
+static int pool_fill(Pool *p, ThError *err)
+{
+        for (unsigned i = 0; i < p->jobs && !p->stop && p->q.len > 0; i++) {
+                if (p->w[i].pid > 0)
+                        continue;
+                size_t item = p->q.item[p->q.head];
+                unsigned attempt = p->q.attempt[p->q.head];
+                p->q.head++;
+                p->q.len--;
+                int r = worker_start(p, &p->w[i], item, attempt, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int pool_wait(Pool *p, ThError *err)
+{
+        struct pollfd pfd[1 + 2 * p->jobs];
+        unsigned map[1 + 2 * p->jobs];
+        nfds_t n = 0;
+        int timeout = pool_timers(p), r;
+
+        pfd[n++] = (struct pollfd){ .fd = p->sigfd, .events = POLLIN };
+        for (unsigned i = 0; i < p->jobs; i++) {
+                if (p->w[i].pid <= 0)
+                        continue;
+                map[n] = i;
+                pfd[n++] = (struct pollfd){ .fd = p->w[i].pidfd, .events = POLLIN };
+                map[n] = i;
+                pfd[n++] = (struct pollfd){ .fd = p->w[i].pipefd, .events = POLLIN };
+        }
+        r = poll(pfd, n, timeout);
+        if (r < 0 && errno == EINTR)
+                return 0;
+        if (r < 0)
+                return th_error_errno(err, errno, "poll");
+        if (pfd[0].revents & POLLIN)
+                pool_read_signal(p);
+        for (nfds_t k = 1; k < n; k++) {
+                Worker *w = &p->w[map[k]];
+                if (!pfd[k].revents || w->pid <= 0)
+                        continue;
+                if (pfd[k].fd == w->pipefd) {
+                        worker_drain(w);
+                        continue;
+                }
+                r = worker_reap(p, w, err);
+                if (r < 0)
+                        return r;
+        }
+        if (p->ops->tick)
+                p->ops->tick(p->userdata, p->running);
+        return 0;
+}
+
+static void pool_done(Pool *p)
+{
+        /* Error paths: no worker outlives the pool. */
+        for (unsigned i = 0; p->w && i < p->jobs; i++)
+                if (p->w[i].pid > 0) {
+                        kill(-p->w[i].pid, SIGKILL);
+                        kill(p->w[i].pid, SIGKILL);
+                        (void)waitpid(p->w[i].pid, NULL, 0);
+                        worker_reset(&p->w[i]);
+                }
+        free(p->w);
+        queue_done(&p->q);
+        closep(&p->sigfd);
+        sigprocmask(SIG_SETMASK, &p->oldmask, NULL);
+}
+
+int runner_pool_run(size_t n_items, unsigned jobs, const RunPoolOps *ops, void *userdata,
+                    int *ret_signal, ThError *err)
+{
+        _cleanup_(pool_done)
+                Pool p = { .ops = ops, .userdata = userdata, .sigfd = -1, .jobs = jobs ? jobs : 1 };
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &mask, &p.oldmask) < 0)
+                return th_error_errno(err, errno, "sigprocmask");
+        p.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (p.sigfd < 0)
+                return th_error_errno(err, errno, "signalfd");
+        p.w = calloc(p.jobs, sizeof(*p.w));
+        if (!p.w)
+                return th_error_set(err, ENOMEM, "out of memory");
+        for (unsigned i = 0; i < p.jobs; i++)
+                worker_reset(&p.w[i]);
+        for (size_t i = 0; i < n_items; i++)
+                if (queue_push(&p.q, i, 1, /* front= */ false) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+
+        for (;;) {
+                r = pool_fill(&p, err);
+                if (r < 0)
+                        return r;
+                if (p.running == 0 && (p.stop || p.q.len == 0))
+                        break;
+                r = pool_wait(&p, err);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_signal)
+                *ret_signal = p.signal;
+        return p.interrupted ? 1 : 0;
+}
