@@ -1,12 +1,184 @@
-/* runner: `harness list`. */
+/* runner: `harness list`: the tests of suites, one line each (or a JSON
+ * array for tools), honouring --filter REGEX (on "SUITE/TEST") and --tag. */
+#include <getopt.h>
+#include <regex.h>
+#include <string.h>
+
 #include "runner.h"
 #include "runner-internal.h"
+#include "suite.h"
 
-static const char usage[] = "Usage: harness list [OPTIONS] ...\n"
-                            "\n"
-                            "Not available in this build yet.\n";
+static const char usage[] =
+        "Usage: harness list [OPTIONS] SUITE...\n"
+        "\n"
+        "List the tests of suite files: SUITE/TEST, then [tags] and (skip: reason).\n"
+        "\n"
+        "Options:\n"
+        "  -f, --filter REGEX   only tests whose id SUITE/TEST matches (POSIX ERE)\n"
+        "  -t, --tag TAG        only tests with this tag\n"
+        "      --json           a JSON array of {id, suite, name, file, line, tags, skip}\n"
+        "  -h, --help           show this help\n";
+
+static void print_diags(const char *path, int r, const SuiteDiags *d)
+{
+        for (size_t i = 0; i < d->n; i++) {
+                _cleanup_free_ char *line = suite_diag_format(&d->items[i]);
+                fprintf(stderr, "%s\n", line ? line : "out of memory");
+        }
+        if (d->truncated)
+                fprintf(stderr, "%s: too many errors, stopped after %d\n", path, SUITE_MAX_DIAGS);
+        if (d->n == 0 && r < 0)
+                fprintf(stderr, "%s: cannot load: %s\n", path, strerror(-r));
+}
+
+static void json_string(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(f, "\\%c", *p);
+                else if (*p == '\n')
+                        fputs("\\n", f);
+                else if (*p == '\t')
+                        fputs("\\t", f);
+                else if (*p < 0x20 || *p == 0x7f)
+                        fprintf(f, "\\u%04x", *p);
+                else
+                        fputc(*p, f);
+        }
+        fputc('"', f);
+}
+
+static void print_json(FILE *f, const Suite *s, const TestSpec *t, bool first)
+{
+        _cleanup_free_ char *id = suite_test_id(s, t);
+        fputs(first ? "\n  {\"id\": " : ",\n  {\"id\": ", f);
+        json_string(f, id ? id : "");
+        fputs(", \"suite\": ", f);
+        json_string(f, s->name);
+        fputs(", \"name\": ", f);
+        json_string(f, t->name);
+        fputs(", \"file\": ", f);
+        json_string(f, s->path);
+        fprintf(f, ", \"line\": %u, \"tags\": [", t->loc.line);
+        for (char **p = t->tags; p && *p; p++) {
+                if (p != t->tags)
+                        fputs(", ", f);
+                json_string(f, *p);
+        }
+        fputs("], \"skip\": ", f);
+        if (t->skip)
+                json_string(f, t->skip);
+        else
+                fputs("null", f);
+        fputc('}', f);
+}
+
+static void print_line(FILE *f, const Suite *s, const TestSpec *t)
+{
+        fprintf(f, "%s/%s", s->name, t->name);
+        if (t->tags && t->tags[0]) {
+                fputs(" [", f);
+                for (char **p = t->tags; *p; p++)
+                        fprintf(f, "%s%s", p == t->tags ? "" : ",", *p);
+                fputc(']', f);
+        }
+        if (t->skip) {
+                /* One line per test, even for a multi-line reason. */
+                fputs(" (skip: ", f);
+                for (const char *p = t->skip; *p; p++)
+                        fputc(*p == '\n' || *p == '\t' ? ' ' : *p, f);
+                fputc(')', f);
+        }
+        fputc('\n', f);
+}
+
+static void suitesp_free(Suite ***v)
+{
+        for (Suite **p = *v; p && *p; p++)
+                suite_free(*p);
+        free(*v);
+}
 
 int runner_cmd_list(int argc, char **argv)
 {
-        return runner_not_built("list", usage, argc, argv);
+        enum { ARG_JSON = 0x100 };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "filter", required_argument, NULL, 'f' },
+                { "tag", required_argument, NULL, 't' },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        const char *filter = NULL, *tag = NULL;
+        bool json = false;
+        regex_t re;
+        int c, ret = RUNNER_EXIT_OK;
+
+        while ((c = getopt_long(argc, argv, "+hf:t:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        fputs(usage, stdout);
+                        return RUNNER_EXIT_OK;
+                case 'f':
+                        filter = optarg;
+                        break;
+                case 't':
+                        tag = optarg;
+                        break;
+                case ARG_JSON:
+                        json = true;
+                        break;
+                default:
+                        return runner_usage_error("list", "unknown or incomplete option '%s'",
+                                                  argv[optind - 1]);
+                }
+        }
+        if (optind >= argc)
+                return runner_usage_error("list", "no suite file given");
+        if (filter) {
+                int e = regcomp(&re, filter, REG_EXTENDED | REG_NOSUB);
+                if (e != 0) {
+                        char buf[256];
+                        regerror(e, &re, buf, sizeof(buf));
+                        return runner_usage_error("list", "invalid --filter '%s': %s", filter, buf);
+                }
+        }
+
+        /* Load everything first: nothing is listed unless every suite is valid. */
+        _cleanup_(suitesp_free) Suite **suites =
+                calloc((size_t)(argc - optind) + 1, sizeof(Suite *));
+        if (!suites)
+                ret = RUNNER_EXIT_INFRA;
+        for (int i = optind; suites && i < argc; i++) {
+                SuiteDiags diags = {};
+                int r = suite_load(argv[i], &suites[i - optind], &diags);
+                if (r < 0) {
+                        print_diags(argv[i], r, &diags);
+                        ret = RUNNER_EXIT_USAGE;
+                }
+                suite_diags_done(&diags);
+        }
+        if (ret == RUNNER_EXIT_OK) {
+                bool first = true;
+                if (json)
+                        fputc('[', stdout);
+                for (Suite **s = suites; *s; s++)
+                        for (size_t i = 0; i < (*s)->n_tests; i++) {
+                                const TestSpec *t = &(*s)->tests[i];
+                                if (!suite_test_matches(*s, t, filter ? &re : NULL, tag))
+                                        continue;
+                                if (json)
+                                        print_json(stdout, *s, t, first);
+                                else
+                                        print_line(stdout, *s, t);
+                                first = false;
+                        }
+                if (json)
+                        fputs(first ? "]\n" : "\n]\n", stdout);
+        }
+        if (filter)
+                regfree(&re);
+        fflush(stdout);
+        return ret;
 }
