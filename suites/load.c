@@ -1096,18 +1096,19 @@ static int load_buffer(const char *name, const char *location, const char *data,
                 r = load_root(&c, root, s);
         if (r >= 0 && !s->name && !(s->name = file_stem(name)))
                 r = -ENOMEM;
-        if (c.model_bytes > SUITE_MAX_MODEL)
+        bool too_large = c.model_bytes > SUITE_MAX_MODEL;
+        if (too_large)
                 ctx_error(&c, (SuiteLoc){ 1, 1 },
                           "suite is too large: more than %u MiB after merging defaults",
                           SUITE_MAX_MODEL >> 20);
         if (diags && diags->n > 1)
                 qsort(diags->items, diags->n, sizeof(SuiteDiag), diag_cmp);
-        if (c.oom || r == -ENOMEM)
+        if (c.oom || (r == -ENOMEM && !too_large))
                 return -ENOMEM;
-        if (c.n_errors > 0)
-                return -EINVAL;
-        if (r < 0)
+        if (r == -EFBIG)
                 return r;
+        if (c.n_errors > 0 || r < 0)
+                return -EINVAL;
         *ret = TAKE_PTR(s);
         return 0;
 }

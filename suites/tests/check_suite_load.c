@@ -1,0 +1,631 @@
+/* Unit tests of the suite loader: every error class with its exact line and
+ * column, the limits, and the merge of defaults into tests. */
+#include <check.h>
+#include <string.h>
+
+#include "suite.h"
+
+/* Loads yaml as "t.yaml"; returns the result, *ret_suite and the diags. */
+static int load(const char *yaml, Suite **ret_suite, SuiteDiags *d)
+{
+        return suite_load_buffer("/src/t.yaml", yaml, strlen(yaml), ret_suite, d);
+}
+
+static bool has_diag(const SuiteDiags *d, unsigned line, unsigned col, const char *needle)
+{
+        for (size_t i = 0; i < d->n; i++)
+                if (d->items[i].loc.line == line && d->items[i].loc.column == col &&
+                    strstr(d->items[i].message, needle))
+                        return true;
+        return false;
+}
+
+static void dump(const SuiteDiags *d)
+{
+        for (size_t i = 0; i < d->n; i++) {
+                char *s = suite_diag_format(&d->items[i]);
+                fprintf(stderr, "  %s\n", s);
+                free(s);
+        }
+}
+
+/* Asserts the load fails and that one error sits at LINE:COL containing needle. */
+#define assert_error(yaml, line, col, needle)                                              \
+        do {                                                                               \
+                Suite *_s = NULL;                                                          \
+                SuiteDiags _d = {};                                                        \
+                int _r = load(yaml, &_s, &_d);                                             \
+                if (!has_diag(&_d, line, col, needle))                                     \
+                        dump(&_d);                                                         \
+                ck_assert_int_eq(_r, -EINVAL);                                             \
+                ck_assert_ptr_null(_s);                                                    \
+                ck_assert_msg(has_diag(&_d, line, col, needle), "no %u:%u: %s", line, col, \
+                              needle);                                                     \
+                suite_diags_done(&_d);                                                     \
+        } while (0)
+
+static Suite *load_ok(const char *yaml)
+{
+        Suite *s = NULL;
+        SuiteDiags d = {};
+        int r = load(yaml, &s, &d);
+        if (r < 0)
+                dump(&d);
+        ck_assert_int_eq(r, 0);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_uint_eq(d.n, 0);
+        suite_diags_done(&d);
+        return s;
+}
+
+#define T1 "tests:\n  - name: a\n"
+
+START_TEST(test_suite_load__happy_path)
+{
+        Suite *s = load_ok("name: demo\n"
+                           "rootfs: debian:trixie\n"
+                           "tests:\n"
+                           "  - name: one\n"
+                           "    run: echo hi\n"
+                           "    boot: false\n"
+                           "    timeout: 90s\n"
+                           "    expect: {exit: 3}\n"
+                           "  - name: two\n"
+                           "    run: |\n"
+                           "      true\n"
+                           "    timeout: 500ms\n");
+        ck_assert_str_eq(s->name, "demo");
+        ck_assert_str_eq(s->rootfs.distro, "debian");
+        ck_assert_str_eq(s->rootfs.release, "trixie");
+        ck_assert_ptr_null(s->rootfs.dir);
+        ck_assert_uint_eq(s->n_tests, 2);
+        ck_assert_str_eq(s->tests[0].name, "one");
+        ck_assert_str_eq(s->tests[0].run, "echo hi");
+        ck_assert(!s->tests[0].boot);
+        ck_assert_uint_eq(s->tests[0].timeout_usec, 90000000);
+        ck_assert_int_eq(s->tests[0].expect.exit_status, 3);
+        ck_assert_uint_eq(s->tests[0].loc.line, 4);
+        ck_assert_uint_eq(s->tests[0].set, SUITE_FIELD_RUN | SUITE_FIELD_BOOT |
+                                                   SUITE_FIELD_TIMEOUT | SUITE_FIELD_EXPECT);
+        ck_assert_uint_eq(s->tests[0].sub_set, SUITE_EXPECT_EXIT);
+        ck_assert_str_eq(s->tests[1].run, "true\n");
+        ck_assert(s->tests[1].boot);
+        ck_assert(s->tests[1].private_users);
+        ck_assert_int_eq(s->tests[1].network, SUITE_NETWORK_NONE);
+        ck_assert_uint_eq(s->tests[1].timeout_usec, 500000);
+        ck_assert_uint_eq(s->tests[1].set, SUITE_FIELD_RUN | SUITE_FIELD_TIMEOUT);
+        suite_free(s);
+}
+END_TEST
+
+START_TEST(test_suite_load__defaults_for_unset_fields)
+{
+        Suite *s = load_ok(T1 "    run: x\n    timeout: 3m\n");
+        const TestSpec *t = &s->tests[0];
+        ck_assert_str_eq(s->name, "t"); /* the file stem */
+        ck_assert_str_eq(s->rootfs.release, "bookworm");
+        ck_assert(t->boot && t->private_users);
+        ck_assert_uint_eq(t->timeout_usec, 180000000);
+        ck_assert_uint_eq(s->defaults.timeout_usec, 120000000);
+        ck_assert_int_eq(t->expect.exit_status, 0);
+        ck_assert_ptr_null(t->user);
+        ck_assert_uint_eq(t->retries, 0);
+        ck_assert_ptr_null(t->skip);
+        suite_free(s);
+}
+END_TEST
+
+START_TEST(test_suite_load__defaults_merge)
+{
+        Suite *s = load_ok("defaults:\n"
+                           "  boot: false\n"
+                           "  timeout: 10\n"
+                           "  user: nobody\n"
+                           "  env: {A: '1', B: '2'}\n"
+                           "  fixtures: [fx/a:/a, 'fx/b:/b:rw']\n"
+                           "  limits: {memory: 512M, pids: 64}\n"
+                           "  expect: {exit: 1, stderr-not: ['^E:']}\n"
+                           "  tags: [base]\n"
+                           "  artifacts: [/var/log/a]\n"
+                           "  packages: [hello]\n"
+                           "  setup: mkdir /w\n"
+                           "tests:\n"
+                           "  - name: inherits\n"
+                           "    run: x\n"
+                           "  - name: overrides\n"
+                           "    run: y\n"
+                           "    boot: true\n"
+                           "    env: {B: own, C: '3'}\n"
+                           "    fixtures: [{source: mine, target: /b}]\n"
+                           "    limits: {cpu: 2}\n"
+                           "    expect: {stdout: ok}\n"
+                           "    tags: [extra, base]\n"
+                           "    artifacts: [/var/log/b]\n");
+        const TestSpec *a = &s->tests[0], *b = &s->tests[1];
+
+        ck_assert_str_eq(s->defaults.packages[0], "hello");
+        ck_assert(s->defaults.set & SUITE_FIELD_PACKAGES);
+        ck_assert(!(a->set & SUITE_FIELD_PACKAGES));
+        ck_assert_ptr_null(a->packages);
+
+        ck_assert(!a->boot);
+        ck_assert_uint_eq(a->timeout_usec, 10000000);
+        ck_assert_str_eq(a->user, "nobody");
+        ck_assert_str_eq(a->setup, "mkdir /w");
+        ck_assert_uint_eq(a->n_env, 2);
+        ck_assert_uint_eq(a->n_fixtures, 2);
+        ck_assert_str_eq(a->fixtures[0].source, "fx/a");
+        ck_assert_str_eq(a->fixtures[0].source_abs, "/src/fx/a");
+        ck_assert_str_eq(a->fixtures[0].target, "/a");
+        ck_assert(!a->fixtures[0].writable);
+        ck_assert(a->fixtures[1].writable);
+        ck_assert_uint_eq(a->memory_bytes, 512u << 20);
+        ck_assert_uint_eq(a->pids, 64);
+        ck_assert_int_eq(a->expect.exit_status, 1);
+        ck_assert_uint_eq(a->expect.n_stderr_not, 1);
+        ck_assert_int_eq(regexec(&a->expect.stderr_not[0].re, "E: broken", 0, NULL, 0), 0);
+        ck_assert_str_eq(a->tags[0], "base");
+        ck_assert_ptr_null(a->tags[1]);
+        ck_assert(a->set & SUITE_FIELD_BOOT); /* set explicitly, in defaults */
+
+        /* The test's own value wins; env by key, fixtures by target. */
+        ck_assert(b->boot);
+        ck_assert_uint_eq(b->timeout_usec, 10000000);
+        ck_assert_uint_eq(b->n_env, 3);
+        ck_assert_str_eq(b->env[0].key, "A");
+        ck_assert_str_eq(b->env[0].value, "1");
+        ck_assert_str_eq(b->env[1].key, "B");
+        ck_assert_str_eq(b->env[1].value, "own");
+        ck_assert_str_eq(b->env[2].key, "C");
+        ck_assert_uint_eq(b->n_fixtures, 2);
+        ck_assert_str_eq(b->fixtures[0].target, "/a");
+        ck_assert_str_eq(b->fixtures[1].source, "mine");
+        ck_assert(!b->fixtures[1].writable);
+        /* limits and expect merge key by key. */
+        ck_assert_uint_eq(b->memory_bytes, 512u << 20);
+        ck_assert(b->cpu > 1.99 && b->cpu < 2.01);
+        ck_assert_int_eq(b->expect.exit_status, 1);
+        ck_assert_uint_eq(b->expect.n_stdout_match, 1);
+        ck_assert_uint_eq(b->expect.n_stderr_not, 1);
+        /* tags and artifacts: union, defaults first, no repeats. */
+        ck_assert_str_eq(b->tags[0], "extra");
+        ck_assert_str_eq(b->tags[1], "base");
+        ck_assert_ptr_null(b->tags[2]);
+        ck_assert_str_eq(b->artifacts[0], "/var/log/a");
+        ck_assert_str_eq(b->artifacts[1], "/var/log/b");
+        suite_free(s);
+}
+END_TEST
+
+START_TEST(test_suite_load__rootfs_forms)
+{
+        Suite *s = load_ok("rootfs: trees/deb\n" T1 "    run: x\n");
+        ck_assert_str_eq(s->rootfs.dir, "/src/trees/deb");
+        ck_assert_ptr_null(s->rootfs.distro);
+        suite_free(s);
+        s = load_ok("rootfs: /srv/tree\n" T1 "    run: x\n");
+        ck_assert_str_eq(s->rootfs.dir, "/srv/tree");
+        suite_free(s);
+        s = load_ok("rootfs: {suite: trixie, variant: minbase, include: [systemd, dbus],\n"
+                    "         mirror: 'http://deb.debian.org/debian'}\n" T1 "    run: x\n");
+        ck_assert_str_eq(s->rootfs.distro, "debian");
+        ck_assert_str_eq(s->rootfs.release, "trixie");
+        ck_assert_str_eq(s->rootfs.variant, "minbase");
+        ck_assert_str_eq(s->rootfs.include[1], "dbus");
+        ck_assert_str_eq(s->rootfs.mirror, "http://deb.debian.org/debian");
+        suite_free(s);
+}
+END_TEST
+
+START_TEST(test_suite_load__network_and_skip)
+{
+        Suite *s = load_ok("tests:\n"
+                           "  - {name: a, run: x, network: host}\n"
+                           "  - {name: b, run: x, network: {veth: lab}}\n"
+                           "  - {name: c, skip: true}\n"
+                           "  - {name: d, skip: not yet}\n"
+                           "  - {name: e, run: x, skip: false, retries: 10}\n");
+        ck_assert_int_eq(s->tests[0].network, SUITE_NETWORK_HOST);
+        ck_assert_int_eq(s->tests[1].network, SUITE_NETWORK_VETH);
+        ck_assert_str_eq(s->tests[1].network_group, "lab");
+        ck_assert_str_eq(s->tests[2].skip, "skipped");
+        ck_assert_ptr_null(s->tests[2].run);
+        ck_assert_str_eq(s->tests[3].skip, "not yet");
+        ck_assert_ptr_null(s->tests[4].skip);
+        ck_assert_uint_eq(s->tests[4].retries, 10);
+        suite_free(s);
+}
+END_TEST
+
+START_TEST(test_suite_load__test_id_and_matches)
+{
+        Suite *s = load_ok("name: pkg\ntests:\n  - {name: installs, run: x, tags: [slow, apt]}\n"
+                           "  - {name: purges, run: x}\n");
+        regex_t re;
+        char *id = suite_test_id(s, &s->tests[0]);
+        ck_assert_str_eq(id, "pkg/installs");
+        free(id);
+        ck_assert_int_eq(regcomp(&re, "^pkg/pur", REG_EXTENDED | REG_NOSUB), 0);
+        ck_assert(!suite_test_matches(s, &s->tests[0], &re, NULL));
+        ck_assert(suite_test_matches(s, &s->tests[1], &re, NULL));
+        ck_assert(suite_test_matches(s, &s->tests[0], NULL, "apt"));
+        ck_assert(!suite_test_matches(s, &s->tests[1], NULL, "apt"));
+        ck_assert(!suite_test_matches(s, &s->tests[1], &re, "apt"));
+        regfree(&re);
+        suite_free(s);
+}
+END_TEST
+
+/* ---- every error class, with its location ---- */
+
+START_TEST(test_suite_load__unknown_key_suggests)
+{
+        assert_error(T1 "    run: x\n    timout: 5\n", 4, 5,
+                     "unknown key 'timout' in a test; did you mean 'timeout'?");
+        assert_error("nmae: x\n" T1 "    run: x\n", 1, 1, "did you mean 'name'?");
+        assert_error(T1 "    run: x\n    frobnicate: 1\n", 4, 5, "unknown key 'frobnicate'");
+        assert_error(T1 "    run: x\n    expect: {exti: 1}\n", 4, 14, "did you mean 'exit'?");
+        assert_error(T1 "    run: x\n    limits: {mem: 1G}\n", 4, 14, "unknown key 'mem'");
+}
+END_TEST
+
+START_TEST(test_suite_load__wrong_types)
+{
+        assert_error(T1 "    run: [a, b]\n", 3, 10,
+                     "expected a shell script (a string), got a list");
+        assert_error(T1 "    run: true\n", 3, 10, "got a boolean (quote it: \"true\")");
+        assert_error(T1 "    run: x\n    boot: yes\n", 4, 11, "expected a boolean (true or false)");
+        assert_error(T1 "    run: x\n    env: [A]\n", 4, 10,
+                     "expected a mapping of variable names");
+        assert_error(T1 "    run: x\n    env: {A: }\n", 4, 14,
+                     "expected a value (a string), got an empty value");
+        assert_error(T1 "    run: x\n    tags: install\n", 4, 11,
+                     "expected a list of words, got a string");
+        assert_error("tests: {a: 1}\n", 1, 8, "expected a list of tests, got a mapping");
+        assert_error("- a\n", 1, 1, "expected a suite (a mapping");
+        assert_error("tests:\n  - just a string\n", 2, 5,
+                     "expected a test (a mapping), got a string");
+        assert_error(T1 "    run: x\n    expect: 0\n", 4, 13, "expected a mapping with exit");
+        assert_error(T1 "    run: x\n    retries: '1'\n", 4, 14,
+                     "expected an integer, got a string");
+        assert_error("? [a]\n: 1\n" T1 "    run: x\n", 1, 3,
+                     "expected a key (a string), got a list");
+}
+END_TEST
+
+START_TEST(test_suite_load__missing_required)
+{
+        assert_error(T1 "    timeout: 5\n", 2, 5,
+                     "test 'a' is missing 'run' (required unless 'skip' is set)");
+        assert_error("tests:\n  - run: x\n", 2, 5, "test is missing 'name'");
+        assert_error("name: x\n", 1, 1, "missing required key 'tests'");
+        assert_error("rootfs: {variant: apt}\n" T1 "    run: x\n", 1, 9,
+                     "rootfs is missing 'suite'");
+        assert_error(T1 "    run: x\n    fixtures: [{source: a}]\n", 4, 16,
+                     "fixture is missing 'target'");
+}
+END_TEST
+
+START_TEST(test_suite_load__duplicates)
+{
+        assert_error(T1 "    run: x\n    run: y\n", 4, 5,
+                     "duplicate key 'run' (first at line 3, column 5)");
+        assert_error(
+                "tests:\n  - {name: a, run: x}\n  - name: b\n    run: x\n  - {name: a, run: y}\n",
+                5, 12, "duplicate test name 'a' (first at line 2)");
+        assert_error("name: a\nname: b\n" T1 "    run: x\n", 2, 1, "duplicate key 'name'");
+}
+END_TEST
+
+START_TEST(test_suite_load__empty)
+{
+        assert_error("", 1, 1, "empty suite");
+        assert_error("# only a comment\n", 1, 1, "empty suite");
+        assert_error("tests: []\n", 1, 8, "'tests' is empty");
+        assert_error("tests:\n", 1, 7, "expected a list of tests, got an empty value");
+}
+END_TEST
+
+START_TEST(test_suite_load__regex)
+{
+        assert_error(T1 "    run: x\n    expect:\n      stdout: ['ok', 'a((']\n", 5, 22,
+                     "invalid regular expression 'a((': Unmatched ( or \\(");
+        assert_error(T1 "    run: x\n    expect: {stderr-not: '[z-a]'}\n", 4, 26,
+                     "Invalid range end");
+        assert_error(T1 "    run: x\n    expect: {stdout: '(a)\\1'}\n", 4, 22,
+                     "back-references are not supported");
+        assert_error(T1 "    run: x\n    expect: {stdout: 'a{1000}'}\n", 4, 22,
+                     "repetition count 1000 exceeds 255");
+        assert_error(T1 "    run: x\n    expect: {stdout: '((a{200}){200}){200}'}\n", 4, 22,
+                     "multiply beyond");
+}
+END_TEST
+
+START_TEST(test_suite_load__durations)
+{
+        assert_error(T1 "    run: x\n    timeout: 5 minutes\n", 4, 14,
+                     "invalid duration '5 minutes'");
+        assert_error(T1 "    run: x\n    timeout: -1\n", 4, 14, "invalid duration '-1'");
+        assert_error(T1 "    run: x\n    timeout: 0\n", 4, 14, "out of range: expected 1ms to 24h");
+        assert_error(T1 "    run: x\n    timeout: 2d\n", 4, 14, "invalid duration");
+        assert_error(T1 "    run: x\n    timeout: 25h\n", 4, 14, "out of range");
+        assert_error(T1 "    run: x\n    timeout: [1]\n", 4, 14, "expected a duration");
+}
+END_TEST
+
+START_TEST(test_suite_load__sizes_and_limits)
+{
+        assert_error(T1 "    run: x\n    limits: {memory: 12Q}\n", 4, 22, "invalid size '12Q'");
+        assert_error(T1 "    run: x\n    limits: {memory: 512}\n", 4, 22, "too small");
+        assert_error(T1 "    run: x\n    limits: {pids: 1.5}\n", 4, 20, "expected an integer");
+        assert_error(T1 "    run: x\n    limits: {pids: 0}\n", 4, 20, "out of range");
+        assert_error(T1 "    run: x\n    limits: {cpu: lots}\n", 4, 19,
+                     "expected a number of CPUs");
+        assert_error(T1 "    run: x\n    limits: {cpu: 0}\n", 4, 19, "out of range");
+        assert_error(T1 "    run: x\n    expect: {exit: 256}\n", 4, 20,
+                     "256 is out of range: expected 0 to 255");
+        assert_error(T1 "    run: x\n    retries: 11\n", 4, 14, "expected 0 to 10");
+}
+END_TEST
+
+START_TEST(test_suite_load__network)
+{
+        assert_error(T1 "    run: x\n    network: bridge\n", 4, 14,
+                     "invalid network mode 'bridge'");
+        assert_error(T1 "    run: x\n    network: {bridge: x}\n", 4, 15,
+                     "expected a mapping {veth: GROUP}");
+        assert_error(T1 "    run: x\n    network: [veth]\n", 4, 14, "expected a network mode");
+}
+END_TEST
+
+START_TEST(test_suite_load__fixtures)
+{
+        assert_error(T1 "    run: x\n    fixtures: [nocolon]\n", 4, 16,
+                     "fixture 'nocolon' has no ':'");
+        assert_error(T1 "    run: x\n    fixtures: ['a:relative']\n", 4, 16,
+                     "fixture target 'relative' is not an absolute path");
+        assert_error(T1 "    run: x\n    fixtures: [':/x']\n", 4, 16, "source must not be empty");
+        assert_error(T1 "    run: x\n    fixtures: [{source: a, target: /b, writable: 1}]\n", 4, 50,
+                     "expected a boolean");
+}
+END_TEST
+
+START_TEST(test_suite_load__scope_and_values)
+{
+        assert_error(T1 "    run: x\n    packages: [hello]\n", 4, 5, "it belongs in 'defaults'");
+        assert_error("defaults: {name: x}\n" T1 "    run: x\n", 1, 12,
+                     "'name' is not allowed in 'defaults'");
+        assert_error(T1 "    run: x\n    workdir: srv\n", 4, 14, "'srv' is not an absolute path");
+        assert_error(T1 "    run: x\n    artifacts: [log]\n", 4, 17, "not an absolute path");
+        assert_error(T1 "    run: x\n    tags: ['a b']\n", 4, 12, "without spaces or commas");
+        assert_error(T1 "    run: x\n    env: {'A=B': x}\n", 4, 11, "invalid variable name 'A=B'");
+        assert_error(T1 "    run: '   '\n", 3, 10, "script must not be empty");
+        assert_error("rootfs: {suite: trixie, variant: tiny}\n" T1 "    run: x\n", 1, 34,
+                     "invalid variant 'tiny'");
+        assert_error("rootfs: {suite: trixie, mirror: nowhere}\n" T1 "    run: x\n", 1, 33,
+                     "invalid mirror 'nowhere'");
+}
+END_TEST
+
+START_TEST(test_suite_load__names)
+{
+        assert_error("tests:\n  - name: \"a\\nb\"\n    run: x\n", 2, 11,
+                     "control characters or newlines");
+        assert_error("tests:\n  - name: \"a\\tb\"\n    run: x\n", 2, 11, "control characters");
+        assert_error("tests:\n  - name: ''\n    run: x\n", 2, 11, "name must not be empty");
+        assert_error("name: \"\\x01\"\n" T1 "    run: x\n", 1, 7, "control characters");
+        char buf[600];
+        snprintf(buf, sizeof(buf), "tests:\n  - name: %0300d\n    run: x\n", 0);
+        assert_error(buf, 2, 11, "name is longer than 256 bytes");
+        Suite *s = load_ok("tests:\n  - name: 'ünïcode / with spaces: ok'\n    run: x\n");
+        ck_assert_str_eq(s->tests[0].name, "ünïcode / with spaces: ok");
+        suite_free(s);
+}
+END_TEST
+
+START_TEST(test_suite_load__anchors_aliases_tags)
+{
+        assert_error("defaults: &d {boot: false}\n" T1 "    run: x\n", 1, 11,
+                     "anchors (&d) are not supported");
+        assert_error("x: &a 1\n" T1 "    run: *a\n", 4, 10, "aliases (*a) are not supported");
+        assert_error(T1 "    run: !!str x\n", 3, 10,
+                     "tags (tag:yaml.org,2002:str) are not supported");
+}
+END_TEST
+
+START_TEST(test_suite_load__billion_laughs)
+{
+        const char *doc =
+                "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+                "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+                "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+        Suite *s = NULL;
+        SuiteDiags d = {};
+        ck_assert_int_eq(load(doc, &s, &d), -EINVAL);
+        ck_assert_ptr_null(s);
+        ck_assert(has_diag(&d, 1, 4, "anchors (&a) are not supported"));
+        ck_assert_uint_eq(d.n, SUITE_MAX_DIAGS);
+        ck_assert(d.truncated);
+        suite_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_suite_load__syntax_errors)
+{
+        assert_error(T1 "    run: x\n   bad: indent\n", 4, 4,
+                     "syntax error: did not find expected '-' indicator");
+        assert_error("name: a: b\n", 1, 8, "syntax error: mapping values are not allowed");
+        assert_error("tests: [a, b\n", 2, 1, "syntax error: did not find expected ',' or ']'");
+        assert_error("name: \"unterminated\n", 2, 1,
+                     "syntax error: found unexpected end of stream");
+        assert_error("name: x\n---\nname: y\n", 2, 1, "one YAML document");
+        /* The reader gives only a byte offset; the location is computed. */
+        assert_error("name: ok\nrun: \x01\n", 2, 6,
+                     "invalid input: control characters are not allowed");
+        assert_error("name: \xff\xfe\n", 1, 7, "invalid input: invalid leading UTF-8 octet");
+}
+END_TEST
+
+START_TEST(test_suite_load__depth_limit)
+{
+        char buf[256] = "tests: ";
+        for (int i = 0; i < 40; i++)
+                strcat(buf, "[");
+        assert_error(buf, 1, 8 + SUITE_MAX_DEPTH - 1, "nesting is deeper than 32 levels");
+}
+END_TEST
+
+START_TEST(test_suite_load__size_limits)
+{
+        Suite *s = NULL;
+        SuiteDiags d = {};
+        size_t big = SUITE_MAX_FILE_SIZE + 1;
+        char *buf = malloc(big + 1);
+        memset(buf, '#', big);
+        buf[big] = 0;
+        ck_assert_int_eq(suite_load_buffer("big.yaml", buf, big, &s, &d), -EFBIG);
+        ck_assert(has_diag(&d, 1, 1, "file is larger than 1048576 bytes"));
+        suite_diags_done(&d);
+
+        /* One scalar over the string limit. */
+        size_t n = SUITE_MAX_STRING + 1;
+        memcpy(buf, "name: ", 6);
+        memset(buf + 6, 'x', n);
+        strcpy(buf + 6 + n, "\n" T1 "    run: x\n");
+        ck_assert_int_eq(suite_load_buffer("long.yaml", buf, strlen(buf), &s, &d), -EINVAL);
+        ck_assert(has_diag(&d, 1, 7, "value is longer than 262144 bytes"));
+        suite_diags_done(&d);
+
+        /* More tests than allowed, in a small file. */
+        strcpy(buf, "tests: [");
+        size_t len = strlen(buf);
+        for (int i = 0; i <= SUITE_MAX_TESTS; i++) {
+                memcpy(buf + len, "{},", 3);
+                len += 3;
+        }
+        memcpy(buf + len, "{}]\n", 5);
+        ck_assert_int_eq(suite_load_buffer("many.yaml", buf, strlen(buf), &s, &d), -EINVAL);
+        ck_assert(has_diag(&d, 1, 8, "more than 100000 tests"));
+        suite_diags_done(&d);
+        free(buf);
+}
+END_TEST
+
+START_TEST(test_suite_load__merge_budget)
+{
+        /* A 200 KiB setup script in defaults, merged into 1000 tests, would
+         * make a 200 MB model from a 220 KB file. */
+        size_t script = 200 * 1024, cap = script + 64 * 1024;
+        char *buf = malloc(cap);
+        size_t len = (size_t)snprintf(buf, cap, "defaults:\n  setup: ");
+        memset(buf + len, 'x', script);
+        len += script;
+        len += (size_t)snprintf(buf + len, cap - len, "\ntests:\n");
+        for (int i = 0; i < 1000; i++)
+                len += (size_t)snprintf(buf + len, cap - len, "- {name: t%d, run: x}\n", i);
+        Suite *s = NULL;
+        SuiteDiags d = {};
+        ck_assert_int_eq(suite_load_buffer("b.yaml", buf, len, &s, &d), -EINVAL);
+        ck_assert_ptr_null(s);
+        ck_assert(
+                has_diag(&d, 1, 1, "suite is too large: more than 64 MiB after merging defaults"));
+        suite_diags_done(&d);
+        free(buf);
+}
+END_TEST
+
+START_TEST(test_suite_load__reports_all_errors_sorted_and_capped)
+{
+        Suite *s = NULL;
+        SuiteDiags d = {};
+        ck_assert_int_eq(
+                load("tests:\n  - {name: a, run: x, boot: 1}\n  - {name: b, timout: 1, run: y}\n",
+                     &s, &d),
+                -EINVAL);
+        ck_assert_uint_eq(d.n, 2);
+        ck_assert(!d.truncated);
+        ck_assert_uint_eq(d.items[0].loc.line, 2);
+        ck_assert_uint_eq(d.items[1].loc.line, 3);
+        char *line = suite_diag_format(&d.items[1]);
+        ck_assert_str_eq(
+                line, "/src/t.yaml:3:15: unknown key 'timout' in a test; did you mean 'timeout'?");
+        free(line);
+        suite_diags_done(&d);
+
+        char buf[4096] = "tests:\n";
+        for (int i = 0; i < 30; i++)
+                snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+                         "  - {name: t%d, run: x, boot: 2}\n", i);
+        ck_assert_int_eq(load(buf, &s, &d), -EINVAL);
+        ck_assert_uint_eq(d.n, SUITE_MAX_DIAGS);
+        ck_assert(d.truncated);
+        ck_assert_uint_eq(d.items[19].loc.line, 21);
+        suite_diags_done(&d);
+}
+END_TEST
+
+START_TEST(test_suite_load__file_errors)
+{
+        Suite *s = NULL;
+        SuiteDiags d = {};
+        ck_assert_int_eq(suite_load("/nonexistent/suite.yaml", &s, &d), -ENOENT);
+        ck_assert_uint_eq(d.n, 1);
+        char *line = suite_diag_format(&d.items[0]);
+        ck_assert_str_eq(line, "/nonexistent/suite.yaml: cannot open: No such file or directory");
+        free(line);
+        suite_diags_done(&d);
+        ck_assert_int_eq(suite_load("/", &s, &d), -EINVAL);
+        ck_assert(has_diag(&d, 0, 0, "not a regular file"));
+        suite_diags_done(&d);
+}
+END_TEST
+
+static Suite *suite_load_suite(void)
+{
+        Suite *s = suite_create("suite_load");
+        TCase *tc = tcase_create("core");
+        tcase_set_timeout(tc, 30);
+        tcase_add_test(tc, test_suite_load__happy_path);
+        tcase_add_test(tc, test_suite_load__defaults_for_unset_fields);
+        tcase_add_test(tc, test_suite_load__defaults_merge);
+        tcase_add_test(tc, test_suite_load__rootfs_forms);
+        tcase_add_test(tc, test_suite_load__network_and_skip);
+        tcase_add_test(tc, test_suite_load__test_id_and_matches);
+        tcase_add_test(tc, test_suite_load__unknown_key_suggests);
+        tcase_add_test(tc, test_suite_load__wrong_types);
+        tcase_add_test(tc, test_suite_load__missing_required);
+        tcase_add_test(tc, test_suite_load__duplicates);
+        tcase_add_test(tc, test_suite_load__empty);
+        tcase_add_test(tc, test_suite_load__regex);
+        tcase_add_test(tc, test_suite_load__durations);
+        tcase_add_test(tc, test_suite_load__sizes_and_limits);
+        tcase_add_test(tc, test_suite_load__network);
+        tcase_add_test(tc, test_suite_load__fixtures);
+        tcase_add_test(tc, test_suite_load__scope_and_values);
+        tcase_add_test(tc, test_suite_load__names);
+        tcase_add_test(tc, test_suite_load__anchors_aliases_tags);
+        tcase_add_test(tc, test_suite_load__billion_laughs);
+        tcase_add_test(tc, test_suite_load__syntax_errors);
+        tcase_add_test(tc, test_suite_load__depth_limit);
+        tcase_add_test(tc, test_suite_load__size_limits);
+        tcase_add_test(tc, test_suite_load__merge_budget);
+        tcase_add_test(tc, test_suite_load__reports_all_errors_sorted_and_capped);
+        tcase_add_test(tc, test_suite_load__file_errors);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(suite_load_suite());
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
