@@ -69,6 +69,10 @@ typedef struct ReportRun {
 
 typedef struct ReportOptions {
         size_t output_cap_bytes; /* per stream in the XML, head + tail; 0 = 64 KiB */
+        /* The TAP version line: 13 or 14; 0 = 13. The content follows TAP 14
+         * either way; Perl's TAP::Parser before 3.48 (Debian 12's prove)
+         * rejects "TAP version 14", and TAP 14 harnesses accept 13. */
+        unsigned tap_version;
 } ReportOptions;
 
 int report_write_junit(const ReportRun *run, const ReportOptions *opts, const char *path,

@@ -1,4 +1,5 @@
-/* reports: the TAP version 14 writer. One test point per test case, in
+/* reports: the TAP writer: TAP 14 content under a "TAP version 13" line by
+ * default (see ReportOptions.tap_version). One test point per test case, in
  * report order, with a YAML diagnostic block (2-space indent, as TAP 14
  * says) for failures, errors and flaky passes. Every string is escaped so
  * that Perl's TAP::Parser (prove) reads it. */
@@ -109,7 +110,7 @@ static int flush(int fd, RBuf *b)
         return r;
 }
 
-static int document(int fd, const ReportRun *run)
+static int document(int fd, const ReportRun *run, unsigned version)
 {
         ReportCase interrupted = {
                 .name = (char *)"run interrupted",
@@ -126,7 +127,7 @@ static int document(int fd, const ReportRun *run)
 
         for (size_t i = 0; i < run->n_suites; i++)
                 total += run->suites[i].n_cases;
-        r = rbuf_puts(&b, "TAP version 14\n");
+        r = rbuf_printf(&b, "TAP version %u\n", version);
         if (r >= 0)
                 r = total > 0 ? rbuf_printf(&b, "1..%zu\n", total)
                               : rbuf_puts(&b, "1..0 # SKIP no tests selected\n");
@@ -150,11 +151,13 @@ int report_write_tap(const ReportRun *run, const ReportOptions *opts, const char
         ReportFile f = REPORT_FILE_NULL;
         int r;
 
-        (void)opts;
+        unsigned version = opts && opts->tap_version ? opts->tap_version : 13;
+        if (version != 13 && version != 14)
+                return th_error_set(err, EINVAL, "unsupported TAP version %u (13 or 14)", version);
         r = report_file_open(&f, path, err);
         if (r < 0)
                 return r;
-        r = document(f.fd, run);
+        r = document(f.fd, run, version);
         if (r < 0)
                 r = th_error_errno(err, -r, "write TAP report '%s'", path);
         else

@@ -1,12 +1,57 @@
-/* runner: `harness merge`. */
+/* runner: `harness merge -o OUT IN...`: joins JUnit reports (typically one
+ * per --shard I/N run) into one file. The merging itself is in reports/. */
+#include <getopt.h>
+
+#include "report.h"
 #include "runner.h"
 #include "runner-internal.h"
 
-static const char usage[] = "Usage: harness merge [OPTIONS] ...\n"
-                            "\n"
-                            "Not available in this build yet.\n";
+static const char usage[] =
+        "Usage: harness merge -o OUTPUT INPUT...\n"
+        "\n"
+        "Merge JUnit XML reports (for example one per --shard I/N run) into one.\n"
+        "Suites of the same name are joined and every count is recomputed; the\n"
+        "same test case in two inputs is an error.\n"
+        "\n"
+        "Options:\n"
+        "  -o, --output FILE  the merged report (written atomically)\n"
+        "  -h, --help         show this help\n";
 
 int runner_cmd_merge(int argc, char **argv)
 {
-        return runner_not_built("merge", usage, argc, argv);
+        static const struct option options[] = {
+                { "output", required_argument, NULL, 'o' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *output = NULL;
+        ThError err = {};
+        int c;
+
+        while ((c = getopt_long(argc, argv, "+:o:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'o':
+                        output = optarg;
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return RUNNER_EXIT_OK;
+                case ':':
+                        return runner_usage_error("merge", "option '%s' needs an argument",
+                                                  argv[optind - 1]);
+                default:
+                        return runner_usage_error("merge", "unknown option '%s'", argv[optind - 1]);
+                }
+        }
+        if (!output || !*output)
+                return runner_usage_error("merge", "no output file given (-o FILE)");
+        if (optind >= argc)
+                return runner_usage_error("merge", "no input files given");
+
+        if (report_merge_junit(argv + optind, (size_t)(argc - optind), output, &err) < 0) {
+                th_log(TH_LOG_ERROR, "merge: %s", err.msg);
+                return RUNNER_EXIT_USAGE;
+        }
+        th_log(TH_LOG_INFO, "merged %d report(s) into '%s'", argc - optind, output);
+        return RUNNER_EXIT_OK;
 }

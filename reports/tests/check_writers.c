@@ -1,0 +1,783 @@
+/* reports tests: the JUnit, TAP and JSON writers and the JUnit merge, from
+ * hand-built result models with hostile strings. Every report is checked by
+ * the tools its consumers use: xmllint and libxml2 for JUnit, Perl's
+ * TAP::Parser (what prove uses) for TAP, Python's json module for JSON. */
+#include <check.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include "report.h"
+#include "report-internal.h"
+
+/* Control characters, ANSI colour, invalid UTF-8, a surrogate, U+FFFE, a
+ * CDATA terminator, markup, quotes, and valid é and emoji. */
+#define HOSTILE                                                                            \
+        "ctl\x01\x02\x08\x0b\x0c\x1f \x1b[31mred\x1b[0m ]]> <tag a=\"b\"> & 'q' \xff\xfe " \
+        "\xed\xa0\x80 \xef\xbf\xbe caf\xc3\xa9 \xf0\x9f\x98\x80"
+
+static char tmpdir[] = "/tmp/check-reports.XXXXXX";
+
+static void tmp_setup(void)
+{
+        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void tmp_teardown(void)
+{
+        th_rm_rf(tmpdir);
+}
+
+static char *tmp_path(const char *name)
+{
+        char *p = th_strdup_printf("%s/%s", tmpdir, name);
+        ck_assert_ptr_nonnull(p);
+        return p;
+}
+
+static char *write_log(const char *name, const char *data)
+{
+        char *p = tmp_path(name);
+        ck_assert_int_eq(th_write_file_atomic(p, data, strlen(data), NULL), 0);
+        return p;
+}
+
+static char *xstrdup(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
+
+/* ---- running the consumers' tools ---------------------------------------- */
+
+/* Runs argv, returns its exit status; its stdout goes to *ret_out if given. */
+static int run_tool(char *const argv[], char **ret_out)
+{
+        int pipefd[2];
+        ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                dup2(pipefd[1], STDOUT_FILENO);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        RBuf b = {};
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(pipefd[0], buf, sizeof(buf))) > 0)
+                ck_assert_int_eq(rbuf_put(&b, buf, (size_t)n), 0);
+        close(pipefd[0]);
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        if (ret_out)
+                *ret_out = b.data ? b.data : strdup("");
+        else
+                rbuf_done(&b);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void assert_xmllint_ok(const char *path)
+{
+        char *argv[] = { (char *)"xmllint", (char *)"--noout", (char *)path, NULL };
+        ck_assert_msg(run_tool(argv, NULL) == 0, "xmllint rejects '%s'", path);
+}
+
+static xmlDocPtr parse_xml(const char *path)
+{
+        xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_HUGE);
+        ck_assert_msg(doc != NULL, "libxml2 cannot parse '%s'", path);
+        return doc;
+}
+
+static double xpath_num(xmlDocPtr doc, const char *expr)
+{
+        xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+        ck_assert_msg(o != NULL, "bad xpath %s", expr);
+        double v = xmlXPathCastToNumber(o);
+        xmlXPathFreeObject(o);
+        xmlXPathFreeContext(ctx);
+        return v;
+}
+
+static char *xpath_str(xmlDocPtr doc, const char *expr)
+{
+        xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+        xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+        ck_assert_msg(o != NULL, "bad xpath %s", expr);
+        xmlChar *s = xmlXPathCastToString(o);
+        char *r = strdup((const char *)s);
+        xmlFree(s);
+        xmlXPathFreeObject(o);
+        xmlXPathFreeContext(ctx);
+        return r;
+}
+
+#define ck_assert_xpath_num(doc, expr, v)                                        \
+        ck_assert_msg(xpath_num(doc, expr) == (v), "%s = %g, expected %g", expr, \
+                      xpath_num(doc, expr), (double)(v))
+
+/* ---- the model ------------------------------------------------------------ */
+
+static ReportCase mkcase(const char *name, ReportStatus status, const char *type,
+                         const char *message)
+{
+        return (ReportCase){
+                .name = xstrdup(name),
+                .status = status,
+                .type = xstrdup(type),
+                .message = xstrdup(message),
+                .time_sec = 0.25,
+                .file = xstrdup("suites/alpha.yaml"),
+                .line = 7,
+        };
+}
+
+static void add_attempt(ReportCase *c, ReportStatus status, const char *type, const char *msg,
+                        const char *stdout_path)
+{
+        c->attempts = reallocarray(c->attempts, c->n_attempts + 1, sizeof(ReportAttempt));
+        ck_assert_ptr_nonnull(c->attempts);
+        c->attempts[c->n_attempts++] = (ReportAttempt){
+                .status = status,
+                .type = xstrdup(type),
+                .message = xstrdup(msg),
+                .time_sec = 1.5,
+                .stdout_path = xstrdup(stdout_path),
+        };
+}
+
+/* Cases of suite "alpha" (index 0..7) and "beta" (8..9). shard 0 = all,
+ * 1 = even indexes, 2 = odd ones. */
+#define N_ALPHA 8
+#define N_BETA  2
+
+static ReportCase alpha_case(size_t i)
+{
+        _cleanup_free_ char *try_log = NULL;
+        ReportCase c;
+
+        switch (i) {
+        case 0:
+                c = mkcase("passes", REPORT_PASS, NULL, NULL);
+                c.stdout_path = write_log("passes.out", "hello\n");
+                c.stderr_path = write_log("passes.err", "");
+                return c;
+        case 1:
+                c = mkcase("fails", REPORT_FAIL, "exit-status", "exit status 1, expected 0");
+                c.details = xstrdup("exit status 1\nexpected 0\n");
+                c.stdout_path = write_log("fails.out", HOSTILE "\n");
+                return c;
+        case 2:
+                try_log = write_log("flaky.try1.out", "first try " HOSTILE "\n");
+                c = mkcase("flaky", REPORT_PASS, NULL, NULL);
+                c.flaky = true;
+                add_attempt(&c, REPORT_FAIL, "expectation", "stdout did not match 'ready'",
+                            try_log);
+                return c;
+        case 3:
+                c = mkcase("always fails", REPORT_FAIL, "timeout", "timed out after 5s");
+                add_attempt(&c, REPORT_FAIL, "timeout", "timed out after 5s", NULL);
+                add_attempt(&c, REPORT_ERROR, "setup", "container setup failed", NULL);
+                return c;
+        case 4:
+                c = mkcase("skipped", REPORT_SKIP, NULL, "waiting for upstream # fix");
+                return c;
+        case 5:
+                c = mkcase("infra", REPORT_ERROR, "setup", "mount '/srv' failed: EPERM");
+                return c;
+        case 6:
+                c = mkcase("hostile " HOSTILE, REPORT_FAIL, "expectation\x01",
+                           "line one\nline two " HOSTILE);
+                c.details = xstrdup(HOSTILE "\n" HOSTILE);
+                c.stderr_path = write_log("hostile.err", HOSTILE);
+                c.tags = calloc(2, sizeof(char *));
+                c.tags[0] = xstrdup("tag " HOSTILE);
+                return c;
+        default:
+                c = mkcase("with attachments", REPORT_PASS, NULL, NULL);
+                c.attachments = calloc(2, sizeof(char *));
+                c.attachments[0] = write_log("journal.txt", "journal\n");
+                return c;
+        }
+}
+
+static void add_suite(ReportRun *run, const char *name, size_t first, size_t n, int shard)
+{
+        run->suites = reallocarray(run->suites, run->n_suites + 1, sizeof(ReportSuite));
+        ReportSuite *s = &run->suites[run->n_suites++];
+        *s = (ReportSuite){
+                .name = xstrdup(name),
+                .file = th_strdup_printf("suites/%s.yaml", name),
+                .hostname = xstrdup("host " HOSTILE),
+                .timestamp_usec = UINT64_C(1700000000) * 1000000 + first,
+                .time_sec = 3.5,
+        };
+        for (size_t i = first; i < first + n; i++) {
+                if (shard != 0 && (int)(i % 2) != shard - 1)
+                        continue;
+                s->cases = reallocarray(s->cases, s->n_cases + 1, sizeof(ReportCase));
+                if (first == 0) {
+                        s->cases[s->n_cases] = alpha_case(i);
+                } else {
+                        _cleanup_free_ char *nm = th_strdup_printf("b%zu", i);
+                        s->cases[s->n_cases] = mkcase(nm, REPORT_PASS, NULL, NULL);
+                }
+                s->cases[s->n_cases].classname = xstrdup(name);
+                s->n_cases++;
+        }
+}
+
+static void build_run(ReportRun *run, int shard)
+{
+        *run = (ReportRun){};
+        add_suite(run, "alpha", 0, N_ALPHA, shard);
+        add_suite(run, "beta", N_ALPHA, N_BETA, shard);
+}
+
+static char *write_junit(const ReportRun *run, const ReportOptions *opts, const char *name)
+{
+        char *p = tmp_path(name);
+        ThError e = {};
+        ck_assert_msg(report_write_junit(run, opts, p, &e) == 0, "%s", e.msg);
+        return p;
+}
+
+/* ---- JUnit ------------------------------------------------------------------ */
+
+START_TEST(test_junit__hostile_strings_pass_xmllint)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        _cleanup_free_ char *p = write_junit(&run, NULL, "junit.xml");
+        assert_xmllint_ok(p);
+
+        /* é and the emoji survive; the illegal characters do not. */
+        xmlDocPtr doc = parse_xml(p);
+        _cleanup_free_ char *name =
+                xpath_str(doc, "string(//testcase[starts-with(@name,'hostile')]/@name)");
+        ck_assert(strstr(name, "caf\xc3\xa9 \xf0\x9f\x98\x80") != NULL);
+        ck_assert(strstr(name, "]]> <tag a=\"b\"> & 'q'") != NULL);
+        ck_assert(strchr(name, '\x01') == NULL && strchr(name, '\x1b') == NULL);
+        ck_assert(strstr(name, "red") != NULL && strstr(name, "[31m") == NULL);
+        _cleanup_free_ char *msg =
+                xpath_str(doc, "string(//testcase[starts-with(@name,'hostile')]/failure/@message)");
+        ck_assert(strchr(msg, '\n') == NULL);
+        ck_assert(strstr(msg, "line one line two") != NULL);
+        xmlFreeDoc(doc);
+        report_run_done(&run);
+}
+END_TEST
+
+START_TEST(test_junit__structure_counts_and_reruns)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        _cleanup_free_ char *p = write_junit(&run, NULL, "junit.xml");
+        xmlDocPtr doc = parse_xml(p);
+
+        ck_assert_xpath_num(doc, "count(/testsuites)", 1);
+        ck_assert_xpath_num(doc, "/testsuites/@tests", N_ALPHA + N_BETA);
+        ck_assert_xpath_num(doc, "/testsuites/@failures", 3);
+        ck_assert_xpath_num(doc, "/testsuites/@errors", 1);
+        ck_assert_xpath_num(doc, "/testsuites/@skipped", 1);
+        ck_assert_xpath_num(doc, "/testsuites/@time", 7);
+        ck_assert_xpath_num(doc, "count(/testsuites/testsuite)", 2);
+        ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@tests", N_ALPHA);
+        ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@failures", 3);
+        ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@errors", 1);
+        ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@skipped", 1);
+        ck_assert_xpath_num(doc, "count(//testsuite[not(@timestamp) or not(@hostname)])", 0);
+        _cleanup_free_ char *ts = xpath_str(doc, "string(//testsuite[@name='alpha']/@timestamp)");
+        ck_assert_str_eq(ts, "2023-11-14T22:13:20");
+
+        /* one testcase per test, classname = suite name, file and line */
+        ck_assert_xpath_num(doc, "count(//testcase)", N_ALPHA + N_BETA);
+        ck_assert_xpath_num(doc, "count(//testsuite[@name='alpha']/testcase[@classname!='alpha'])",
+                            0);
+        ck_assert_xpath_num(doc, "count(//testcase[@name='flaky'])", 1);
+        ck_assert_xpath_num(doc, "//testcase[@name='fails']/@line", 7);
+        _cleanup_free_ char *file = xpath_str(doc, "string(//testcase[@name='fails']/@file)");
+        ck_assert_str_eq(file, "suites/alpha.yaml");
+
+        /* flaky: passing, with a flakyFailure carrying the try's output */
+        ck_assert_xpath_num(doc, "count(//testcase[@name='flaky']/failure)", 0);
+        ck_assert_xpath_num(doc, "count(//testcase[@name='flaky']/flakyFailure)", 1);
+        _cleanup_free_ char *ftype =
+                xpath_str(doc, "string(//testcase[@name='flaky']/flakyFailure/@type)");
+        ck_assert_str_eq(ftype, "expectation");
+        ck_assert_xpath_num(doc, "count(//testcase[@name='flaky']/flakyFailure/stackTrace)", 1);
+        _cleanup_free_ char *fout =
+                xpath_str(doc, "string(//testcase[@name='flaky']/flakyFailure/system-out)");
+        ck_assert(strstr(fout, "first try") != NULL);
+        ck_assert(strstr(fout, "[[ATTACHMENT|/") != NULL);
+        _cleanup_free_ char *att = xpath_str(doc, "string(//testcase[@name='flaky']/properties/"
+                                                  "property[@name='harness.attempts']/@value)");
+        ck_assert_str_eq(att, "2");
+
+        /* failed every try: failure plus one rerun element per earlier try */
+        ck_assert_xpath_num(doc, "count(//testcase[@name='always fails']/failure)", 1);
+        ck_assert_xpath_num(doc, "count(//testcase[@name='always fails']/rerunFailure)", 1);
+        ck_assert_xpath_num(doc, "count(//testcase[@name='always fails']/rerunError)", 1);
+        _cleanup_free_ char *ftype2 =
+                xpath_str(doc, "string(//testcase[@name='always fails']/failure/@type)");
+        ck_assert_str_eq(ftype2, "timeout");
+
+        /* skip and error */
+        _cleanup_free_ char *skip =
+                xpath_str(doc, "string(//testcase[@name='skipped']/skipped/@message)");
+        ck_assert_str_eq(skip, "waiting for upstream # fix");
+        ck_assert_xpath_num(doc, "count(//testcase[@name='infra']/error[@type='setup'])", 1);
+        ck_assert_xpath_num(doc,
+                            "count(//testcase[@name='passes']/*[self::failure or self::error or "
+                            "self::skipped])",
+                            0);
+
+        /* logs and attachments */
+        _cleanup_free_ char *out = xpath_str(doc, "string(//testcase[@name='passes']/system-out)");
+        ck_assert(strncmp(out, "hello\n[[ATTACHMENT|/", 20) == 0);
+        _cleanup_free_ char *att2 =
+                xpath_str(doc, "string(//testcase[@name='with attachments']/system-out)");
+        ck_assert(strstr(att2, "journal.txt]]") != NULL);
+        ck_assert_xpath_num(doc, "count(//testcase[@name='fails']/system-err)", 0);
+
+        xmlFreeDoc(doc);
+        report_run_done(&run);
+}
+END_TEST
+
+/* Writes MiB of numbered lines with colour, a control character and é. */
+static void fill(int fd, size_t mib)
+{
+        RBuf b = {};
+        for (size_t i = 0; b.len < 1024 * 1024; i++)
+                ck_assert_int_eq(rbuf_printf(&b, "line %zu \x1b[32mok\x1b[0m \x01 \xc3\xa9\n", i),
+                                 0);
+        for (size_t i = 0; i < mib; i++)
+                ck_assert_int_eq(th_write_all(fd, b.data, 1024 * 1024), 0);
+        rbuf_done(&b);
+}
+
+START_TEST(test_junit__large_output_is_capped)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        ReportCase *c = &run.suites[1].cases[0];
+        c->stdout_path = tmp_path("big.out");
+        c->stderr_path = tmp_path("big.err");
+        for (int k = 0; k < 2; k++) {
+                _cleanup_close_ int fd = open(k ? c->stderr_path : c->stdout_path,
+                                              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                ck_assert_int_ge(fd, 0);
+                fill(fd, k ? 1 : 50);
+        }
+
+        _cleanup_free_ char *p = write_junit(&run, NULL, "junit.xml");
+        struct stat st;
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_msg(st.st_size < 2 * 1024 * 1024, "report is %jd bytes", (intmax_t)st.st_size);
+        assert_xmllint_ok(p);
+
+        xmlDocPtr doc = parse_xml(p);
+        _cleanup_free_ char *out = xpath_str(doc, "string(//testcase[@name='b8']/system-out)");
+        ck_assert(strncmp(out, "line 0 ok \xef\xbf\xbd \xc3\xa9\n", 15) == 0);
+        ck_assert(strstr(out, " bytes omitted ...]\n") != NULL);
+        ck_assert(strstr(out, "big.out]]\n") != NULL);
+        ck_assert_uint_le(strlen(out), 64 * 1024 * 2); /* the cap, plus FFFD growth */
+
+        /* a configured cap */
+        ReportOptions small = { .output_cap_bytes = 1024 };
+        _cleanup_free_ char *p2 = write_junit(&run, &small, "small.xml");
+        ck_assert_int_eq(stat(p2, &st), 0);
+        ck_assert_int_lt(st.st_size, 64 * 1024);
+        xmlFreeDoc(doc);
+        report_run_done(&run);
+}
+END_TEST
+
+START_TEST(test_junit__interrupted_run_is_not_green)
+{
+        ReportRun run = {};
+        add_suite(&run, "beta", N_ALPHA, N_BETA, 0);
+        run.interrupted = true;
+        _cleanup_free_ char *p = write_junit(&run, NULL, "junit.xml");
+        assert_xmllint_ok(p);
+        xmlDocPtr doc = parse_xml(p);
+        ck_assert_xpath_num(doc, "/testsuites/@errors", 1);
+        ck_assert_xpath_num(doc, "/testsuites/@tests", N_BETA + 1);
+        ck_assert_xpath_num(
+                doc, "count(//testcase[@classname='harness']/error[@type='interrupted'])", 1);
+        xmlFreeDoc(doc);
+        report_run_done(&run);
+}
+END_TEST
+
+START_TEST(test_junit__empty_run_is_valid)
+{
+        ReportRun run = {};
+        _cleanup_free_ char *p = write_junit(&run, NULL, "junit.xml");
+        assert_xmllint_ok(p);
+        xmlDocPtr doc = parse_xml(p);
+        ck_assert_xpath_num(doc, "/testsuites/@tests", 0);
+        xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(test_junit__write_is_atomic_and_reports_errors)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        _cleanup_free_ char *p = write_junit(&run, NULL, "junit.xml");
+
+        /* nothing but the report is left in the directory */
+        _cleanup_closedir_ DIR *d = opendir(tmpdir);
+        struct dirent *de;
+        while ((de = readdir(d)))
+                ck_assert_msg(strstr(de->d_name, "junit.xml.") == NULL, "left behind: %s",
+                              de->d_name);
+
+        ThError e = {};
+        _cleanup_free_ char *bad = tmp_path("no/such/dir/junit.xml");
+        ck_assert_int_eq(report_write_junit(&run, NULL, bad, &e), -ENOENT);
+        ck_assert(strstr(e.msg, "no/such/dir/junit.xml") != NULL);
+        ck_assert_int_eq(report_write_tap(&run, NULL, bad, &e), -ENOENT);
+        ck_assert_int_eq(report_write_json(&run, NULL, bad, &e), -ENOENT);
+        report_run_done(&run);
+}
+END_TEST
+
+/* A locale with ',' as decimal separator: the system's de_DE.UTF-8, or one
+ * compiled into the temp dir with localedef (LOCPATH). false if neither. */
+static bool comma_locale(void)
+{
+        if (!setlocale(LC_ALL, "de_DE.UTF-8")) {
+                char *argv[] = { (char *)"localedef",
+                                 (char *)"-i",
+                                 (char *)"de_DE",
+                                 (char *)"-f",
+                                 (char *)"UTF-8",
+                                 tmp_path("de_DE.UTF-8"),
+                                 NULL };
+                if (run_tool(argv, NULL) > 1) /* 1 = warnings, locale still written */
+                        return false;
+                setenv("LOCPATH", tmpdir, 1);
+                if (!setlocale(LC_ALL, "de_DE.UTF-8"))
+                        return false;
+        }
+        char buf[16];
+        snprintf(buf, sizeof(buf), "%.1f", 1.5);
+        return strcmp(buf, "1,5") == 0;
+}
+
+START_TEST(test_junit__times_use_dot_under_a_comma_locale)
+{
+        bool comma = comma_locale();
+        if (!comma)
+                ck_assert_ptr_nonnull(setlocale(LC_ALL, "C.UTF-8"));
+        ReportRun run;
+        build_run(&run, 0);
+        run.suites[0].cases[0].time_sec = 1234.5;
+        _cleanup_free_ char *p = write_junit(&run, NULL, "junit.xml");
+        _cleanup_free_ char *tp = tmp_path("r.tap");
+        _cleanup_free_ char *jp = tmp_path("r.json");
+        ck_assert_int_eq(report_write_tap(&run, NULL, tp, NULL), 0);
+        ck_assert_int_eq(report_write_json(&run, NULL, jp, NULL), 0);
+        setlocale(LC_ALL, "C");
+
+        xmlDocPtr doc = parse_xml(p);
+        _cleanup_free_ char *t = xpath_str(doc, "string(//testcase[@name='passes']/@time)");
+        ck_assert_str_eq(t, "1234.500");
+        _cleanup_free_ char *st = xpath_str(doc, "string(/testsuites/@time)");
+        ck_assert_str_eq(st, "7.000");
+        ck_assert_xpath_num(doc, "count(//@time[contains(., ',')])", 0);
+        xmlFreeDoc(doc);
+        report_run_done(&run);
+        if (!comma)
+                fprintf(stderr, "note: no comma locale available; checked under C.UTF-8\n");
+}
+END_TEST
+
+/* ---- TAP ---------------------------------------------------------------------- */
+
+static const char tap_check[] =
+        "use strict; use TAP::Parser;"
+        "open(my $f, '<:raw', $ARGV[0]) or die; local $/; my $t = <$f>;"
+        "my $p = TAP::Parser->new({ tap => $t }); my ($yaml, $msg) = (0, '');"
+        "while (my $r = $p->next) { if ($r->is_yaml) { $yaml++;"
+        "  $msg = $r->data->{message} if $r->data->{severity} eq 'error'; } }"
+        "my @e = $p->parse_errors; print STDERR join(\"\\n\", @e), \"\\n\" if @e;"
+        "printf \"%d %d %d %d %d %d %d %s\\n\", scalar(@e), $p->version, $p->tests_planned,"
+        "  $p->tests_run, scalar($p->passed), scalar($p->failed), scalar($p->skipped), $msg;";
+
+START_TEST(test_tap__accepted_by_tap_parser)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        _cleanup_free_ char *p = tmp_path("r.tap");
+        ThError e = {};
+        ck_assert_msg(report_write_tap(&run, NULL, p, &e) == 0, "%s", e.msg);
+
+        _cleanup_free_ char *out = NULL;
+        char *argv[] = { (char *)"perl", (char *)"-e", (char *)tap_check, p, NULL };
+        ck_assert_int_eq(run_tool(argv, &out), 0);
+        /* no parse errors, version 13, 10 planned and run, 6 passed
+         * (pass, flaky, skip, attachments, b8, b9), 4 failed, 1 skipped */
+        ck_assert_msg(strncmp(out, "0 13 10 10 6 4 1 mount '/srv' failed: EPERM\n", 44) == 0,
+                      "TAP::Parser says: %s", out);
+        report_run_done(&run);
+}
+END_TEST
+
+/* The "TAP version 14" line: TAP::Parser >= 3.48 reads it; older ones
+ * (Debian 12) refuse exactly that line, which is why 13 is the default. */
+START_TEST(test_tap__version_14_line_on_request)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        _cleanup_free_ char *p = tmp_path("r.tap");
+        ReportOptions v14 = { .tap_version = 14 }, v15 = { .tap_version = 15 };
+        ThError e = {};
+        ck_assert_int_eq(report_write_tap(&run, &v15, p, &e), -EINVAL);
+        ck_assert(strstr(e.msg, "TAP version 15") != NULL);
+        ck_assert_int_eq(report_write_tap(&run, &v14, p, NULL), 0);
+
+        char *vargv[] = { (char *)"perl", (char *)"-MTAP::Parser", (char *)"-e",
+                          (char *)"exit($TAP::Parser::VERSION >= 3.48 ? 0 : 1)", NULL };
+        bool knows_14 = run_tool(vargv, NULL) == 0;
+        _cleanup_free_ char *out = NULL;
+        char *argv[] = { (char *)"perl", (char *)"-e", (char *)tap_check, p, NULL };
+        ck_assert_int_eq(run_tool(argv, &out), 0);
+        if (knows_14)
+                ck_assert_msg(strncmp(out, "0 14 10 10 6 4 1 ", 17) == 0, "%s", out);
+        else /* one error, the version line; the rest parsed as TAP 13 */
+                ck_assert_msg(strncmp(out, "1 13 10 10 6 4 1 ", 17) == 0, "%s", out);
+        report_run_done(&run);
+}
+END_TEST
+
+START_TEST(test_tap__prove_exit_follows_outcome)
+{
+        ReportRun run = {};
+        add_suite(&run, "beta", N_ALPHA, N_BETA, 0);
+        _cleanup_free_ char *p = tmp_path("pass.tap");
+        ck_assert_int_eq(report_write_tap(&run, NULL, p, NULL), 0);
+        char *argv[] = { (char *)"prove", (char *)"-Q", (char *)"-e", (char *)"cat", p, NULL };
+        ck_assert_int_eq(run_tool(argv, NULL), 0);
+
+        run.interrupted = true; /* one more, failing, test point */
+        ck_assert_int_eq(report_write_tap(&run, NULL, p, NULL), 0);
+        ck_assert_int_ne(run_tool(argv, NULL), 0);
+        report_run_done(&run);
+}
+END_TEST
+
+/* ---- JSON --------------------------------------------------------------------- */
+
+static const char json_check[] =
+        "import json, sys\n"
+        "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+        "assert d['reportFormat'] == 'CTRF'\n"
+        "r = d['results']; s = r['summary']; t = r['tests']\n"
+        "assert r['tool']['name'] == 'harness'\n"
+        "assert s['tests'] == len(t)\n"
+        "assert s['passed'] + s['failed'] + s['skipped'] + s['pending'] + s['other'] == "
+        "s['tests']\n"
+        "byname = {x['name']: x for x in t}\n"
+        "h = [x for x in t if x['name'].startswith('hostile')][0]\n"
+        "assert 'caf\\u00e9 \\U0001f600' in h['name'] and '\\x01' in h['name'], h['name']\n"
+        "assert h['stderr'][0].startswith('ctl\\x01'), h['stderr']\n"
+        "f = byname['flaky']\n"
+        "assert f['flaky'] is True and f['retries'] == 1 and f['status'] == 'passed'\n"
+        "assert f['retryAttempts'][0]['status'] == 'failed'\n"
+        "assert byname['passes']['duration'] == 250 and byname['passes']['stdout'] == ['hello']\n"
+        "assert byname['infra']['status'] == 'failed' and byname['infra']['extra']['outcome'] == "
+        "'error'\n"
+        "assert byname['fails']['suite'] == ['alpha'] and byname['fails']['line'] == 7\n"
+        "print(s['tests'], s['passed'], s['failed'], s['skipped'], s['start'] <= s['stop'],\n"
+        "      r['summary']['extra']['interrupted'])\n";
+
+START_TEST(test_json__parsed_by_python)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        _cleanup_free_ char *p = tmp_path("r.json");
+        ThError e = {};
+        ck_assert_msg(report_write_json(&run, NULL, p, &e) == 0, "%s", e.msg);
+
+        _cleanup_free_ char *out = NULL;
+        char *argv[] = { (char *)"python3", (char *)"-c", (char *)json_check, p, NULL };
+        ck_assert_int_eq(run_tool(argv, &out), 0);
+        ck_assert_str_eq(out, "10 5 4 1 True False\n");
+
+        run.interrupted = true;
+        ck_assert_int_eq(report_write_json(&run, NULL, p, NULL), 0);
+        free(out);
+        out = NULL;
+        ck_assert_int_eq(run_tool(argv, &out), 0);
+        ck_assert_str_eq(out, "11 5 5 1 True True\n");
+        report_run_done(&run);
+}
+END_TEST
+
+/* ---- merge -------------------------------------------------------------------- */
+
+static const char junit_set[] =
+        "import sys, xml.etree.ElementTree as ET\n"
+        "r = ET.parse(sys.argv[1]).getroot()\n"
+        "cases = sorted((c.get('classname'), c.get('name'),\n"
+        "                tuple(sorted(x.tag for x in c))) for c in r.iter('testcase'))\n"
+        "print(repr(cases))\n"
+        "print(r.get('tests'), r.get('failures'), r.get('errors'), r.get('skipped'))\n"
+        "for s in sorted(r.findall('testsuite'), key=lambda s: s.get('name')):\n"
+        "    print(s.get('name'), s.get('tests'), s.get('failures'), s.get('errors'),\n"
+        "          s.get('skipped'), s.get('timestamp'))\n";
+
+static char *junit_summary(const char *path)
+{
+        char *out = NULL;
+        char *argv[] = { (char *)"python3", (char *)"-c", (char *)junit_set, (char *)path, NULL };
+        ck_assert_int_eq(run_tool(argv, &out), 0);
+        return out;
+}
+
+START_TEST(test_merge__shards_equal_the_full_run)
+{
+        ReportRun full, s1, s2;
+        build_run(&full, 0);
+        build_run(&s1, 1);
+        build_run(&s2, 2);
+        _cleanup_free_ char *pf = write_junit(&full, NULL, "full.xml");
+        _cleanup_free_ char *p1 = write_junit(&s1, NULL, "shard1.xml");
+        _cleanup_free_ char *p2 = write_junit(&s2, NULL, "shard2.xml");
+        _cleanup_free_ char *pm = tmp_path("merged.xml");
+        char *inputs[] = { p2, p1 };
+        ThError e = {};
+
+        ck_assert_msg(report_merge_junit(inputs, 2, pm, &e) == 0, "%s", e.msg);
+        assert_xmllint_ok(pm);
+        _cleanup_free_ char *a = junit_summary(pf);
+        _cleanup_free_ char *b = junit_summary(pm);
+        ck_assert_str_eq(a, b);
+
+        xmlDocPtr doc = parse_xml(pm);
+        ck_assert_xpath_num(doc, "count(/testsuites/testsuite)", 2);
+        ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@time", 7);
+        xmlFreeDoc(doc);
+        report_run_done(&full);
+        report_run_done(&s1);
+        report_run_done(&s2);
+}
+END_TEST
+
+START_TEST(test_merge__accepts_a_bare_testsuite_root)
+{
+        _cleanup_free_ char *in =
+                write_log("bare.xml", "<testsuite name=\"x\" tests=\"9\"><testcase "
+                                      "name=\"a\" classname=\"x\"><failure/></testcase>"
+                                      "</testsuite>");
+        _cleanup_free_ char *out = tmp_path("out.xml");
+        char *inputs[] = { in };
+        ck_assert_int_eq(report_merge_junit(inputs, 1, out, NULL), 0);
+        xmlDocPtr doc = parse_xml(out);
+        ck_assert_xpath_num(doc, "/testsuites/@tests", 1);
+        ck_assert_xpath_num(doc, "/testsuites/testsuite/@failures", 1);
+        xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(test_merge__rejects_bad_input_naming_the_file)
+{
+        _cleanup_free_ char *good = write_log("good.xml", "<testsuites/>");
+        _cleanup_free_ char *broken = write_log("broken.xml", "<testsuites><testsuite>");
+        _cleanup_free_ char *other = write_log("other.xml", "<html/>");
+        _cleanup_free_ char *missing = tmp_path("missing.xml");
+        _cleanup_free_ char *xxe = write_log(
+                "xxe.xml", "<?xml version=\"1.0\"?><!DOCTYPE t [<!ENTITY x SYSTEM "
+                           "\"file:///etc/passwd\">]><testsuites><testsuite name=\"a\"><testcase "
+                           "name=\"b\"><system-out>&x;</system-out></testcase></testsuite>"
+                           "</testsuites>");
+        _cleanup_free_ char *out = tmp_path("out.xml");
+        struct {
+                const char *path, *needle;
+                int code;
+        } cases[] = {
+                { broken, "broken.xml': line", -EINVAL },
+                { other, "not a JUnit report", -EINVAL },
+                { missing, "missing.xml", -ENOENT },
+                { xxe, "DTD is not allowed", -EINVAL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *inputs[] = { good, (char *)cases[i].path };
+                ThError e = {};
+                ck_assert_int_eq(report_merge_junit(inputs, 2, out, &e), cases[i].code);
+                ck_assert_msg(strstr(e.msg, cases[i].needle) != NULL, "'%s' lacks '%s'", e.msg,
+                              cases[i].needle);
+                ck_assert_int_eq(access(out, F_OK), -1);
+        }
+}
+END_TEST
+
+START_TEST(test_merge__rejects_the_same_testcase_twice)
+{
+        ReportRun s1;
+        build_run(&s1, 1);
+        _cleanup_free_ char *p1 = write_junit(&s1, NULL, "shard1.xml");
+        _cleanup_free_ char *pm = tmp_path("merged.xml");
+        char *inputs[] = { p1, p1 };
+        ThError e = {};
+        ck_assert_int_eq(report_merge_junit(inputs, 2, pm, &e), -EEXIST);
+        ck_assert_msg(strstr(e.msg, "of 'alpha' is in both") != NULL, "%s", e.msg);
+        report_run_done(&s1);
+}
+END_TEST
+
+static Suite *writers_suite(void)
+{
+        Suite *s = suite_create("reports-writers");
+        TCase *tc = tcase_create("junit");
+        tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_junit__hostile_strings_pass_xmllint);
+        tcase_add_test(tc, test_junit__structure_counts_and_reruns);
+        tcase_add_test(tc, test_junit__large_output_is_capped);
+        tcase_add_test(tc, test_junit__interrupted_run_is_not_green);
+        tcase_add_test(tc, test_junit__empty_run_is_valid);
+        tcase_add_test(tc, test_junit__write_is_atomic_and_reports_errors);
+        tcase_add_test(tc, test_junit__times_use_dot_under_a_comma_locale);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("tap-json");
+        tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_tap__accepted_by_tap_parser);
+        tcase_add_test(tc, test_tap__version_14_line_on_request);
+        tcase_add_test(tc, test_tap__prove_exit_follows_outcome);
+        tcase_add_test(tc, test_json__parsed_by_python);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("merge");
+        tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_merge__shards_equal_the_full_run);
+        tcase_add_test(tc, test_merge__accepts_a_bare_testsuite_root);
+        tcase_add_test(tc, test_merge__rejects_bad_input_naming_the_file);
+        tcase_add_test(tc, test_merge__rejects_the_same_testcase_twice);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(writers_suite());
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
