@@ -526,14 +526,20 @@ static void run_work(void *userdata, size_t item, unsigned attempt, RunTryRecord
         if (attempt == 1)
                 (void)th_rm_rf(t->dir);
         artifacts = th_strdup_printf("%s/artifacts", t->dir);
-        if (!artifacts)
-                return try_error(rec, -ENOMEM, "out of memory");
+        if (!artifacts) {
+                try_error(rec, -ENOMEM, "out of memory");
+                return;
+        }
         r = th_mkdir_p(artifacts, 0755);
-        if (r < 0)
-                return try_error(rec, r, "cannot create the test's output folder");
+        if (r < 0) {
+                try_error(rec, r, "cannot create the test's output folder");
+                return;
+        }
         r = build_spec(ctx, t, attempt, &st, &spec);
-        if (r < 0)
-                return try_error(rec, r, "cannot build the container spec");
+        if (r < 0) {
+                try_error(rec, r, "cannot build the container spec");
+                return;
+        }
 
         rec->isolate_r = isolate_run(&spec, &rec->res, &rec->err);
         runner_outcome_classify(rec->isolate_r, &rec->err, &rec->res, t->test, &rec->outcome);
