@@ -1,12 +1,241 @@
-/* runner: `harness rootfs`. */
+/* runner: `harness rootfs`: build, list, locate and remove the managed
+ * Debian trees that fixtures caches. */
+#include <string.h>
+#include <time.h>
+
+#include "fixture.h"
 #include "runner.h"
 #include "runner-internal.h"
 
-static const char usage[] = "Usage: harness rootfs [OPTIONS] ...\n"
-                            "\n"
-                            "Not available in this build yet.\n";
+static const char usage[] =
+        "Usage: harness rootfs build SPEC\n"
+        "       harness rootfs list [--json]\n"
+        "       harness rootfs path SPEC\n"
+        "       harness rootfs remove SPEC|--all\n"
+        "\n"
+        "Managed Debian trees, built once with mmdebstrap (debootstrap when it is\n"
+        "missing) and cached under $HARNESS_CACHE, /var/cache/harness as root, or\n"
+        "$XDG_CACHE_HOME/harness. SPEC is DISTRO:RELEASE[:VARIANT], like\n"
+        "'debian:bookworm' or 'debian:trixie:apt'.\n"
+        "\n"
+        "  build SPEC    build the tree unless it is cached; print its directory\n"
+        "  list          name, spec, size, age and last use of every cached tree\n"
+        "  path SPEC     print the tree's directory; exit 1 if it is not built\n"
+        "  remove SPEC   delete a cached tree and its package layers\n"
+        "  remove --all  delete every cached tree and layer\n"
+        "\n"
+        "Options:\n"
+        "  --json        (list) one JSON array on stdout\n"
+        "  -h, --help    show this help\n";
+
+static void progress_line(const char *line, void *userdata)
+{
+        (void)userdata;
+        th_log(TH_LOG_NOTICE, "%s", line);
+}
+
+/* The fixtures errors end in "log: PATH" when a build log exists; show its
+ * tail so the reason is on screen. */
+static void print_log_tail(const char *msg)
+{
+        const char *p = strstr(msg, "log: ");
+        if (!p)
+                return;
+        _cleanup_free_ char *path = strndup(p + 5, strcspn(p + 5, ") \n"));
+        _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+        if (!f)
+                return;
+        char *lines[20] = {};
+        size_t n = 0;
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, f) > 0) {
+                free(lines[n % ELEMENTSOF(lines)]);
+                lines[n % ELEMENTSOF(lines)] = strdup(line);
+                n++;
+        }
+        size_t first = n > ELEMENTSOF(lines) ? n - ELEMENTSOF(lines) : 0;
+        fprintf(stderr, "--- last lines of %s ---\n", path);
+        for (size_t i = first; i < n; i++)
+                fputs(lines[i % ELEMENTSOF(lines)] ? lines[i % ELEMENTSOF(lines)] : "\n", stderr);
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+                free(lines[i]);
+}
+
+static int fail(const ThError *err, int code)
+{
+        th_log(TH_LOG_ERROR, "%s", err->msg);
+        print_log_tail(err->msg);
+        return code;
+}
+
+static int parse_spec(const char *cmd, int argc, char **argv, FixtureTreeSpec *ret)
+{
+        ThError err = {};
+        if (argc != 1)
+                return runner_usage_error("rootfs", "'rootfs %s' takes exactly one SPEC", cmd);
+        if (fixture_tree_spec_parse(argv[0], ret, &err) < 0) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return RUNNER_EXIT_USAGE;
+        }
+        return 0;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+        _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
+        _cleanup_free_ char *dir = NULL;
+        ThError err = {};
+        int r = parse_spec("build", argc, argv, &spec);
+        if (r != 0)
+                return r;
+        if (fixture_tree_ensure(&spec, progress_line, NULL, &dir, &err) < 0)
+                return fail(&err, RUNNER_EXIT_INFRA);
+        printf("%s\n", dir);
+        return RUNNER_EXIT_OK;
+}
+
+static int cmd_path(int argc, char **argv)
+{
+        _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
+        _cleanup_free_ char *dir = NULL;
+        ThError err = {};
+        int r = parse_spec("path", argc, argv, &spec);
+        if (r != 0)
+                return r;
+        if (fixture_tree_lookup(&spec, &dir, &err) < 0)
+                return fail(&err, RUNNER_EXIT_FAILED);
+        printf("%s\n", dir);
+        return RUNNER_EXIT_OK;
+}
+
+static int cmd_remove(int argc, char **argv)
+{
+        ThError err = {};
+        if (argc == 1 && strcmp(argv[0], "--all") == 0) {
+                int n = fixture_tree_remove_all(&err);
+                if (n < 0)
+                        return fail(&err, RUNNER_EXIT_INFRA);
+                th_log(TH_LOG_NOTICE, "removed %d tree%s", n, n == 1 ? "" : "s");
+                return RUNNER_EXIT_OK;
+        }
+        _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
+        int r = parse_spec("remove", argc, argv, &spec);
+        if (r != 0)
+                return r;
+        r = fixture_tree_remove(&spec, &err);
+        if (r < 0)
+                return fail(&err, r == -ENOENT ? RUNNER_EXIT_FAILED : RUNNER_EXIT_INFRA);
+        _cleanup_free_ char *s = fixture_tree_spec_to_string(&spec);
+        th_log(TH_LOG_NOTICE, "removed '%s'", s ? s : argv[0]);
+        return RUNNER_EXIT_OK;
+}
+
+static void format_age(uint64_t then_usec, char buf[static 32])
+{
+        uint64_t now = th_realtime_usec();
+        if (then_usec == 0) {
+                snprintf(buf, 32, "never");
+                return;
+        }
+        uint64_t s = now > then_usec ? (now - then_usec) / 1000000u : 0;
+        if (s < 120)
+                snprintf(buf, 32, "%llus ago", (unsigned long long)s);
+        else if (s < 7200)
+                snprintf(buf, 32, "%llum ago", (unsigned long long)(s / 60));
+        else if (s < 172800)
+                snprintf(buf, 32, "%lluh ago", (unsigned long long)(s / 3600));
+        else
+                snprintf(buf, 32, "%llud ago", (unsigned long long)(s / 86400));
+}
+
+static void json_string(const char *s)
+{
+        putchar('"');
+        for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        printf("\\%c", *p);
+                else if (*p < 0x20)
+                        printf("\\u%04x", *p);
+                else
+                        putchar(*p);
+        }
+        putchar('"');
+}
+
+static void list_json(const FixtureTreeInfo *a, size_t n)
+{
+        printf("[");
+        for (size_t i = 0; i < n; i++) {
+                printf("%s\n  {\"name\": ", i ? "," : "");
+                json_string(a[i].name);
+                printf(", \"spec\": ");
+                json_string(a[i].spec);
+                printf(", \"path\": ");
+                json_string(a[i].path);
+                printf(", \"command\": ");
+                json_string(a[i].tool);
+                printf(", \"size\": %llu, \"packages\": %u, \"layers\": %u, "
+                       "\"built_usec\": %llu, \"last_used_usec\": %llu}",
+                       (unsigned long long)a[i].size_bytes, a[i].n_packages, a[i].n_layers,
+                       (unsigned long long)a[i].built_usec,
+                       (unsigned long long)a[i].last_used_usec);
+        }
+        printf("%s]\n", n ? "\n" : "");
+}
+
+static int cmd_list(int argc, char **argv)
+{
+        bool json = false;
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0)
+                        json = true;
+                else
+                        return runner_usage_error("rootfs", "unexpected argument '%s'", argv[i]);
+        }
+        FixtureTreeInfo *a = NULL;
+        size_t n = 0;
+        ThError err = {};
+        if (fixture_tree_list(&a, &n, &err) < 0)
+                return fail(&err, RUNNER_EXIT_INFRA);
+        if (json) {
+                list_json(a, n);
+        } else if (n == 0) {
+                _cleanup_free_ char *cache = fixture_cache_dir();
+                th_log(TH_LOG_NOTICE, "no managed trees in '%s'", cache ? cache : "?");
+        } else {
+                printf("%-44s %-24s %8s %6s %9s %10s\n", "NAME", "SPEC", "SIZE", "PKGS", "AGE",
+                       "LAST USED");
+                for (size_t i = 0; i < n; i++) {
+                        char size[16], age[32], used[32];
+                        fixture_format_size(a[i].size_bytes, size);
+                        format_age(a[i].built_usec, age);
+                        format_age(a[i].last_used_usec, used);
+                        printf("%-44s %-24s %8s %6u %9s %10s\n", a[i].name,
+                               a[i].spec ? a[i].spec : "?", size, a[i].n_packages, age, used);
+                }
+        }
+        fixture_tree_info_free_array(a, n);
+        return RUNNER_EXIT_OK;
+}
 
 int runner_cmd_rootfs(int argc, char **argv)
 {
-        return runner_not_built("rootfs", usage, argc, argv);
+        static const RunnerCommand subs[] = {
+                { "build", "build a tree", cmd_build },
+                { "list", "list cached trees", cmd_list },
+                { "path", "print a tree's directory", cmd_path },
+                { "remove", "remove cached trees", cmd_remove },
+        };
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+                        fputs(usage, stdout);
+                        return RUNNER_EXIT_OK;
+                }
+        if (argc < 2)
+                return runner_usage_error("rootfs", "no rootfs command given");
+        for (size_t i = 0; i < ELEMENTSOF(subs); i++)
+                if (strcmp(argv[1], subs[i].name) == 0)
+                        return subs[i].fn(argc - 2, argv + 2);
+        return runner_usage_error("rootfs", "unknown rootfs command '%s'", argv[1]);
 }
