@@ -1032,8 +1032,9 @@ static int load_root(LoadCtx *c, const Node *root, Suite *s)
                 if (r == -ENOMEM)
                         return r;
         }
-        if (!(set & DOC_ROOTFS)) {
-                s->rootfs = (SuiteRootfs){ .loc = { 1, 1 } };
+        if (s->rootfs.loc.line == 0) { /* no rootfs key: the default */
+                suite_rootfs_done(&s->rootfs);
+                s->rootfs.loc = (SuiteLoc){ 1, 1 };
                 if (set_string(c, &s->rootfs.distro, "debian") < 0 ||
                     set_string(c, &s->rootfs.release, "bookworm") < 0)
                         return -ENOMEM;

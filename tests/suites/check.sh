@@ -1,0 +1,100 @@
+#!/bin/sh
+# End-to-end checks of `harness check` and `harness list` on hostile and
+# example input: a 3000-byte random file, an empty file, a billion-laughs
+# document, plus the example suites. Usage: check.sh PATH-TO-HARNESS SRCDIR
+set -u
+h=$1 src=$2
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+expect() { # expect CODE PATTERN CMD...
+        code=$1 pat=$2
+        shift 2
+        out=$("$@" 2>&1)
+        rc=$?
+        if [ "$rc" -ne "$code" ]; then
+                echo "FAIL: '$*' exited $rc, expected $code"; printf '%s\n' "$out"; fail=1; return
+        fi
+        if ! printf '%s\n' "$out" | grep -Eq -- "$pat"; then
+                echo "FAIL: '$*' output lacks '$pat'"; printf '%s\n' "$out"; fail=1; return
+        fi
+        echo "ok: $*"
+}
+
+# Random bytes: an error with a location, never a crash or a hang.
+head -c 3000 /dev/urandom >"$tmp/random.yaml"
+expect 2 "^$tmp/random.yaml:[0-9]+:[0-9]+: " "$h" check "$tmp/random.yaml"
+
+: >"$tmp/empty.yaml"
+expect 2 "^$tmp/empty.yaml:1:1: empty suite" "$h" check "$tmp/empty.yaml"
+
+cat >"$tmp/laughs.yaml" <<'Y'
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+Y
+expect 2 "^$tmp/laughs.yaml:1:4: anchors \(&a\) are not supported" "$h" check "$tmp/laughs.yaml"
+expect 2 "laughs.yaml: too many errors, stopped after 20" "$h" check "$tmp/laughs.yaml"
+
+expect 2 "nonexistent.yaml: cannot open: No such file or directory" "$h" check "$tmp/nonexistent.yaml"
+expect 2 "no suite file given" "$h" check
+
+# All errors of a file, each located; the valid file next to it is still ok.
+cat >"$tmp/bad.yaml" <<'Y'
+tests:
+  - name: a
+    run: "true"
+    timout: 5
+  - name: a
+    run: "true"
+    network: bridge
+Y
+expect 2 "bad.yaml:4:5: unknown key 'timout' in a test; did you mean 'timeout'\?" "$h" check "$tmp/bad.yaml"
+expect 2 "bad.yaml:5:11: duplicate test name 'a' \(first at line 2\)" "$h" check "$tmp/bad.yaml"
+expect 2 "bad.yaml:7:14: invalid network mode 'bridge'" "$h" check "$tmp/bad.yaml"
+expect 2 "hello.yaml: ok, 1 test" "$h" check "$src/suites/examples/hello.yaml" "$tmp/bad.yaml"
+
+# The example suites are valid.
+for f in "$src"/suites/examples/*.yaml; do
+        expect 0 "ok, [0-9]+ tests?" "$h" check "$f"
+done
+
+# list: lines, filters, JSON.
+cat >"$tmp/list.yaml" <<'Y'
+name: pkg
+tests:
+  - {name: installs, run: "true", tags: [apt, slow]}
+  - {name: "quotes \" and \\ back", run: "true"}
+  - {name: purges, skip: "later\nmaybe"}
+Y
+expect 0 "^pkg/installs \[apt,slow\]$" "$h" list "$tmp/list.yaml"
+expect 0 "^pkg/purges \(skip: later maybe\)$" "$h" list "$tmp/list.yaml"
+expect 0 "^pkg/installs" "$h" list --tag apt "$tmp/list.yaml"
+out=$("$h" list --tag apt "$tmp/list.yaml")
+[ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || { echo "FAIL: --tag listed: $out"; fail=1; }
+out=$("$h" list --filter '^pkg/pur' "$tmp/list.yaml")
+[ "$out" = "pkg/purges (skip: later maybe)" ] || { echo "FAIL: --filter listed: $out"; fail=1; }
+expect 2 "invalid --filter" "$h" list --filter 'a((' "$tmp/list.yaml"
+expect 2 "bad.yaml:4:5: unknown key" "$h" list "$tmp/list.yaml" "$tmp/bad.yaml"
+if command -v python3 >/dev/null; then
+        "$h" list --json "$tmp/list.yaml" >"$tmp/list.json" &&
+        python3 - "$tmp/list.json" <<'P' || { echo "FAIL: --json"; cat "$tmp/list.json"; fail=1; }
+import json, sys
+v = json.load(open(sys.argv[1]))
+assert [t["name"] for t in v] == ["installs", 'quotes " and \\ back', "purges"], v
+assert v[0]["id"] == "pkg/installs" and v[0]["tags"] == ["apt", "slow"], v
+assert v[0]["skip"] is None and v[2]["skip"] == "later\nmaybe", v
+assert v[0]["line"] == 3 and v[0]["file"].endswith("list.yaml"), v
+P
+        "$h" list --json --tag none "$tmp/list.yaml" | python3 -c 'import json,sys; assert json.load(sys.stdin) == []' ||
+                { echo "FAIL: empty --json"; fail=1; }
+        echo "ok: list --json"
+fi
+exit $fail
