@@ -600,8 +600,8 @@ static char **collect_attachments(const char *dir)
  * and the report can point at every try's logs. */
 static char *stash_try(const TestRun *t, unsigned attempt)
 {
-        static const char *const names[] = { "stdout",    "stderr", "journal", "console",
-                                             "artifacts", "result", "upper" };
+        static const char *const names[] = { "stdout",    "stderr", "journal",      "console",
+                                             "artifacts", "result", "setup-result", "upper" };
         char *dest = th_strdup_printf("%s/try-%u", t->dir, attempt);
 
         if (!dest)
@@ -966,6 +966,7 @@ int runner_cmd_run(int argc, char **argv)
         r = load_suites(&ctx, args.suites);
         if (r != 0)
                 return r > 0 ? r : RUNNER_EXIT_INFRA;
+        runner_register_layer_builder();
         r = prepare_rootfs(&ctx);
         if (r == 0)
                 r = make_output_dir(&ctx);

@@ -152,3 +152,7 @@ void runner_progress_tick(RunProgress *p, unsigned running);
 /* Clears the live line before other output. */
 void runner_progress_clear(RunProgress *p);
 
+/* ---- package layers (layer.c) ------------------------------------------- */
+
+/* Registers the container-based builder fixtures uses for `defaults.packages`. */
+void runner_register_layer_builder(void);
