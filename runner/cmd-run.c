@@ -700,19 +700,17 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
 {
         RunCtx *ctx = userdata;
         TestRun *t = &ctx->tests[ctx->runnable[item]];
+        RunNext next = runner_next_after_try(rec->outcome.status, attempt, t->max_attempts,
+                                             ctx->args->fail_fast);
 
         t->total_usec += wall_usec;
-        if (rec->outcome.status != REPORT_PASS && attempt < t->max_attempts) {
-                if (add_attempt(t, attempt, &rec->outcome, wall_usec) >= 0) {
-                        th_log(TH_LOG_INFO, "%s: try %u failed (%s), retrying", t->id, attempt,
-                               rec->outcome.message);
-                        return RUN_NEXT_RETRY;
-                }
+        if (next == RUN_NEXT_RETRY && add_attempt(t, attempt, &rec->outcome, wall_usec) >= 0) {
+                th_log(TH_LOG_INFO, "%s: try %u failed (%s), retrying", t->id, attempt,
+                       rec->outcome.message);
+                return RUN_NEXT_RETRY;
         }
         finish_test(ctx, t, rec);
-        if (ctx->args->fail_fast && t->rc.status != REPORT_PASS)
-                return RUN_NEXT_STOP;
-        return RUN_NEXT_DONE;
+        return next == RUN_NEXT_RETRY ? RUN_NEXT_DONE : next;
 }
 
 static void run_tick(void *userdata, unsigned running)

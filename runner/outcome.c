@@ -241,3 +241,15 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
                 outcome_add(ret, "error", "cannot read stderr '%s': %s", res->stderr_path,
                             strerror(-r));
 }
+
+RunNext runner_next_after_try(ReportStatus status, unsigned attempt, unsigned max_attempts,
+                              bool fail_fast)
+{
+        bool bad = status == REPORT_FAIL || status == REPORT_ERROR;
+
+        if (bad && attempt < max_attempts)
+                return RUN_NEXT_RETRY;
+        if (bad && fail_fast)
+                return RUN_NEXT_STOP;
+        return RUN_NEXT_DONE;
+}

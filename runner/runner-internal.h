@@ -86,6 +86,19 @@ typedef struct RunOutcome {
 int runner_expect_stream(const char *path, const char *stream, const SuiteRegex *match,
                          size_t n_match, const SuiteRegex * not, size_t n_not, RunOutcome *out);
 
+typedef enum RunNext {
+        RUN_NEXT_DONE,  /* the item is finished */
+        RUN_NEXT_RETRY, /* run the item again, attempt + 1 */
+        RUN_NEXT_STOP,  /* finished; schedule nothing new (--fail-fast) */
+} RunNext;
+
+/* What follows try `attempt` (1-based) of at most max_attempts that ended
+ * with status: another try while it did not pass and tries are left; else
+ * the test is finished, and with fail_fast a final non-pass stops the run.
+ * A pass after failed tries is flaky. */
+RunNext runner_next_after_try(ReportStatus status, unsigned attempt, unsigned max_attempts,
+                              bool fail_fast);
+
 /* Classifies one try: isolate_r/err from isolate_run(), then status, exit
  * status and expectations on the streamed output files. */
 void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateResult *res,
@@ -100,12 +113,6 @@ typedef struct RunTryRecord {
         IsolateResult res;
         RunOutcome outcome;
 } RunTryRecord;
-
-typedef enum RunNext {
-        RUN_NEXT_DONE,  /* the item is finished */
-        RUN_NEXT_RETRY, /* run the item again, attempt + 1 */
-        RUN_NEXT_STOP,  /* finished; schedule nothing new (--fail-fast) */
-} RunNext;
 
 typedef struct RunPoolOps {
         /* In the forked worker (its own process group, signals reset): run

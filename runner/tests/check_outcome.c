@@ -191,6 +191,29 @@ START_TEST(test_outcome_expect__status_first_then_expectations_in_details)
 }
 END_TEST
 
+START_TEST(test_outcome_retry__until_pass_or_tries_used)
+{
+        /* retries: 2 = at most 3 tries */
+        ck_assert_int_eq(runner_next_after_try(REPORT_PASS, 1, 3, false), RUN_NEXT_DONE);
+        ck_assert_int_eq(runner_next_after_try(REPORT_FAIL, 1, 3, false), RUN_NEXT_RETRY);
+        ck_assert_int_eq(runner_next_after_try(REPORT_ERROR, 2, 3, false), RUN_NEXT_RETRY);
+        ck_assert_int_eq(runner_next_after_try(REPORT_PASS, 2, 3, true), RUN_NEXT_DONE);
+        ck_assert_int_eq(runner_next_after_try(REPORT_FAIL, 3, 3, false), RUN_NEXT_DONE);
+        /* no retries */
+        ck_assert_int_eq(runner_next_after_try(REPORT_FAIL, 1, 1, false), RUN_NEXT_DONE);
+}
+END_TEST
+
+START_TEST(test_outcome_retry__fail_fast_only_on_final_failure)
+{
+        ck_assert_int_eq(runner_next_after_try(REPORT_FAIL, 1, 2, true), RUN_NEXT_RETRY);
+        ck_assert_int_eq(runner_next_after_try(REPORT_FAIL, 2, 2, true), RUN_NEXT_STOP);
+        ck_assert_int_eq(runner_next_after_try(REPORT_ERROR, 1, 1, true), RUN_NEXT_STOP);
+        ck_assert_int_eq(runner_next_after_try(REPORT_PASS, 1, 1, true), RUN_NEXT_DONE);
+        ck_assert_int_eq(runner_next_after_try(REPORT_SKIP, 1, 1, true), RUN_NEXT_DONE);
+}
+END_TEST
+
 static Suite *outcome_suite(void)
 {
         Suite *s = suite_create("outcome");
@@ -204,6 +227,8 @@ static Suite *outcome_suite(void)
         tcase_add_test(tc, test_outcome_expect__anchors_are_per_line);
         tcase_add_test(tc, test_outcome_expect__match_at_end_of_big_stream);
         tcase_add_test(tc, test_outcome_expect__status_first_then_expectations_in_details);
+        tcase_add_test(tc, test_outcome_retry__until_pass_or_tries_used);
+        tcase_add_test(tc, test_outcome_retry__fail_fast_only_on_final_failure);
         suite_add_tcase(s, tc);
         return s;
 }
