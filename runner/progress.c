@@ -45,7 +45,9 @@ void runner_progress_result(RunProgress *p, const char *suite, const char *test,
         p->errors += status == REPORT_ERROR;
         p->skipped += status == REPORT_SKIP;
         p->flaky += flaky;
-        if (p->live && status == REPORT_PASS && !flaky) {
+        /* Live or -q: only what did not pass gets a line. */
+        if ((p->live || th_log_get_max_level() < TH_LOG_NOTICE) && status == REPORT_PASS &&
+            !flaky) {
                 runner_progress_tick(p, p->running);
                 return;
         }
