@@ -98,6 +98,9 @@ typedef struct IsolateResult {
         char stderr_path[4096];
         char journal_path[4096];
         char console_path[4096];
+        /* The kernel could not idmap the tree, so the container ran without
+         * private users (warned once through th_log). */
+        bool private_users_off;
 } IsolateResult;
 
 /* Runs spec->argv in a fresh container and waits for it. Returns 0 when the

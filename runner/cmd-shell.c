@@ -1,12 +1,268 @@
-/* runner: `harness shell`. */
+/* runner: `harness shell`, the nspawn-like front door: one container from a
+ * directory, the caller's terminal attached, exit status of the command. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "isolate.h"
 #include "runner.h"
 #include "runner-internal.h"
 
-static const char usage[] = "Usage: harness shell [OPTIONS] ...\n"
-                            "\n"
-                            "Not available in this build yet.\n";
+static const char usage[] =
+        "Usage: harness shell -D DIR [OPTIONS] [--] [CMD [ARG...]]\n"
+        "\n"
+        "Run a command (default: a shell) in a fresh container made from DIR.\n"
+        "\n"
+        "Options:\n"
+        "  -D, --directory DIR        the root file system\n"
+        "  -x, --ephemeral            a pristine overlay; nothing reaches DIR\n"
+        "  -b, --boot                 boot systemd; CMD runs as a unit, without CMD a\n"
+        "                             console until poweroff\n"
+        "  -M, --machine NAME         machine and host name (default: DIR's name)\n"
+        "      --bind SRC:DST         bind a host path, writable\n"
+        "      --bind-ro SRC:DST      bind a host path, read-only\n"
+        "      --tmpfs DST            an empty tmpfs at DST\n"
+        "      --setenv K=V           set an environment variable\n"
+        "  -u, --user USER            run CMD as USER\n"
+        "      --chdir DIR            working directory inside the container\n"
+        "      --private-users=yes|no root in the container is an unprivileged id range\n"
+        "                             (default yes)\n"
+        "  -h, --help                 show this help\n"
+        "\n"
+        "The exit status is the command's; 3 when the container could not be set up.\n";
+
+typedef struct ShellArgs {
+        const char *directory;
+        bool ephemeral, boot, private_users;
+        const char *machine, *user, *chdir;
+        IsolateBind *binds;
+        size_t n_binds;
+        char **tmpfs;
+        char **env;
+} ShellArgs;
+
+static void shell_args_done(ShellArgs *a)
+{
+        for (size_t i = 0; i < a->n_binds; i++) {
+                free((char *)a->binds[i].source);
+                free((char *)a->binds[i].target);
+        }
+        free(a->binds);
+        th_strv_free(a->tmpfs);
+        th_strv_free(a->env);
+}
+
+static int add_bind(ShellArgs *a, const char *arg, bool writable)
+{
+        const char *colon = strchr(arg, ':');
+        IsolateBind b = { .writable = writable };
+        b.source = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
+        b.target = strdup(colon ? colon + 1 : arg);
+        IsolateBind *n = realloc(a->binds, (a->n_binds + 1) * sizeof(*n));
+        if (!b.source || !b.target || !n) {
+                free((char *)b.source);
+                free((char *)b.target);
+                if (n)
+                        a->binds = n;
+                return -ENOMEM;
+        }
+        a->binds = n;
+        a->binds[a->n_binds++] = b;
+        return 0;
+}
+
+static int parse_args(int argc, char **argv, ShellArgs *a)
+{
+        enum { ARG_BIND = 0x100, ARG_BIND_RO, ARG_TMPFS, ARG_SETENV, ARG_CHDIR, ARG_USERS };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "directory", required_argument, NULL, 'D' },
+                { "ephemeral", no_argument, NULL, 'x' },
+                { "boot", no_argument, NULL, 'b' },
+                { "machine", required_argument, NULL, 'M' },
+                { "bind", required_argument, NULL, ARG_BIND },
+                { "bind-ro", required_argument, NULL, ARG_BIND_RO },
+                { "tmpfs", required_argument, NULL, ARG_TMPFS },
+                { "setenv", required_argument, NULL, ARG_SETENV },
+                { "user", required_argument, NULL, 'u' },
+                { "chdir", required_argument, NULL, ARG_CHDIR },
+                { "private-users", required_argument, NULL, ARG_USERS },
+                {},
+        };
+        int c, r = 0;
+        a->private_users = true;
+        /* '+': options end at the command. */
+        while ((c = getopt_long(argc, argv, "+hD:xbM:u:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        fputs(usage, stdout);
+                        return 1;
+                case 'D':
+                        a->directory = optarg;
+                        break;
+                case 'x':
+                        a->ephemeral = true;
+                        break;
+                case 'b':
+                        a->boot = true;
+                        break;
+                case 'M':
+                        a->machine = optarg;
+                        break;
+                case 'u':
+                        a->user = optarg;
+                        break;
+                case ARG_CHDIR:
+                        if (optarg[0] != '/')
+                                return runner_usage_error("shell",
+                                                          "--chdir needs an absolute "
+                                                          "path, got '%s'",
+                                                          optarg);
+                        a->chdir = optarg;
+                        break;
+                case ARG_BIND:
+                case ARG_BIND_RO: {
+                        const char *colon = strchr(optarg, ':');
+                        const char *dst = colon ? colon + 1 : optarg;
+                        if (dst[0] != '/' || optarg[0] == ':')
+                                return runner_usage_error("shell",
+                                                          "invalid bind '%s': want SRC:DST "
+                                                          "with an absolute DST",
+                                                          optarg);
+                        r = add_bind(a, optarg, c == ARG_BIND);
+                        break;
+                }
+                case ARG_TMPFS:
+                        if (optarg[0] != '/')
+                                return runner_usage_error("shell",
+                                                          "--tmpfs needs an absolute "
+                                                          "path, got '%s'",
+                                                          optarg);
+                        r = th_strv_push(&a->tmpfs, optarg);
+                        break;
+                case ARG_SETENV:
+                        if (!strchr(optarg, '=') || optarg[0] == '=')
+                                return runner_usage_error("shell", "--setenv wants K=V, got '%s'",
+                                                          optarg);
+                        r = th_strv_push(&a->env, optarg);
+                        break;
+                case ARG_USERS:
+                        if (strcmp(optarg, "yes") == 0 || strcmp(optarg, "true") == 0)
+                                a->private_users = true;
+                        else if (strcmp(optarg, "no") == 0 || strcmp(optarg, "false") == 0)
+                                a->private_users = false;
+                        else
+                                return runner_usage_error("shell",
+                                                          "--private-users wants yes or no, "
+                                                          "got '%s'",
+                                                          optarg);
+                        break;
+                default:
+                        return runner_usage_error("shell", "unknown option '%s'", argv[optind - 1]);
+                }
+                if (r < 0) {
+                        th_log(TH_LOG_ERROR, "out of memory");
+                        return RUNNER_EXIT_INFRA;
+                }
+        }
+        if (!a->directory)
+                return runner_usage_error("shell", "no directory given (-D DIR)");
+        return 0;
+}
+
+/* Copies a finished output file to one of our fds. */
+static void replay(const char *path, int to)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        char buf[65536];
+        ssize_t n;
+        while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+                if (th_write_all(to, buf, (size_t)n) < 0)
+                        return;
+}
+
+static int exit_status_of(const IsolateResult *res)
+{
+        switch (res->status) {
+        case ISOLATE_EXITED:
+        case ISOLATE_SETUP_FAILED:
+                return res->exit_status;
+        case ISOLATE_SIGNALED:
+                return 128 + res->term_signal;
+        case ISOLATE_OOM:
+                th_log(TH_LOG_ERROR, "the container ran out of memory");
+                return 128 + 9;
+        case ISOLATE_TIMEOUT:
+                th_log(TH_LOG_ERROR, "the container timed out");
+                return 128 + 9;
+        case _ISOLATE_STATUS_MAX:
+        case _ISOLATE_STATUS_INVALID:
+                break;
+        }
+        return RUNNER_EXIT_INFRA;
+}
 
 int runner_cmd_shell(int argc, char **argv)
 {
-        return runner_not_built("shell", usage, argc, argv);
+        _cleanup_(shell_args_done) ShellArgs a = {};
+        int r = parse_args(argc, argv, &a);
+        if (r != 0)
+                return r > 0 ? RUNNER_EXIT_OK : r;
+
+        char *default_argv[] = { "/bin/sh", NULL };
+        char **cmd = optind < argc ? argv + optind : NULL;
+        _cleanup_free_ char *dir_copy = strdup(a.directory);
+        if (!dir_copy)
+                return RUNNER_EXIT_INFRA;
+        /* The host name defaults to the directory's name, as with nspawn. */
+        char *trimmed = dir_copy;
+        for (size_t n = strlen(trimmed); n > 1 && trimmed[n - 1] == '/'; n--)
+                trimmed[n - 1] = 0;
+
+        IsolateSpec spec = {
+                .rootfs = a.directory,
+                .ephemeral = a.ephemeral,
+                .binds = a.binds,
+                .n_binds = a.n_binds,
+                .tmpfs = (const char *const *)a.tmpfs,
+                .n_tmpfs = th_strv_length(a.tmpfs),
+                .machine = a.machine ? a.machine : basename(trimmed),
+                .env = a.env,
+                .user = a.user,
+                .workdir = a.chdir,
+                .boot = a.boot,
+                .private_users = a.private_users,
+                .network = ISOLATE_NETWORK_NONE,
+                .argv = cmd ? cmd : (a.boot ? NULL : default_argv),
+        };
+
+        /* Booting with a command: the unit's output lands in files we replay. */
+        char tmpdir[] = "/tmp/harness-shell-XXXXXX";
+        bool replay_files = a.boot && cmd;
+        if (replay_files) {
+                if (!mkdtemp(tmpdir)) {
+                        th_log(TH_LOG_ERROR, "cannot create a temporary directory: %m");
+                        return RUNNER_EXIT_INFRA;
+                }
+                spec.output_dir = tmpdir;
+        } else
+                spec.interactive = true;
+
+        IsolateResult res = {};
+        ThError err = {};
+        r = isolate_run(&spec, &res, &err);
+        if (replay_files) {
+                replay(res.stdout_path, STDOUT_FILENO);
+                replay(res.stderr_path, STDERR_FILENO);
+                if (r < 0)
+                        replay(res.journal_path[0] ? res.console_path : "", STDERR_FILENO);
+                (void)th_rm_rf(tmpdir);
+        }
+        if (r < 0) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return RUNNER_EXIT_INFRA;
+        }
+        return exit_status_of(&res);
 }

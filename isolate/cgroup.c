@@ -1,0 +1,352 @@
+/* isolate: one cgroup per container. The v2 hierarchy gives cgroup.kill and
+ * the container's own /sys/fs/cgroup; on hybrid hosts the v1 memory, pids,
+ * cpu and devices controllers carry the limits v2 has none for there. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+
+#include "isolate-internal.h"
+
+static const char *const v1_names[4] = { "memory", "pids", "cpu", "devices" };
+enum { V1_MEMORY, V1_PIDS, V1_CPU, V1_DEVICES };
+
+/* The device nodes a container may use (rwm); everything else, above all
+ * block devices, is denied (devices cgroup v1). */
+static const char *const devices_allow[] = {
+        "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
+        "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+};
+
+static bool is_fs(const char *path, long magic)
+{
+        struct statfs s;
+        return statfs(path, &s) == 0 && (long)s.f_type == magic;
+}
+
+int isolate_cgroup_detect(const char *root, CgroupLayout *ret_layout, ThError *err)
+{
+        char p[4096];
+        if (is_fs(root, CGROUP2_SUPER_MAGIC)) {
+                *ret_layout = CGROUP_LAYOUT_UNIFIED;
+                return 0;
+        }
+        if (th_snprintf(p, sizeof(p), "%s/unified", root) >= 0 && is_fs(p, CGROUP2_SUPER_MAGIC)) {
+                *ret_layout = CGROUP_LAYOUT_HYBRID;
+                return 0;
+        }
+        return th_error_set(err, EOPNOTSUPP,
+                            "cgroup v2 is not mounted at '%s' or '%s/unified' (needed for "
+                            "cgroup.kill and the container's /sys/fs/cgroup)",
+                            root, root);
+}
+
+static int write_file(const char *dir, const char *file, const char *value)
+{
+        char p[4096];
+        int r = th_snprintf(p, sizeof(p), "%s/%s", dir, file);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, value, strlen(value));
+        return n < 0 ? -errno : 0;
+}
+
+static int read_key(const char *dir, const char *file, const char *key, uint64_t *ret)
+{
+        char p[4096], line[256];
+        if (th_snprintf(p, sizeof(p), "%s/%s", dir, file) < 0)
+                return -ENAMETOOLONG;
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        if (!f)
+                return -errno;
+        size_t kl = strlen(key);
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
+                        *ret = strtoull(line + kl + 1, NULL, 10);
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+int isolate_cgroup_cpu_max(double cpus, char *buf, size_t size)
+{
+        if (cpus <= 0)
+                return th_snprintf(buf, size, "max 100000");
+        return th_snprintf(buf, size, "%llu 100000", (unsigned long long)(cpus * 100000.0 + 0.5));
+}
+
+/* mkdir parent/harness and parent/harness/name; the "harness" level may
+ * vanish under us when another worker removes it empty: retry. */
+static int make_dir(const char *parent, const char *name, char **ret_path)
+{
+        _cleanup_free_ char *mid = th_strdup_printf("%s/harness", parent);
+        _cleanup_free_ char *leaf = th_strdup_printf("%s/harness/%s", parent, name);
+        if (!mid || !leaf)
+                return -ENOMEM;
+        for (int attempt = 0; attempt < 16; attempt++) {
+                if (mkdir(mid, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (mkdir(leaf, 0755) == 0) {
+                        *ret_path = TAKE_PTR(leaf);
+                        return 0;
+                }
+                if (errno != ENOENT)
+                        return -errno;
+        }
+        return -EAGAIN;
+}
+
+static int set_limit(const char *dir, const char *file, const char *value, ThError *err)
+{
+        int r = write_file(dir, file, value);
+        if (r < 0)
+                return th_error_errno(err, -r, "set '%s/%s' to %s", dir, file, value);
+        return 0;
+}
+
+static int limits_v2(Cgroup *cg, const char *root, const IsolateLimits *l, ThError *err)
+{
+        char v[64];
+        _cleanup_free_ char *mid = th_strdup_printf("%s/harness", root);
+        if (!mid)
+                return -ENOMEM;
+        /* Controllers must be enabled from the root down to our parent. */
+        const char *ctl[] = { "+memory", "+pids", "+cpu" };
+        bool want[] = { l->memory_bytes > 0, l->pids > 0, l->cpu > 0 };
+        for (size_t i = 0; i < ELEMENTSOF(ctl); i++) {
+                if (!want[i])
+                        continue;
+                int r = write_file(root, "cgroup.subtree_control", ctl[i]);
+                if (r >= 0)
+                        r = write_file(mid, "cgroup.subtree_control", ctl[i]);
+                if (r < 0)
+                        return th_error_errno(err, -r, "enable the cgroup v2 %s controller",
+                                              ctl[i] + 1);
+        }
+        if (l->memory_bytes > 0) {
+                th_snprintf(v, sizeof(v), "%llu", (unsigned long long)l->memory_bytes);
+                if (set_limit(cg->v2_path, "memory.max", v, err) < 0)
+                        return -err->code;
+                (void)write_file(cg->v2_path, "memory.swap.max", "0");
+        }
+        if (l->pids > 0) {
+                th_snprintf(v, sizeof(v), "%llu", (unsigned long long)l->pids);
+                if (set_limit(cg->v2_path, "pids.max", v, err) < 0)
+                        return -err->code;
+        }
+        if (l->cpu > 0) {
+                isolate_cgroup_cpu_max(l->cpu, v, sizeof(v));
+                if (set_limit(cg->v2_path, "cpu.max", v, err) < 0)
+                        return -err->code;
+        }
+        return 0;
+}
+
+static int limits_v1(Cgroup *cg, const IsolateLimits *l, bool device_policy, ThError *err)
+{
+        char v[64];
+        if (l->memory_bytes > 0) {
+                if (!cg->v1_paths[V1_MEMORY])
+                        return th_error_set(err, EOPNOTSUPP, "no memory cgroup controller");
+                th_snprintf(v, sizeof(v), "%llu", (unsigned long long)l->memory_bytes);
+                if (set_limit(cg->v1_paths[V1_MEMORY], "memory.limit_in_bytes", v, err) < 0)
+                        return -err->code;
+                (void)write_file(cg->v1_paths[V1_MEMORY], "memory.memsw.limit_in_bytes", v);
+        }
+        if (l->pids > 0) {
+                if (!cg->v1_paths[V1_PIDS])
+                        return th_error_set(err, EOPNOTSUPP, "no pids cgroup controller");
+                th_snprintf(v, sizeof(v), "%llu", (unsigned long long)l->pids);
+                if (set_limit(cg->v1_paths[V1_PIDS], "pids.max", v, err) < 0)
+                        return -err->code;
+        }
+        if (l->cpu > 0) {
+                if (!cg->v1_paths[V1_CPU])
+                        return th_error_set(err, EOPNOTSUPP, "no cpu cgroup controller");
+                th_snprintf(v, sizeof(v), "%llu", (unsigned long long)(l->cpu * 100000.0 + 0.5));
+                if (set_limit(cg->v1_paths[V1_CPU], "cpu.cfs_period_us", "100000", err) < 0 ||
+                    set_limit(cg->v1_paths[V1_CPU], "cpu.cfs_quota_us", v, err) < 0)
+                        return -err->code;
+        }
+        if (device_policy && cg->v1_paths[V1_DEVICES]) {
+                if (set_limit(cg->v1_paths[V1_DEVICES], "devices.deny", "a", err) < 0)
+                        return -err->code;
+                for (size_t i = 0; i < ELEMENTSOF(devices_allow); i++)
+                        if (set_limit(cg->v1_paths[V1_DEVICES], "devices.allow", devices_allow[i],
+                                      err) < 0)
+                                return -err->code;
+                cg->devices_policy = true;
+        }
+        return 0;
+}
+
+int isolate_cgroup_create(const char *root, const char *name, const IsolateLimits *limits,
+                          bool device_policy, Cgroup *ret, ThError *err)
+{
+        Cgroup cg = { .v2_fd = -1 };
+        ThError scratch = {};
+        int r = isolate_cgroup_detect(root, &cg.layout, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *v2_root = cg.layout == CGROUP_LAYOUT_HYBRID
+                                               ? th_strdup_printf("%s/unified", root)
+                                               : strdup(root);
+        if (!v2_root)
+                return -ENOMEM;
+        r = make_dir(v2_root, name, &cg.v2_path);
+        if (r < 0)
+                return th_error_errno(err, -r, "create cgroup '%s/harness/%s'", v2_root, name);
+
+        if (cg.layout == CGROUP_LAYOUT_HYBRID)
+                for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
+                        _cleanup_free_ char *c = th_strdup_printf("%s/%s", root, v1_names[i]);
+                        if (!c || !is_fs(c, CGROUP_SUPER_MAGIC))
+                                continue;
+                        r = make_dir(c, name, &cg.v1_paths[i]);
+                        if (r < 0) {
+                                th_error_errno(err, -r, "create cgroup '%s/harness/%s'", c, name);
+                                goto fail;
+                        }
+                }
+
+        cg.v2_fd = open(cg.v2_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cg.v2_fd < 0) {
+                r = th_error_errno(err, errno, "open '%s'", cg.v2_path);
+                goto fail;
+        }
+        r = cg.layout == CGROUP_LAYOUT_HYBRID ? limits_v1(&cg, limits, device_policy, err)
+                                              : limits_v2(&cg, v2_root, limits, err);
+        if (r < 0)
+                goto fail;
+        if (device_policy && !cg.devices_policy)
+                th_log(TH_LOG_WARNING,
+                       "no cgroup v1 devices controller: containers without private users can "
+                       "open block devices (a cgroup v2 device program is not implemented)");
+        *ret = cg;
+        return 0;
+fail:
+        (void)isolate_cgroup_destroy(&cg, &scratch);
+        return r;
+}
+
+int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err)
+{
+        for (size_t i = 0; i < ELEMENTSOF(cg->v1_paths); i++) {
+                if (!cg->v1_paths[i])
+                        continue;
+                int r = write_file(cg->v1_paths[i], "cgroup.procs", "0");
+                if (r < 0)
+                        return th_error_errno(err, -r, "join cgroup '%s'", cg->v1_paths[i]);
+        }
+        return 0;
+}
+
+bool isolate_cgroup_oom(const Cgroup *cg)
+{
+        uint64_t n = 0;
+        if (cg->layout == CGROUP_LAYOUT_UNIFIED && cg->v2_path)
+                return read_key(cg->v2_path, "memory.events", "oom_kill", &n) >= 0 && n > 0;
+        if (cg->v1_paths[V1_MEMORY])
+                return read_key(cg->v1_paths[V1_MEMORY], "memory.oom_control", "oom_kill", &n) >=
+                               0 &&
+                       n > 0;
+        return false;
+}
+
+/* SIGKILL every pid listed until none is left (no cgroup.kill, or v1). */
+static void kill_procs(const char *dir)
+{
+        char p[4096];
+        if (th_snprintf(p, sizeof(p), "%s/cgroup.procs", dir) < 0)
+                return;
+        for (int round = 0; round < 1000; round++) {
+                _cleanup_fclose_ FILE *f = fopen(p, "re");
+                unsigned long pid;
+                bool any = false;
+                while (f && fscanf(f, "%lu", &pid) == 1) {
+                        (void)kill((pid_t)pid, SIGKILL);
+                        any = true;
+                }
+                if (!any)
+                        return;
+                usleep(1000);
+        }
+}
+
+/* Waits on cgroup.events (POLLPRI on change) until "populated 0". */
+static void wait_empty(const char *dir)
+{
+        char p[4096];
+        if (th_snprintf(p, sizeof(p), "%s/cgroup.events", dir) < 0)
+                return;
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        uint64_t populated = 1;
+        uint64_t deadline = th_now_usec() + 10 * 1000000ULL;
+        while (fd >= 0 && th_now_usec() < deadline) {
+                if (read_key(dir, "cgroup.events", "populated", &populated) < 0 || !populated)
+                        return;
+                struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+                (void)poll(&pfd, 1, 100);
+        }
+}
+
+static void rmdir_retry(const char *path)
+{
+        for (int i = 0; i < 200; i++) {
+                if (rmdir(path) == 0 || errno == ENOENT)
+                        return;
+                if (errno != EBUSY)
+                        return;
+                usleep(5000);
+        }
+}
+
+static void rmdir_parent(const char *leaf)
+{
+        _cleanup_free_ char *mid = strdup(leaf);
+        char *slash = mid ? strrchr(mid, '/') : NULL;
+        if (!slash)
+                return;
+        *slash = 0;
+        (void)rmdir(mid); /* fails while other containers run: fine */
+}
+
+int isolate_cgroup_destroy(Cgroup *cg, ThError *err)
+{
+        int ret = 0;
+        if (cg->v2_path) {
+                if (write_file(cg->v2_path, "cgroup.kill", "1") < 0)
+                        kill_procs(cg->v2_path);
+                wait_empty(cg->v2_path);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(cg->v1_paths); i++)
+                if (cg->v1_paths[i])
+                        kill_procs(cg->v1_paths[i]);
+        if (cg->v2_fd >= 0)
+                close(cg->v2_fd);
+        cg->v2_fd = -1;
+        if (cg->v2_path) {
+                rmdir_retry(cg->v2_path);
+                if (access(cg->v2_path, F_OK) == 0)
+                        ret = th_error_errno(err, EBUSY, "remove cgroup '%s'", cg->v2_path);
+                rmdir_parent(cg->v2_path);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(cg->v1_paths); i++) {
+                if (!cg->v1_paths[i])
+                        continue;
+                rmdir_retry(cg->v1_paths[i]);
+                rmdir_parent(cg->v1_paths[i]);
+                free(cg->v1_paths[i]);
+                cg->v1_paths[i] = NULL;
+        }
+        free(cg->v2_path);
+        cg->v2_path = NULL;
+        return ret;
+}

@@ -1,0 +1,193 @@
+/* isolate: the stub init of direct mode (PID 1: runs the command as PID 2,
+ * reaps, forwards SIGTERM/SIGINT, exits with the command's status), the
+ * user switch inside the container, and the sync-socket messages. */
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "isolate-internal.h"
+
+int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err, int pass_fd)
+{
+        SyncMsg m = { .kind = kind, .value = value };
+        if (err)
+                m.err = *err;
+        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } c = {};
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (pass_fd >= 0) {
+                msg.msg_control = c.buf;
+                msg.msg_controllen = sizeof(c.buf);
+                struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+                h->cmsg_level = SOL_SOCKET;
+                h->cmsg_type = SCM_RIGHTS;
+                h->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+        }
+        return sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+_Noreturn void isolate_sync_fail(int fd, const ThError *err)
+{
+        (void)isolate_sync_send(fd, SYNC_ERROR, 0, err, -1);
+        _exit(127);
+}
+
+/* Looks the user up in the container's /etc/passwd (name or number). */
+static int lookup_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char **ret_home,
+                       ThError *err)
+{
+        char *end;
+        unsigned long n = strtoul(user, &end, 10);
+        bool numeric = *user && !*end;
+        _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+        char line[1024];
+        while (f && fgets(line, sizeof(line), f)) {
+                char *save = NULL, *name = strtok_r(line, ":", &save);
+                char *pw = strtok_r(NULL, ":", &save), *uid = strtok_r(NULL, ":", &save);
+                char *gid = strtok_r(NULL, ":", &save), *gecos = strtok_r(NULL, ":", &save);
+                char *home = strtok_r(NULL, ":", &save);
+                (void)pw;
+                if (!name || !uid || !gid)
+                        continue;
+                if (home && gecos && !*gecos)
+                        gecos = NULL;
+                if (numeric ? strtoul(uid, NULL, 10) != n : strcmp(name, user) != 0)
+                        continue;
+                *ret_uid = (uid_t)strtoul(uid, NULL, 10);
+                *ret_gid = (gid_t)strtoul(gid, NULL, 10);
+                *ret_home = strdup(home && *home ? home : "/");
+                return 0;
+        }
+        if (numeric) {
+                *ret_uid = (uid_t)n;
+                *ret_gid = (gid_t)n;
+                *ret_home = strdup("/");
+                return 0;
+        }
+        return th_error_set(err, ESRCH, "user '%s' not found in the container's /etc/passwd", user);
+}
+
+static int switch_user(const char *user, char **env, ThError *err)
+{
+        uid_t uid = 0;
+        gid_t gid = 0;
+        _cleanup_free_ char *home = NULL;
+        int r = lookup_user(user, &uid, &gid, &home, err);
+        if (r < 0)
+                return r;
+        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+                return th_error_errno(err, errno, "switch to user '%s'", user);
+        /* Update HOME in place when the caller did not set it. */
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], "HOME=/root", 10) == 0 && home) {
+                        char *h = th_strdup_printf("HOME=%s", home);
+                        if (h)
+                                env[i] = h; /* leaks into a process about to exec */
+                }
+        return 0;
+}
+
+static _Noreturn void exec_child(const InitParams *p, char *const *argv)
+{
+        ThError err = {};
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        (void)setsid();
+        if (p->interactive)
+                (void)ioctl(0, TIOCSCTTY, 0); /* fails harmlessly without a terminal */
+        else {
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(p->stdout_fd, 1) < 0 ||
+                    dup2(p->stderr_fd, 2) < 0) {
+                        th_error_errno(&err, errno, "set up the command's stdio");
+                        isolate_sync_fail(p->sync_fd, &err);
+                }
+        }
+        if (p->user && switch_user(p->user, p->env, &err) < 0)
+                isolate_sync_fail(p->sync_fd, &err);
+        if (chdir(p->workdir ? p->workdir : "/") < 0) {
+                th_error_errno(&err, errno, "change to directory '%s' in the container",
+                               p->workdir);
+                isolate_sync_fail(p->sync_fd, &err);
+        }
+        execvpe(argv[0], argv, p->env);
+        th_error_errno(&err, errno, "execute '%s' in the container", argv[0]);
+        isolate_sync_fail(p->sync_fd, &err);
+}
+
+static int status_of(int wstatus)
+{
+        if (WIFEXITED(wstatus))
+                return WEXITSTATUS(wstatus);
+        if (WIFSIGNALED(wstatus))
+                return 128 + WTERMSIG(wstatus);
+        return 255;
+}
+
+/* Runs argv as PID 2 and waits for it, reaping every other child that the
+ * kernel re-parents to us. Returns the status (0..255, 128+N). */
+static int run_as_pid2(const InitParams *p, char *const *argv, int sfd)
+{
+        pid_t child = fork();
+        if (child < 0)
+                return 255;
+        if (child == 0)
+                exec_child(p, argv);
+        for (;;) {
+                struct signalfd_siginfo si;
+                if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+                        if (errno == EINTR)
+                                continue;
+                        return 255;
+                }
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
+                        (void)kill(child, (int)si.ssi_signo);
+                        continue;
+                }
+                int ws;
+                pid_t pid;
+                while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+                        if (pid == child)
+                                return status_of(ws);
+        }
+}
+
+_Noreturn void isolate_stub_init(const InitParams *p)
+{
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+        if (sfd < 0) {
+                ThError err = {};
+                th_error_errno(&err, errno, "signalfd");
+                isolate_sync_fail(p->sync_fd, &err);
+        }
+        (void)prctl(PR_SET_NAME, "harness-init");
+        if (p->setup_argv) {
+                int s = run_as_pid2(p, p->setup_argv, sfd);
+                if (s != 0) {
+                        (void)isolate_sync_send(p->sync_fd, SYNC_SETUP_FAILED, s, NULL, -1);
+                        _exit(s);
+                }
+        }
+        int s = run_as_pid2(p, p->argv, sfd);
+        _exit(s);
+}

@@ -1,0 +1,198 @@
+/* isolate: declarations shared by the module's own files. The mount plan is
+ * data (built purely from the spec in plan.c, unit-tested without privileges)
+ * and one interpreter applies it (mounts.c). */
+#pragma once
+
+#include <sys/types.h>
+
+#include "isolate.h"
+
+/* Where the plan's ops run:
+ *   OUTER: the setup child, host user namespace, own mount namespace, paths
+ *          relative to the new root, before the container's namespaces exist;
+ *   INNER: PID 1 of the container, inside its namespaces, before pivot_root;
+ *   FINAL: PID 1 after pivot_root (absolute paths; masks and r/o remounts). */
+typedef enum MountPhase {
+        MOUNT_PHASE_OUTER,
+        MOUNT_PHASE_INNER,
+        MOUNT_PHASE_FINAL,
+        _MOUNT_PHASE_MAX,
+        _MOUNT_PHASE_INVALID = -EINVAL,
+} MountPhase;
+
+typedef enum MountOpKind {
+        MOUNT_OP_BIND_FD,   /* move the detached mount fds[fd_index] onto target */
+        MOUNT_OP_FS,        /* a new file system: source = fs type, data = options */
+        MOUNT_OP_MKDIR,     /* a directory (mode) */
+        MOUNT_OP_MKNOD,     /* a character device (mode, dev) */
+        MOUNT_OP_SYMLINK,   /* target -> source */
+        MOUNT_OP_FILE,      /* a regular file with data as content */
+        MOUNT_OP_MASK,      /* bind /dev/null over a file, or an empty r/o tmpfs over a dir */
+        MOUNT_OP_BIND_SELF, /* bind target onto itself (so it can be made r/o) */
+        MOUNT_OP_REMOUNT_RO,
+        _MOUNT_OP_KIND_MAX,
+        _MOUNT_OP_KIND_INVALID = -EINVAL,
+} MountOpKind;
+
+/* Extra mount attributes (MOUNT_ATTR_*) for FS ops. */
+typedef struct MountOp {
+        MountOpKind kind;
+        MountPhase phase;
+        const char *target; /* container path, absolute */
+        const char *source;
+        const char *data;
+        unsigned attr; /* MOUNT_ATTR_* for the new mount */
+        mode_t mode;
+        dev_t dev;
+        int fd_index;  /* MOUNT_OP_BIND_FD: index into the fd table */
+        bool is_file;  /* the mount point is a file, not a directory */
+        bool optional; /* a failure is ignored (e.g. a mask on a missing path) */
+} MountOp;
+
+typedef struct MountPlan {
+        MountOp *ops;
+        size_t n_ops;
+        char **strings; /* owned strings the ops point into */
+        size_t n_strings;
+        uid_t owner_uid; /* host ids of the container's root: what OUTER ops chown to */
+        gid_t owner_gid;
+} MountPlan;
+
+/* Indices into the fd table the setup child receives. Binds follow. */
+enum {
+        PLAN_FD_CONSOLE, /* the console pty's slave, or -1 */
+        PLAN_FD_STDOUT,  /* boot mode: the host files bound at /run/harness */
+        PLAN_FD_STDERR,
+        PLAN_FD_JOURNAL,
+        PLAN_FD_RESULT,
+        PLAN_FD_SETUP_RESULT,
+        _PLAN_FD_BINDS, /* spec->binds[i] is fds[_PLAN_FD_BINDS + i] */
+};
+
+/* What the plan needs to know beyond the spec. */
+typedef struct PlanContext {
+        uid_t owner_uid;
+        gid_t owner_gid;
+        bool has_console;
+        bool network_host;
+        const bool *bind_is_file; /* per spec->binds[i]: the source is not a directory */
+} PlanContext;
+
+int isolate_plan_build(const IsolateSpec *spec, const PlanContext *ctx, MountPlan *ret_plan,
+                       ThError *err);
+void isolate_plan_done(MountPlan *plan);
+const char *mount_op_kind_to_string(MountOpKind k);
+
+/* Applies the ops of one phase. root_fd: the new root (OUTER, INNER), or -1
+ * for FINAL (absolute paths after pivot_root). fds: the detached-mount table. */
+int isolate_plan_apply(const MountPlan *plan, MountPhase phase, int root_fd, const int *fds,
+                       size_t n_fds, ThError *err);
+
+/* Opens (creating missing directories, owned by uid/gid) path inside root_fd;
+ * symlinks resolve inside root_fd, never to the host. ret_fd: O_PATH. */
+int isolate_resolve_in_root(int root_fd, const char *path, bool is_file, mode_t mode, uid_t uid,
+                            gid_t gid, int *ret_fd, ThError *err);
+
+/* ---- boot mode (pure) --------------------------------------------------- */
+
+/* Escapes one argument for an ExecStart= line (double-quoted, $ and % doubled). */
+char *isolate_unit_quote(const char *arg);
+/* The generated units; NULL on OOM. */
+char *isolate_unit_test(const IsolateSpec *spec);
+char *isolate_unit_setup(const IsolateSpec *spec);
+extern const char isolate_unit_boot_failed_dropin[];
+
+/* ---- capabilities (caps.c) ---------------------------------------------- */
+
+/* The bounding set as a bitmask of capability numbers (pure). */
+int isolate_caps_bounding(const char *const *keep, size_t n_keep, uint64_t *ret_mask, ThError *err);
+/* Drops every capability outside mask from the bounding, inheritable,
+ * permitted and effective sets, and clears the ambient set. */
+int isolate_caps_apply(uint64_t mask, ThError *err);
+
+/* ---- cgroups (cgroup.c) ------------------------------------------------- */
+
+typedef enum CgroupLayout {
+        CGROUP_LAYOUT_UNIFIED, /* pure v2 at /sys/fs/cgroup */
+        CGROUP_LAYOUT_HYBRID,  /* v2 at /sys/fs/cgroup/unified, v1 controllers beside it */
+        _CGROUP_LAYOUT_MAX,
+        _CGROUP_LAYOUT_INVALID = -EINVAL,
+} CgroupLayout;
+
+typedef struct Cgroup {
+        CgroupLayout layout;
+        char *v2_path;       /* the container's v2 cgroup directory */
+        char *v1_paths[4];   /* memory, pids, cpu, devices (NULL when absent) */
+        int v2_fd;           /* O_DIRECTORY fd on v2_path, for CLONE_INTO_CGROUP */
+        bool devices_policy; /* a device allowlist is active */
+} Cgroup;
+
+/* Root of the cgroup file systems; tests point it at a private mount. */
+int isolate_cgroup_detect(const char *root, CgroupLayout *ret_layout, ThError *err);
+int isolate_cgroup_create(const char *root, const char *name, const IsolateLimits *limits,
+                          bool device_policy, Cgroup *ret, ThError *err);
+/* Joins the v1 hierarchies (the v2 one is joined by CLONE_INTO_CGROUP). */
+int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err);
+bool isolate_cgroup_oom(const Cgroup *cg);
+/* Kills every process, waits until the cgroup is empty, removes it. */
+int isolate_cgroup_destroy(Cgroup *cg, ThError *err);
+/* Limit values as the v1/v2 files want them (pure). */
+int isolate_cgroup_cpu_max(double cpus, char *buf, size_t size);
+
+/* ---- user namespaces (userns.c) ----------------------------------------- */
+
+#define ISOLATE_UID_RANGE 65536u
+
+typedef struct Userns {
+        uid_t base;
+        int lock_fd;
+        int userns_fd;
+        char *lock_path;
+} Userns;
+
+/* Picks a free 65536-id range (a lock file per range under the state dir)
+ * and creates a user namespace mapping 0..65535 onto it. */
+int isolate_userns_acquire(const char *state_dir, Userns *ret, ThError *err);
+void isolate_userns_release(Userns *u);
+/* "0 BASE 65536\n" (pure). */
+int isolate_userns_map_format(uid_t base, char *buf, size_t size);
+/* A detached clone of path (recursive), idmapped to userns_fd when >= 0,
+ * with attributes attr_set (MOUNT_ATTR_RDONLY...). */
+int isolate_detached_bind(int dir_fd, const char *path, int userns_fd, unsigned attr_set,
+                          int *ret_fd, ThError *err);
+
+/* ---- the stub init (init.c) --------------------------------------------- */
+
+typedef struct InitParams {
+        char *const *argv;
+        char *const *setup_argv;
+        char **env;
+        const char *user;
+        const char *workdir;
+        bool interactive; /* stdio is the console pty (fd 0..2 already) */
+        int stdout_fd, stderr_fd;
+        int sync_fd;
+} InitParams;
+
+/* Runs as PID 1 of the container: forks the command as PID 2, reaps, forwards
+ * SIGTERM/SIGINT, exits with the command's status. Never returns. */
+_Noreturn void isolate_stub_init(const InitParams *p);
+
+/* Messages on the sync socket (SOCK_SEQPACKET, one message per write). */
+typedef enum SyncKind {
+        SYNC_PID,          /* value = the container PID 1's host pid (+ an O_PATH root fd) */
+        SYNC_READY,        /* PID 1 finished setup */
+        SYNC_ERROR,        /* err */
+        SYNC_SETUP_FAILED, /* value = the setup command's status */
+        _SYNC_KIND_MAX,
+        _SYNC_KIND_INVALID = -EINVAL,
+} SyncKind;
+
+typedef struct SyncMsg {
+        int kind;
+        int value;
+        ThError err;
+} SyncMsg;
+
+int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err, int pass_fd);
+_Noreturn void isolate_sync_fail(int fd, const ThError *err);
