@@ -1,0 +1,10 @@
+#!/bin/sh
+# Runs the reports fuzzers for a bounded time. New inputs go to a scratch
+# corpus in the build tree; the seed corpus in the source tree stays as is.
+# Usage: run.sh FUZZER SEED-DIR WORK-DIR [SECONDS]
+set -eu
+fuzzer=$1 seeds=$2 work=$3 secs=${4:-30}
+mkdir -p "$work/corpus" "$work/artifacts"
+exec "$fuzzer" -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 -max_len=8192 \
+        -artifact_prefix="$work/artifacts/" \
+        -print_final_stats=1 "$work/corpus" "$seeds"
