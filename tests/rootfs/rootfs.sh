@@ -1,0 +1,104 @@
+#!/bin/sh
+# End-to-end tests of `harness rootfs` on a private cache ($HARNESS_CACHE in
+# a temp dir): usage errors, a failing build (log shown, nothing half-built
+# left), two processes asking for the same new tree at once (built once),
+# list, path, a cached second build, remove. Needs root and the Debian
+# mirror; exits 77 (skip) without root. Usage: rootfs.sh PATH-TO-HARNESS
+set -u
+h=$1
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (mmdebstrap --mode=root)"; exit 77; }
+command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null ||
+        { echo "SKIP: neither mmdebstrap nor debootstrap installed"; exit 77; }
+HARNESS_CACHE=$(mktemp -d /tmp/harness-rootfs-test.XXXXXX)
+export HARNESS_CACHE
+out=$HARNESS_CACHE.out
+trap 'rm -rf "$HARNESS_CACHE" "$out".*' EXIT
+fail=0
+
+expect() { # expect CODE PATTERN CMD...
+        code=$1 pat=$2
+        shift 2
+        o=$("$@" 2>&1)
+        rc=$?
+        if [ "$rc" -ne "$code" ]; then
+                echo "FAIL: '$*' exited $rc, expected $code"; echo "$o"; fail=1; return
+        fi
+        if ! printf '%s\n' "$o" | grep -q -- "$pat"; then
+                echo "FAIL: '$*' output lacks '$pat'"; echo "$o"; fail=1; return
+        fi
+        echo "ok: $*"
+}
+
+# Usage errors and unbuilt trees.
+expect 2 "no rootfs command given" "$h" rootfs
+expect 2 "unknown rootfs command 'frob'" "$h" rootfs frob
+expect 2 "expected DISTRO:RELEASE" "$h" rootfs build bookworm
+expect 2 "unsupported variant 'weird'" "$h" rootfs build debian:bookworm:weird
+expect 2 "unsupported distribution 'fedora'" "$h" rootfs path fedora:40
+expect 1 "'debian:bookworm' is not built (run 'harness rootfs build debian:bookworm')" \
+        "$h" rootfs path debian:bookworm
+expect 1 "'debian:bookworm' is not built" "$h" rootfs remove debian:bookworm
+expect 0 "no managed trees" "$h" rootfs list
+
+# A failing build: exit 3, the error names the log and its tail is shown,
+# and nothing half-built is left to be used.
+expect 3 "building 'debian:no-such-release' failed.*log: " "$h" rootfs build debian:no-such-release
+"$h" rootfs build debian:no-such-release >/dev/null 2>"$out.fail"
+grep -q -- "--- last lines of .*failed.log ---" "$out.fail" ||
+        { echo "FAIL: no log tail shown"; cat "$out.fail"; fail=1; }
+if ls -d "$HARNESS_CACHE"/rootfs/debian-no-such-release* "$HARNESS_CACHE"/rootfs/.build-* \
+        2>/dev/null | grep -v '\.failed\.log$'; then
+        echo "FAIL: a failed build left a tree behind"; fail=1
+else
+        echo "ok: a failed build leaves no tree"
+fi
+expect 1 "not built" "$h" rootfs path debian:no-such-release
+
+# Two processes ask for the same new tree at once: one builds, the other
+# waits for it and reuses it.
+"$h" rootfs build debian:bookworm >"$out.a" 2>"$out.a.err" &
+pa=$!
+"$h" rootfs build debian:bookworm >"$out.b" 2>"$out.b.err" &
+pb=$!
+wait $pa; ra=$?
+wait $pb; rb=$?
+if [ $ra -ne 0 ] || [ $rb -ne 0 ]; then
+        echo "FAIL: parallel builds exited $ra and $rb"; cat "$out".*; fail=1
+fi
+builds=$(cat "$out.a.err" "$out.b.err" | grep -c "building 'debian:bookworm' with")
+if [ "$builds" -eq 1 ]; then
+        echo "ok: two parallel 'rootfs build' built the tree once"
+else
+        echo "FAIL: the tree was built $builds times"; cat "$out.a.err" "$out.b.err"; fail=1
+fi
+dir=$(cat "$out.a")
+if [ -z "$dir" ] || [ "$dir" != "$(cat "$out.b")" ]; then
+        echo "FAIL: the two builds printed different paths"; fail=1
+fi
+[ -x "$dir/lib/systemd/systemd" ] && [ -x "$dir/usr/bin/dbus-daemon" ] &&
+        [ ! -e "$dir/etc/hostname" ] && [ -f "$dir/etc/resolv.conf" ] &&
+        [ ! -s "$dir/etc/resolv.conf" ] && echo "ok: the tree has systemd and dbus, no hostname" ||
+        { echo "FAIL: unexpected tree content in '$dir'"; fail=1; }
+
+# Cached: a second build builds nothing; list, path and --json show it.
+expect 0 "$dir" "$h" rootfs build debian:bookworm
+if "$h" rootfs build debian:bookworm 2>&1 | grep -q "building"; then
+        echo "FAIL: a cached tree was built again"; fail=1
+else
+        echo "ok: the second build reuses the cache"
+fi
+expect 0 "^$dir\$" "$h" rootfs path debian:bookworm
+expect 0 "debian-bookworm-minbase-.* debian:bookworm .*s ago" "$h" rootfs list
+expect 0 '"spec": "debian:bookworm"' "$h" rootfs list --json
+grep -q "^command=mmdebstrap --mode=root" "$(dirname "$dir")/manifest" &&
+        grep -q "^packages=[1-9]" "$(dirname "$dir")/manifest" &&
+        echo "ok: the manifest records the command and package count" ||
+        { echo "FAIL: manifest"; cat "$(dirname "$dir")/manifest"; fail=1; }
+
+# Remove frees it.
+expect 0 "removed 'debian:bookworm'" "$h" rootfs remove debian:bookworm
+[ ! -e "$dir" ] && echo "ok: remove deleted the tree" || { echo "FAIL: '$dir' remains"; fail=1; }
+expect 0 "no managed trees" "$h" rootfs list
+expect 1 "not built" "$h" rootfs path debian:bookworm
+expect 0 "removed 0 trees" "$h" rootfs remove --all
+exit $fail
