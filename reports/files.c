@@ -229,8 +229,36 @@ const char *report_case_classname(const ReportSuite *s, const ReportCase *c)
         return "harness";
 }
 
-size_t report_output_cap(const ReportOptions *opts)
+size_t report_output_cap(const ReportOptions *opts, const ReportCase *c)
 {
-        return opts && opts->output_cap_bytes > 0 ? opts->output_cap_bytes
-                                                  : REPORT_OUTPUT_CAP_DEFAULT;
+        size_t cap = opts && opts->output_cap_bytes > 0 ? opts->output_cap_bytes
+                                                        : REPORT_OUTPUT_CAP_DEFAULT;
+        if (c && (c->status == REPORT_PASS || c->status == REPORT_SKIP)) {
+                if (opts && opts->passed_output_cap_bytes > 0)
+                        return opts->passed_output_cap_bytes;
+                if (cap > REPORT_PASSED_OUTPUT_CAP_DEFAULT)
+                        return REPORT_PASSED_OUTPUT_CAP_DEFAULT;
+        }
+        return cap;
+}
+
+char *report_attachment_path(const ReportOptions *opts, const char *path)
+{
+        _cleanup_free_ char *abs = realpath(path, NULL);
+        _cleanup_free_ char *base = NULL;
+        size_t n;
+
+        if (!abs)
+                return strdup(path); /* gone already: name it as given */
+        if (!opts || !opts->attachment_base)
+                return TAKE_PTR(abs);
+        base = realpath(opts->attachment_base, NULL);
+        if (!base)
+                return TAKE_PTR(abs);
+        n = strlen(base);
+        if (n == 1) /* "/" */
+                return strdup(abs + 1);
+        if (strncmp(abs, base, n) == 0 && abs[n] == '/')
+                return strdup(abs + n + 1);
+        return TAKE_PTR(abs);
 }

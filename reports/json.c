@@ -11,7 +11,7 @@
 typedef struct Json {
         RBuf b;
         int fd;
-        size_t cap;
+        const ReportOptions *opts;
         bool first[16]; /* per nesting level: no comma needed yet */
         unsigned depth;
 } Json;
@@ -111,14 +111,14 @@ static const char *ctrf_status(ReportStatus s)
 }
 
 /* "stdout": [lines...] from the capped copy of a log. */
-static int output_lines(Json *j, const char *k, const char *path)
+static int output_lines(Json *j, const char *k, const char *path, size_t cap)
 {
         Capture c = {};
         ThError e = {};
         RBuf raw = {};
         int r;
 
-        if (capture_read(path, j->cap, &c, &e) < 0)
+        if (capture_read(path, cap, &c, &e) < 0)
                 r = rbuf_printf(&raw, "[harness: cannot include the log: %s]", e.msg);
         else
                 r = capture_join(&c, &raw);
@@ -139,14 +139,14 @@ static int output_lines(Json *j, const char *k, const char *path)
 
 static int attachment(Json *j, const char *name, const char *path)
 {
-        char abs[PATH_MAX];
-        int r = open_(j, NULL, '{');
+        _cleanup_free_ char *p = report_attachment_path(j->opts, path);
+        int r = p ? open_(j, NULL, '{') : -ENOMEM;
         if (r >= 0)
                 r = kv_str(j, "name", name);
         if (r >= 0)
                 r = kv_str(j, "contentType", "text/plain");
         if (r >= 0)
-                r = kv_str(j, "path", realpath(path, abs) ? abs : path);
+                r = kv_str(j, "path", p);
         return r < 0 ? r : close_(j, '}');
 }
 
@@ -235,9 +235,9 @@ static int test(Json *j, const ReportSuite *s, const ReportCase *c)
         if (r >= 0 && c->tags && c->tags[0])
                 r = tags(j, c);
         if (r >= 0 && c->stdout_path)
-                r = output_lines(j, "stdout", c->stdout_path);
+                r = output_lines(j, "stdout", c->stdout_path, report_output_cap(j->opts, c));
         if (r >= 0 && c->stderr_path)
-                r = output_lines(j, "stderr", c->stderr_path);
+                r = output_lines(j, "stderr", c->stderr_path, report_output_cap(j->opts, c));
         if (r >= 0)
                 r = attachments(j, c);
         if (r >= 0 && (r = open_(j, "extra", '{')) >= 0) {
@@ -371,7 +371,7 @@ int report_write_json(const ReportRun *run, const ReportOptions *opts, const cha
                       ThError *err)
 {
         ReportFile f = REPORT_FILE_NULL;
-        Json j = { .cap = report_output_cap(opts) };
+        Json j = { .opts = opts };
         int r;
 
         r = report_file_open(&f, path, err);

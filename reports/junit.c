@@ -20,7 +20,7 @@
 
 typedef struct Junit {
         xmlTextWriterPtr w;
-        size_t cap; /* per stream of the final try */
+        const ReportOptions *opts;
         RBuf scratch;
 } Junit;
 
@@ -63,16 +63,17 @@ static int text(Junit *j, const char *s, size_t len)
         return 0;
 }
 
-/* Jenkins' junit-attachments syntax: the line alone, absolute path. */
-static int attachment_line(const char *path, RBuf *out)
+/* Jenkins' junit-attachments syntax: the line alone, nothing around it. */
+static int attachment_line(const Junit *j, const char *path, RBuf *out)
 {
-        char abs[PATH_MAX];
-        const char *p = realpath(path, abs) ? abs : path;
+        _cleanup_free_ char *p = report_attachment_path(j->opts, path);
+        if (!p)
+                return -ENOMEM;
         return rbuf_printf(out, "[[ATTACHMENT|%s]]\n", p);
 }
 
 /* The capped copy of one log plus attachment lines, as raw bytes. */
-static int stream_body(const char *path, size_t cap, char *const *extra, RBuf *out)
+static int stream_body(const Junit *j, const char *path, size_t cap, char *const *extra, RBuf *out)
 {
         Capture c = {};
         ThError e = {};
@@ -87,10 +88,10 @@ static int stream_body(const char *path, size_t cap, char *const *extra, RBuf *o
                 if (r >= 0 && out->len > 0 && out->data[out->len - 1] != '\n')
                         r = rbuf_putc(out, '\n');
                 if (r >= 0)
-                        r = attachment_line(path, out);
+                        r = attachment_line(j, path, out);
         }
         for (size_t i = 0; r >= 0 && extra && extra[i]; i++)
-                r = attachment_line(extra[i], out);
+                r = attachment_line(j, extra[i], out);
         return r;
 }
 
@@ -102,7 +103,7 @@ static int stream_element(Junit *j, const char *elem, const char *path, size_t c
 
         if (!path && !(extra && extra[0]))
                 return 0;
-        r = stream_body(path, cap, extra, &body);
+        r = stream_body(j, path, cap, extra, &body);
         if (r >= 0 && xmlTextWriterStartElement(j->w, BAD_CAST_S(elem)) < 0)
                 r = -EIO;
         if (r >= 0)
@@ -179,7 +180,7 @@ static int attempt(Junit *j, const ReportCase *c, size_t i)
 {
         const ReportAttempt *a = &c->attempts[i];
         char secs[REPORT_SECONDS_MAX];
-        size_t cap = j->cap / 4 > 1024 ? j->cap / 4 : 1024;
+        size_t cap = report_output_cap(j->opts, NULL) / 4;
         RBuf trace = {};
         int r;
 
@@ -199,9 +200,9 @@ static int attempt(Junit *j, const ReportCase *c, size_t i)
         if (r < 0)
                 return r;
         XW(xmlTextWriterEndElement(j->w));
-        r = stream_element(j, "system-out", a->stdout_path, cap, NULL);
+        r = stream_element(j, "system-out", a->stdout_path, cap > 1024 ? cap : 1024, NULL);
         if (r >= 0)
-                r = stream_element(j, "system-err", a->stderr_path, cap, NULL);
+                r = stream_element(j, "system-err", a->stderr_path, cap > 1024 ? cap : 1024, NULL);
         if (r < 0)
                 return r;
         XW(xmlTextWriterEndElement(j->w));
@@ -251,9 +252,11 @@ static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
         for (size_t i = 0; r >= 0 && c->status != REPORT_SKIP && i < c->n_attempts; i++)
                 r = attempt(j, c, i);
         if (r >= 0)
-                r = stream_element(j, "system-out", c->stdout_path, j->cap, c->attachments);
+                r = stream_element(j, "system-out", c->stdout_path, report_output_cap(j->opts, c),
+                                   c->attachments);
         if (r >= 0)
-                r = stream_element(j, "system-err", c->stderr_path, j->cap, NULL);
+                r = stream_element(j, "system-err", c->stderr_path, report_output_cap(j->opts, c),
+                                   NULL);
         if (r < 0)
                 return r;
         XW(xmlTextWriterEndElement(j->w));
@@ -378,7 +381,7 @@ int report_write_junit(const ReportRun *run, const ReportOptions *opts, const ch
                        ThError *err)
 {
         ReportFile f = REPORT_FILE_NULL;
-        Junit j = { .cap = report_output_cap(opts) };
+        Junit j = { .opts = opts };
         xmlOutputBufferPtr out;
         int r;
 

@@ -10,7 +10,8 @@
 #include "common.h"
 #include "report.h"
 
-#define REPORT_OUTPUT_CAP_DEFAULT (64u * 1024u)
+#define REPORT_OUTPUT_CAP_DEFAULT        (64u * 1024u)
+#define REPORT_PASSED_OUTPUT_CAP_DEFAULT (8u * 1024u)
 /* Attribute-like one-line values (messages, names) are cut here. */
 #define REPORT_LINE_MAX 4096u
 
@@ -115,4 +116,8 @@ typedef struct ReportCounts {
 
 void report_suite_count(const ReportSuite *s, ReportCounts *ret);
 const char *report_case_classname(const ReportSuite *s, const ReportCase *c);
-size_t report_output_cap(const ReportOptions *opts);
+/* The head + tail budget per stream of one case's final try. */
+size_t report_output_cap(const ReportOptions *opts, const ReportCase *c);
+/* A log's path as reports name it (see ReportOptions.attachment_base);
+ * NULL on OOM. */
+char *report_attachment_path(const ReportOptions *opts, const char *path);

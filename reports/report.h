@@ -69,6 +69,15 @@ typedef struct ReportRun {
 
 typedef struct ReportOptions {
         size_t output_cap_bytes; /* per stream in the XML, head + tail; 0 = 64 KiB */
+        /* The same for passing and skipped tests, whose output few readers
+         * look at (Jenkins shows 1000 characters of it) but which make up
+         * most of a big report; 0 = 8 KiB (or output_cap_bytes if smaller). */
+        size_t passed_output_cap_bytes;
+        /* [[ATTACHMENT|path]] lines and JSON attachment paths: absolute
+         * (Jenkins' junit-attachments) when NULL; relative to this directory
+         * when the file is under it (GitLab wants paths relative to
+         * $CI_PROJECT_DIR). */
+        const char *attachment_base;
         /* The TAP version line: 13 or 14; 0 = 13. The content follows TAP 14
          * either way; Perl's TAP::Parser before 3.48 (Debian 12's prove)
          * rejects "TAP version 14", and TAP 14 harnesses accept 13. */

@@ -371,6 +371,8 @@ START_TEST(test_junit__large_output_is_capped)
         ReportCase *c = &run.suites[1].cases[0];
         c->stdout_path = tmp_path("big.out");
         c->stderr_path = tmp_path("big.err");
+        free(run.suites[0].cases[1].stdout_path);
+        run.suites[0].cases[1].stdout_path = tmp_path("big.out");
         for (int k = 0; k < 2; k++) {
                 _cleanup_close_ int fd = open(k ? c->stderr_path : c->stdout_path,
                                               O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -389,7 +391,11 @@ START_TEST(test_junit__large_output_is_capped)
         ck_assert(strncmp(out, "line 0 ok \xef\xbf\xbd \xc3\xa9\n", 15) == 0);
         ck_assert(strstr(out, " bytes omitted ...]\n") != NULL);
         ck_assert(strstr(out, "big.out]]\n") != NULL);
-        ck_assert_uint_le(strlen(out), 64 * 1024 * 2); /* the cap, plus FFFD growth */
+        /* b8 passed: the smaller cap for passing tests (plus FFFD growth) */
+        ck_assert_uint_le(strlen(out), 8 * 1024 * 2);
+        _cleanup_free_ char *fout = xpath_str(doc, "string(//testcase[@name='fails']/system-out)");
+        ck_assert_uint_ge(strlen(fout), 40 * 1024); /* colour codes are dropped */
+        ck_assert_uint_le(strlen(fout), 64 * 1024 * 2);
 
         /* a configured cap */
         ReportOptions small = { .output_cap_bytes = 1024 };
@@ -397,6 +403,36 @@ START_TEST(test_junit__large_output_is_capped)
         ck_assert_int_eq(stat(p2, &st), 0);
         ck_assert_int_lt(st.st_size, 64 * 1024);
         xmlFreeDoc(doc);
+        report_run_done(&run);
+}
+END_TEST
+
+START_TEST(test_junit__attachment_paths_relative_to_a_base)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        ReportOptions rel = { .attachment_base = tmpdir };
+        _cleanup_free_ char *p = write_junit(&run, &rel, "junit.xml");
+        xmlDocPtr doc = parse_xml(p);
+        _cleanup_free_ char *out = xpath_str(doc, "string(//testcase[@name='passes']/system-out)");
+        ck_assert_str_eq(out, "hello\n[[ATTACHMENT|passes.out]]\n");
+
+        /* outside the base: absolute */
+        ReportOptions other = { .attachment_base = "/proc" };
+        _cleanup_free_ char *p2 = write_junit(&run, &other, "junit2.xml");
+        xmlDocPtr doc2 = parse_xml(p2);
+        _cleanup_free_ char *out2 =
+                xpath_str(doc2, "string(//testcase[@name='passes']/system-out)");
+        ck_assert(strncmp(out2, "hello\n[[ATTACHMENT|/", 20) == 0);
+
+        _cleanup_free_ char *jp = tmp_path("r.json");
+        ck_assert_int_eq(report_write_json(&run, &rel, jp, NULL), 0);
+        _cleanup_free_ char *json = NULL;
+        char *argv[] = { (char *)"cat", jp, NULL };
+        ck_assert_int_eq(run_tool(argv, &json), 0);
+        ck_assert(strstr(json, "\"path\":\"passes.out\"") != NULL);
+        xmlFreeDoc(doc);
+        xmlFreeDoc(doc2);
         report_run_done(&run);
 }
 END_TEST
@@ -747,6 +783,7 @@ static Suite *writers_suite(void)
         tcase_add_test(tc, test_junit__hostile_strings_pass_xmllint);
         tcase_add_test(tc, test_junit__structure_counts_and_reruns);
         tcase_add_test(tc, test_junit__large_output_is_capped);
+        tcase_add_test(tc, test_junit__attachment_paths_relative_to_a_base);
         tcase_add_test(tc, test_junit__interrupted_run_is_not_green);
         tcase_add_test(tc, test_junit__empty_run_is_valid);
         tcase_add_test(tc, test_junit__write_is_atomic_and_reports_errors);
