@@ -397,8 +397,8 @@ int runner_pool_run(size_t n_items, unsigned jobs, const RunPoolOps *ops, void *
         p.w = calloc(p.jobs, sizeof(*p.w));
         if (!p.w)
                 return th_error_set(err, ENOMEM, "out of memory");
-        for (unsigned i = 0; i < p.jobs; i++)
-                worker_reset(&p.w[i]);
+        for (unsigned i = 0; i < p.jobs; i++) /* not worker_reset(): that closes fd 0 */
+                p.w[i] = (Worker){ .pidfd = -1, .pipefd = -1 };
         for (size_t i = 0; i < n_items; i++)
                 if (queue_push(&p.q, i, 1, /* front= */ false) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");

@@ -3,6 +3,7 @@
  * error, and SIGINT stops the run with the workers gone. The work functions
  * run in forked workers and never start a container. */
 #include <check.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -54,7 +55,10 @@ START_TEST(test_schedule_pool__every_item_once_in_a_worker)
         int sig = -1;
 
         reset();
+        bool had_stdin = fcntl(STDIN_FILENO, F_GETFD) >= 0;
         ck_assert_int_eq(runner_pool_run(N_ITEMS, 3, &ops, NULL, &sig, &err), 0);
+        /* the pool closes only its own fds (a calloc'ed 0 is not one) */
+        ck_assert_int_eq(fcntl(STDIN_FILENO, F_GETFD) >= 0, had_stdin);
         ck_assert_int_eq(sig, 0);
         ck_assert_uint_eq(finished_count, N_ITEMS);
         for (size_t i = 0; i < N_ITEMS; i++) {
