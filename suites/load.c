@@ -427,7 +427,8 @@ static void unknown_key(LoadCtx *c, const Node *k, const KeyDef *table, size_t n
         const char *best = NULL;
         unsigned best_d = UINT_MAX;
 
-        for (size_t i = 0; i < n; i++) {
+        /* The suggestion costs; skip it when the message would be dropped. */
+        for (size_t i = 0; i < n && !ctx_full(c); i++) {
                 unsigned d = edit_distance(k->value, table[i].key);
                 if (d < best_d) {
                         best_d = d;

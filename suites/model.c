@@ -91,7 +91,7 @@ void suite_regex_done(SuiteRegex *r)
 {
         if (!r)
                 return;
-        if (r->pattern)
+        if (r->pattern && !r->borrowed)
                 regfree(&r->re);
         free(r->pattern);
         r->pattern = NULL;
@@ -186,45 +186,59 @@ bool suite_test_matches(const Suite *s, const TestSpec *t, const regex_t *filter
         return id && regexec(filter, id, 0, NULL, 0) == 0;
 }
 
-/* Guards against patterns that are cheap to write and expensive to run:
- * back-references (exponential matching in glibc) and nested repetition
- * counts (regcomp expands {n,m} by copying the subexpression). The scan is
- * conservative: bracket expressions are skipped, all bounds multiply. */
-static int regex_check(LoadCtx *c, const SuiteRegex *r)
+/* Skips a bracket expression starting at p ('['); returns its last char. */
+static const char *skip_bracket(const char *p)
 {
-        uint64_t product = 1;
+        p++;
+        if (*p == '^')
+                p++;
+        if (*p == ']')
+                p++;
+        while (*p && *p != ']') {
+                if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                        const char *close = strstr(p + 2, (char[]){ p[1], ']', 0 });
+                        p = close ? close + 1 : p + 1;
+                        continue;
+                }
+                p++;
+        }
+        return *p ? p : p - 1;
+}
+
+/* Estimates the nodes regcomp builds for a pattern, which is what its time
+ * and memory grow with: one per atom, and {n,m} copies the preceding atom or
+ * group max(n,m) times, so nested counts multiply. Also refuses
+ * back-references, which make glibc's matcher exponential. */
+static int regex_estimate(LoadCtx *c, const SuiteRegex *r, uint64_t *ret)
+{
+        uint64_t stack[64], outer = 0, cur = 0, last = 0;
+        size_t depth = 0;
 
         for (const char *p = r->pattern; *p; p++) {
                 if (*p == '[') {
-                        p++;
-                        if (*p == '^')
-                                p++;
-                        if (*p == ']')
-                                p++;
-                        while (*p && *p != ']') {
-                                if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-                                        const char *close = strstr(p + 2, (char[]){ p[1], ']', 0 });
-                                        p = close ? close + 1 : p + 1;
-                                }
-                                if (*p)
-                                        p++;
-                        }
-                        if (!*p)
-                                break;
-                        continue;
-                }
-                if (*p == '\\' && p[1]) {
-                        p++;
-                        if (*p >= '1' && *p <= '9') {
+                        p = skip_bracket(p);
+                        cur++, last = 1;
+                } else if (*p == '\\') {
+                        if (p[1] >= '1' && p[1] <= '9') {
                                 ctx_error(c, r->loc,
                                           "invalid regular expression '%s': "
                                           "back-references are not supported",
                                           r->pattern);
                                 return -EINVAL;
                         }
-                        continue;
-                }
-                if (*p == '{') {
+                        if (p[1])
+                                p++;
+                        cur++, last = 1;
+                } else if (*p == '(' && depth < ELEMENTSOF(stack)) {
+                        stack[depth++] = cur;
+                        outer += cur;
+                        cur = 0, last = 0;
+                } else if (*p == ')' && depth > 0) {
+                        uint64_t group = cur + 1;
+                        cur = stack[--depth];
+                        outer -= cur;
+                        cur += group, last = group;
+                } else if (*p == '{' && ((p[1] >= '0' && p[1] <= '9') || p[1] == ',')) {
                         unsigned long bound = 0;
                         const char *q = p + 1;
                         while ((*q >= '0' && *q <= '9') || *q == ',') {
@@ -244,33 +258,48 @@ static int regex_check(LoadCtx *c, const SuiteRegex *r)
                                           r->pattern, bound);
                                 return -EINVAL;
                         }
-                        product *= bound ? bound : 1;
-                        if (product > 65536) {
-                                ctx_error(c, r->loc,
-                                          "invalid regular expression '%s': "
-                                          "repetition counts multiply beyond 65536",
-                                          r->pattern);
-                                return -EINVAL;
+                        if (bound > 1) {
+                                cur += last * (bound - 1);
+                                last *= bound;
                         }
+                        p = *q ? q : q - 1;
+                } else {
+                        cur++, last = 1;
+                }
+                if (outer + cur > SUITE_MAX_REGEX_NFA) {
+                        ctx_error(c, r->loc,
+                                  "regular expression '%s' is too complex: its "
+                                  "repetitions expand to more than %d nodes",
+                                  r->pattern, SUITE_MAX_REGEX_NFA);
+                        return -EINVAL;
                 }
         }
+        *ret = outer + cur;
         return 0;
 }
 
 int suite_regex_compile(LoadCtx *c, SuiteRegex *r)
 {
         char buf[256];
+        uint64_t nodes;
 
-        if (strlen(r->pattern) > 4096) {
-                ctx_error(c, r->loc, "regular expression is longer than 4096 bytes");
+        if (strlen(r->pattern) > SUITE_MAX_REGEX) {
+                ctx_error(c, r->loc, "regular expression is longer than %d bytes", SUITE_MAX_REGEX);
                 return -EINVAL;
         }
-        int k = regex_check(c, r);
+        int k = regex_estimate(c, r, &nodes);
         if (k < 0)
                 return k;
-        /* regcomp's cost grows with the pattern; account it like model bytes. */
-        if (!ctx_account(c, 1024 + 64 * strlen(r->pattern)))
-                return -ENOMEM;
+        c->regex_nodes += nodes + 1;
+        if (c->regex_nodes > SUITE_MAX_REGEX_ALL) {
+                /* Reported once, where the budget ran out. */
+                if (c->regex_nodes - (nodes + 1) <= SUITE_MAX_REGEX_ALL)
+                        ctx_error(c, r->loc,
+                                  "too many regular expressions: together they "
+                                  "expand to more than %d nodes",
+                                  SUITE_MAX_REGEX_ALL);
+                return -E2BIG;
+        }
         int e = regcomp(&r->re, r->pattern, REG_EXTENDED | REG_NEWLINE);
         if (e == REG_ESPACE) {
                 c->oom = true;

@@ -31,9 +31,16 @@ typedef struct LoadCtx {
         const char *base_dir; /* the suite's directory, absolute */
         SuiteDiags *diags;
         unsigned n_errors;
-        size_t model_bytes; /* accounted model size, bounded by SUITE_MAX_MODEL */
+        size_t model_bytes;   /* accounted model size, bounded by SUITE_MAX_MODEL */
+        uint64_t regex_nodes; /* estimated regcomp work, bounded by SUITE_MAX_REGEX_ALL */
         bool oom;
 } LoadCtx;
+
+/* Whether further messages would be dropped (only counted). */
+static inline bool ctx_full(const LoadCtx *c)
+{
+        return !c->diags || c->diags->n >= SUITE_MAX_DIAGS;
+}
 
 void ctx_error(LoadCtx *c, SuiteLoc loc, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

@@ -34,6 +34,7 @@ typedef struct SuiteRegex {
         char *pattern; /* POSIX extended */
         regex_t re;    /* compiled at load time with REG_EXTENDED|REG_NEWLINE */
         SuiteLoc loc;
+        bool borrowed; /* re is shared with the same regex in defaults; freed there */
 } SuiteRegex;
 
 typedef struct SuiteEnv {
@@ -155,6 +156,9 @@ typedef struct SuiteDiags {
 #define SUITE_MAX_LIST      4096         /* items of env, fixtures, tags, artifacts, regexes */
 #define SUITE_MAX_RETRIES   10
 #define SUITE_MAX_MODEL     (64u * 1024 * 1024) /* bytes of model after merging defaults */
+#define SUITE_MAX_REGEX     4096                /* bytes of one pattern */
+#define SUITE_MAX_REGEX_NFA 10000               /* estimated regcomp nodes of one pattern */
+#define SUITE_MAX_REGEX_ALL 250000              /* the same for all patterns of a suite */
 
 /* Loads and validates a suite. On failure returns a negative errno and fills
  * diags with every error found (up to SUITE_MAX_DIAGS); nothing is returned in

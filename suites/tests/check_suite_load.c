@@ -164,6 +164,9 @@ START_TEST(test_suite_load__defaults_merge)
         ck_assert_int_eq(a->expect.exit_status, 1);
         ck_assert_uint_eq(a->expect.n_stderr_not, 1);
         ck_assert_int_eq(regexec(&a->expect.stderr_not[0].re, "E: broken", 0, NULL, 0), 0);
+        ck_assert(a->expect.stderr_not[0].borrowed);
+        ck_assert_str_eq(a->expect.stderr_not[0].pattern, "^E:");
+        ck_assert(!s->defaults.expect.stderr_not[0].borrowed);
         ck_assert_str_eq(a->tags[0], "base");
         ck_assert_ptr_null(a->tags[1]);
         ck_assert(a->set & SUITE_FIELD_BOOT); /* set explicitly, in defaults */
@@ -337,7 +340,24 @@ START_TEST(test_suite_load__regex)
         assert_error(T1 "    run: x\n    expect: {stdout: 'a{1000}'}\n", 4, 22,
                      "repetition count 1000 exceeds 255");
         assert_error(T1 "    run: x\n    expect: {stdout: '((a{200}){200}){200}'}\n", 4, 22,
-                     "multiply beyond");
+                     "is too complex: its repetitions expand to more than 10000 nodes");
+        assert_error(T1 "    run: x\n    expect: {stdout: '(a{100}){101}'}\n", 4, 22,
+                     "too complex");
+        /* Sequential counts add up, they do not multiply. */
+        Suite *s = load_ok(T1 "    run: x\n    expect: {stdout: "
+                              "'x{16}y{16}z{16}w{16}[0-9]{1,3}(\\.[0-9]{1,3}){3}'}\n");
+        suite_free(s);
+        /* Many regexes together have a budget too. */
+        size_t cap = 600 * 1024, len;
+        char *buf = malloc(cap);
+        len = (size_t)snprintf(buf, cap,
+                               "tests:\n  - name: a\n    run: x\n    expect:\n      stdout:\n");
+        for (int i = 0; i < 4000; i++)
+                len += (size_t)snprintf(buf + len, cap - len, "        - 'a{100}'\n");
+        assert_error(
+                buf, 5 + 2476 /* 2476 x 101 nodes > 250000 */, 11,
+                "too many regular expressions: together they expand to more than 250000 nodes");
+        free(buf);
 }
 END_TEST
 
