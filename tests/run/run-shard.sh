@@ -21,11 +21,11 @@
 cd "$work"
 names() { xmllint --xpath '//testcase/@name' "$1" | sed 's/name=/\n/g' | sed '/^ *$/d' | sort; }
 
-"$h" run -q -j 2 -o out-all --junit all.xml sharded.yaml >/dev/null 2>&1
+"$h" -q run -j 2 -o out-all --junit all.xml sharded.yaml >/dev/null 2>&1
 check "unsharded run passes" [ $? -eq 0 ]
-"$h" run -q -j 2 -o out-1 --shard 1/2 --junit s1.xml sharded.yaml >/dev/null 2>&1
+"$h" -q run -j 2 -o out-1 --shard 1/2 --junit s1.xml sharded.yaml >/dev/null 2>&1
 check "shard 1/2 passes" [ $? -eq 0 ]
-"$h" run -q -j 2 -o out-2 --shard 2/2 --junit s2.xml sharded.yaml >/dev/null 2>&1
+"$h" -q run -j 2 -o out-2 --shard 2/2 --junit s2.xml sharded.yaml >/dev/null 2>&1
 check "shard 2/2 passes" [ $? -eq 0 ]
 
 names all.xml >all.names
@@ -44,7 +44,7 @@ names merged.xml >merged.names
 check "merged = unsharded test set" cmp -s merged.names all.names
 
 # Shards are a pure function of the test ids: the same again.
-"$h" run -q -j 2 -o out-1b --shard 1/2 --junit s1b.xml sharded.yaml >/dev/null 2>&1
+"$h" -q run -j 2 -o out-1b --shard 1/2 --junit s1b.xml sharded.yaml >/dev/null 2>&1
 names s1b.xml >s1b.names
 check "sharding is deterministic" cmp -s s1.names s1b.names
 exit $fail
