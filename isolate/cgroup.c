@@ -21,6 +21,9 @@ static const char *const devices_allow[] = {
         "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
 };
 
+static void kill_procs(const char *dir);
+static void rmdir_retry(const char *path);
+
 static bool is_fs(const char *path, long magic)
 {
         struct statfs s;
@@ -186,6 +189,46 @@ static int limits_v1(Cgroup *cg, const IsolateLimits *l, bool device_policy, ThE
         return 0;
 }
 
+/* Removes what a killed harness left under parent/harness: cgroups named
+ * c<pid>-... whose worker pid no longer exists. */
+static void sweep_dir(const char *parent)
+{
+        _cleanup_free_ char *mid = th_strdup_printf("%s/harness", parent);
+        _cleanup_closedir_ DIR *d = mid ? opendir(mid) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                int pid;
+                if (de->d_type != DT_DIR || sscanf(de->d_name, "c%d-", &pid) != 1 || pid <= 0)
+                        continue;
+                if (kill(pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                _cleanup_free_ char *leaf = th_strdup_printf("%s/%s", mid, de->d_name);
+                if (!leaf)
+                        continue;
+                th_debug("removing the stale cgroup '%s'", leaf);
+                if (write_file(leaf, "cgroup.kill", "1") < 0)
+                        kill_procs(leaf);
+                rmdir_retry(leaf);
+        }
+}
+
+void isolate_cgroup_sweep(const char *root)
+{
+        CgroupLayout layout;
+        if (isolate_cgroup_detect(root, &layout, NULL) < 0)
+                return;
+        _cleanup_free_ char *v2 = layout == CGROUP_LAYOUT_HYBRID
+                                          ? th_strdup_printf("%s/unified", root)
+                                          : strdup(root);
+        if (v2)
+                sweep_dir(v2);
+        for (size_t i = 0; layout == CGROUP_LAYOUT_HYBRID && i < ELEMENTSOF(v1_names); i++) {
+                _cleanup_free_ char *c = th_strdup_printf("%s/%s", root, v1_names[i]);
+                if (c)
+                        sweep_dir(c);
+        }
+}
+
 int isolate_cgroup_create(const char *root, const char *name, const IsolateLimits *limits,
                           bool device_policy, Cgroup *ret, ThError *err)
 {
@@ -297,8 +340,20 @@ static void wait_empty(const char *dir)
         }
 }
 
+/* Removes a cgroup and the ones below it (systemd in the container makes
+ * its own: init.scope, system.slice, ...), children first. */
 static void rmdir_retry(const char *path)
 {
+        _cleanup_closedir_ DIR *d = opendir(path);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+                    strcmp(de->d_name, "..") == 0)
+                        continue;
+                _cleanup_free_ char *sub = th_strdup_printf("%s/%s", path, de->d_name);
+                if (sub)
+                        rmdir_retry(sub);
+        }
         for (int i = 0; i < 200; i++) {
                 if (rmdir(path) == 0 || errno == ENOENT)
                         return;

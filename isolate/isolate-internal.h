@@ -134,6 +134,8 @@ int isolate_cgroup_create(const char *root, const char *name, const IsolateLimit
 /* Joins the v1 hierarchies (the v2 one is joined by CLONE_INTO_CGROUP). */
 int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err);
 bool isolate_cgroup_oom(const Cgroup *cg);
+/* Kills and removes cgroups left by a harness that was SIGKILLed. */
+void isolate_cgroup_sweep(const char *root);
 /* Kills every process, waits until the cgroup is empty, removes it. */
 int isolate_cgroup_destroy(Cgroup *cg, ThError *err);
 /* Limit values as the v1/v2 files want them (pure). */
@@ -154,6 +156,8 @@ typedef struct Userns {
  * and creates a user namespace mapping 0..65535 onto it. */
 int isolate_userns_acquire(const char *state_dir, Userns *ret, ThError *err);
 void isolate_userns_release(Userns *u);
+/* Removes stale range locks and staging dirs of dead workers. */
+void isolate_state_sweep(const char *state_dir);
 /* "0 BASE 65536\n" (pure). */
 int isolate_userns_map_format(uid_t base, char *buf, size_t size);
 /* A detached clone of path (recursive), idmapped to userns_fd when >= 0,

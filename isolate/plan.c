@@ -163,7 +163,8 @@ static int plan_boot(MountPlan *p, const IsolateSpec *spec)
         };
         int r = plan_add(
                 p, (MountOp){ .kind = MOUNT_OP_MKDIR, .target = "/run/harness", .mode = 0755 });
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(files); i++)
+        /* Without an output dir (an interactive boot) there is nothing to bind. */
+        for (size_t i = 0; r >= 0 && spec->output_dir && i < ELEMENTSOF(files); i++)
                 r = plan_add(p, (MountOp){ .kind = MOUNT_OP_BIND_FD,
                                            .target = files[i].target,
                                            .fd_index = files[i].fd,
@@ -178,11 +179,6 @@ static int plan_boot(MountPlan *p, const IsolateSpec *spec)
                                    .target = "/run/systemd/system/harness-test.service",
                                    .data = unit,
                                    .mode = 0644 });
-        if (r >= 0)
-                r = plan_add(p, (MountOp){ .kind = MOUNT_OP_SYMLINK,
-                                           .target = "/run/systemd/system/multi-user.target.wants/"
-                                                     "harness-test.service",
-                                           .source = "../harness-test.service" });
         if (r >= 0 && spec->setup_argv) {
                 const char *setup = plan_own(p, isolate_unit_setup(spec));
                 if (!setup)
@@ -401,17 +397,35 @@ static char *unit_exec_line(char *u, const char *key, char *const *argv)
         return u ? str_append(u, "\n") : NULL;
 }
 
+/* "%" doubled; newlines (which would start a new setting) become spaces. */
+static char *unit_escape_specifiers(const char *s)
+{
+        char *out = malloc(2 * strlen(s) + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (; *s; s++) {
+                if (*s == '%')
+                        *o++ = '%';
+                *o++ = *s == '\n' ? ' ' : *s;
+        }
+        *o = 0;
+        return out;
+}
+
 static char *unit_service_common(char *u, const IsolateSpec *spec, const char *result)
 {
         u = str_append(u, "StandardInput=null\n"
                           "StandardOutput=append:/run/harness/stdout\n"
                           "StandardError=append:/run/harness/stderr\n");
         if (u && spec->user) {
-                _cleanup_free_ char *l = th_strdup_printf("User=%s\n", spec->user);
+                _cleanup_free_ char *q = unit_escape_specifiers(spec->user);
+                _cleanup_free_ char *l = q ? th_strdup_printf("User=%s\n", q) : NULL;
                 u = l ? str_append(u, l) : (free(u), NULL);
         }
         if (u) {
-                _cleanup_free_ char *q = isolate_unit_quote(spec->workdir ? spec->workdir : "/");
+                /* Not quoted: systemd takes quotes here literally. */
+                _cleanup_free_ char *q =
+                        unit_escape_specifiers(spec->workdir ? spec->workdir : "/");
                 _cleanup_free_ char *l = q ? th_strdup_printf("WorkingDirectory=%s\n", q) : NULL;
                 u = l ? str_append(u, l) : (free(u), NULL);
         }
@@ -434,6 +448,7 @@ char *isolate_unit_test(const IsolateSpec *spec)
 {
         char *u = str_append(NULL, "[Unit]\n"
                                    "Description=harness test\n"
+                                   "Wants=multi-user.target\n"
                                    "After=multi-user.target\n"
                                    "SuccessAction=exit-force\n"
                                    "FailureAction=exit-force\n");

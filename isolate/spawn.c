@@ -150,7 +150,8 @@ static int open_output(const char *dir, const char *name, char *ret_path, size_t
         int r = th_snprintf(ret_path, size, "%s/%s", dir, name);
         if (r < 0)
                 return th_error_errno(err, -r, "output path in '%s'", dir);
-        int fd = open(ret_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        /* Read-write: the result files are read back after the run. */
+        int fd = open(ret_path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return th_error_errno(err, errno, "open '%s'", ret_path);
         *ret_fd = fd;
@@ -272,7 +273,7 @@ static int make_mounts(Container *c, ThError *err)
                 if (r < 0)
                         return r;
         }
-        if (s->boot) {
+        if (s->boot && s->output_dir) {
                 const int files[] = { c->out_fd, c->err_fd, c->journal_fd, c->result_fd,
                                       c->setup_result_fd };
                 for (size_t i = 0; i < ELEMENTSOF(files); i++) {
@@ -398,7 +399,10 @@ static _Noreturn void inner_child(Container *c, const char *root)
                 isolate_sync_fail(c->sync[1], &err);
         }
         if (s->boot) {
-                char *argv[] = { (char *)c->systemd, NULL };
+                /* The test unit is the default target: one that fails to load
+                 * sends systemd to emergency.target, which ends the boot. */
+                char *argv[] = { (char *)c->systemd, s->argv ? "--unit=harness-test.service" : NULL,
+                                 NULL };
                 (void)setsid();
                 (void)ioctl(0, TIOCSCTTY, 0);
                 if (isolate_sync_send(c->sync[1], SYNC_READY, 0, NULL, -1) < 0)
@@ -923,6 +927,10 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
         r = open_outputs(c, ret, err);
         if (r < 0)
                 return r;
+
+        /* What a SIGKILLed harness left is swept by the next run. */
+        isolate_cgroup_sweep("/sys/fs/cgroup");
+        isolate_state_sweep(STATE_DIR);
 
         char name[64];
         th_snprintf(name, sizeof(name), "c%d-%u-%llx", (int)getpid(), counter++,

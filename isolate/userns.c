@@ -175,3 +175,28 @@ int isolate_detached_bind(int dir_fd, const char *path, int userns_fd, unsigned 
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
+
+void isolate_state_sweep(const char *state_dir)
+{
+        _cleanup_free_ char *locks = th_strdup_printf("%s/userns", state_dir);
+        _cleanup_closedir_ DIR *d = locks ? opendir(locks) : NULL;
+        struct dirent *de;
+        /* A lock file nobody holds belongs to a dead worker. */
+        while (d && (de = readdir(d))) {
+                if (!strstr(de->d_name, ".lock"))
+                        continue;
+                _cleanup_close_ int fd =
+                        openat(dirfd(d), de->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+                if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+        }
+        _cleanup_free_ char *stage = th_strdup_printf("%s/stage", state_dir);
+        _cleanup_closedir_ DIR *s = stage ? opendir(stage) : NULL;
+        while (s && (de = readdir(s))) {
+                int pid;
+                if (sscanf(de->d_name, "c%d-", &pid) != 1 || pid <= 0)
+                        continue;
+                if (kill(pid, 0) < 0 && errno == ESRCH)
+                        (void)unlinkat(dirfd(s), de->d_name, AT_REMOVEDIR);
+        }
+}
