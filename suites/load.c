@@ -201,9 +201,15 @@ static int parse_network(LoadCtx *c, const Node *v, void *dst)
         static const char what[] = "a network mode: none, host, veth or {veth: GROUP}";
 
         if (v->kind == NODE_MAPPING) {
-                if (v->n != 2 || v->items[0]->kind != NODE_SCALAR ||
-                    !th_streq(v->items[0]->value, "veth"))
-                        return expected(c, v->n ? v->items[0] : v, "a mapping {veth: GROUP}");
+                const Node *bad = v->n == 0 ? v : NULL;
+                for (size_t i = 0; !bad && i < v->n; i += 2)
+                        if (v->items[i]->kind != NODE_SCALAR ||
+                            !th_streq(v->items[i]->value, "veth"))
+                                bad = v->items[i];
+                if (bad) {
+                        ctx_error(c, bad->loc, "invalid network: expected {veth: GROUP}");
+                        return -EINVAL;
+                }
                 if (parse_name(c, v->items[1], &t->network_group) < 0)
                         return -EINVAL;
                 t->network = SUITE_NETWORK_VETH;
@@ -980,7 +986,8 @@ static int load_tests(LoadCtx *c, Suite *s, const Node *tests)
                 if (v->kind != NODE_MAPPING)
                         continue;
                 if (!t->name) {
-                        ctx_error(c, v->loc, "test is missing 'name'");
+                        if (name_locs[i].line == 0) /* else the name was reported */
+                                ctx_error(c, v->loc, "test is missing 'name'");
                         continue;
                 }
                 r = test_spec_merge_defaults(c, t, &s->defaults);

@@ -393,7 +393,7 @@ START_TEST(test_suite_load__network)
         assert_error(T1 "    run: x\n    network: bridge\n", 4, 14,
                      "invalid network mode 'bridge'");
         assert_error(T1 "    run: x\n    network: {bridge: x}\n", 4, 15,
-                     "expected a mapping {veth: GROUP}");
+                     "invalid network: expected {veth: GROUP}");
         assert_error(T1 "    run: x\n    network: [veth]\n", 4, 14, "expected a network mode");
 }
 END_TEST
@@ -433,6 +433,15 @@ START_TEST(test_suite_load__names)
                      "control characters or newlines");
         assert_error("tests:\n  - name: \"a\\tb\"\n    run: x\n", 2, 11, "control characters");
         assert_error("tests:\n  - name: ''\n    run: x\n", 2, 11, "name must not be empty");
+        {
+                /* An invalid name is one error, not also a missing name. */
+                Suite *s0 = NULL;
+                SuiteDiags d = {};
+                ck_assert_int_eq(load("tests:\n  - {name: [x], run: y}\n", &s0, &d), -EINVAL);
+                ck_assert_uint_eq(d.n, 1);
+                ck_assert(has_diag(&d, 2, 12, "expected a name (a string), got a list"));
+                suite_diags_done(&d);
+        }
         assert_error("name: \"\\x01\"\n" T1 "    run: x\n", 1, 7, "control characters");
         char buf[600];
         snprintf(buf, sizeof(buf), "tests:\n  - name: %0300d\n    run: x\n", 0);
