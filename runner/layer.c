@@ -16,12 +16,14 @@
 #define LAYER_TIMEOUT_USEC (30ull * 60 * 1000000)
 
 /* Runs in the container. Lists are fetched for the install and dropped
- * again: the layer is the packages, not a snapshot of the archive. */
+ * again: the layer is the packages, not a snapshot of the archive. Only the
+ * list files go ("*_*"): the tree's own lists/lock and lists/partial stay,
+ * or the layer would carry whiteouts for them. */
 static const char install_script[] = "set -e\n"
                                      "apt-get update\n"
                                      "apt-get install -y --no-install-recommends \"$@\"\n"
                                      "apt-get clean\n"
-                                     "rm -rf /var/lib/apt/lists/*\n";
+                                     "rm -rf /var/lib/apt/lists/*_* /var/lib/apt/lists/auxfiles\n";
 
 static void append_file(FILE *log, const char *title, const char *path)
 {
