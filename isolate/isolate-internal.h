@@ -66,6 +66,7 @@ enum {
         PLAN_FD_JOURNAL,
         PLAN_FD_RESULT,
         PLAN_FD_SETUP_RESULT,
+        PLAN_FD_CGROUP, /* the container's cgroup2, mounted by the outer child */
         _PLAN_FD_BINDS, /* spec->binds[i] is fds[_PLAN_FD_BINDS + i] */
 };
 

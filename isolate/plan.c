@@ -263,11 +263,11 @@ static int plan_kernel_fs(MountPlan *p, const PlanContext *ctx)
                                            .attr = base | MOUNT_ATTR_RDONLY,
                                            .optional = ctx->network_host });
         if (r >= 0)
-                r = plan_add(p, (MountOp){ .kind = MOUNT_OP_FS,
+                /* Mounted by the outer child (see spawn.c, step 8). */
+                r = plan_add(p, (MountOp){ .kind = MOUNT_OP_BIND_FD,
                                            .phase = MOUNT_PHASE_INNER,
                                            .target = "/sys/fs/cgroup",
-                                           .source = "cgroup2",
-                                           .attr = base,
+                                           .fd_index = PLAN_FD_CGROUP,
                                            .optional = ctx->network_host });
         if (r >= 0)
                 r = plan_add(p, (MountOp){ .kind = MOUNT_OP_FS,

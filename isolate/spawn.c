@@ -510,6 +510,20 @@ static int outer_setup(Container *c, const char *root, int *ret_root_fd, ThError
         r = isolate_plan_apply(&c->plan, MOUNT_PHASE_OUTER, root_fd, c->fds, c->n_fds, err);
         if (r < 0)
                 return r;
+        /* The cgroup namespace is created here, before entering the user
+         * namespace, so it is owned by the host's: the kernel then refuses
+         * cgroup v1 mounts to the container's root (cgroup1_get_tree checks
+         * CAP_SYS_ADMIN over the cgroup namespace's owner). Its cgroup2 is
+         * mounted now and attached by PID 1. */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                return th_error_errno(err, errno, "create the cgroup namespace");
+        _cleanup_close_ int cgfs = fsopen("cgroup2", FSOPEN_CLOEXEC);
+        if (cgfs < 0 || fsconfig(cgfs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return th_error_errno(err, errno, "mount the container's cgroup2");
+        c->fds[PLAN_FD_CGROUP] = fsmount(cgfs, FSMOUNT_CLOEXEC,
+                                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (c->fds[PLAN_FD_CGROUP] < 0)
+                return th_error_errno(err, errno, "mount the container's cgroup2");
         if (fchdir(root_fd) < 0)
                 return th_error_errno(err, errno, "enter the new root");
         if (c->private_users) {
@@ -533,8 +547,7 @@ static _Noreturn void outer_child(Container *c)
         if (outer_setup(c, root, &root_fd, &err) < 0)
                 isolate_sync_fail(c->sync[1], &err);
 
-        uint64_t flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                         CLONE_NEWCGROUP;
+        uint64_t flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
         if (c->spec->network != ISOLATE_NETWORK_HOST)
                 flags |= CLONE_NEWNET;
         struct clone_args a = { .flags = flags };
