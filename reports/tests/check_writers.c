@@ -493,12 +493,13 @@ END_TEST
 static bool comma_locale(void)
 {
         if (!setlocale(LC_ALL, "de_DE.UTF-8")) {
+                _cleanup_free_ char *dest = tmp_path("de_DE.UTF-8");
                 char *argv[] = { (char *)"localedef",
                                  (char *)"-i",
                                  (char *)"de_DE",
                                  (char *)"-f",
                                  (char *)"UTF-8",
-                                 tmp_path("de_DE.UTF-8"),
+                                 dest,
                                  NULL };
                 if (run_tool(argv, NULL) > 1) /* 1 = warnings, locale still written */
                         return false;
