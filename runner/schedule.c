@@ -96,6 +96,36 @@ static void worker_reset(Worker *w)
         *w = (Worker){ .pid = 0, .pidfd = -1, .pipefd = -1 };
 }
 
+/* SIGTERM in a worker (the runner stopping it, or the runner's death via
+ * PDEATHSIG): kill the worker's children, which are the container's init and
+ * isolate's helpers, so that isolate_run() returns and tears the container
+ * down (cgroup, state) as after any other end, instead of the worker dying
+ * with the container half-owned. Async-signal-safe: open, read, kill. */
+static void worker_on_term(int sig)
+{
+        char buf[4096];
+        int saved = errno, fd;
+        ssize_t n;
+
+        (void)sig;
+        fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                goto out;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        for (ssize_t i = 0; i < n;) {
+                pid_t pid = 0;
+                while (i < n && (buf[i] < '0' || buf[i] > '9'))
+                        i++;
+                while (i < n && buf[i] >= '0' && buf[i] <= '9')
+                        pid = pid * 10 + (buf[i++] - '0');
+                if (pid > 0)
+                        kill(pid, SIGKILL);
+        }
+out:
+        errno = saved;
+}
+
 /* In the worker: own process group (a terminal's ^C reaches only the runner,
  * which then stops workers in order), die with the runner, default signals. */
 static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, pid_t parent)
@@ -108,8 +138,9 @@ static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, pid_t parent)
         if (getppid() != parent)
                 _exit(127);
         signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        struct sigaction sa = { .sa_handler = worker_on_term, .sa_flags = SA_RESTART };
+        sigaction(SIGTERM, &sa, NULL);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         close(p->sigfd);
@@ -222,7 +253,9 @@ static int worker_reap(Pool *p, Worker *w, ThError *err)
                 worker_reset(w);
                 return 0;
         }
-        if (w->got != sizeof(*rec) || si.si_code != CLD_EXITED || si.si_status != 0) {
+        /* A worker the watchdog stopped may still have sent a record (its
+         * container killed under it); the watchdog is the true cause. */
+        if (watchdog || w->got != sizeof(*rec) || si.si_code != CLD_EXITED || si.si_status != 0) {
                 *rec = (RunTryRecord){ .isolate_r = -EIO };
                 rec->outcome.status = REPORT_ERROR;
                 snprintf(rec->outcome.type, sizeof(rec->outcome.type), "infrastructure");

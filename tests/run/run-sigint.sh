@@ -48,6 +48,16 @@ check "report holds the finished test" [ "$(xpath junit.xml "count(//testcase[@n
 check "report holds no unfinished test" [ "$(xpath junit.xml "count(//testcase[@name='never started'])")" = 0 ]
 sleep 1
 check "no container process left" [ "$(pgrep -c -f "^sleep $marker\$")" -eq 0 ]
+# isolate names its per-container state and cgroups c<worker pid>-...; none
+# may belong to a dead worker (a leak) once the run has ended.
+stale=""
+for d in /run/harness/stage/c* /sys/fs/cgroup/harness/c* /sys/fs/cgroup/*/harness/c*; do
+        [ -d "$d" ] || continue
+        p=$(basename "$d" | sed -n 's/^c\([0-9]*\)-.*/\1/p')
+        [ -n "$p" ] && ! kill -0 "$p" 2>/dev/null && stale="$stale $d"
+done
+check "no container state or cgroup left by the stopped workers" [ -z "$stale" ]
+[ -z "$stale" ] || echo "left:$stale"
 pkill_left=$(pgrep -f "^sleep $marker\$")
 [ -z "$pkill_left" ] || kill -KILL $pkill_left
 exit $fail
