@@ -377,27 +377,49 @@ static int document(Junit *j, const ReportRun *run)
         return 0;
 }
 
+static void xml_silent(void *ctx, const char *msg, ...)
+{
+        (void)ctx;
+        (void)msg;
+}
+
+void xml_quiet_begin(XmlQuiet *saved)
+{
+        saved->func = xmlGenericError;
+        saved->ctx = xmlGenericErrorContext;
+        xmlSetGenericErrorFunc(NULL, xml_silent);
+}
+
+void xml_quiet_end(const XmlQuiet *saved)
+{
+        xmlSetGenericErrorFunc(saved->ctx, saved->func);
+}
+
 int report_write_junit(const ReportRun *run, const ReportOptions *opts, const char *path,
                        ThError *err)
 {
         ReportFile f = REPORT_FILE_NULL;
         Junit j = { .opts = opts };
         xmlOutputBufferPtr out;
+        XmlQuiet quiet;
         int r;
 
         r = report_file_open(&f, path, err);
         if (r < 0)
                 return r;
+        xml_quiet_begin(&quiet);
         out = xmlOutputBufferCreateFd(f.fd, NULL); /* does not close the fd */
         j.w = out ? xmlNewTextWriter(out) : NULL;
         if (!j.w) {
                 if (out)
                         xmlOutputBufferClose(out);
                 report_file_done(&f);
+                xml_quiet_end(&quiet);
                 return th_error_set(err, ENOMEM, "cannot create an XML writer for '%s'", path);
         }
         r = document(&j, run);
         xmlFreeTextWriter(j.w); /* also closes (flushes) the output buffer */
+        xml_quiet_end(&quiet);
         rbuf_done(&j.scratch);
         if (r < 0)
                 r = th_error_set(err, -r, "write JUnit report '%s': %s", path, strerror(-r));

@@ -314,14 +314,17 @@ static void merge_done(Merge *m)
 int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output, ThError *err)
 {
         Merge m = { .inputs = inputs };
+        XmlQuiet quiet;
         int r = 0;
 
         if (n_inputs == 0 || !output)
                 return th_error_set(err, EINVAL, "nothing to merge");
+        xml_quiet_begin(&quiet);
         m.doc = xmlNewDoc(XML_STR("1.0"));
         m.root = m.doc ? xmlNewDocNode(m.doc, NULL, XML_STR("testsuites"), NULL) : NULL;
         if (!m.root) {
                 merge_done(&m);
+                xml_quiet_end(&quiet);
                 return th_error_set(err, ENOMEM, "out of memory");
         }
         xmlDocSetRootElement(m.doc, m.root);
@@ -334,5 +337,6 @@ int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output,
                 r = write_output(&m, output, err);
         }
         merge_done(&m);
+        xml_quiet_end(&quiet);
         return r;
 }

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <locale.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -488,6 +490,47 @@ START_TEST(test_junit__write_is_atomic_and_reports_errors)
 }
 END_TEST
 
+/* A full disk, as far as this process can tell: writes past 512 bytes fail with
+ * EFBIG. Each writer must fail with its path in the message, print nothing
+ * (libxml2 would, by default) and leave no temporary file. */
+START_TEST(test_junit__write_errors_are_returned_not_printed)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        _cleanup_free_ char *errlog = tmp_path("stderr.log");
+        _cleanup_close_ int efd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ck_assert_int_ge(efd, 0);
+        ck_assert_int_eq(dup2(efd, STDERR_FILENO), STDERR_FILENO);
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = { .rlim_cur = 512, .rlim_max = RLIM_INFINITY };
+        ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+
+        static const char *const names[] = { "r.xml", "r.tap", "r.json" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *p = tmp_path(names[i]);
+                ThError e = {};
+                int r = i == 0   ? report_write_junit(&run, NULL, p, &e)
+                        : i == 1 ? report_write_tap(&run, NULL, p, &e)
+                                 : report_write_json(&run, NULL, p, &e);
+                ck_assert_msg(r < 0, "%s: writing past RLIMIT_FSIZE succeeded", names[i]);
+                ck_assert_msg(strstr(e.msg, names[i]) != NULL, "'%s' lacks the path", e.msg);
+                ck_assert_int_eq(access(p, F_OK), -1);
+        }
+        rl.rlim_cur = RLIM_INFINITY;
+        ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+
+        struct stat st;
+        ck_assert_int_eq(stat(errlog, &st), 0);
+        ck_assert_msg(st.st_size == 0, "the writers printed %jd bytes", (intmax_t)st.st_size);
+        _cleanup_closedir_ DIR *d = opendir(tmpdir);
+        struct dirent *de;
+        while ((de = readdir(d)))
+                ck_assert_msg(de->d_name[0] != 'r' || de->d_name[1] != '.', "left behind: %s",
+                              de->d_name);
+        report_run_done(&run);
+}
+END_TEST
+
 /* A locale with ',' as decimal separator: the system's de_DE.UTF-8, or one
  * compiled into the temp dir with localedef (LOCPATH). false if neither. */
 static bool comma_locale(void)
@@ -788,6 +831,7 @@ static Suite *writers_suite(void)
         tcase_add_test(tc, test_junit__interrupted_run_is_not_green);
         tcase_add_test(tc, test_junit__empty_run_is_valid);
         tcase_add_test(tc, test_junit__write_is_atomic_and_reports_errors);
+        tcase_add_test(tc, test_junit__write_errors_are_returned_not_printed);
         tcase_add_test(tc, test_junit__times_use_dot_under_a_comma_locale);
         suite_add_tcase(s, tc);
 
