@@ -596,6 +596,27 @@ static char **collect_attachments(const char *dir)
         return list;
 }
 
+/* The `result` file of a test folder (or of a try-N/ folder): key: value
+ * lines. Written by the runner after the try, over anything else of that
+ * name (isolate's own boot-mode status file). */
+static void write_result_file(const char *dir, const char *id, ReportStatus status,
+                              const char *type, const char *message, double time_sec,
+                              size_t attempts, bool flaky)
+{
+        _cleanup_free_ char *path = th_strdup_printf("%s/result", dir);
+        _cleanup_free_ char *text = th_strdup_printf(
+                "id: %s\nstatus: %s\ntype: %s\nmessage: %s\ntime: %.3f\nattempts: %zu\n"
+                "flaky: %s\n",
+                id, report_status_to_string(status), type ? type : "", message ? message : "",
+                time_sec, attempts, flaky ? "true" : "false");
+        ThError err = { 0 };
+
+        if (!path || !text)
+                return;
+        if (th_write_file_atomic(path, text, strlen(text), &err) < 0)
+                th_log(TH_LOG_WARNING, "%s, ignoring", err.msg);
+}
+
 /* Moves what a failed try left into try-N/, so the next try starts clean
  * and the report can point at every try's logs. */
 static char *stash_try(const TestRun *t, unsigned attempt)
@@ -627,6 +648,8 @@ static int add_attempt(TestRun *t, unsigned attempt, const RunOutcome *o, uint64
         if (!a)
                 return -ENOMEM;
         c->attempts = a;
+        write_result_file(t->dir, t->id, o->status, o->type, o->message, (double)wall_usec / 1e6,
+                          attempt, false);
         dest = stash_try(t, attempt);
         a = &c->attempts[c->n_attempts++];
         *a = (ReportAttempt){
@@ -638,24 +661,6 @@ static int add_attempt(TestRun *t, unsigned attempt, const RunOutcome *o, uint64
                 .stderr_path = dest ? path_if_exists(dest, "stderr") : NULL,
         };
         return 0;
-}
-
-static void write_result_file(const TestRun *t)
-{
-        const ReportCase *c = &t->rc;
-        _cleanup_free_ char *path = th_strdup_printf("%s/result", t->dir);
-        _cleanup_free_ char *text = th_strdup_printf(
-                "id: %s\nstatus: %s\ntype: %s\nmessage: %s\ntime: %.3f\nattempts: %zu\n"
-                "flaky: %s\n",
-                t->id, report_status_to_string(c->status), c->type ? c->type : "",
-                c->message ? c->message : "", c->time_sec, c->n_attempts + 1,
-                c->flaky ? "true" : "false");
-        ThError err = { 0 };
-
-        if (!path || !text)
-                return;
-        if (th_write_file_atomic(path, text, strlen(text), &err) < 0)
-                th_log(TH_LOG_WARNING, "%s, ignoring", err.msg);
 }
 
 static char *details_of(const TestRun *t, const RunOutcome *o)
@@ -688,7 +693,8 @@ static void finish_test(RunCtx *ctx, TestRun *t, const RunTryRecord *rec)
                         (void)th_rm_rf(upper);
         }
         t->finished = true;
-        write_result_file(t);
+        write_result_file(t->dir, t->id, c->status, c->type, c->message, c->time_sec,
+                          c->n_attempts + 1, c->flaky);
         ctx->any_fail |= o->status == REPORT_FAIL;
         ctx->any_error |= o->status == REPORT_ERROR;
         runner_progress_result(&ctx->progress, t->suite->name, t->test->name, c->status, c->flaky,
