@@ -303,6 +303,13 @@ bool isolate_cgroup_oom(const Cgroup *cg)
         return false;
 }
 
+bool isolate_cgroup_pids_hit(const Cgroup *cg)
+{
+        uint64_t n = 0;
+        const char *dir = cg->layout == CGROUP_LAYOUT_UNIFIED ? cg->v2_path : cg->v1_paths[V1_PIDS];
+        return dir && read_key(dir, "pids.events", "max", &n) >= 0 && n > 0;
+}
+
 /* SIGKILL every pid listed until none is left (no cgroup.kill, or v1). */
 static void kill_procs(const char *dir)
 {

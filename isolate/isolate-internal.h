@@ -135,6 +135,7 @@ int isolate_cgroup_create(const char *root, const char *name, const IsolateLimit
 /* Joins the v1 hierarchies (the v2 one is joined by CLONE_INTO_CGROUP). */
 int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err);
 bool isolate_cgroup_oom(const Cgroup *cg);
+bool isolate_cgroup_pids_hit(const Cgroup *cg);
 /* Kills and removes cgroups left by a harness that was SIGKILLed. */
 void isolate_cgroup_sweep(const char *root);
 /* Kills every process, waits until the cgroup is empty, removes it. */
@@ -201,3 +202,47 @@ typedef struct SyncMsg {
 
 int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err, int pass_fd);
 _Noreturn void isolate_sync_fail(int fd, const ThError *err);
+
+/* ---- network (net.c, net-util.c) ----------------------------------------- */
+
+#define ISOLATE_NET_SLOTS         (127u * 64u) /* single veth /30s */
+#define ISOLATE_NET_GROUPS        127u         /* group /24s */
+#define ISOLATE_NET_GROUP_MEMBERS 253u
+
+/* Host-order IPv4 addresses of pool slot `slot` (pure). */
+int isolate_net_slot_addrs(unsigned slot, uint32_t *ret_host, uint32_t *ret_container);
+int isolate_net_group_addrs(unsigned group, unsigned member, uint32_t *ret_bridge,
+                            uint32_t *ret_member);
+int isolate_net_format_addr(uint32_t addr, char *buf, size_t size);
+
+typedef struct IsolateNet IsolateNet;
+
+/* veth: a network namespace (owned by userns_fd's namespace when >= 0) with
+ * lo up and host0, one end of a veth pair whose host end has an address from
+ * the pool (or is a port of the group's bridge), the default route via the
+ * host, and the port forwarders. The outer child joins it with setns(). */
+int isolate_net_prepare(const IsolateSpec *spec, int userns_fd, IsolateNet **ret, ThError *err);
+int isolate_net_netns_fd(const IsolateNet *n);
+const char *isolate_net_address(const IsolateNet *n);
+/* Kills the forwarders, deletes the veth pair (and the group's bridge when
+ * this was its last member) and frees the pool slot. NULL-safe. */
+IsolateNet *isolate_net_release(IsolateNet *n);
+
+/* ---- the runtime registry (registry.c) ----------------------------------- */
+
+typedef struct Registration {
+        char name[64];
+        int lock_fd; /* flock held while the container runs */
+        bool machined;
+} Registration;
+
+/* Reserves a name under /run/harness/machines (spec->machine, with a -N
+ * suffix when it is taken). */
+int isolate_registry_reserve(const IsolateSpec *spec, Registration *ret, ThError *err);
+/* Writes the entry once PID 1 is known; registers with systemd-machined
+ * when it runs. Failures are only logged: the container still runs. */
+void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t leader,
+                              const char *cgroup, const char *address);
+void isolate_registry_release(Registration *reg);
+/* Whether systemd-machined can be asked (systemd runs under run_dir). */
+bool isolate_machined_available(const char *run_dir);

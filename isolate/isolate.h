@@ -30,6 +30,13 @@ typedef struct IsolateLimits {
         double cpu;            /* CPUs (1.5 = 150%); 0 = no limit */
 } IsolateLimits;
 
+/* --port HOST:CONTAINER: tcp on the host's 127.0.0.1:host is forwarded to
+ * the container's address:container (veth only). */
+typedef struct IsolatePort {
+        uint16_t host;
+        uint16_t container;
+} IsolatePort;
+
 typedef struct IsolateSpec {
         const char *rootfs; /* the tree; with ephemeral, the overlay's lowest layer */
         /* Extra read-only layers stacked on top of rootfs, lowest first (the
@@ -74,6 +81,15 @@ typedef struct IsolateSpec {
 
         const char *const *caps_keep; /* extra capability names to keep; may be NULL */
         size_t n_caps_keep;
+
+        /* veth: containers with the same group (unique per run) share a bridge
+         * and reach each other; NULL = a point-to-point /30 to the host. */
+        const char *network_group;
+        const IsolatePort *ports; /* veth: tcp forwarded from 127.0.0.1:host */
+        size_t n_ports;
+        /* Shown by `harness ps`; may be NULL. */
+        const char *test_name;
+        const char *suite_name;
 } IsolateSpec;
 
 typedef enum IsolateStatus {
@@ -101,6 +117,8 @@ typedef struct IsolateResult {
         /* The kernel could not idmap the tree, so the container ran without
          * private users (warned once through th_log). */
         bool private_users_off;
+        /* The pids limit refused a fork at least once (a fork bomb). */
+        bool pids_limit_hit;
 } IsolateResult;
 
 /* Runs spec->argv in a fresh container and waits for it. Returns 0 when the
@@ -112,3 +130,33 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err);
 const char *isolate_network_to_string(IsolateNetwork n);
 IsolateNetwork isolate_network_from_string(const char *s);
 const char *isolate_status_to_string(IsolateStatus s);
+
+/* ---- running containers (registry.c, enter.c, net-util.c) ----------------
+ *
+ * Every running container has an entry under /run/harness/machines. */
+
+typedef struct IsolateMachine {
+        char name[64];
+        char test[256];
+        char suite[256];
+        pid_t leader;        /* PID 1 of the container, as the host sees it */
+        uint64_t start_usec; /* CLOCK_REALTIME */
+        char rootfs[1024];
+        bool boot;
+        char network[16];
+        char address[32]; /* the container's address with veth, else "" */
+        char cgroup[1024];
+} IsolateMachine;
+
+/* The running containers, sorted by name; stale entries are swept. */
+int isolate_machine_list(IsolateMachine **ret, size_t *ret_n, ThError *err);
+int isolate_machine_get(const char *name, IsolateMachine *ret, ThError *err);
+/* Runs argv (NULL: the container's /bin/sh) inside a running container's
+ * namespaces and cgroup as its root with its environment; waits and returns
+ * the exit status (128+N for a signal) in ret_status. */
+int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, ThError *err);
+/* Boot mode: asks systemd to power off, waits up to timeout_usec, then kills;
+ * direct mode: SIGTERM, then kill. Returns once PID 1 is gone. */
+int isolate_machine_stop(const char *name, uint64_t timeout_usec, ThError *err);
+/* "8080:80" (pure). */
+int isolate_port_parse(const char *s, IsolatePort *ret);

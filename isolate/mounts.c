@@ -36,48 +36,108 @@ static int split_parent(const char *path, char *parent, size_t size, const char 
         return 0;
 }
 
-int isolate_resolve_in_root(int root_fd, const char *path, bool is_file, mode_t mode, uid_t uid,
-                            gid_t gid, int *ret_fd, ThError *err)
+/* Creates the missing entry name in the directory at parent (a container
+ * path): a directory, or with is_file an empty regular file. */
+static int create_in(int root_fd, const char *parent, const char *name, bool is_file, mode_t mode,
+                     uid_t uid, gid_t gid)
 {
-        int fd = openat2_in_root(root_fd, path, O_PATH | (is_file ? 0 : O_DIRECTORY));
-        if (fd >= 0) {
-                *ret_fd = fd;
-                return 0;
-        }
-        if (fd != -ENOENT)
-                return th_error_errno(err, -fd, "resolve '%s' in the container", path);
-
-        char parent[4096];
-        const char *name;
-        int r = split_parent(path, parent, sizeof(parent), &name);
-        if (r < 0)
-                return th_error_errno(err, -r, "resolve '%s' in the container", path);
-        _cleanup_close_ int pfd = -1;
-        r = isolate_resolve_in_root(root_fd, parent[0] ? parent : "/", false, 0755, uid, gid, &pfd,
-                                    err);
-        if (r < 0)
-                return r;
-        /* O_PATH fds cannot be written through; reopen the parent for *at(). */
-        _cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dfd =
+                openat2_in_root(root_fd, parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY);
         if (dfd < 0)
-                return th_error_errno(err, errno, "open '%s' in the container", parent);
+                return dfd;
         if (is_file) {
                 _cleanup_close_ int f =
                         openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                                mode ? mode : 0644);
                 if (f < 0)
-                        return th_error_errno(err, errno, "create '%s' in the container", path);
+                        return -errno;
                 (void)fchown(f, uid, gid);
-        } else {
-                /* mkdirat never follows a dangling symlink at name: EEXIST. */
-                if (mkdirat(dfd, name, mode ? mode : 0755) < 0)
-                        return th_error_errno(err, errno, "create '%s' in the container", path);
-                (void)fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+                return 0;
         }
-        fd = openat2_in_root(root_fd, path, O_PATH | (is_file ? 0 : O_DIRECTORY));
+        /* mkdirat never follows a symlink at name (EEXIST). */
+        if (mkdirat(dfd, name, mode ? mode : 0755) < 0)
+                return -errno;
+        (void)fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+        return 0;
+}
+
+/* If name in parent is a symlink, the path to create instead: its target
+ * (resolved again inside the root) followed by rest. */
+static int follow_link(int root_fd, const char *parent, const char *name, const char *rest,
+                       char **ret_path)
+{
+        _cleanup_close_ int dfd =
+                openat2_in_root(root_fd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+        char target[4096];
+        if (dfd < 0)
+                return dfd;
+        ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
+        if (n < 0)
+                return errno == EINVAL || errno == ENOENT ? 0 : -errno;
+        target[n] = 0;
+        *ret_path = th_strdup_printf("%s%s%s%s%s", target[0] == '/' ? "" : parent,
+                                     target[0] == '/' ? "" : "/", target, *rest ? "/" : "", rest);
+        return *ret_path ? 1 : -ENOMEM;
+}
+
+static int resolve_create(int root_fd, const char *path, bool is_file, mode_t mode, uid_t uid,
+                          gid_t gid, unsigned depth, int *ret_fd)
+{
+        int flags = O_PATH | (is_file ? 0 : O_DIRECTORY);
+        int fd = openat2_in_root(root_fd, path, flags);
+        if (fd >= 0 || fd != -ENOENT) {
+                *ret_fd = fd;
+                return fd < 0 ? fd : 0;
+        }
+        if (depth > 40)
+                return -ELOOP;
+
+        /* Walk the prefixes; create what is missing, follow symlinks inside the root. */
+        char prefix[4096];
+        size_t len = strlen(path);
+        if (len >= sizeof(prefix))
+                return -ENAMETOOLONG;
+        for (size_t i = 1; i <= len; i++) {
+                if (i < len && path[i] != '/')
+                        continue;
+                if (path[i - 1] == '/')
+                        continue;
+                memcpy(prefix, path, i);
+                prefix[i] = 0;
+                bool last = i == len || path[i + strspn(path + i, "/")] == 0;
+                _cleanup_close_ int t = openat2_in_root(
+                        root_fd, prefix, O_PATH | (last && is_file ? 0 : O_DIRECTORY));
+                if (t >= 0)
+                        continue;
+                if (t != -ENOENT)
+                        return t;
+                char *slash = strrchr(prefix, '/');
+                *slash = 0;
+                const char *name = slash + 1, *rest = path + i + strspn(path + i, "/");
+                _cleanup_free_ char *via = NULL;
+                int r = follow_link(root_fd, prefix, name, rest, &via);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return resolve_create(root_fd, via, is_file, mode, uid, gid, depth + 1,
+                                              ret_fd);
+                r = create_in(root_fd, prefix, name, last && is_file, last ? mode : 0755, uid, gid);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+        }
+        fd = openat2_in_root(root_fd, path, flags);
         if (fd < 0)
-                return th_error_errno(err, -fd, "resolve '%s' in the container", path);
+                return fd;
         *ret_fd = fd;
+        return 0;
+}
+
+int isolate_resolve_in_root(int root_fd, const char *path, bool is_file, mode_t mode, uid_t uid,
+                            gid_t gid, int *ret_fd, ThError *err)
+{
+        int r = resolve_create(root_fd, path, is_file, mode, uid, gid, 0, ret_fd);
+        if (r < 0)
+                return th_error_errno(err, -r, "resolve '%s' in the container", path);
         return 0;
 }
 
@@ -150,7 +210,7 @@ static int op_parent(const MountOp *op, int root_fd, const MountPlan *plan, int 
 static int apply_create(const MountOp *op, int root_fd, const MountPlan *plan, ThError *err)
 {
         _cleanup_close_ int dfd = -1;
-        const char *name;
+        const char *name = NULL;
         int r = op_parent(op, root_fd, plan, &dfd, &name, err);
         if (r < 0)
                 return r;

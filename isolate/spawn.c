@@ -85,6 +85,8 @@ typedef struct Container {
         char **env;
         uint64_t caps;
         pid_t worker;
+        IsolateNet *net;  /* veth: the namespace made by net.c, joined by the outer child */
+        Registration reg; /* the entry under /run/harness/machines */
 } Container;
 
 static int open_in_root(int root_fd, const char *path, int flags)
@@ -128,8 +130,6 @@ static int check_spec(Container *c, bool *bind_is_file, ThError *err)
                 return th_error_set(err, EINVAL, "no command given");
         if (!s->interactive && !s->output_dir)
                 return th_error_set(err, EINVAL, "no output directory given");
-        if (s->network == ISOLATE_NETWORK_VETH)
-                return th_error_set(err, EOPNOTSUPP, "network 'veth' is not implemented yet");
         for (size_t i = 0; i < s->n_binds; i++) {
                 struct stat st;
                 if (!s->binds[i].source || stat(s->binds[i].source, &st) < 0)
@@ -526,6 +526,9 @@ static int outer_setup(Container *c, const char *root, int *ret_root_fd, ThError
                 return th_error_errno(err, errno, "mount the container's cgroup2");
         if (fchdir(root_fd) < 0)
                 return th_error_errno(err, errno, "enter the new root");
+        /* veth: the prepared network namespace, joined while still host root. */
+        if (c->net && setns(isolate_net_netns_fd(c->net), CLONE_NEWNET) < 0)
+                return th_error_errno(err, errno, "enter the network namespace");
         if (c->private_users) {
                 if (setns(c->userns.userns_fd, CLONE_NEWUSER) < 0)
                         return th_error_errno(err, errno, "enter the user namespace");
@@ -548,7 +551,7 @@ static _Noreturn void outer_child(Container *c)
                 isolate_sync_fail(c->sync[1], &err);
 
         uint64_t flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-        if (c->spec->network != ISOLATE_NETWORK_HOST)
+        if (c->spec->network != ISOLATE_NETWORK_HOST && !c->net)
                 flags |= CLONE_NEWNET;
         struct clone_args a = { .flags = flags };
         pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
@@ -608,6 +611,8 @@ static void recv_msg(Container *c, Waiter *w)
                         w->failed = true;
                         th_error_errno(&w->err, errno, "pidfd_open");
                 }
+                isolate_registry_started(&c->reg, c->spec, w->pid1, c->cg.v2_path,
+                                         isolate_net_address(c->net));
                 break;
         case SYNC_READY:
                 w->ready = true;
@@ -828,6 +833,7 @@ static int collect(Container *c, const Waiter *w, IsolateResult *ret, ThError *e
                 ret->status = ISOLATE_SETUP_FAILED;
                 ret->exit_status = w->setup_status;
         }
+        ret->pids_limit_hit = isolate_cgroup_pids_hit(&c->cg);
         if (isolate_cgroup_oom(&c->cg)) {
                 ret->oom = true;
                 ret->status = ISOLATE_OOM;
@@ -871,6 +877,8 @@ static void container_done(Container *c)
                             c->err_fd,          c->console_fd,     c->journal_fd,    c->result_fd,
                             c->setup_result_fd, c->sync[0],        c->sync[1] };
         (void)isolate_cgroup_destroy(&c->cg, &scratch);
+        c->net = isolate_net_release(c->net);
+        isolate_registry_release(&c->reg);
         isolate_userns_release(&c->userns);
         for (size_t i = 0; c->fds && i < c->n_fds; i++)
                 if (c->fds[i] >= 0)
@@ -957,6 +965,12 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
                 return r;
         if (r > 0)
                 ret->private_users_off = true;
+        r = isolate_registry_reserve(s, &c->reg, err);
+        if (r < 0)
+                return r;
+        r = isolate_net_prepare(s, c->private_users ? c->userns.userns_fd : -1, &c->net, err);
+        if (r < 0)
+                return r;
         if (c->private_users && s->boot) {
                 /* Delegate the container's cgroup to its root, as systemd does. */
                 const char *files[] = { "", "/cgroup.procs", "/cgroup.subtree_control",
@@ -1013,6 +1027,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
                         .sync = { -1, -1 },
                         .cg = { .v2_fd = -1 },
                         .userns = { .lock_fd = -1, .userns_fd = -1 },
+                        .reg = { .lock_fd = -1 },
                         .worker = getpid() };
         Waiter w = { .pid1_fd = -1, .root_fd = -1 };
         IsolateResult res = {};

@@ -49,10 +49,24 @@ expect_rc() {
 }
 
 # What must be identical before and after every container: the host's mount
-# table (mount points and options) and its cgroup tree.
+# table at the places a container could leak to (the standard mount points,
+# the test tree, our work dir, /run/harness, the cgroup file systems), the
+# cgroups a dead harness left (harness/c<pid>-... with that pid gone), and
+# the hostname. Other mounts and cgroups on a shared machine come and go on
+# their own and are not compared.
 host_snapshot() {
-        awk '{ print $5, $6, $9, $10 }' /proc/self/mountinfo | sort
-        find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort
+        awk -v tree="$T" -v work="${WORK:-/nonexistent}" '
+                $5 == "/" || $5 == "/run" || $5 == "/tmp" || $5 == "/dev" || $5 == "/proc" ||
+                $5 == "/sys" || index($5, tree) == 1 || index($5, work) == 1 ||
+                index($5, "/run/harness") == 1 || index($5, "/sys/fs/cgroup") == 1 ||
+                index($5, "/dev/") == 1 || index($5, "/proc/") == 1 { print $5, $6, $9, $10 }' \
+                /proc/self/mountinfo | sort
+        for d in /sys/fs/cgroup/harness/c* /sys/fs/cgroup/*/harness/c*; do
+                [ -d "$d" ] || continue
+                pid=${d##*/c}
+                pid=${pid%%-*}
+                kill -0 "$pid" 2>/dev/null || echo "leftover cgroup $d"
+        done
         hostname
 }
 

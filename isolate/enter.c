@@ -1,0 +1,288 @@
+/* isolate: acting on a running container from outside: entering its
+ * namespaces and cgroup (harness enter) and stopping it (harness stop). What
+ * runs inside is always the container's own binary, resolved after setns(). */
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <linux/magic.h>
+
+#include "isolate-internal.h"
+
+extern char **environ;
+
+/* The leader's environment, "K=V" strings (at most 1 MiB). */
+static int read_environ(pid_t pid, char ***ret)
+{
+        char p[64];
+        th_snprintf(p, sizeof(p), "/proc/%d/environ", (int)pid);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        size_t cap = 1 << 20, len = 0;
+        _cleanup_free_ char *buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (ssize_t n; len < cap && (n = read(fd, buf + len, cap - len)) != 0;) {
+                if (n < 0)
+                        return -errno;
+                len += (size_t)n;
+        }
+        buf[len] = 0;
+        char **env = NULL;
+        for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+                if (buf[i] && th_strv_push(&env, buf + i) < 0) {
+                        th_strv_free(env);
+                        return -ENOMEM;
+                }
+        if (!env && th_strv_push(&env, "PATH=/usr/sbin:/usr/bin:/sbin:/bin") < 0)
+                return -ENOMEM;
+        *ret = env;
+        return 0;
+}
+
+static int read_capbnd(pid_t pid, uint64_t *ret)
+{
+        char p[64], line[256];
+        th_snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "CapBnd:", 7) == 0) {
+                        *ret = strtoull(line + 7, NULL, 16);
+                        return 0;
+                }
+        return -ENODATA;
+}
+
+static bool same_ns(pid_t pid, const char *ns)
+{
+        char a[64], b[64];
+        struct stat sa, sb;
+        th_snprintf(a, sizeof(a), "/proc/self/ns/%s", ns);
+        th_snprintf(b, sizeof(b), "/proc/%d/ns/%s", (int)pid, ns);
+        return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino &&
+               sa.st_dev == sb.st_dev;
+}
+
+/* Joins every cgroup the leader is in (v2 and the v1 hierarchies), as the
+ * host sees them; a v1 hierarchy that is not mounted is skipped. */
+static int join_cgroups(pid_t pid, ThError *err)
+{
+        char p[64], line[4096];
+        th_snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        if (!f)
+                return th_error_errno(err, errno, "open '%s'", p);
+        struct statfs sf;
+        const char *v2 =
+                statfs("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC
+                        ? "/sys/fs/cgroup/unified"
+                        : "/sys/fs/cgroup";
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = 0;
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2)
+                        continue;
+                *c2 = 0;
+                const char *ctrl = c1 + 1, *path = c2 + 1;
+                bool unified = ctrl[0] == 0;
+                if (strncmp(ctrl, "name=", 5) == 0)
+                        ctrl += 5;
+                _cleanup_free_ char *procs =
+                        unified ? th_strdup_printf("%s%s/cgroup.procs", v2, path)
+                                : th_strdup_printf("/sys/fs/cgroup/%s%s/cgroup.procs", ctrl, path);
+                if (!procs)
+                        return -ENOMEM;
+                _cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
+                if (fd < 0 && !unified)
+                        continue;
+                if (fd < 0 || write(fd, "0", 1) != 1)
+                        return th_error_errno(err, errno, "join the cgroup '%s'", procs);
+        }
+        return 0;
+}
+
+typedef struct EnterCtx {
+        pid_t leader;
+        int pidfd;
+        char **env;
+        uint64_t capbnd;
+        char *const *argv;
+} EnterCtx;
+
+/* In a child of `harness enter`: cgroups, namespaces, root, capabilities;
+ * then a grandchild (inside the PID namespace) execs the command. */
+static int enter_child(const EnterCtx *e, ThError *err)
+{
+        int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+        int r = join_cgroups(e->leader, err);
+        if (r < 0)
+                return r;
+        /* Nothing in the container may ptrace us or open our fds while we
+         * still hold host resources. */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
+                return th_error_errno(err, errno, "PR_SET_DUMPABLE");
+        if (!same_ns(e->leader, "net"))
+                flags |= CLONE_NEWNET;
+        if (!same_ns(e->leader, "user"))
+                flags |= CLONE_NEWUSER;
+        if (setns(e->pidfd, flags) < 0)
+                return th_error_errno(err, errno, "enter the container's namespaces");
+        /* setns(CLONE_NEWNS) put us at the container's root; make sure. */
+        if (chroot("/") < 0 || chdir("/") < 0)
+                return th_error_errno(err, errno, "enter the container's root");
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                return th_error_errno(err, errno, "become the container's root");
+        r = isolate_caps_apply(e->capbnd, err);
+        if (r < 0)
+                return r;
+        if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return th_error_errno(err, errno, "close_range");
+        return 0;
+}
+
+static _Noreturn void run_child(const EnterCtx *e, int err_fd)
+{
+        ThError err = {};
+        if (enter_child(e, &err) < 0) {
+                (void)th_write_all(err_fd, &err, sizeof(err));
+                _exit(127);
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                th_error_errno(&err, errno, "fork");
+                (void)th_write_all(err_fd, &err, sizeof(err));
+                _exit(127);
+        }
+        if (pid == 0) {
+                static char *const shell[] = { "/bin/sh", "-l", NULL };
+                char *const *argv = e->argv && e->argv[0] ? e->argv : shell;
+                environ = e->env;
+                /* Resolved in the container's root and with its PATH. */
+                execvp(argv[0], argv);
+                th_error_errno(&err, errno, "execute '%s' in the container", argv[0]);
+                (void)th_write_all(err_fd, &err, sizeof(err));
+                _exit(127);
+        }
+        close(err_fd);
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        _exit(127);
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, ThError *err)
+{
+        IsolateMachine m;
+        int r = isolate_machine_get(name, &m, err);
+        if (r < 0)
+                return r;
+        EnterCtx e = { .leader = m.leader, .argv = argv };
+        _cleanup_close_ int pidfd = pidfd_open(m.leader, 0);
+        if (pidfd < 0)
+                return th_error_errno(err, errno, "machine '%s': PID %d", name, (int)m.leader);
+        e.pidfd = pidfd;
+        _cleanup_strv_ char **env = NULL;
+        r = read_environ(m.leader, &env);
+        if (r < 0)
+                return th_error_errno(err, -r, "machine '%s': environment", name);
+        e.env = env;
+        r = read_capbnd(m.leader, &e.capbnd);
+        if (r < 0)
+                return th_error_errno(err, -r, "machine '%s': capabilities", name);
+
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return th_error_errno(err, errno, "pipe");
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return th_error_errno(err, errno, "fork");
+        }
+        if (pid == 0) {
+                close(pipefd[0]);
+                run_child(&e, pipefd[1]);
+        }
+        close(pipefd[1]);
+        /* Ignore ^C here: the terminal's signals are for what runs inside. */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+        sigaction(SIGINT, &ign, &old_int);
+        sigaction(SIGQUIT, &ign, &old_quit);
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+        ThError child = {};
+        ssize_t n = read(pipefd[0], &child, sizeof(child));
+        close(pipefd[0]);
+        if (n == (ssize_t)sizeof(child) && child.code > 0) {
+                child.msg[sizeof(child.msg) - 1] = 0;
+                *err = child;
+                return th_error_prefix(err, "machine '%s'", name);
+        }
+        *ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return 0;
+}
+
+/* ---- stop ------------------------------------------------------------------ */
+
+static bool wait_exit(int pidfd, uint64_t usec)
+{
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        return poll(&p, 1, (int)(usec / 1000)) > 0;
+}
+
+static bool kill_cgroup(const char *cgroup)
+{
+        char p[1100];
+        if (!cgroup[0] || th_snprintf(p, sizeof(p), "%s/cgroup.kill", cgroup) < 0)
+                return false;
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
+        return fd >= 0 && write(fd, "1", 1) == 1;
+}
+
+int isolate_machine_stop(const char *name, uint64_t timeout_usec, ThError *err)
+{
+        IsolateMachine m;
+        int r = isolate_machine_get(name, &m, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int pidfd = pidfd_open(m.leader, 0);
+        if (pidfd < 0)
+                return th_error_errno(err, errno, "machine '%s': PID %d", name, (int)m.leader);
+        /* systemd: SIGRTMIN+4 starts poweroff.target; the stub init forwards
+         * SIGTERM to the command. */
+        int sig = m.boot ? SIGRTMIN + 4 : SIGTERM;
+        if (pidfd_send_signal(pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+                return th_error_errno(err, errno, "signal machine '%s'", name);
+        if (!wait_exit(pidfd, timeout_usec)) {
+                if (!kill_cgroup(m.cgroup))
+                        (void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+                if (!wait_exit(pidfd, 30 * 1000000ull))
+                        return th_error_set(err, ETIMEDOUT, "machine '%s' did not stop", name);
+        }
+        /* Until the harness tore it down (its registry lock is released). */
+        for (int i = 0; i < 600; i++) {
+                IsolateMachine again;
+                ThError scratch = {};
+                if (isolate_machine_get(name, &again, &scratch) < 0 || again.leader != m.leader)
+                        return 0;
+                struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        return 0;
+}

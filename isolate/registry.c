@@ -1,0 +1,281 @@
+/* isolate: the runtime registry of running containers. One key=value file
+ * per machine under /run/harness/machines plus a lock file the worker holds
+ * while the container runs (an entry whose lock is free is stale and swept),
+ * and the registration with systemd-machined when it runs. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-bus.h>
+
+#include "isolate-internal.h"
+
+#define MACHINES_DIR "/run/harness/machines"
+
+static bool valid_name(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+        if (n == 0 || n > 63 || s[0] == '.' || s[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.' || s[i] == '_'))
+                        return false;
+        return true;
+}
+
+static int lock_name(const char *name, int *ret_fd)
+{
+        char p[256];
+        th_snprintf(p, sizeof(p), MACHINES_DIR "/%s.lock", name);
+        for (int tries = 0; tries < 8; tries++) {
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        return -errno;
+                if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        return errno == EWOULDBLOCK ? -EBUSY : -errno;
+                struct stat a, b;
+                if (fstat(fd, &a) < 0 || stat(p, &b) < 0 || a.st_ino != b.st_ino)
+                        continue;
+                *ret_fd = TAKE_FD(fd);
+                return 0;
+        }
+        return -EBUSY;
+}
+
+int isolate_registry_reserve(const IsolateSpec *spec, Registration *ret, ThError *err)
+{
+        const char *base = spec->machine ? spec->machine : "container";
+        if (!valid_name(base))
+                return th_error_set(err, EINVAL, "invalid machine name '%s'", base);
+        int r = th_mkdir_p(MACHINES_DIR, 0755);
+        if (r < 0)
+                return th_error_errno(err, -r, "create '" MACHINES_DIR "'");
+        for (unsigned i = 0; i < 1000; i++) {
+                char name[64];
+                if (i == 0)
+                        th_snprintf(name, sizeof(name), "%s", base);
+                else
+                        th_snprintf(name, sizeof(name), "%.*s-%u", 58, base, i);
+                int fd = -1;
+                r = lock_name(name, &fd);
+                if (r == -EBUSY)
+                        continue;
+                if (r < 0)
+                        return th_error_errno(err, -r, "lock machine '%s'", name);
+                char p[256];
+                th_snprintf(p, sizeof(p), MACHINES_DIR "/%s", name);
+                (void)unlink(p); /* a stale entry */
+                *ret = (Registration){ .lock_fd = fd };
+                memcpy(ret->name, name, sizeof(name));
+                return 0;
+        }
+        return th_error_set(err, EBUSY, "machine name '%s' is taken", base);
+}
+
+static void put(FILE *f, const char *key, const char *value)
+{
+        fprintf(f, "%s=", key);
+        for (const char *c = value ? value : ""; *c; c++)
+                fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
+        fputc('\n', f);
+}
+
+static void machined_register(Registration *reg, const IsolateSpec *spec, pid_t leader)
+{
+        if (!isolate_machined_available("/run/systemd/system"))
+                return;
+        sd_bus *bus = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                       "org.freedesktop.machine1.Manager", "RegisterMachine", &e,
+                                       NULL, "sayssus", reg->name, 0, "harness", "container",
+                                       (uint32_t)leader, spec->rootfs ? spec->rootfs : "");
+        if (r < 0)
+                th_debug("systemd-machined: register '%s': %s, ignoring", reg->name,
+                         e.message ? e.message : strerror(-r));
+        else
+                reg->machined = true;
+        sd_bus_error_free(&e);
+        sd_bus_flush_close_unref(bus);
+}
+
+static void machined_unregister(Registration *reg)
+{
+        sd_bus *bus = NULL;
+        if (!reg->machined || sd_bus_open_system(&bus) < 0)
+                return;
+        (void)sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                 "org.freedesktop.machine1.Manager", "UnregisterMachine", NULL,
+                                 NULL, "s", reg->name);
+        sd_bus_flush_close_unref(bus);
+        reg->machined = false;
+}
+
+bool isolate_machined_available(const char *run_dir)
+{
+        struct stat st;
+        return run_dir && lstat(run_dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t leader,
+                              const char *cgroup, const char *address)
+{
+        if (reg->lock_fd < 0)
+                return;
+        char path[256], tmp[280];
+        th_snprintf(path, sizeof(path), MACHINES_DIR "/%s", reg->name);
+        th_snprintf(tmp, sizeof(tmp), MACHINES_DIR "/.%s.tmp", reg->name);
+        FILE *f = fopen(tmp, "we");
+        if (!f) {
+                th_debug("registry: cannot write '%s'", tmp);
+                return;
+        }
+        char num[32];
+        put(f, "name", reg->name);
+        put(f, "test", spec->test_name);
+        put(f, "suite", spec->suite_name);
+        th_snprintf(num, sizeof(num), "%d", (int)leader);
+        put(f, "leader", num);
+        th_snprintf(num, sizeof(num), "%llu", (unsigned long long)th_realtime_usec());
+        put(f, "start", num);
+        put(f, "rootfs", spec->rootfs);
+        put(f, "mode", spec->boot ? "boot" : "direct");
+        put(f, "network", isolate_network_to_string(spec->network));
+        put(f, "address", address);
+        put(f, "cgroup", cgroup);
+        bool ok = fflush(f) == 0 && !ferror(f);
+        fclose(f);
+        if (!ok || rename(tmp, path) < 0) {
+                (void)unlink(tmp);
+                th_debug("registry: cannot write '%s'", path);
+                return;
+        }
+        machined_register(reg, spec, leader);
+}
+
+void isolate_registry_release(Registration *reg)
+{
+        if (reg->lock_fd < 0)
+                return;
+        machined_unregister(reg);
+        char p[256];
+        th_snprintf(p, sizeof(p), MACHINES_DIR "/%s", reg->name);
+        (void)unlink(p);
+        th_snprintf(p, sizeof(p), MACHINES_DIR "/%s.lock", reg->name);
+        (void)unlink(p);
+        close(reg->lock_fd);
+        reg->lock_fd = -1;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static void copy_value(char *dst, size_t size, const char *v)
+{
+        th_snprintf(dst, size, "%s", v);
+}
+
+static int parse_entry(FILE *f, IsolateMachine *m)
+{
+        char line[2048];
+        *m = (IsolateMachine){};
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = 0;
+                char *eq = strchr(line, '=');
+                if (!eq)
+                        continue;
+                *eq = 0;
+                const char *k = line, *v = eq + 1;
+                if (strcmp(k, "name") == 0)
+                        copy_value(m->name, sizeof(m->name), v);
+                else if (strcmp(k, "test") == 0)
+                        copy_value(m->test, sizeof(m->test), v);
+                else if (strcmp(k, "suite") == 0)
+                        copy_value(m->suite, sizeof(m->suite), v);
+                else if (strcmp(k, "leader") == 0)
+                        m->leader = (pid_t)atoi(v);
+                else if (strcmp(k, "start") == 0)
+                        m->start_usec = strtoull(v, NULL, 10);
+                else if (strcmp(k, "rootfs") == 0)
+                        copy_value(m->rootfs, sizeof(m->rootfs), v);
+                else if (strcmp(k, "mode") == 0)
+                        m->boot = strcmp(v, "boot") == 0;
+                else if (strcmp(k, "network") == 0)
+                        copy_value(m->network, sizeof(m->network), v);
+                else if (strcmp(k, "address") == 0)
+                        copy_value(m->address, sizeof(m->address), v);
+                else if (strcmp(k, "cgroup") == 0)
+                        copy_value(m->cgroup, sizeof(m->cgroup), v);
+        }
+        return m->name[0] && m->leader > 0 ? 0 : -EBADMSG;
+}
+
+/* 1 = running, 0 = stale (swept), < 0 = unreadable. */
+static int read_entry(const char *name, IsolateMachine *m)
+{
+        char p[256];
+        th_snprintf(p, sizeof(p), MACHINES_DIR "/%s.lock", name);
+        _cleanup_close_ int lock = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        bool running = lock >= 0 && flock(lock, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        if (!running) {
+                /* Nobody holds it: the worker is gone; sweep the entry. */
+                th_snprintf(p, sizeof(p), MACHINES_DIR "/%s", name);
+                (void)unlink(p);
+                if (lock >= 0) {
+                        th_snprintf(p, sizeof(p), MACHINES_DIR "/%s.lock", name);
+                        (void)unlink(p);
+                }
+                return 0;
+        }
+        th_snprintf(p, sizeof(p), MACHINES_DIR "/%s", name);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        if (!f)
+                return -errno;
+        return parse_entry(f, m) < 0 ? -EBADMSG : 1;
+}
+
+static int cmp_machine(const void *a, const void *b)
+{
+        return strcmp(((const IsolateMachine *)a)->name, ((const IsolateMachine *)b)->name);
+}
+
+int isolate_machine_list(IsolateMachine **ret, size_t *ret_n, ThError *err)
+{
+        _cleanup_free_ IsolateMachine *v = NULL;
+        size_t n = 0;
+        _cleanup_closedir_ DIR *d = opendir(MACHINES_DIR);
+        if (!d && errno != ENOENT)
+                return th_error_errno(err, errno, "open '" MACHINES_DIR "'");
+        for (struct dirent *de; d && (de = readdir(d));) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || (len > 5 && strcmp(de->d_name + len - 5, ".lock") == 0))
+                        continue;
+                IsolateMachine m;
+                if (read_entry(de->d_name, &m) <= 0)
+                        continue;
+                IsolateMachine *nv = reallocarray(v, n + 1, sizeof(*v));
+                if (!nv)
+                        return -ENOMEM;
+                v = nv;
+                v[n++] = m;
+        }
+        if (n > 0)
+                qsort(v, n, sizeof(*v), cmp_machine);
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
+int isolate_machine_get(const char *name, IsolateMachine *ret, ThError *err)
+{
+        if (!valid_name(name))
+                return th_error_set(err, EINVAL, "invalid machine name '%s'", name ? name : "");
+        int r = read_entry(name, ret);
+        if (r == 0 || r == -ENOENT)
+                return th_error_set(err, ENOENT, "no running machine '%s'", name);
+        if (r < 0)
+                return th_error_errno(err, -r, "machine '%s'", name);
+        return 0;
+}

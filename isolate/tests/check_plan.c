@@ -1,0 +1,219 @@
+/* isolate: unit tests of the pure parts — the mount plan, the generated
+ * units, the capability bounding set, uid maps and cgroup values. */
+#include <check.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "isolate-internal.h"
+
+static const MountOp *find_op(const MountPlan *p, MountOpKind kind, const char *target)
+{
+        for (size_t i = 0; i < p->n_ops; i++)
+                if (p->ops[i].kind == kind && strcmp(p->ops[i].target, target) == 0)
+                        return &p->ops[i];
+        return NULL;
+}
+
+static ssize_t op_index(const MountPlan *p, const char *target)
+{
+        for (size_t i = 0; i < p->n_ops; i++)
+                if (strcmp(p->ops[i].target, target) == 0)
+                        return (ssize_t)i;
+        return -1;
+}
+
+START_TEST(test_plan_build__binds_sorted_parent_first)
+{
+        IsolateBind binds[] = { { "/h/b", "/srv/a/b", false }, { "/h/a", "/srv/a", true } };
+        const char *tmpfs[] = { "/srv/a/b/c" };
+        bool is_file[] = { false, false };
+        IsolateSpec s = { .binds = binds, .n_binds = 2, .tmpfs = tmpfs, .n_tmpfs = 1 };
+        PlanContext ctx = { .bind_is_file = is_file };
+        MountPlan p = {};
+        ThError err = {};
+        ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), 0);
+        ssize_t a = op_index(&p, "/srv/a"), b = op_index(&p, "/srv/a/b"),
+                c = op_index(&p, "/srv/a/b/c");
+        ck_assert(a >= 0 && b > a && c > b);
+        ck_assert_int_eq(p.ops[a].fd_index, _PLAN_FD_BINDS + 1);
+        ck_assert_int_eq(p.ops[b].fd_index, _PLAN_FD_BINDS + 0);
+        ck_assert_int_eq(p.ops[a].phase, MOUNT_PHASE_OUTER);
+        isolate_plan_done(&p);
+}
+END_TEST
+
+START_TEST(test_plan_build__dotdot_target_refused)
+{
+        IsolateBind binds[] = { { "/h", "/srv/../etc", true } };
+        bool is_file[] = { false };
+        IsolateSpec s = { .binds = binds, .n_binds = 1 };
+        PlanContext ctx = { .bind_is_file = is_file };
+        MountPlan p = {};
+        ThError err = {};
+        ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "'/srv/../etc'"));
+        ck_assert_ptr_null(p.ops);
+}
+END_TEST
+
+START_TEST(test_plan_build__relative_target_refused)
+{
+        const char *tmpfs[] = { "srv" };
+        IsolateSpec s = { .tmpfs = tmpfs, .n_tmpfs = 1 };
+        PlanContext ctx = {};
+        MountPlan p = {};
+        ThError err = {};
+        ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_plan_build__kernel_fs_and_masks)
+{
+        IsolateSpec s = {};
+        PlanContext ctx = { .owner_uid = 65536, .owner_gid = 65536 };
+        MountPlan p = {};
+        ThError err = {};
+        ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), 0);
+        const MountOp *sys = find_op(&p, MOUNT_OP_FS, "/sys");
+        ck_assert_ptr_nonnull(sys);
+        ck_assert(sys->attr & MOUNT_ATTR_RDONLY);
+        ck_assert_int_eq(sys->phase, MOUNT_PHASE_INNER);
+        ck_assert(!sys->optional);
+        ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_FS, "/proc"));
+        ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_BIND_FD, "/sys/fs/cgroup"));
+        /* /proc/sys: bind first, then read-only, both after pivot_root. */
+        ssize_t bind = -1, ro = -1;
+        for (size_t i = 0; i < p.n_ops; i++) {
+                if (strcmp(p.ops[i].target, "/proc/sys") != 0)
+                        continue;
+                if (p.ops[i].kind == MOUNT_OP_BIND_SELF)
+                        bind = (ssize_t)i;
+                if (p.ops[i].kind == MOUNT_OP_REMOUNT_RO)
+                        ro = (ssize_t)i;
+        }
+        ck_assert(bind >= 0 && ro > bind);
+        ck_assert_int_eq(p.ops[ro].phase, MOUNT_PHASE_FINAL);
+        ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_MASK, "/proc/kcore"));
+        ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_REMOUNT_RO, "/proc/sysrq-trigger"));
+        /* tmpfs owned by the container's root. */
+        const MountOp *run = find_op(&p, MOUNT_OP_FS, "/run");
+        ck_assert_ptr_nonnull(strstr(run->data, "uid=65536,gid=65536"));
+        ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_MKNOD, "/dev/null"));
+        ck_assert_ptr_null(find_op(&p, MOUNT_OP_BIND_FD, "/dev/console"));
+        isolate_plan_done(&p);
+}
+END_TEST
+
+START_TEST(test_plan_build__boot_writes_units)
+{
+        char *argv[] = { "sh", "-c", "echo $HOME 100%", NULL };
+        IsolateSpec s = { .boot = true, .argv = argv, .output_dir = "/out" };
+        PlanContext ctx = { .has_console = true };
+        MountPlan p = {};
+        ThError err = {};
+        ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), 0);
+        const MountOp *u = find_op(&p, MOUNT_OP_FILE, "/run/systemd/system/harness-test.service");
+        ck_assert_ptr_nonnull(u);
+        ck_assert_ptr_nonnull(strstr(u->data, "ExecStart=\"sh\" \"-c\" \"echo $$HOME 100%%\"\n"));
+        ck_assert_ptr_nonnull(strstr(u->data, "SuccessAction=exit-force"));
+        ck_assert_ptr_nonnull(strstr(u->data, "After=multi-user.target"));
+        ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_BIND_FD, "/run/harness/stdout"));
+        ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_BIND_FD, "/dev/console"));
+        ck_assert_ptr_nonnull(
+                find_op(&p, MOUNT_OP_FILE, "/run/systemd/system/emergency.service.d/harness.conf"));
+        ck_assert_ptr_null(find_op(&p, MOUNT_OP_FILE, "/run/systemd/system/harness-setup.service"));
+        isolate_plan_done(&p);
+}
+END_TEST
+
+START_TEST(test_unit_quote__escapes)
+{
+        char *q = isolate_unit_quote("a\"b\\c$d%e\nf");
+        ck_assert_str_eq(q, "\"a\\\"b\\\\c$$d%%e\\nf\"");
+        free(q);
+}
+END_TEST
+
+START_TEST(test_unit_test__user_workdir_env_setup)
+{
+        char *argv[] = { "true", NULL }, *setup[] = { "mkdir", "/x", NULL };
+        char *env[] = { "A=1 2", NULL };
+        IsolateSpec s = { .argv = argv,
+                          .setup_argv = setup,
+                          .user = "nobody",
+                          .workdir = "/srv/100%",
+                          .env = env };
+        char *u = isolate_unit_test(&s);
+        ck_assert_ptr_nonnull(strstr(u, "User=nobody\n"));
+        ck_assert_ptr_nonnull(strstr(u, "WorkingDirectory=/srv/100%%\n"));
+        ck_assert_ptr_nonnull(strstr(u, "Environment=\"A=1 2\"\n"));
+        ck_assert_ptr_nonnull(strstr(u, "Requires=harness-setup.service\n"));
+        ck_assert_ptr_nonnull(strstr(u, "ExecStopPost=+"));
+        free(u);
+        u = isolate_unit_setup(&s);
+        ck_assert_ptr_nonnull(strstr(u, "ExecStart=\"mkdir\" \"/x\"\n"));
+        ck_assert_ptr_nonnull(strstr(u, "/run/harness/setup-result"));
+        free(u);
+}
+END_TEST
+
+START_TEST(test_caps_bounding__drops_host_only)
+{
+        uint64_t m = 0;
+        ThError err = {};
+        ck_assert_int_eq(isolate_caps_bounding(NULL, 0, &m, &err), 0);
+        ck_assert(!(m & (UINT64_C(1) << 16))); /* CAP_SYS_MODULE */
+        ck_assert(!(m & (UINT64_C(1) << 17))); /* CAP_SYS_RAWIO */
+        ck_assert(!(m & (UINT64_C(1) << 25))); /* CAP_SYS_TIME */
+        ck_assert(m & (UINT64_C(1) << 21));    /* CAP_SYS_ADMIN */
+        ck_assert(m & (UINT64_C(1) << 0));     /* CAP_CHOWN */
+}
+END_TEST
+
+START_TEST(test_caps_bounding__keep_adds_and_rejects_unknown)
+{
+        const char *keep[] = { "sys_time", "CAP_NET_ADMIN" };
+        const char *bad[] = { "CAP_FLY" };
+        uint64_t m = 0;
+        ThError err = {};
+        ck_assert_int_eq(isolate_caps_bounding(keep, 2, &m, &err), 0);
+        ck_assert(m & (UINT64_C(1) << 25));
+        ck_assert(m & (UINT64_C(1) << 12));
+        ck_assert_int_eq(isolate_caps_bounding(bad, 1, &m, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "'CAP_FLY'"));
+}
+END_TEST
+
+START_TEST(test_formats__uid_map_and_cpu)
+{
+        char buf[64];
+        ck_assert_int_ge(isolate_userns_map_format(524288, buf, sizeof(buf)), 0);
+        ck_assert_str_eq(buf, "0 524288 65536\n");
+        isolate_cgroup_cpu_max(1.5, buf, sizeof(buf));
+        ck_assert_str_eq(buf, "150000 100000");
+        isolate_cgroup_cpu_max(0, buf, sizeof(buf));
+        ck_assert_str_eq(buf, "max 100000");
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("isolate_plan");
+        TCase *tc = tcase_create("pure");
+        tcase_add_test(tc, test_plan_build__binds_sorted_parent_first);
+        tcase_add_test(tc, test_plan_build__dotdot_target_refused);
+        tcase_add_test(tc, test_plan_build__relative_target_refused);
+        tcase_add_test(tc, test_plan_build__kernel_fs_and_masks);
+        tcase_add_test(tc, test_plan_build__boot_writes_units);
+        tcase_add_test(tc, test_unit_quote__escapes);
+        tcase_add_test(tc, test_unit_test__user_workdir_env_setup);
+        tcase_add_test(tc, test_caps_bounding__drops_host_only);
+        tcase_add_test(tc, test_caps_bounding__keep_adds_and_rejects_unknown);
+        tcase_add_test(tc, test_formats__uid_map_and_cpu);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}
