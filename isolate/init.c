@@ -165,8 +165,28 @@ static int run_as_pid2(const InitParams *p, char *const *argv, int sfd)
         }
 }
 
+/* The stub init is a fork of the harness, so its /proc/PID/environ still shows
+ * the harness's environment (CI secrets) to container root without private
+ * users. Zero that block (env_start..env_end in /proc/self/stat) and point
+ * environ at the container's own variables, as nspawn's stub PID 1 does. */
+static void flush_host_environ(char **env)
+{
+        char buf[2048];
+        _cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        char *f = n > 0 ? (buf[n] = 0, strrchr(buf, ')')) : NULL;
+        unsigned long start = 0, end = 0;
+        /* Fields after "comm)" start at 3; env_start and env_end are 50, 51. */
+        for (int i = 2; f && i < 50; i++)
+                f = strchr(f + 1, ' ');
+        if (f && sscanf(f, " %lu %lu", &start, &end) == 2 && start && end > start)
+                memset((void *)start, 0, end - start);
+        environ = env;
+}
+
 _Noreturn void isolate_stub_init(const InitParams *p)
 {
+        flush_host_environ(p->env);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGCHLD);
