@@ -215,10 +215,13 @@ static int cmp_key(const void *a, const void *b)
  * merge that produces it fails and names both files. */
 static int check_duplicates(Merge *m, ThError *err)
 {
+        if (m->n_keys < 2)
+                return 0; /* and qsort must not see a NULL array */
         qsort(m->keys, m->n_keys, sizeof(*m->keys), cmp_key);
         for (size_t i = 1; i < m->n_keys; i++) {
                 if (strcmp(m->keys[i - 1].key, m->keys[i].key) != 0)
                         continue;
+                /* XML 1.0 has no U+001F, so the separator is unambiguous. */
                 char *sep = strchr(m->keys[i].key, '\x1f');
                 *sep = '\0';
                 return th_error_set(err, EEXIST,

@@ -755,7 +755,7 @@ START_TEST(test_merge__shards_equal_the_full_run)
 }
 END_TEST
 
-START_TEST(test_merge__accepts_a_bare_testsuite_root)
+START_TEST(test_merge__accepts_a_bare_testsuite_root_and_no_cases)
 {
         _cleanup_free_ char *in =
                 write_log("bare.xml", "<testsuite name=\"x\" tests=\"9\"><testcase "
@@ -767,6 +767,14 @@ START_TEST(test_merge__accepts_a_bare_testsuite_root)
         xmlDocPtr doc = parse_xml(out);
         ck_assert_xpath_num(doc, "/testsuites/@tests", 1);
         ck_assert_xpath_num(doc, "/testsuites/testsuite/@failures", 1);
+        xmlFreeDoc(doc);
+
+        /* no testcase at all (the fuzzer's first find: qsort of nothing) */
+        _cleanup_free_ char *empty = write_log("empty.xml", "<testsuites/>");
+        char *empties[] = { empty, empty };
+        ck_assert_int_eq(report_merge_junit(empties, 2, out, NULL), 0);
+        doc = parse_xml(out);
+        ck_assert_xpath_num(doc, "/testsuites/@tests", 0);
         xmlFreeDoc(doc);
 }
 END_TEST
@@ -848,7 +856,7 @@ static Suite *writers_suite(void)
         tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_merge__shards_equal_the_full_run);
-        tcase_add_test(tc, test_merge__accepts_a_bare_testsuite_root);
+        tcase_add_test(tc, test_merge__accepts_a_bare_testsuite_root_and_no_cases);
         tcase_add_test(tc, test_merge__rejects_bad_input_naming_the_file);
         tcase_add_test(tc, test_merge__rejects_the_same_testcase_twice);
         suite_add_tcase(s, tc);
