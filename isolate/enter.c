@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -195,7 +196,9 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
                 return th_error_errno(err, errno, "machine '%s': PID %d", name, (int)m.leader);
         e.pidfd = pidfd;
         _cleanup_strv_ char **env = NULL;
-        r = read_environ(m.leader, &env);
+        r = isolate_registry_env(m.name, &env);
+        if (r >= 0 && !env)
+                r = read_environ(m.leader, &env);
         if (r < 0)
                 return th_error_errno(err, -r, "machine '%s': environment", name);
         e.env = env;

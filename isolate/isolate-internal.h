@@ -242,7 +242,9 @@ int isolate_registry_reserve(const IsolateSpec *spec, Registration *ret, ThError
 /* Writes the entry once PID 1 is known; registers with systemd-machined
  * when it runs. Failures are only logged: the container still runs. */
 void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t leader,
-                              const char *cgroup, const char *address);
+                              const char *cgroup, const char *address, char *const *env);
+/* The container's environment as recorded at start ("K=V"). */
+int isolate_registry_env(const char *name, char ***ret);
 void isolate_registry_release(Registration *reg);
 /* Whether systemd-machined can be asked (systemd runs under run_dir). */
 bool isolate_machined_available(const char *run_dir);

@@ -606,7 +606,7 @@ static int setup(IsolateNet *n, const IsolateSpec *spec, int userns_fd, ThError 
                 return th_error_errno(err, -lock, "lock '" NET_DIR "'");
         }
         if (spec->network_group) {
-                unsigned group;
+                unsigned group = 0;
                 r = join_group(n, &nl, spec->network_group, &group, err);
                 if (r >= 0)
                         r = isolate_net_group_addrs(group, (unsigned)r, &host_addr, &addr);

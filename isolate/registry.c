@@ -121,14 +121,16 @@ bool isolate_machined_available(const char *run_dir)
 }
 
 void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t leader,
-                              const char *cgroup, const char *address)
+                              const char *cgroup, const char *address, char *const *env)
 {
         if (reg->lock_fd < 0)
                 return;
         char path[256], tmp[280];
         th_snprintf(path, sizeof(path), MACHINES_DIR "/%s", reg->name);
         th_snprintf(tmp, sizeof(tmp), MACHINES_DIR "/.%s.tmp", reg->name);
-        FILE *f = fopen(tmp, "we");
+        _cleanup_close_ int fd =
+                open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        FILE *f = fd >= 0 ? fdopen(TAKE_FD(fd), "we") : NULL;
         if (!f) {
                 th_debug("registry: cannot write '%s'", tmp);
                 return;
@@ -146,6 +148,10 @@ void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t 
         put(f, "network", isolate_network_to_string(spec->network));
         put(f, "address", address);
         put(f, "cgroup", cgroup);
+        /* What `harness enter` runs with: the direct-mode stub init never
+         * exec()s, so its /proc/PID/environ is not the container's. */
+        for (size_t i = 0; env && env[i]; i++)
+                put(f, "env", env[i]);
         bool ok = fflush(f) == 0 && !ferror(f);
         fclose(f);
         if (!ok || rename(tmp, path) < 0) {
@@ -277,5 +283,24 @@ int isolate_machine_get(const char *name, IsolateMachine *ret, ThError *err)
                 return th_error_set(err, ENOENT, "no running machine '%s'", name);
         if (r < 0)
                 return th_error_errno(err, -r, "machine '%s'", name);
+        return 0;
+}
+
+int isolate_registry_env(const char *name, char ***ret)
+{
+        char p[256], line[8192];
+        char **env = NULL;
+        th_snprintf(p, sizeof(p), MACHINES_DIR "/%s", name);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = 0;
+                if (strncmp(line, "env=", 4) == 0 && th_strv_push(&env, line + 4) < 0) {
+                        th_strv_free(env);
+                        return -ENOMEM;
+                }
+        }
+        *ret = env;
         return 0;
 }

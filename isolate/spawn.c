@@ -612,7 +612,7 @@ static void recv_msg(Container *c, Waiter *w)
                         th_error_errno(&w->err, errno, "pidfd_open");
                 }
                 isolate_registry_started(&c->reg, c->spec, w->pid1, c->cg.v2_path,
-                                         isolate_net_address(c->net));
+                                         isolate_net_address(c->net), c->env);
                 break;
         case SYNC_READY:
                 w->ready = true;

@@ -13,6 +13,9 @@ static const RunnerCommand commands[] = {
         { "shell", "run a command or a shell in a container (nspawn-like)", runner_cmd_shell },
         { "rootfs", "build, list and remove managed root filesystems", runner_cmd_rootfs },
         { "merge", "merge JUnit reports from shards", runner_cmd_merge },
+        { "ps", "list running containers", runner_cmd_ps },
+        { "enter", "run a shell or command inside a running container", runner_cmd_enter },
+        { "stop", "stop a running container", runner_cmd_stop },
 };
 
 static void help(FILE *f)

@@ -29,6 +29,10 @@ static const char usage[] =
         "      --chdir DIR            working directory inside the container\n"
         "      --private-users=yes|no root in the container is an unprivileged id range\n"
         "                             (default yes)\n"
+        "      --network=none|host|veth  the network (default none: only lo); see\n"
+        "                             docs/network.md\n"
+        "      --network-group NAME   veth: share a bridge with containers of NAME\n"
+        "  -p, --port HOST:CONTAINER  veth: forward tcp 127.0.0.1:HOST to the container\n"
         "  -h, --help                 show this help\n"
         "\n"
         "The exit status is the command's; 3 when the container could not be set up.\n";
@@ -41,6 +45,10 @@ typedef struct ShellArgs {
         size_t n_binds;
         char **tmpfs;
         char **env;
+        IsolateNetwork network;
+        const char *network_group;
+        IsolatePort *ports;
+        size_t n_ports;
 } ShellArgs;
 
 static void shell_args_done(ShellArgs *a)
@@ -52,6 +60,7 @@ static void shell_args_done(ShellArgs *a)
         free(a->binds);
         th_strv_free(a->tmpfs);
         th_strv_free(a->env);
+        free(a->ports);
 }
 
 static int add_bind(ShellArgs *a, const char *arg, bool writable)
@@ -75,7 +84,8 @@ static int add_bind(ShellArgs *a, const char *arg, bool writable)
 
 static int parse_args(int argc, char **argv, ShellArgs *a)
 {
-        enum { ARG_BIND = 0x100, ARG_BIND_RO, ARG_TMPFS, ARG_SETENV, ARG_CHDIR, ARG_USERS };
+        enum { ARG_BIND = 0x100, ARG_BIND_RO, ARG_TMPFS, ARG_SETENV, ARG_CHDIR, ARG_USERS,
+               ARG_NETWORK, ARG_NETWORK_GROUP };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "directory", required_argument, NULL, 'D' },
@@ -89,12 +99,15 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
                 { "user", required_argument, NULL, 'u' },
                 { "chdir", required_argument, NULL, ARG_CHDIR },
                 { "private-users", required_argument, NULL, ARG_USERS },
+                { "network", required_argument, NULL, ARG_NETWORK },
+                { "network-group", required_argument, NULL, ARG_NETWORK_GROUP },
+                { "port", required_argument, NULL, 'p' },
                 {},
         };
         int c, r = 0;
         a->private_users = true;
         /* '+': options end at the command. */
-        while ((c = getopt_long(argc, argv, "+hD:xbM:u:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+hD:xbM:u:p:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         fputs(usage, stdout);
@@ -159,6 +172,33 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
                                                           "got '%s'",
                                                           optarg);
                         break;
+                case ARG_NETWORK:
+                        a->network = isolate_network_from_string(optarg);
+                        if (a->network < 0)
+                                return runner_usage_error("shell",
+                                                          "--network wants none, host or veth, "
+                                                          "got '%s'",
+                                                          optarg);
+                        break;
+                case ARG_NETWORK_GROUP:
+                        a->network_group = optarg;
+                        break;
+                case 'p': {
+                        IsolatePort port, *n;
+                        if (isolate_port_parse(optarg, &port) < 0)
+                                return runner_usage_error("shell",
+                                                          "--port wants HOST:CONTAINER tcp "
+                                                          "ports, got '%s'",
+                                                          optarg);
+                        n = reallocarray(a->ports, a->n_ports + 1, sizeof(*n));
+                        if (!n) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        a->ports = n;
+                        a->ports[a->n_ports++] = port;
+                        break;
+                }
                 default:
                         return runner_usage_error("shell", "unknown option '%s'", argv[optind - 1]);
                 }
@@ -169,6 +209,8 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
         }
         if (!a->directory)
                 return runner_usage_error("shell", "no directory given (-D DIR)");
+        if ((a->n_ports > 0 || a->network_group) && a->network != ISOLATE_NETWORK_VETH)
+                return runner_usage_error("shell", "--port and --network-group need --network=veth");
         return 0;
 }
 
@@ -234,7 +276,10 @@ int runner_cmd_shell(int argc, char **argv)
                 .workdir = a.chdir,
                 .boot = a.boot,
                 .private_users = a.private_users,
-                .network = ISOLATE_NETWORK_NONE,
+                .network = a.network,
+                .network_group = a.network_group,
+                .ports = a.ports,
+                .n_ports = a.n_ports,
                 .argv = cmd ? cmd : (a.boot ? NULL : default_argv),
         };
 

@@ -22,5 +22,8 @@ int runner_cmd_list(int argc, char **argv);
 int runner_cmd_shell(int argc, char **argv);
 int runner_cmd_rootfs(int argc, char **argv);
 int runner_cmd_merge(int argc, char **argv);
+int runner_cmd_ps(int argc, char **argv);
+int runner_cmd_enter(int argc, char **argv);
+int runner_cmd_stop(int argc, char **argv);
 
 int runner_main(int argc, char **argv);
