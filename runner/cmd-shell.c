@@ -84,8 +84,16 @@ static int add_bind(ShellArgs *a, const char *arg, bool writable)
 
 static int parse_args(int argc, char **argv, ShellArgs *a)
 {
-        enum { ARG_BIND = 0x100, ARG_BIND_RO, ARG_TMPFS, ARG_SETENV, ARG_CHDIR, ARG_USERS,
-               ARG_NETWORK, ARG_NETWORK_GROUP };
+        enum {
+                ARG_BIND = 0x100,
+                ARG_BIND_RO,
+                ARG_TMPFS,
+                ARG_SETENV,
+                ARG_CHDIR,
+                ARG_USERS,
+                ARG_NETWORK,
+                ARG_NETWORK_GROUP
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "directory", required_argument, NULL, 'D' },
@@ -210,7 +218,8 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
         if (!a->directory)
                 return runner_usage_error("shell", "no directory given (-D DIR)");
         if ((a->n_ports > 0 || a->network_group) && a->network != ISOLATE_NETWORK_VETH)
-                return runner_usage_error("shell", "--port and --network-group need --network=veth");
+                return runner_usage_error("shell",
+                                          "--port and --network-group need --network=veth");
         return 0;
 }
 
