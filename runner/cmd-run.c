@@ -431,6 +431,7 @@ typedef struct SpecStorage {
         IsolateBind *binds;
         char **env;
         char *artifacts_dir, *upper_dir;
+        char *network_group; /* the suite's group, scoped to this run */
         char machine[64];
         char *setup_argv[4], *argv[4];
 } SpecStorage;
@@ -441,6 +442,7 @@ static void spec_storage_done(SpecStorage *s)
         th_strv_free(s->env);
         free(s->artifacts_dir);
         free(s->upper_dir);
+        free(s->network_group);
 }
 
 /* The container for one try, from the merged test and its suite's tree. */
@@ -471,6 +473,10 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                                 st->machine, sizeof(st->machine));
         if (r < 0)
                 return r;
+        /* Workers are children of the run's process: its pid scopes the group. */
+        if (ts->network_group &&
+            !(st->network_group = th_strdup_printf("%s@%d", ts->network_group, (int)getppid())))
+                return -ENOMEM;
         st->argv[0] = st->setup_argv[0] = (char *)"/bin/sh";
         st->argv[1] = st->setup_argv[1] = (char *)"-c";
         st->argv[2] = ts->run;
@@ -499,6 +505,9 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .n_artifacts = th_strv_length(ts->artifacts),
                 .artifacts_dir = st->artifacts_dir,
                 .keep_upper_dir = ctx->args->keep_failed ? st->upper_dir : NULL,
+                .network_group = st->network_group,
+                .test_name = ts->name,
+                .suite_name = t->suite->name,
         };
         return 0;
 }
