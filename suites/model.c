@@ -207,7 +207,7 @@ static const char *skip_bracket(const char *p)
 
 /* Estimates the nodes regcomp builds for a pattern, which is what its time
  * and memory grow with: one per atom, and {n,m} copies the preceding atom or
- * group max(n,m) times, so nested counts multiply. Also refuses
+ * group max(n,m) times (x+ is xx*, one copy), so nested repetitions multiply. Also refuses
  * back-references, which make glibc's matcher exponential. */
 static int regex_estimate(LoadCtx *c, const SuiteRegex *r, uint64_t *ret)
 {
@@ -258,11 +258,20 @@ static int regex_estimate(LoadCtx *c, const SuiteRegex *r, uint64_t *ret)
                                           r->pattern, bound);
                                 return -EINVAL;
                         }
+                        /* {n,} is n copies and a star: one more. */
+                        if (q[-1] == ',' || q[0] != '}')
+                                bound++;
                         if (bound > 1) {
                                 cur += last * (bound - 1);
                                 last *= bound;
                         }
                         p = *q ? q : q - 1;
+                } else if (*p == '+') {
+                        /* glibc compiles x+ as xx*: a copy, so a+++ doubles thrice. */
+                        cur += last + 1;
+                        last = last * 2 + 1;
+                } else if (*p == '*' || *p == '?') {
+                        cur++, last++;
                 } else {
                         cur++, last = 1;
                 }
