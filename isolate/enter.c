@@ -76,9 +76,12 @@ static bool same_ns(pid_t pid, const char *ns)
                sa.st_dev == sb.st_dev;
 }
 
-/* Joins every cgroup the leader is in (v2 and the v1 hierarchies), as the
- * host sees them; a v1 hierarchy that is not mounted is skipped. */
-static int join_cgroups(pid_t pid, ThError *err)
+/* Joins a cgroup of our own below the container's v2 cgroup (enter_cg), and
+ * the leader's v1 cgroups (limits), as the host sees them; a v1 hierarchy
+ * that is not mounted is skipped. Not the leader's v2 cgroup: a booting
+ * systemd moves whatever is in its root cgroup and fails (EIO) on processes
+ * outside its PID namespace. */
+static int join_cgroups(pid_t pid, const char *enter_cg, ThError *err)
 {
         char p[64], line[4096];
         th_snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
@@ -100,6 +103,13 @@ static int join_cgroups(pid_t pid, ThError *err)
                 bool unified = ctrl[0] == 0;
                 if (strncmp(ctrl, "name=", 5) == 0)
                         ctrl += 5;
+                if (unified && enter_cg) {
+                        if (mkdir(enter_cg, 0755) < 0 && errno != EEXIST)
+                                return th_error_errno(err, errno, "create the cgroup '%s'",
+                                                      enter_cg);
+                        path = "";
+                        v2 = enter_cg;
+                }
                 _cleanup_free_ char *procs =
                         unified ? th_strdup_printf("%s%s/cgroup.procs", v2, path)
                                 : th_strdup_printf("/sys/fs/cgroup/%s%s/cgroup.procs", ctrl, path);
@@ -120,6 +130,7 @@ typedef struct EnterCtx {
         char **env;
         uint64_t capbnd;
         char *const *argv;
+        const char *enter_cg; /* NULL: the leader's v2 cgroup */
 } EnterCtx;
 
 /* In a child of `harness enter`: cgroups, namespaces, root, capabilities;
@@ -127,7 +138,7 @@ typedef struct EnterCtx {
 static int enter_child(const EnterCtx *e, ThError *err)
 {
         int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-        int r = join_cgroups(e->leader, err);
+        int r = join_cgroups(e->leader, e->enter_cg, err);
         if (r < 0)
                 return r;
         /* Nothing in the container may ptrace us or open our fds while we
@@ -190,7 +201,10 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
         int r = isolate_machine_get(name, &m, err);
         if (r < 0)
                 return r;
-        EnterCtx e = { .leader = m.leader, .argv = argv };
+        _cleanup_free_ char *enter_cg =
+                m.cgroup[0] ? th_strdup_printf("%s/harness-enter-%d", m.cgroup, (int)getpid())
+                            : NULL;
+        EnterCtx e = { .leader = m.leader, .argv = argv, .enter_cg = enter_cg };
         _cleanup_close_ int pidfd = pidfd_open(m.leader, 0);
         if (pidfd < 0)
                 return th_error_errno(err, errno, "machine '%s': PID %d", name, (int)m.leader);
@@ -229,6 +243,10 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
                 ;
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
+        /* Empty unless something was left running in the background; then
+         * it goes with the container's cgroup. */
+        if (enter_cg)
+                (void)rmdir(enter_cg);
         ThError child = {};
         ssize_t n = read(pipefd[0], &child, sizeof(child));
         close(pipefd[0]);
