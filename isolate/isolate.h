@@ -131,6 +131,12 @@ const char *isolate_network_to_string(IsolateNetwork n);
 IsolateNetwork isolate_network_from_string(const char *s);
 const char *isolate_status_to_string(IsolateStatus s);
 
+/* Removes what containers of dead harness processes left behind (their
+ * cgroups, uid-range locks, staging dirs), recognised by the dead pid in the
+ * name. isolate_run() does this on every start; a runner that killed its
+ * workers (SIGINT) calls it once after reaping them. Never fails. */
+void isolate_sweep(void);
+
 /* ---- running containers (registry.c, enter.c, net-util.c) ----------------
  *
  * Every running container has an entry under /run/harness/machines. */

@@ -870,6 +870,12 @@ static void copy_out(Container *c, const Waiter *w)
 
 /* ---- isolate_run -------------------------------------------------------- */
 
+void isolate_sweep(void)
+{
+        isolate_cgroup_sweep("/sys/fs/cgroup");
+        isolate_state_sweep(STATE_DIR);
+}
+
 static void container_done(Container *c)
 {
         ThError scratch = {};
@@ -950,8 +956,7 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
                 return r;
 
         /* What a SIGKILLed harness left is swept by the next run. */
-        isolate_cgroup_sweep("/sys/fs/cgroup");
-        isolate_state_sweep(STATE_DIR);
+        isolate_sweep();
 
         char name[64];
         th_snprintf(name, sizeof(name), "c%d-%u-%llx", (int)getpid(), counter++,
