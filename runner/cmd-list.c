@@ -1,5 +1,6 @@
 /* runner: `harness list`: the tests of suites, one line each (or a JSON
- * array for tools), honouring --filter REGEX (on "SUITE/TEST") and --tag. */
+ * array for tools), selected like `harness run` selects them: --filter REGEX
+ * (on "SUITE/TEST"), --tag (any of them), --shard. */
 #include <getopt.h>
 #include <regex.h>
 #include <string.h>
@@ -15,7 +16,8 @@ static const char usage[] =
         "\n"
         "Options:\n"
         "  -f, --filter REGEX   only tests whose id SUITE/TEST matches (POSIX ERE)\n"
-        "  -t, --tag TAG        only tests with this tag\n"
+        "  -t, --tag TAG        only tests with this tag (repeat: any of them)\n"
+        "      --shard I/N      only shard I of N, as 'harness run --shard' splits\n"
         "      --json           a JSON array of {id, suite, name, file, line, tags, skip}\n"
         "  -h, --help           show this help\n";
 
@@ -102,15 +104,18 @@ static void suitesp_free(Suite ***v)
 
 int runner_cmd_list(int argc, char **argv)
 {
-        enum { ARG_JSON = 0x100 };
+        enum { ARG_JSON = 0x100, ARG_SHARD };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "filter", required_argument, NULL, 'f' },
                 { "tag", required_argument, NULL, 't' },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "shard", required_argument, NULL, ARG_SHARD },
                 {},
         };
-        const char *filter = NULL, *tag = NULL;
+        const char *filter = NULL;
+        _cleanup_strv_ char **tags = NULL;
+        RunShard shard = {};
         bool json = false;
         regex_t re;
         int c, ret = RUNNER_EXIT_OK;
@@ -124,7 +129,15 @@ int runner_cmd_list(int argc, char **argv)
                         filter = optarg;
                         break;
                 case 't':
-                        tag = optarg;
+                        if (th_strv_push(&tags, optarg) < 0)
+                                return RUNNER_EXIT_INFRA;
+                        break;
+                case ARG_SHARD:
+                        if (runner_shard_parse(optarg, &shard) < 0)
+                                return runner_usage_error(
+                                        "list",
+                                        "invalid --shard '%s': expected I/N with 1 <= I <= N",
+                                        optarg);
                         break;
                 case ARG_JSON:
                         json = true;
@@ -159,6 +172,8 @@ int runner_cmd_list(int argc, char **argv)
                 }
                 suite_diags_done(&diags);
         }
+        /* The same selection as `harness run`. */
+        RunSelect sel = { .filter = filter ? &re : NULL, .tags = tags, .shard = shard };
         if (ret == RUNNER_EXIT_OK) {
                 bool first = true;
                 if (json)
@@ -166,7 +181,7 @@ int runner_cmd_list(int argc, char **argv)
                 for (Suite **s = suites; *s; s++)
                         for (size_t i = 0; i < (*s)->n_tests; i++) {
                                 const TestSpec *t = &(*s)->tests[i];
-                                if (!suite_test_matches(*s, t, filter ? &re : NULL, tag))
+                                if (!runner_test_selected(&sel, (*s)->name, t))
                                         continue;
                                 if (json)
                                         print_json(stdout, *s, t, first);

@@ -82,6 +82,13 @@ out=$("$h" list --tag apt "$tmp/list.yaml")
 out=$("$h" list --filter '^pkg/pur' "$tmp/list.yaml")
 [ "$out" = "pkg/purges (skip: later maybe)" ] || { echo "FAIL: --filter listed: $out"; fail=1; }
 expect 2 "invalid --filter" "$h" list --filter 'a((' "$tmp/list.yaml"
+out=$("$h" list --tag apt --tag none --tag slow "$tmp/list.yaml")
+[ "$out" = "pkg/installs [apt,slow]" ] || { echo "FAIL: repeated --tag listed: $out"; fail=1; }
+# Shards split the tests: together they list each test exactly once.
+all=$("$h" list "$tmp/list.yaml" | sort)
+both=$( ("$h" list --shard 1/2 "$tmp/list.yaml"; "$h" list --shard 2/2 "$tmp/list.yaml") | sort)
+[ "$all" = "$both" ] || { echo "FAIL: shards list '$both', not '$all'"; fail=1; }
+expect 2 "invalid --shard '3/2'" "$h" list --shard 3/2 "$tmp/list.yaml"
 expect 2 "bad.yaml:4:5: unknown key" "$h" list "$tmp/list.yaml" "$tmp/bad.yaml"
 if command -v python3 >/dev/null; then
         "$h" list --json "$tmp/list.yaml" >"$tmp/list.json" &&
