@@ -1,5 +1,6 @@
 /* runner: `harness rootfs`: build, list, locate and remove the managed
  * Debian trees that fixtures caches. */
+#include <getopt.h>
 #include <string.h>
 #include <time.h>
 
@@ -8,15 +9,17 @@
 #include "runner-internal.h"
 
 static const char usage[] =
-        "Usage: harness rootfs build SPEC\n"
+        "Usage: harness rootfs build SPEC [--include PKG,...] [--mirror URL]\n"
         "       harness rootfs list [--json]\n"
-        "       harness rootfs path SPEC\n"
-        "       harness rootfs remove SPEC|--all\n"
+        "       harness rootfs path SPEC|NAME [--include PKG,...] [--mirror URL]\n"
+        "       harness rootfs remove SPEC|NAME|--all [--include PKG,...] [--mirror URL]\n"
         "\n"
         "Managed Debian trees, built once with mmdebstrap (debootstrap when it is\n"
         "missing) and cached under $HARNESS_CACHE, /var/cache/harness as root, or\n"
         "$XDG_CACHE_HOME/harness. SPEC is DISTRO:RELEASE[:VARIANT], like\n"
-        "'debian:bookworm' or 'debian:trixie:apt'.\n"
+        "'debian:bookworm' or 'debian:trixie:apt'; --include and --mirror name\n"
+        "the same tree as a suite's mapping form `rootfs: {include: [...],\n"
+        "mirror: ...}`. NAME is a name that 'harness rootfs list' shows.\n"
         "\n"
         "  build SPEC    build the tree unless it is cached; print its directory\n"
         "  list          name, spec, size, age and last use of every cached tree\n"
@@ -25,6 +28,8 @@ static const char usage[] =
         "  remove --all  delete every cached tree and layer\n"
         "\n"
         "Options:\n"
+        "  --include L   extra packages (comma-separated) in the tree\n"
+        "  --mirror URL  the Debian mirror the tree is built from\n"
         "  --json        (list) one JSON array on stdout\n"
         "  -h, --help    show this help\n";
 
@@ -69,12 +74,70 @@ static int fail(const ThError *err, int code)
         return code;
 }
 
-static int parse_spec(const char *cmd, int argc, char **argv, FixtureTreeSpec *ret)
+/* SPEC [--include A,B] [--mirror URL], or (with allow_name) a NAME from
+ * `harness rootfs list`. argv[0] is the subcommand. Returns 0, or an exit
+ * status. */
+static int parse_target(int argc, char **argv, bool allow_name, FixtureTreeSpec *ret_spec,
+                        char **ret_name)
 {
+        static const struct option options[] = {
+                { "include", required_argument, NULL, 'i' },
+                { "mirror", required_argument, NULL, 'm' },
+                {},
+        };
+        _cleanup_strv_ char **include = NULL;
+        const char *mirror = NULL, *cmd = argv[0];
         ThError err = {};
-        if (argc != 1)
+        int c;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":", options, NULL)) >= 0) {
+                switch (c) {
+                case 'i': {
+                        _cleanup_free_ char *list = strdup(optarg);
+                        char *save = NULL;
+                        if (!list)
+                                return RUNNER_EXIT_INFRA;
+                        for (char *p = strtok_r(list, ",", &save); p;
+                             p = strtok_r(NULL, ",", &save))
+                                if (th_strv_push(&include, p) < 0)
+                                        return RUNNER_EXIT_INFRA;
+                        break;
+                }
+                case 'm':
+                        mirror = optarg;
+                        break;
+                case ':':
+                        return runner_usage_error("rootfs", "option '%s' needs an argument",
+                                                  argv[optind - 1]);
+                default:
+                        return runner_usage_error("rootfs", "unknown option '%s'",
+                                                  argv[optind - 1]);
+                }
+        }
+        if (argc - optind != 1)
                 return runner_usage_error("rootfs", "'rootfs %s' takes exactly one SPEC", cmd);
-        if (fixture_tree_spec_parse(argv[0], ret, &err) < 0) {
+        const char *arg = argv[optind];
+        if (allow_name && !strchr(arg, ':') && !include && !mirror) {
+                *ret_name = strdup(arg);
+                return *ret_name ? 0 : RUNNER_EXIT_INFRA;
+        }
+
+        FixtureTreeSpec parsed = {};
+        if (fixture_tree_spec_parse(arg, &parsed, &err) < 0) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return RUNNER_EXIT_USAGE;
+        }
+        /* Through the suite's mapping form, so both normalize the same way. */
+        SuiteRootfs rs = { .distro = parsed.distro,
+                           .release = parsed.release,
+                           .variant = parsed.variant,
+                           .include = include,
+                           .mirror = (char *)mirror };
+        int r = fixture_tree_spec_from_suite(&rs, ret_spec, &err);
+        fixture_tree_spec_done(&parsed);
+        if (r < 0) {
                 th_log(TH_LOG_ERROR, "%s", err.msg);
                 return RUNNER_EXIT_USAGE;
         }
@@ -86,7 +149,7 @@ static int cmd_build(int argc, char **argv)
         _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
         _cleanup_free_ char *dir = NULL;
         ThError err = {};
-        int r = parse_spec("build", argc, argv, &spec);
+        int r = parse_target(argc, argv, /* allow_name= */ false, &spec, NULL);
         if (r != 0)
                 return r;
         if (fixture_tree_ensure(&spec, progress_line, NULL, &dir, &err) < 0)
@@ -98,13 +161,15 @@ static int cmd_build(int argc, char **argv)
 static int cmd_path(int argc, char **argv)
 {
         _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
-        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ char *dir = NULL, *name = NULL;
         ThError err = {};
-        int r = parse_spec("path", argc, argv, &spec);
+        int r = parse_target(argc, argv, /* allow_name= */ true, &spec, &name);
         if (r != 0)
                 return r;
-        if (fixture_tree_lookup(&spec, &dir, &err) < 0)
-                return fail(&err, RUNNER_EXIT_FAILED);
+        r = name ? fixture_tree_lookup_name(name, &dir, &err)
+                 : fixture_tree_lookup(&spec, &dir, &err);
+        if (r < 0)
+                return fail(&err, r == -EINVAL ? RUNNER_EXIT_USAGE : RUNNER_EXIT_FAILED);
         printf("%s\n", dir);
         return RUNNER_EXIT_OK;
 }
@@ -112,7 +177,7 @@ static int cmd_path(int argc, char **argv)
 static int cmd_remove(int argc, char **argv)
 {
         ThError err = {};
-        if (argc == 1 && strcmp(argv[0], "--all") == 0) {
+        if (argc == 2 && strcmp(argv[1], "--all") == 0) {
                 int n = fixture_tree_remove_all(&err);
                 if (n < 0)
                         return fail(&err, RUNNER_EXIT_INFRA);
@@ -120,14 +185,17 @@ static int cmd_remove(int argc, char **argv)
                 return RUNNER_EXIT_OK;
         }
         _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
-        int r = parse_spec("remove", argc, argv, &spec);
+        _cleanup_free_ char *name = NULL;
+        int r = parse_target(argc, argv, /* allow_name= */ true, &spec, &name);
         if (r != 0)
                 return r;
-        r = fixture_tree_remove(&spec, &err);
+        r = name ? fixture_tree_remove_name(name, &err) : fixture_tree_remove(&spec, &err);
         if (r < 0)
-                return fail(&err, r == -ENOENT ? RUNNER_EXIT_FAILED : RUNNER_EXIT_INFRA);
-        _cleanup_free_ char *s = fixture_tree_spec_to_string(&spec);
-        th_log(TH_LOG_NOTICE, "removed '%s'", s ? s : argv[0]);
+                return fail(&err, r == -ENOENT   ? RUNNER_EXIT_FAILED
+                                  : r == -EINVAL ? RUNNER_EXIT_USAGE
+                                                 : RUNNER_EXIT_INFRA);
+        _cleanup_free_ char *s = name ? NULL : fixture_tree_spec_to_string(&spec);
+        th_log(TH_LOG_NOTICE, "removed '%s'", name ? name : s ? s : "?");
         return RUNNER_EXIT_OK;
 }
 
@@ -187,7 +255,7 @@ static void list_json(const FixtureTreeInfo *a, size_t n)
 static int cmd_list(int argc, char **argv)
 {
         bool json = false;
-        for (int i = 0; i < argc; i++) {
+        for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--json") == 0)
                         json = true;
                 else
@@ -236,6 +304,6 @@ int runner_cmd_rootfs(int argc, char **argv)
                 return runner_usage_error("rootfs", "no rootfs command given");
         for (size_t i = 0; i < ELEMENTSOF(subs); i++)
                 if (strcmp(argv[1], subs[i].name) == 0)
-                        return subs[i].fn(argc - 2, argv + 2);
+                        return subs[i].fn(argc - 1, argv + 1);
         return runner_usage_error("rootfs", "unknown rootfs command '%s'", argv[1]);
 }

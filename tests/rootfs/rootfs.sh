@@ -88,6 +88,11 @@ else
         echo "ok: the second build reuses the cache"
 fi
 expect 0 "^$dir\$" "$h" rootfs path debian:bookworm
+name=$(basename "$(dirname "$dir")")
+expect 0 "^$dir\$" "$h" rootfs path "$name"
+expect 2 "invalid tree name" "$h" rootfs path ../../etc
+expect 1 "is not built" "$h" rootfs path debian:bookworm --include procps
+expect 2 "needs an argument" "$h" rootfs build debian:bookworm --include
 expect 0 "debian-bookworm-minbase-.* debian:bookworm .*s ago" "$h" rootfs list
 expect 0 '"spec": "debian:bookworm"' "$h" rootfs list --json
 grep -q "^command=mmdebstrap --mode=root" "$(dirname "$dir")/manifest" &&
