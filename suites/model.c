@@ -205,85 +205,123 @@ static const char *skip_bracket(const char *p)
         return *p ? p : p - 1;
 }
 
-/* Estimates the nodes regcomp builds for a pattern, which is what its time
- * and memory grow with: one per atom, and {n,m} copies the preceding atom or
- * group max(n,m) times (x+ is xx*, one copy), so nested repetitions multiply. Also refuses
- * back-references, which make glibc's matcher exponential. */
+/* What regcomp's time grows with, measured on glibc: the nodes it builds
+ * ({n,m} and x+ copy the preceding atom or group), times the repetition
+ * operators among them (the epsilon closures it computes for each). */
+typedef struct RegexCost {
+        uint64_t nodes, ops;
+} RegexCost;
+
+static void cost_add(RegexCost *a, RegexCost b)
+{
+        a->nodes += b.nodes;
+        a->ops += b.ops;
+}
+
+static int regex_refuse(LoadCtx *c, const SuiteRegex *r, const char *why)
+{
+        ctx_error(c, r->loc, "invalid regular expression '%s': %s", r->pattern, why);
+        return -EINVAL;
+}
+
+/* Parses "{n}", "{n,}", "{n,m}" at p; returns the copies it makes (n,m
+ * maxed, +1 for an open end) and moves *p to the closing brace. */
+static unsigned long interval_copies(const char **p)
+{
+        unsigned long bound = 0;
+        const char *q = *p + 1;
+        bool open_end = false;
+
+        while ((*q >= '0' && *q <= '9') || *q == ',') {
+                char *end;
+                if (*q == ',') {
+                        open_end = q[1] == '}';
+                        q++;
+                        continue;
+                }
+                unsigned long n = strtoul(q, &end, 10);
+                bound = n > bound ? n : bound;
+                q = end;
+        }
+        *p = *q ? q : q - 1;
+        return bound > 255 ? bound : bound + open_end;
+}
+
+/* Estimates regcomp's work for a pattern and refuses what makes it or the
+ * matcher explode: back-references (exponential matching), repetition
+ * operators one after another (undefined in POSIX; x+++ doubles each time in
+ * glibc), counts over 255, groups nested deeper than 32. */
 static int regex_estimate(LoadCtx *c, const SuiteRegex *r, uint64_t *ret)
 {
-        uint64_t stack[64], outer = 0, cur = 0, last = 0;
+        RegexCost stack[32], cur = {}, last = {};
         size_t depth = 0;
+        bool after_dup = false;
 
         for (const char *p = r->pattern; *p; p++) {
+                bool dup = false;
                 if (*p == '[') {
                         p = skip_bracket(p);
-                        cur++, last = 1;
+                        cur.nodes++, last = (RegexCost){ 1, 0 };
                 } else if (*p == '\\') {
-                        if (p[1] >= '1' && p[1] <= '9') {
-                                ctx_error(c, r->loc,
-                                          "invalid regular expression '%s': "
-                                          "back-references are not supported",
-                                          r->pattern);
-                                return -EINVAL;
-                        }
+                        if (p[1] >= '1' && p[1] <= '9')
+                                return regex_refuse(c, r, "back-references are not supported");
                         if (p[1])
                                 p++;
-                        cur++, last = 1;
-                } else if (*p == '(' && depth < ELEMENTSOF(stack)) {
+                        cur.nodes++, last = (RegexCost){ 1, 0 };
+                } else if (*p == '(') {
+                        if (depth == ELEMENTSOF(stack))
+                                return regex_refuse(c, r, "groups are nested deeper than 32");
                         stack[depth++] = cur;
-                        outer += cur;
-                        cur = 0, last = 0;
+                        cur = (RegexCost){}, last = (RegexCost){};
                 } else if (*p == ')' && depth > 0) {
-                        uint64_t group = cur + 1;
+                        RegexCost group = cur;
+                        group.nodes++;
                         cur = stack[--depth];
-                        outer -= cur;
-                        cur += group, last = group;
-                } else if (*p == '{' && ((p[1] >= '0' && p[1] <= '9') || p[1] == ',')) {
-                        unsigned long bound = 0;
-                        const char *q = p + 1;
-                        while ((*q >= '0' && *q <= '9') || *q == ',') {
-                                char *end;
-                                if (*q == ',') {
-                                        q++;
-                                        continue;
-                                }
-                                unsigned long n = strtoul(q, &end, 10);
-                                bound = n > bound ? n : bound;
-                                q = end;
-                        }
-                        if (bound > 255) {
+                        cost_add(&cur, group);
+                        last = group;
+                } else if (*p == '*' || *p == '?' || *p == '+' ||
+                           (*p == '{' && ((p[1] >= '0' && p[1] <= '9') || p[1] == ','))) {
+                        unsigned long copies = *p == '{' ? interval_copies(&p) : *p == '+' ? 2 : 1;
+                        if (after_dup)
+                                return regex_refuse(c, r,
+                                                    "repetition operators one after "
+                                                    "another (like 'a**' or '.*?') are not "
+                                                    "supported");
+                        if (copies > 255) {
                                 ctx_error(c, r->loc,
                                           "invalid regular expression '%s': "
                                           "repetition count %lu exceeds 255",
-                                          r->pattern, bound);
+                                          r->pattern, copies);
                                 return -EINVAL;
                         }
-                        /* {n,} is n copies and a star: one more. */
-                        if (q[-1] == ',' || q[0] != '}')
-                                bound++;
-                        if (bound > 1) {
-                                cur += last * (bound - 1);
-                                last *= bound;
+                        if (copies > 1) {
+                                cur.nodes += last.nodes * (copies - 1);
+                                cur.ops += last.ops * (copies - 1);
+                                last.nodes *= copies, last.ops *= copies;
                         }
-                        p = *q ? q : q - 1;
-                } else if (*p == '+') {
-                        /* glibc compiles x+ as xx*: a copy, so a+++ doubles thrice. */
-                        cur += last + 1;
-                        last = last * 2 + 1;
-                } else if (*p == '*' || *p == '?') {
-                        cur++, last++;
+                        cur.nodes++, cur.ops++, last.nodes++, last.ops++;
+                        dup = true;
                 } else {
-                        cur++, last = 1;
+                        cur.nodes++, last = (RegexCost){ 1, 0 };
                 }
-                if (outer + cur > SUITE_MAX_REGEX_NFA) {
+                after_dup = dup;
+                RegexCost total = cur;
+                for (size_t i = 0; i < depth; i++)
+                        cost_add(&total, stack[i]);
+                if (total.nodes * (total.ops + 1) > SUITE_MAX_REGEX_NFA) {
                         ctx_error(c, r->loc,
                                   "regular expression '%s' is too complex: its "
-                                  "repetitions expand to more than %d nodes",
-                                  r->pattern, SUITE_MAX_REGEX_NFA);
+                                  "repetitions expand too much",
+                                  r->pattern);
                         return -EINVAL;
                 }
+                if (*p == '\0')
+                        break;
         }
-        *ret = outer + cur;
+        RegexCost total = cur;
+        for (size_t i = 0; i < depth; i++)
+                cost_add(&total, stack[i]);
+        *ret = total.nodes * (total.ops + 1);
         return 0;
 }
 

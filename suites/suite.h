@@ -157,8 +157,8 @@ typedef struct SuiteDiags {
 #define SUITE_MAX_RETRIES   10
 #define SUITE_MAX_MODEL     (64u * 1024 * 1024) /* bytes of model after merging defaults */
 #define SUITE_MAX_REGEX     4096                /* bytes of one pattern */
-#define SUITE_MAX_REGEX_NFA 10000               /* estimated regcomp nodes of one pattern */
-#define SUITE_MAX_REGEX_ALL 250000              /* the same for all patterns of a suite */
+#define SUITE_MAX_REGEX_NFA 20000  /* estimated regcomp work of one pattern (nodes x operators) */
+#define SUITE_MAX_REGEX_ALL 250000 /* the same for all patterns of a suite */
 
 /* Loads and validates a suite. On failure returns a negative errno and fills
  * diags with every error found (up to SUITE_MAX_DIAGS); nothing is returned in
