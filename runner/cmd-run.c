@@ -551,7 +551,8 @@ static void run_work(void *userdata, size_t item, unsigned attempt, RunTryRecord
         }
 
         rec->isolate_r = isolate_run(&spec, &rec->res, &rec->err);
-        runner_outcome_classify(rec->isolate_r, &rec->err, &rec->res, t->test, &rec->outcome);
+        runner_outcome_classify(rec->isolate_r, &rec->err, &rec->res, t->test, t->timeout_usec,
+                                &rec->outcome);
 }
 
 /* ---- results, in the runner --------------------------------------------- */

@@ -172,10 +172,11 @@ int runner_expect_stream(const char *path, const char *stream, const SuiteRegex 
         return s.failed;
 }
 
-static void classify_status(const IsolateResult *res, const TestSpec *test, RunOutcome *out)
+static void classify_status(const IsolateResult *res, const TestSpec *test, uint64_t timeout_usec,
+                            RunOutcome *out)
 {
         char t[64];
-        uint64_t ms = test->timeout_usec / 1000;
+        uint64_t ms = timeout_usec / 1000;
 
         switch (res->status) {
         case ISOLATE_TIMEOUT:
@@ -212,7 +213,7 @@ static void classify_status(const IsolateResult *res, const TestSpec *test, RunO
 }
 
 void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateResult *res,
-                             const TestSpec *test, RunOutcome *ret)
+                             const TestSpec *test, uint64_t timeout_usec, RunOutcome *ret)
 {
         const SuiteExpect *e = &test->expect;
         int r;
@@ -225,7 +226,7 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
                          err && err->msg[0] ? err->msg : strerror(-isolate_r));
                 return;
         }
-        classify_status(res, test, ret);
+        classify_status(res, test, timeout_usec, ret);
         /* A test that did not run to its end has no meaningful output to check. */
         if (res->status != ISOLATE_EXITED && res->status != ISOLATE_SIGNALED)
                 return;

@@ -100,9 +100,10 @@ RunNext runner_next_after_try(ReportStatus status, unsigned attempt, unsigned ma
                               bool fail_fast);
 
 /* Classifies one try: isolate_r/err from isolate_run(), then status, exit
- * status and expectations on the streamed output files. */
+ * status and expectations on the streamed output files. timeout_usec is the
+ * timeout the try ran with (--timeout overrides the test's), for messages. */
 void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateResult *res,
-                             const TestSpec *test, RunOutcome *ret);
+                             const TestSpec *test, uint64_t timeout_usec, RunOutcome *ret);
 
 /* ---- harness run: the worker pool (schedule.c) -------------------------- */
 

@@ -207,6 +207,7 @@ static int worker_start(Pool *p, Worker *w, size_t item, unsigned attempt, ThErr
                 return th_error_errno(err, e, "pidfd_open");
         }
         p->running++;
+        th_debug("worker %d started: item %zu, try %u", (int)pid, item, attempt);
         if (p->ops->started)
                 p->ops->started(p->userdata, item, attempt);
         return 0;

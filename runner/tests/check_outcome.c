@@ -14,10 +14,17 @@ static void setup(void)
         ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
+/* Every regex a test compiled, freed in teardown. */
+static regex_t compiled[32];
+static size_t n_compiled;
+
 static void teardown(void)
 {
+        for (size_t i = 0; i < n_compiled; i++)
+                regfree(&compiled[i]);
+        n_compiled = 0;
         th_rm_rf(tmpdir);
-        strcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX");
+        memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
 }
 
 static void write_file(const char *name, const char *data, size_t len, char *ret_path)
@@ -33,6 +40,8 @@ static SuiteRegex re(const char *pattern)
 {
         SuiteRegex r = { .pattern = (char *)pattern };
         ck_assert_int_eq(regcomp(&r.re, pattern, REG_EXTENDED | REG_NEWLINE), 0);
+        ck_assert_uint_lt(n_compiled, ELEMENTSOF(compiled));
+        compiled[n_compiled++] = r.re;
         return r;
 }
 
@@ -47,13 +56,13 @@ START_TEST(test_outcome_classify__exit_status)
         IsolateResult res = exited(3);
         RunOutcome o;
 
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_FAIL);
         ck_assert_str_eq(o.type, "exit-status");
         ck_assert_str_eq(o.message, "exit status 3, expected 0");
 
         t.expect.exit_status = 3;
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_PASS);
         ck_assert_str_eq(o.type, "");
 }
@@ -66,29 +75,32 @@ START_TEST(test_outcome_classify__classes_kept_apart)
         IsolateResult res = { 0 };
         RunOutcome o;
 
-        runner_outcome_classify(-EPERM, &err, &res, &t, &o);
+        runner_outcome_classify(-EPERM, &err, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_ERROR);
         ck_assert_ptr_nonnull(strstr(o.message, "mount overlay"));
 
         res = (IsolateResult){ .status = ISOLATE_TIMEOUT, .exit_status = 137, .timed_out = true };
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_FAIL);
         ck_assert_str_eq(o.type, "timeout");
         ck_assert_ptr_nonnull(strstr(o.message, "timed out after 2s"));
+        /* the timeout the try ran with (--timeout), not the suite's */
+        runner_outcome_classify(0, NULL, &res, &t, 500000, &o);
+        ck_assert_ptr_nonnull(strstr(o.message, "timed out after 500ms"));
 
         res = (IsolateResult){ .status = ISOLATE_OOM, .exit_status = 137, .oom = true };
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_FAIL);
         ck_assert_str_eq(o.type, "oom");
 
         res = (IsolateResult){ .status = ISOLATE_SETUP_FAILED, .exit_status = 5 };
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_FAIL);
         ck_assert_str_eq(o.type, "setup");
         ck_assert_str_eq(o.message, "setup exited with status 5");
 
         res = (IsolateResult){ .status = ISOLATE_SIGNALED, .exit_status = 139, .term_signal = 11 };
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_FAIL);
         ck_assert_str_eq(o.type, "signal");
         ck_assert_ptr_nonnull(strstr(o.message, "SIGSEGV"));
@@ -107,12 +119,12 @@ START_TEST(test_outcome_expect__stdout_hits_and_misses)
         write_file("stdout", out, strlen(out), res.stdout_path);
         t.expect.stdout_match = must;
         t.expect.n_stdout_match = 2;
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_PASS);
 
         t.expect.stderr_match = missing; /* no stderr file: empty */
         t.expect.n_stderr_match = 1;
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_int_eq(o.status, REPORT_FAIL);
         ck_assert_str_eq(o.type, "expectation");
         ck_assert_str_eq(o.message, "stderr did not match '^never'");
@@ -185,7 +197,7 @@ START_TEST(test_outcome_expect__status_first_then_expectations_in_details)
         write_file("stdout", out, strlen(out), res.stdout_path);
         t.expect.stdout_match = must;
         t.expect.n_stdout_match = 1;
-        runner_outcome_classify(0, NULL, &res, &t, &o);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
         ck_assert_str_eq(o.type, "exit-status");
         ck_assert_ptr_nonnull(strstr(o.details, "stdout did not match 'something'"));
 }

@@ -38,11 +38,12 @@ tests:
 YAML
 cd "$work"
 
-"$h" run -o o1 --junit f.xml --filter '^opts/(quick|sleeper)$' --timeout 1s opts.yaml >/dev/null 2>&1
-check "--timeout 1s overrides: exit 1" [ $? -eq 1 ]
+"$h" run -o o1 --junit f.xml --filter '^opts/(quick|sleeper)$' --timeout 3s opts.yaml >/dev/null 2>&1
+check "--timeout 3s overrides: exit 1" [ $? -eq 1 ]
 check "--filter selects 2 tests" [ "$(xpath f.xml 'count(//testcase)')" = 2 ]
 expect_case f.xml quick pass
 expect_case f.xml sleeper failure timeout
+check "the message names the overriding timeout" [ "$(xpath f.xml "string(//testcase[@name='sleeper']/failure/@message)")" = "timed out after 3s; the container was killed" ]
 
 "$h" run -o o2 --junit t.xml --tag fast --retries 1 opts.yaml >/dev/null 2>&1
 check "--tag fast: exit 1" [ $? -eq 1 ]
