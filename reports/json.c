@@ -162,6 +162,8 @@ static int attachments(Json *j, const ReportCase *c)
         if (r >= 0 && c->stderr_path)
                 r = attachment(j, "stderr", c->stderr_path);
         for (size_t i = 0; r >= 0 && c->attachments && c->attachments[i]; i++) {
+                if (access(c->attachments[i], F_OK) < 0)
+                        continue;
                 const char *slash = strrchr(c->attachments[i], '/');
                 r = attachment(j, slash ? slash + 1 : c->attachments[i], c->attachments[i]);
         }

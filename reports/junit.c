@@ -63,9 +63,12 @@ static int text(Junit *j, const char *s, size_t len)
         return 0;
 }
 
-/* Jenkins' junit-attachments syntax: the line alone, nothing around it. */
+/* Jenkins' junit-attachments syntax: the line alone, nothing around it. A
+ * file that does not exist is not named (the plugin would fail on it). */
 static int attachment_line(const Junit *j, const char *path, RBuf *out)
 {
+        if (access(path, F_OK) < 0)
+                return 0;
         _cleanup_free_ char *p = report_attachment_path(j->opts, path);
         if (!p)
                 return -ENOMEM;

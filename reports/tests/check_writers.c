@@ -204,8 +204,9 @@ static ReportCase alpha_case(size_t i)
                 return c;
         default:
                 c = mkcase("with attachments", REPORT_PASS, NULL, NULL);
-                c.attachments = calloc(2, sizeof(char *));
+                c.attachments = calloc(3, sizeof(char *));
                 c.attachments[0] = write_log("journal.txt", "journal\n");
+                c.attachments[1] = tmp_path("never-copied.txt");
                 return c;
         }
 }
@@ -347,6 +348,7 @@ START_TEST(test_junit__structure_counts_and_reruns)
         _cleanup_free_ char *att2 =
                 xpath_str(doc, "string(//testcase[@name='with attachments']/system-out)");
         ck_assert(strstr(att2, "journal.txt]]") != NULL);
+        ck_assert(strstr(att2, "never-copied") == NULL);
         ck_assert_xpath_num(doc, "count(//testcase[@name='fails']/system-err)", 0);
 
         xmlFreeDoc(doc);
@@ -790,14 +792,32 @@ START_TEST(test_merge__rejects_bad_input_naming_the_file)
                            "\"file:///etc/passwd\">]><testsuites><testsuite name=\"a\"><testcase "
                            "name=\"b\"><system-out>&x;</system-out></testcase></testsuite>"
                            "</testsuites>");
+        _cleanup_free_ char *sysdtd =
+                write_log("sysdtd.xml", "<!DOCTYPE t SYSTEM \"file:///etc/passwd\"><testsuites/>");
+        _cleanup_free_ char *pe =
+                write_log("pe.xml", "<!DOCTYPE t [<!ENTITY % p SYSTEM \"file:///etc/passwd\"> %p;]>"
+                                    "<testsuites/>");
+        RBuf laughs = {};
+        ck_assert_int_eq(rbuf_puts(&laughs, "<!DOCTYPE t [<!ENTITY l0 \"lol\">"), 0);
+        for (int i = 1; i < 10; i++) {
+                ck_assert_int_eq(rbuf_printf(&laughs, "<!ENTITY l%d \"", i), 0);
+                for (int k = 0; k < 10; k++)
+                        ck_assert_int_eq(rbuf_printf(&laughs, "&l%d;", i - 1), 0);
+                ck_assert_int_eq(rbuf_puts(&laughs, "\">"), 0);
+        }
+        ck_assert_int_eq(rbuf_puts(&laughs, "]><testsuites><testsuite name=\"&l9;\"/>"
+                                            "</testsuites>"),
+                         0);
+        _cleanup_free_ char *lol = write_log("laughs.xml", laughs.data);
+        rbuf_done(&laughs);
         _cleanup_free_ char *out = tmp_path("out.xml");
         struct {
                 const char *path, *needle;
                 int code;
         } cases[] = {
-                { broken, "broken.xml': line", -EINVAL },
-                { other, "not a JUnit report", -EINVAL },
-                { missing, "missing.xml", -ENOENT },
+                { sysdtd, "DTD is not allowed", -EINVAL }, { pe, "DTD is not allowed", -EINVAL },
+                { lol, "DTD is not allowed", -EINVAL },    { broken, "broken.xml': line", -EINVAL },
+                { other, "not a JUnit report", -EINVAL },  { missing, "missing.xml", -ENOENT },
                 { xxe, "DTD is not allowed", -EINVAL },
         };
 
