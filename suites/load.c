@@ -85,12 +85,12 @@ static int expected(LoadCtx *c, const Node *v, const char *what)
  * YAML; making the user quote it avoids surprises). Numbers are kept as text. */
 static const char *string_value(LoadCtx *c, const Node *v, const char *what)
 {
-        if (v->kind != NODE_SCALAR || is_null(v) || bool_value(v) >= 0) {
-                if (v->kind == NODE_SCALAR && bool_value(v) >= 0 && v->kind != NODE_INVALID) {
-                        ctx_error(c, v->loc, "expected %s, got a boolean (quote it: \"%s\")", what,
-                                  v->value);
-                        return NULL;
-                }
+        if (v->kind == NODE_SCALAR && bool_value(v) >= 0) {
+                ctx_error(c, v->loc, "expected %s, got a boolean (quote it: \"%s\")", what,
+                          v->value);
+                return NULL;
+        }
+        if (v->kind != NODE_SCALAR || is_null(v)) {
                 expected(c, v, what);
                 return NULL;
         }
