@@ -37,10 +37,16 @@ int runner_cmd_enter(int argc, char **argv)
         const char *name = argv[optind++];
         int status = 0;
         ThError err = {};
+        IsolateMachine m;
+        /* An unknown name is the user's mistake (2); failing to enter is 3. */
+        if (isolate_machine_get(name, &m, &err) < 0) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return RUNNER_EXIT_USAGE;
+        }
         int r = isolate_machine_enter(name, optind < argc ? argv + optind : NULL, &status, &err);
         if (r < 0) {
                 th_log(TH_LOG_ERROR, "%s", err.msg[0] ? err.msg : strerror(-r));
-                return r == -ENOENT || r == -EINVAL ? RUNNER_EXIT_USAGE : RUNNER_EXIT_INFRA;
+                return RUNNER_EXIT_INFRA;
         }
         return status;
 }

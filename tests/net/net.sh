@@ -1,0 +1,130 @@
+#!/bin/sh
+# Network modes end to end, with only loopback and namespaces we create:
+# veth (a service in the container reachable from the host on its link
+# address and through --port on 127.0.0.1), none (only lo), host (the host's
+# interfaces), a veth group (two containers of one run reach each other), the
+# refusals, and that every link, address, namespace and pool entry is gone
+# after each run. Usage: net.sh HARNESS NET-HELPER
+. "$(dirname "$0")/../isolate/lib.sh"
+HELPER=$(readlink -f "${2:?usage: $0 HARNESS NET-HELPER}")
+need_root_and_tree
+WORK=$(mktemp -d /tmp/th-net-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+NL="--bind-ro $HELPER:/usr/local/bin/nl"
+
+net_snapshot() {
+        ip -o link | sed 's/^[0-9]*: //' | awk '{ print $1 }' | sort
+        ip -o addr | awk '{ print $2, $3, $4 }' | sort
+        ip -o route | sort
+        ip netns list 2>/dev/null
+        ls /run/harness/net 2>/dev/null | grep -v '^lock$'
+}
+net_snapshot >"$WORK/before"
+net_same() { # net_same DESCRIPTION
+        net_snapshot >"$WORK/after"
+        if diff "$WORK/before" "$WORK/after" >"$WORK/diff"; then
+                ok "$1: no link, address, route or pool entry left"
+        else
+                fail "$1: the host's network changed"
+                sed 's/^/#   /' "$WORK/diff"
+        fi
+}
+# A port nobody listens on (the forwarder binds 127.0.0.1 only).
+PORT=$(( 20000 + $$ % 20000 ))
+
+# ---- veth: link address and --port ----------------------------------------
+"$HARNESS" shell -D "$T" -x $NL --network=veth --port "$PORT:80" -M th-net-veth -- \
+        /bin/sh -c 'nl ifaces >/tmp/ifaces; nl listen 80 hello-from-veth & sleep 60' \
+        </dev/null >"$WORK/veth.out" 2>&1 &
+SHELL_PID=$!
+addr=""
+for i in $(seq 200); do
+        addr=$("$HARNESS" ps --json | grep '"name": "th-net-veth"' |
+                sed 's/.*"address": "\([^"]*\)".*/\1/')
+        [ -n "$addr" ] && "$HELPER" connect "$addr" 80 >"$WORK/direct" 2>/dev/null && break
+        sleep 0.2
+done
+case $addr in
+169.254.*) ok "veth: the container has the link-local address $addr" ;;
+*) fail "veth: no link-local address in 'harness ps' ('$addr')" ;;
+esac
+if grep -qx hello-from-veth "$WORK/direct"; then
+        ok "veth: the service answers on the container's link address"
+else
+        fail "veth: no answer from $addr:80"
+fi
+"$HELPER" connect 127.0.0.1 "$PORT" >"$WORK/fwd" 2>&1
+if grep -qx hello-from-veth "$WORK/fwd"; then
+        ok "veth: --port $PORT:80 forwards 127.0.0.1:$PORT to the service"
+else
+        fail "veth: nothing through 127.0.0.1:$PORT ($(cat "$WORK/fwd"))"
+fi
+host_if=$(ip -o addr | awk -v a="${addr%.*}." 'index($4, a) == 1 { print $2 }' | head -1)
+[ -n "$host_if" ] && ok "veth: the host end '$host_if' carries the /30's other address" ||
+        fail "veth: no host-side address in the container's /30"
+if "$HARNESS" enter th-net-veth /bin/sh -c 'cat /tmp/ifaces' 2>&1 | sort | tr '\n' ' ' |
+        grep -qx 'host0 lo '; then
+        ok "veth: the container sees lo and host0 only"
+else
+        fail "veth: unexpected interfaces in the container"
+fi
+"$HARNESS" stop th-net-veth >/dev/null 2>&1
+wait "$SHELL_PID"
+if "$HELPER" connect 127.0.0.1 "$PORT" >/dev/null 2>&1; then
+        fail "veth: 127.0.0.1:$PORT still answers after the container ended"
+else
+        ok "veth: the forwarder is gone with the container"
+fi
+net_same "veth"
+
+# ---- none and host --------------------------------------------------------
+expect_rc 0 "none: only lo" -- "$HARNESS" shell -D "$T" -x $NL -- /bin/sh -c \
+        'test "$(nl ifaces | tr "\n" " ")" = "lo "'
+host_ifaces=$(ip -o link | sed 's/^[0-9]*: //' | awk -F'[:@]' '{ print $1 }' | sort | tr '\n' ' ')
+"$HARNESS" shell -D "$T" -x $NL --network=host -- nl ifaces </dev/null >"$WORK/host" 2>&1
+got=$(sort "$WORK/host" | tr '\n' ' ')
+if [ "$got" = "$host_ifaces" ]; then
+        ok "host: the container sees the host's interfaces ($got)"
+else
+        fail "host: '$got', the host has '$host_ifaces'"
+fi
+net_same "none and host"
+
+# ---- a veth group: two containers of one run ------------------------------
+cat >"$WORK/group.yaml" <<YAML
+name: netgroup
+rootfs: $T
+defaults:
+  boot: false
+  timeout: 120
+  network: {veth: pair}
+  fixtures:
+    - $HELPER:/usr/local/bin/nl
+tests:
+  - name: server
+    run: nl once 7000 from-the-server
+  - name: client
+    run: nl scan 7000 | grep -x from-the-server
+YAML
+expect_rc 0 "group: the client reaches the server in the same group" -- \
+        "$HARNESS" run -j 2 -o "$WORK/runout" "$WORK/group.yaml"
+net_same "group (bridge removed)"
+
+# ---- refusals -------------------------------------------------------------
+expect_rc 2 "--port without --network=veth is refused" -- \
+        "$HARNESS" shell -D "$T" --port 8080:80 -- true
+grep -q "need --network=veth" "$WORK/err" && ok "... and says so" || fail "no message"
+expect_rc 2 "a bad --port is refused" -- "$HARNESS" shell -D "$T" --network=veth --port 0:80 true
+expect_rc 2 "an unknown network mode is refused" -- "$HARNESS" shell -D "$T" --network=bridge true
+nc_port=$((PORT + 1))
+"$HELPER" listen "$nc_port" busy >/dev/null 2>&1 &
+busy=$!
+sleep 0.5
+expect_rc 3 "a --port already taken on the host fails setup" -- \
+        "$HARNESS" shell -D "$T" -x --network=veth --port "$nc_port:80" -- true
+grep -q "127.0.0.1:$nc_port" "$WORK/err" && ok "... naming the port" || fail "no port in '$(cat "$WORK/err")'"
+kill "$busy"
+wait "$busy" 2>/dev/null
+net_same "after the refusals"
+
+finish
