@@ -260,7 +260,7 @@ int runner_cmd_shell(int argc, char **argv)
         _cleanup_(shell_args_done) ShellArgs a = {};
         int r = parse_args(argc, argv, &a);
         if (r != 0)
-                return r > 0 ? RUNNER_EXIT_OK : r;
+                return r == 1 ? RUNNER_EXIT_OK : r; /* 1: --help; else the usage status */
 
         char *default_argv[] = { "/bin/sh", NULL };
         char **cmd = optind < argc ? argv + optind : NULL;
