@@ -45,9 +45,16 @@ static int lock_name(const char *name, int *ret_fd)
 
 int isolate_registry_reserve(const IsolateSpec *spec, Registration *ret, ThError *err)
 {
-        const char *base = spec->machine ? spec->machine : "container";
+        /* The host name may hold anything; the registry's name is the
+         * machine name with what a file name or machinectl refuses replaced. */
+        char base[64];
+        th_snprintf(base, sizeof(base), "%s",
+                    spec->machine && spec->machine[0] ? spec->machine : "container");
+        for (char *c = base; *c; c++)
+                if (!valid_name((char[]){ 'a', *c, 0 }))
+                        *c = '-';
         if (!valid_name(base))
-                return th_error_set(err, EINVAL, "invalid machine name '%s'", base);
+                base[0] = 'c';
         int r = th_mkdir_p(MACHINES_DIR, 0755);
         if (r < 0)
                 return th_error_errno(err, -r, "create '" MACHINES_DIR "'");
