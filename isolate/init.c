@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "isolate-internal.h"
@@ -184,9 +185,36 @@ static void flush_host_environ(char **env)
         environ = env;
 }
 
+/* The stub init never execs, so close-on-exec protects nothing here: every
+ * fd the harness held (the caller's inherited fds, layer and cgroup dirs,
+ * the host root) would stay open in PID 1, and /proc/1/fd/N of a directory
+ * is a way out of the root for container root without private users
+ * (CVE-2024-21626 class). Keep only stdio and the fds PID 1 needs. */
+static void close_host_fds(const InitParams *p)
+{
+        int keep[] = { p->stdout_fd, p->stderr_fd, p->sync_fd };
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                for (size_t j = i + 1; j < ELEMENTSOF(keep); j++)
+                        if (keep[j] < keep[i]) {
+                                int t = keep[i];
+                                keep[i] = keep[j];
+                                keep[j] = t;
+                        }
+        unsigned lo = 3;
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+                if (keep[i] < (int)lo)
+                        continue;
+                if ((unsigned)keep[i] > lo)
+                        (void)syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+                lo = (unsigned)keep[i] + 1;
+        }
+        (void)syscall(SYS_close_range, lo, ~0U, 0);
+}
+
 _Noreturn void isolate_stub_init(const InitParams *p)
 {
         flush_host_environ(p->env);
+        close_host_fds(p);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGCHLD);
