@@ -215,6 +215,10 @@ _Noreturn void isolate_stub_init(const InitParams *p)
 {
         flush_host_environ(p->env);
         close_host_fds(p);
+        /* This process never execs: its memory is the harness's. Not
+         * dumpable, so the container (even its root: the mm belongs to the
+         * host's user namespace) cannot ptrace it or read its /proc files. */
+        (void)prctl(PR_SET_DUMPABLE, 0);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGCHLD);

@@ -308,6 +308,10 @@ static int build_env(Container *c, ThError *err)
                 r = th_strv_push(&env, "container=harness");
         if (r >= 0 && !s->boot)
                 r = th_strv_push(&env, "HOME=/root");
+        /* The console is a file for the report: no colour codes in it
+         * (read by systemd itself; units get their own environment). */
+        if (r >= 0 && s->boot && !s->interactive)
+                r = th_strv_push(&env, "SYSTEMD_COLORS=0");
         if (r >= 0 && s->interactive) {
                 _cleanup_free_ char *t = th_strdup_printf("TERM=%s", term ? term : "vt220");
                 r = t ? th_strv_push(&env, t) : -ENOMEM;
@@ -410,6 +414,17 @@ static _Noreturn void inner_child(Container *c, const char *root)
                 execve(c->systemd, argv, c->env);
                 th_error_errno(&err, errno, "execute '%s' in the container", c->systemd);
                 isolate_sync_fail(c->sync[1], &err);
+        }
+        if (!console && !s->interactive) {
+                /* Nothing of the harness's terminal or session stays with
+                 * PID 1 (no TIOCSTI through an inherited fd). */
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) {
+                        th_error_errno(&err, errno, "redirect PID 1's stdio");
+                        isolate_sync_fail(c->sync[1], &err);
+                }
+                close(null);
+                (void)setsid();
         }
         InitParams p = {
                 .argv = s->argv,

@@ -231,7 +231,8 @@ END_TEST
 
 START_TEST(test_run__timeout_kills_everything)
 {
-        char *argv[] = { "/bin/sh", "-c", "sleep 100 & sleep 100 & sleep 100", NULL };
+        char *argv[] = { "/bin/sh", "-c", "sleep 100.0472 & sleep 100.0472 & sleep 100.0472",
+                         NULL };
         IsolateSpec s = base_spec(argv, "timeout");
         s.timeout_usec = 2 * 1000000ULL;
         uint64_t t = th_now_usec();
@@ -240,19 +241,19 @@ START_TEST(test_run__timeout_kills_everything)
         ck_assert_int_eq(r.status, ISOLATE_TIMEOUT);
         ck_assert(r.timed_out);
         ck_assert_msg(took < 4 * 1000000ULL, "took %llu us", (unsigned long long)took);
-        ck_assert(!process_running("sleep 100"));
+        ck_assert(!process_running("sleep 100.0472"));
 }
 END_TEST
 
 START_TEST(test_run__boot_timeout)
 {
-        char *argv[] = { "/bin/sleep", "100", NULL };
+        char *argv[] = { "/bin/sleep", "100.0472", NULL };
         IsolateSpec s = base_spec(argv, "boottimeout");
         s.boot = true;
         s.timeout_usec = 8 * 1000000ULL;
         IsolateResult r = run_ok(&s);
         ck_assert_int_eq(r.status, ISOLATE_TIMEOUT);
-        ck_assert(!process_running("sleep 100"));
+        ck_assert(!process_running("sleep 100.0472"));
 }
 END_TEST
 
