@@ -1,0 +1,201 @@
+/* A static probe for the adversarial tests, bound into containers as a
+ * fixture (crun's tests/init.c model). Each sub-command tries one thing a
+ * hostile test would do and prints what happened; the exit status says
+ * whether the protection held (0) or was broken (1). Usage errors exit 2.
+ *
+ *   probe tiocsti            inject a command into fds 0-2 and /dev/tty
+ *   probe fds                no fd >= 3 of any visible process is a directory
+ *                            or leads outside the root; cwd inside the root
+ *   probe abstract-listen N  (host side) serve the abstract socket @N
+ *   probe abstract-connect N connect to @N: must fail */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int try_tiocsti(int fd, const char *what)
+{
+        int bad = 0;
+        const char *cmd = "touch /tmp/PWNED-BY-TIOCSTI\n";
+        /* The plain request, and the high-bit variant that defeated
+         * flatpak's seccomp filter (CVE-2019-10063). */
+        unsigned long reqs[] = { TIOCSTI, (1UL << 32) | TIOCSTI };
+        for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
+                long rc = syscall(SYS_ioctl, fd, reqs[r], cmd);
+                if (rc == 0) {
+                        printf("INJECTED via %s (request %#lx)\n", what, reqs[r]);
+                        bad = 1;
+                } else
+                        printf("tiocsti %s request %#lx: %s\n", what, reqs[r], strerror(errno));
+        }
+        return bad;
+}
+
+static int cmd_tiocsti(void)
+{
+        int bad = 0;
+        for (int fd = 0; fd <= 2; fd++) {
+                char what[16];
+                snprintf(what, sizeof(what), "fd %d", fd);
+                bad |= try_tiocsti(fd, what);
+        }
+        int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (tty < 0)
+                printf("open /dev/tty: %s\n", strerror(errno));
+        else {
+                bad |= try_tiocsti(tty, "/dev/tty");
+                close(tty);
+        }
+        return bad;
+}
+
+/* Every fd >= 3 of every process we can see: none may be a directory (a
+ * directory fd is a way out of the root: fchdir + ..), none may point at a
+ * path outside the container. Our own directory stream is skipped. */
+static int cmd_fds(void)
+{
+        int bad = 0;
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/') {
+                printf("BAD cwd: %s\n", getcwd(cwd, sizeof(cwd)) ? cwd : strerror(errno));
+                bad = 1;
+        } else
+                printf("cwd %s\n", cwd);
+        DIR *proc = opendir("/proc");
+        if (!proc) {
+                printf("BAD: opendir /proc: %s\n", strerror(errno));
+                return 1;
+        }
+        struct dirent *p;
+        int self = getpid();
+        while ((p = readdir(proc))) {
+                int pid = atoi(p->d_name);
+                if (pid <= 0)
+                        continue;
+                char path[64], link[4096];
+                snprintf(path, sizeof(path), "/proc/%d/cwd", pid);
+                ssize_t n = readlink(path, link, sizeof(link) - 1);
+                if (n > 0) {
+                        link[n] = 0;
+                        if (link[0] != '/') {
+                                printf("BAD pid %d cwd outside the root: %s\n", pid, link);
+                                bad = 1;
+                        }
+                }
+                snprintf(path, sizeof(path), "/proc/%d/root", pid);
+                n = readlink(path, link, sizeof(link) - 1);
+                if (n > 0) {
+                        link[n] = 0;
+                        if (strcmp(link, "/") != 0) {
+                                printf("BAD pid %d root is %s\n", pid, link);
+                                bad = 1;
+                        }
+                }
+                snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+                DIR *fds = opendir(path);
+                if (!fds) {
+                        printf("pid %d fds: %s\n", pid, strerror(errno));
+                        continue;
+                }
+                struct dirent *f;
+                while ((f = readdir(fds))) {
+                        int fd = atoi(f->d_name);
+                        if (f->d_name[0] == '.' || fd <= 2)
+                                continue;
+                        if (pid == self && fd == dirfd(fds))
+                                continue;
+                        if (pid == self && fd == dirfd(proc))
+                                continue;
+                        char fpath[512];
+                        snprintf(fpath, sizeof(fpath), "%s/%s", path, f->d_name);
+                        n = readlink(fpath, link, sizeof(link) - 1);
+                        link[n > 0 ? n : 0] = 0;
+                        struct stat st;
+                        if (stat(fpath, &st) == 0 && S_ISDIR(st.st_mode)) {
+                                printf("BAD pid %d fd %d is a directory: %s\n", pid, fd, link);
+                                bad = 1;
+                        } else
+                                printf("pid %d fd %d -> %s\n", pid, fd, link);
+                }
+                closedir(fds);
+        }
+        closedir(proc);
+        return bad;
+}
+
+static socklen_t abstract_addr(const char *name, struct sockaddr_un *a)
+{
+        memset(a, 0, sizeof(*a));
+        a->sun_family = AF_UNIX;
+        size_t l = strlen(name);
+        if (l > sizeof(a->sun_path) - 2)
+                l = sizeof(a->sun_path) - 2;
+        memcpy(a->sun_path + 1, name, l);
+        return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + l);
+}
+
+static int cmd_abstract_listen(const char *name)
+{
+        struct sockaddr_un a;
+        socklen_t len = abstract_addr(name, &a);
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || bind(s, (struct sockaddr *)&a, len) < 0 || listen(s, 16) < 0) {
+                perror("abstract-listen");
+                return 2;
+        }
+        printf("listening on @%s\n", name);
+        fflush(stdout);
+        signal(SIGPIPE, SIG_IGN);
+        for (;;) {
+                int c = accept(s, NULL, NULL);
+                if (c < 0)
+                        continue;
+                (void)!write(c, "HOST-SECRET\n", 12);
+                close(c);
+        }
+}
+
+static int cmd_abstract_connect(const char *name)
+{
+        struct sockaddr_un a;
+        socklen_t len = abstract_addr(name, &a);
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) {
+                printf("socket: %s\n", strerror(errno));
+                return 0;
+        }
+        if (connect(s, (struct sockaddr *)&a, len) < 0) {
+                printf("connect @%s: %s\n", name, strerror(errno));
+                return 0;
+        }
+        char buf[64] = {};
+        (void)!read(s, buf, sizeof(buf) - 1);
+        printf("CONNECTED to @%s: %s", name, buf);
+        return 1;
+}
+
+int main(int argc, char **argv)
+{
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (argc == 2 && strcmp(argv[1], "tiocsti") == 0)
+                return cmd_tiocsti();
+        if (argc == 2 && strcmp(argv[1], "fds") == 0)
+                return cmd_fds();
+        if (argc == 3 && strcmp(argv[1], "abstract-listen") == 0)
+                return cmd_abstract_listen(argv[2]);
+        if (argc == 3 && strcmp(argv[1], "abstract-connect") == 0)
+                return cmd_abstract_connect(argv[2]);
+        fprintf(stderr, "usage: probe tiocsti|fds|abstract-listen NAME|abstract-connect NAME\n");
+        return 2;
+}
