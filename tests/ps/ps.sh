@@ -12,7 +12,9 @@ trap 'rm -rf "$WORK"' EXIT
 
 leftovers() {
         find /sys/fs/cgroup -mindepth 1 -type d -name 'harness-enter-*' 2>/dev/null
-        awk '{ print $5 }' /proc/self/mountinfo | sort
+        # Only mounts that could be ours: other tests may mount elsewhere.
+        awk -v w="$WORK" -v t="$T" 'index($5, w) == 1 || index($5, t) == 1 ||
+                index($5, "/run/harness") == 1 { print $5 }' /proc/self/mountinfo | sort
         ls /run/harness/machines 2>/dev/null | grep '^h-running-' || true
 }
 leftovers >"$WORK/before"
