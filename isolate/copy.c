@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 #include "isolate-internal.h"
 #include "isolate-copy.h"
@@ -28,6 +29,26 @@ static int copy_fd(int in, int out)
         }
 }
 
+/* Extended attributes: overlay's trusted.overlay.* (opaque directories,
+ * redirects) and security.capability must survive, or a kept upper dir used
+ * as a layer is a different tree. Best effort per attribute. */
+static void copy_xattrs(int in, int out)
+{
+        char names[65536], value[65536];
+        ssize_t n = flistxattr(in, names, sizeof(names));
+        for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(names + off) + 1) {
+                ssize_t v = fgetxattr(in, names + off, value, sizeof(value));
+                if (v >= 0)
+                        (void)fsetxattr(out, names + off, value, (size_t)v, 0);
+        }
+}
+
+static void copy_times(int out, const struct stat *st)
+{
+        struct timespec ts[2] = { st->st_atim, st->st_mtim };
+        (void)futimens(out, ts);
+}
+
 /* Copies the entry name in src_dir to dst_dir (created entries never follow
  * symlinks; directories recurse, depth-limited). */
 int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *dst_name,
@@ -45,9 +66,13 @@ int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *d
                         st.st_mode & 07777);
                 if (in < 0 || out < 0)
                         return -errno;
+                int r = copy_fd(in, out);
+                /* Owner before mode (chown clears set-uid bits), caps last. */
                 (void)fchown(out, st.st_uid, st.st_gid);
                 (void)fchmod(out, st.st_mode & 07777);
-                return copy_fd(in, out);
+                copy_xattrs(in, out);
+                copy_times(out, &st);
+                return r;
         }
         if (S_ISLNK(st.st_mode)) {
                 char target[4096];
@@ -92,6 +117,11 @@ int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *d
         }
         (void)fchown(d, st.st_uid, st.st_gid);
         (void)fchmod(d, st.st_mode & 07777);
+        _cleanup_close_ int src_again =
+                openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (src_again >= 0)
+                copy_xattrs(src_again, d);
+        copy_times(d, &st);
         return ret;
 }
 

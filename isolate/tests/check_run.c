@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include "isolate.h"
 
@@ -374,12 +375,26 @@ END_TEST
 
 START_TEST(test_run__keep_upper_dir)
 {
-        char *argv[] = { "/bin/sh", "-c", "echo kept > /etc/kept", NULL };
+        char *argv[] = { "/bin/sh", "-c",
+                         "echo kept > /etc/kept; rm /etc/hostname;"
+                         "rm -rf /usr/share/doc && mkdir /usr/share/doc",
+                         NULL };
         IsolateSpec s = base_spec(argv, "keep");
         char keep[4096], p[4096];
         th_snprintf(keep, sizeof(keep), "%s/upper-kept", work);
         s.keep_upper_dir = keep;
         run_ok(&s);
+        th_snprintf(p, sizeof(p), "%s/upper/etc/kept", keep);
+        ck_assert_str_eq(read_file(p), "kept\n");
+        /* Whiteouts and opaque directories survive: the kept dir is a layer. */
+        struct stat st;
+        th_snprintf(p, sizeof(p), "%s/upper/etc/hostname", keep);
+        ck_assert_int_eq(lstat(p, &st), 0);
+        ck_assert(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+        char v[8] = {};
+        th_snprintf(p, sizeof(p), "%s/upper/usr/share/doc", keep);
+        ck_assert_int_eq(getxattr(p, "trusted.overlay.opaque", v, sizeof(v)), 1);
+        ck_assert_int_eq(v[0], 'y');
         th_snprintf(p, sizeof(p), "%s/upper/etc/kept", keep);
         ck_assert_str_eq(read_file(p), "kept\n");
         th_snprintf(p, sizeof(p), "%s/etc/kept", tree);
