@@ -307,11 +307,12 @@ int runner_cmd_shell(int argc, char **argv)
         IsolateResult res = {};
         ThError err = {};
         r = isolate_run(&spec, &res, &err);
-        if (replay_files) {
+        /* A failed boot's message names the console and journal files in
+         * tmpdir: they stay for the user to read. */
+        bool boot_failed = r < 0 && err.code == EIO && strstr(err.msg, tmpdir);
+        if (replay_files && !boot_failed) {
                 replay(res.stdout_path, STDOUT_FILENO);
                 replay(res.stderr_path, STDERR_FILENO);
-                if (r < 0)
-                        replay(res.journal_path[0] ? res.console_path : "", STDERR_FILENO);
                 (void)th_rm_rf(tmpdir);
         }
         if (r < 0) {
