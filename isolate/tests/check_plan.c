@@ -1,6 +1,8 @@
 /* isolate: unit tests of the pure parts — the mount plan, the generated
  * units, the capability bounding set, uid maps and cgroup values. */
 #include <check.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/mount.h>
 
@@ -196,6 +198,84 @@ START_TEST(test_formats__uid_map_and_cpu)
 }
 END_TEST
 
+/* isolate_resolve_in_root needs no privileges: a plain directory stands in
+ * for the container's root. */
+static char rootdir[] = "/tmp/harness-resolve.XXXXXX";
+
+static void make_root(void)
+{
+        ck_assert_ptr_nonnull(mkdtemp(rootdir));
+}
+
+static void remove_root(void)
+{
+        th_rm_rf(rootdir);
+}
+
+static bool exists_under(const char *rel)
+{
+        char p[4096];
+        th_snprintf(p, sizeof(p), "%s/%s", rootdir, rel);
+        struct stat st;
+        return lstat(p, &st) == 0;
+}
+
+START_TEST(test_resolve_in_root__absolute_symlink_stays_inside)
+{
+        char p[4096], outside[4096];
+        th_snprintf(outside, sizeof(outside), "%s-outside", rootdir);
+        th_snprintf(p, sizeof(p), "%s/srv", rootdir);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        th_snprintf(p, sizeof(p), "%s/srv/link", rootdir);
+        /* Points at a host path next to the root: inside, it means root/... */
+        ck_assert_int_eq(symlink(outside, p), 0);
+        _cleanup_close_ int root = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = -1;
+        ThError err = {};
+        ck_assert_int_eq(isolate_resolve_in_root(root, "/srv/link/data", false, 0755, getuid(),
+                                                 getgid(), &fd, &err),
+                         0);
+        close(fd);
+        ck_assert_int_ne(access(outside, F_OK), 0);
+        th_snprintf(p, sizeof(p), "%s/data", outside + 1); /* relative to the root */
+        ck_assert(exists_under(p));
+}
+END_TEST
+
+START_TEST(test_resolve_in_root__dotdot_symlink_clamped)
+{
+        char p[4096];
+        th_snprintf(p, sizeof(p), "%s/up", rootdir);
+        ck_assert_int_eq(symlink("../../../../..", p), 0);
+        _cleanup_close_ int root = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = -1;
+        ThError err = {};
+        ck_assert_int_eq(isolate_resolve_in_root(root, "/up/harness-resolve-escape", true, 0644,
+                                                 getuid(), getgid(), &fd, &err),
+                         0);
+        close(fd);
+        ck_assert(exists_under("harness-resolve-escape"));
+        ck_assert_int_ne(access("/harness-resolve-escape", F_OK), 0);
+}
+END_TEST
+
+START_TEST(test_resolve_in_root__symlink_loop_fails)
+{
+        char p[4096];
+        th_snprintf(p, sizeof(p), "%s/a", rootdir);
+        ck_assert_int_eq(symlink("/b", p), 0);
+        th_snprintf(p, sizeof(p), "%s/b", rootdir);
+        ck_assert_int_eq(symlink("/a", p), 0);
+        _cleanup_close_ int root = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = -1;
+        ThError err = {};
+        ck_assert_int_lt(
+                isolate_resolve_in_root(root, "/a/x", false, 0755, getuid(), getgid(), &fd, &err),
+                0);
+        ck_assert_ptr_nonnull(strstr(err.msg, "'/a/x'"));
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("isolate_plan");
@@ -211,6 +291,12 @@ int main(void)
         tcase_add_test(tc, test_caps_bounding__keep_adds_and_rejects_unknown);
         tcase_add_test(tc, test_formats__uid_map_and_cpu);
         suite_add_tcase(s, tc);
+        TCase *rs = tcase_create("resolve");
+        tcase_add_checked_fixture(rs, make_root, remove_root);
+        tcase_add_test(rs, test_resolve_in_root__absolute_symlink_stays_inside);
+        tcase_add_test(rs, test_resolve_in_root__dotdot_symlink_clamped);
+        tcase_add_test(rs, test_resolve_in_root__symlink_loop_fails);
+        suite_add_tcase(s, rs);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
