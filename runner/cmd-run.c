@@ -34,7 +34,8 @@ static const char usage[] =
         "                            artifacts/ and result (default: ./" DEFAULT_OUTPUT_DIR ")\n"
         "      --filter REGEX        only tests whose id SUITE/TEST matches (POSIX ERE)\n"
         "      --tag TAG             only tests with this tag (repeat: any of them)\n"
-        "      --shard I/N           only shard I of N (1-based, stable by test id)\n"
+        "      --shard I/N|auto      only shard I of N (1-based, stable by test id);\n"
+        "                            auto: from GitLab, CircleCI or Buildkite variables\n"
         "      --retries N           retries for every test (overrides the suites)\n"
         "      --timeout DURATION    timeout for every test, e.g. 90s, 2m (overrides)\n"
         "      --keep-failed         keep the container's upper dir of failed tests\n"
@@ -202,6 +203,19 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                                 return -ENOMEM;
                         break;
                 case ARG_SHARD:
+                        if (th_streq(optarg, "auto")) {
+                                r = runner_shard_from_env(getenv, &a->shard);
+                                if (r == -ENOENT)
+                                        return runner_usage_error(
+                                                "run", "--shard auto: no CI_NODE_INDEX/TOTAL, "
+                                                       "CIRCLE_NODE_INDEX/TOTAL or "
+                                                       "BUILDKITE_PARALLEL_JOB/_COUNT set");
+                                if (r < 0)
+                                        return runner_usage_error(
+                                                "run", "--shard auto: the CI's node index and "
+                                                       "total are not a valid shard");
+                                break;
+                        }
                         if (runner_shard_parse(optarg, &a->shard) < 0)
                                 return runner_usage_error(
                                         "run",

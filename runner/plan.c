@@ -48,6 +48,34 @@ int runner_shard_parse(const char *s, RunShard *ret)
         return 0;
 }
 
+int runner_shard_from_env(char *(*getenv_fn)(const char *name), RunShard *ret)
+{
+        static const struct {
+                const char *index, *total;
+                unsigned base;
+        } ci[] = {
+                { "CI_NODE_INDEX", "CI_NODE_TOTAL", 1 },
+                { "CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", 0 },
+                { "BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", 0 },
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(ci); k++) {
+                const char *i = getenv_fn(ci[k].index), *n = getenv_fn(ci[k].total), *end;
+                unsigned index, total;
+                if (!i || !n || !*i || !*n)
+                        continue;
+                if (parse_unsigned(i, &end, &index) < 0 || *end ||
+                    parse_unsigned(n, &end, &total) < 0 || *end)
+                        return -EINVAL;
+                index += 1 - ci[k].base;
+                if (total < 1 || index < 1 || index > total)
+                        return -EINVAL;
+                *ret = (RunShard){ .index = index, .total = total };
+                return 0;
+        }
+        return -ENOENT;
+}
+
 uint32_t runner_test_hash(const char *suite, const char *test)
 {
         uint32_t h = 2166136261u; /* FNV-1a */

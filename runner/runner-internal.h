@@ -34,6 +34,12 @@ typedef struct RunShard {
 
 /* Parses "I/N" with 1 <= I <= N <= 100000. */
 int runner_shard_parse(const char *s, RunShard *ret);
+/* --shard auto: the CI's own split, from getenv_fn (getenv in the program):
+ * GitLab CI_NODE_INDEX/CI_NODE_TOTAL (1-based), CircleCI CIRCLE_NODE_INDEX/
+ * CIRCLE_NODE_TOTAL and Buildkite BUILDKITE_PARALLEL_JOB/
+ * BUILDKITE_PARALLEL_JOB_COUNT (0-based), normalised to 1-based. -ENOENT when
+ * none is set, -EINVAL when the values are not a valid shard. */
+int runner_shard_from_env(char *(*getenv_fn)(const char *name), RunShard *ret);
 /* A stable 32-bit FNV-1a hash of the test id "SUITE/TEST". */
 uint32_t runner_test_hash(const char *suite, const char *test);
 /* Whether the test belongs to the shard: hash(id) mod N == I - 1. Every test

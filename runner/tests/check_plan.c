@@ -61,6 +61,46 @@ START_TEST(test_plan_shard__stable_and_balanced)
 }
 END_TEST
 
+static const char *const *fake_env;
+
+static char *fake_getenv(const char *name)
+{
+        for (const char *const *e = fake_env; e && *e; e += 2)
+                if (strcmp(e[0], name) == 0)
+                        return (char *)e[1];
+        return NULL;
+}
+
+START_TEST(test_plan_shard__auto_from_ci_variables)
+{
+        RunShard s;
+        const char *gitlab[] = { "CI_NODE_INDEX", "2", "CI_NODE_TOTAL", "3", NULL };
+        const char *circle[] = { "CIRCLE_NODE_INDEX", "0", "CIRCLE_NODE_TOTAL", "4", NULL };
+        const char *buildkite[] = { "BUILDKITE_PARALLEL_JOB", "4", "BUILDKITE_PARALLEL_JOB_COUNT",
+                                    "5", NULL };
+        const char *bad[] = { "CIRCLE_NODE_INDEX", "4", "CIRCLE_NODE_TOTAL", "4", NULL };
+        const char *junk[] = { "CI_NODE_INDEX", "x", "CI_NODE_TOTAL", "3", NULL };
+
+        fake_env = gitlab;
+        ck_assert_int_eq(runner_shard_from_env(fake_getenv, &s), 0);
+        ck_assert_uint_eq(s.index, 2); /* GitLab is 1-based already */
+        ck_assert_uint_eq(s.total, 3);
+        fake_env = circle;
+        ck_assert_int_eq(runner_shard_from_env(fake_getenv, &s), 0);
+        ck_assert_uint_eq(s.index, 1);
+        ck_assert_uint_eq(s.total, 4);
+        fake_env = buildkite;
+        ck_assert_int_eq(runner_shard_from_env(fake_getenv, &s), 0);
+        ck_assert_uint_eq(s.index, 5);
+        fake_env = bad;
+        ck_assert_int_eq(runner_shard_from_env(fake_getenv, &s), -EINVAL);
+        fake_env = junk;
+        ck_assert_int_eq(runner_shard_from_env(fake_getenv, &s), -EINVAL);
+        fake_env = NULL;
+        ck_assert_int_eq(runner_shard_from_env(fake_getenv, &s), -ENOENT);
+}
+END_TEST
+
 static TestSpec mk_test(const char *name, char **tags)
 {
         return (TestSpec){ .name = (char *)name, .tags = tags };
@@ -177,6 +217,7 @@ static Suite *plan_suite(void)
         tcase_add_test(tc, test_plan_shard__rejects_invalid);
         tcase_add_test(tc, test_plan_shard__every_test_in_exactly_one_shard);
         tcase_add_test(tc, test_plan_shard__stable_and_balanced);
+        tcase_add_test(tc, test_plan_shard__auto_from_ci_variables);
         tcase_add_test(tc, test_plan_select__filter_and_tags);
         tcase_add_test(tc, test_plan_build__keeps_file_order_and_shards);
         tcase_add_test(tc, test_plan_machine_name__valid_and_unique);

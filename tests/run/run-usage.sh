@@ -32,6 +32,8 @@ expect 2 "harness run --help" "$h" run
 expect 2 "invalid --shard '3/2'" "$h" run --shard 3/2 ok.yaml
 expect 2 "invalid --shard '0/2'" "$h" run --shard 0/2 ok.yaml
 expect 2 "invalid --shard 'x'" "$h" run --shard x ok.yaml
+expect 2 "shard auto: no CI_NODE_INDEX" env -u CI_NODE_INDEX -u CIRCLE_NODE_INDEX -u BUILDKITE_PARALLEL_JOB "$h" run --shard auto ok.yaml
+expect 2 "shard auto: the CI's node index" env CI_NODE_INDEX=3 CI_NODE_TOTAL=2 "$h" run --shard auto ok.yaml
 expect 2 "invalid -j '0'" "$h" run -j 0 ok.yaml
 expect 2 "invalid --filter '('" "$h" run --filter '(' ok.yaml
 expect 2 "invalid --timeout 'soon'" "$h" run --timeout soon ok.yaml
