@@ -41,6 +41,9 @@ tests:
     run: |
       echo "E: broken" >&2
     expect: {stderr: ["^E: broken\$"]}
+  - name: stderr misses
+    run: echo only stdout
+    expect: {stderr: ["^never\$"]}
   - name: stderr forbidden
     run: |
       echo "E: broken" >&2
@@ -111,6 +114,8 @@ expect_case junit.xml "stdout forbidden" failure expectation
 check "forbidden names pattern and line" sh -c "xmllint --xpath 'string(//testcase[@name=\"stdout forbidden\"]/failure/@message)' junit.xml | grep -q \"'warning' at line 2: warning: disk is on fire\""
 expect_case junit.xml "stderr matches" pass
 expect_case junit.xml "stderr forbidden" failure expectation
+expect_case junit.xml "stderr misses" failure expectation
+check "miss message names the stream and pattern" [ "$(xpath junit.xml "string(//testcase[@name='stderr misses']/failure/@message)")" = "stderr did not match '^never\$'" ]
 expect_case junit.xml "times out" failure timeout
 expect_case junit.xml "skipped" skipped
 check "skip reason" [ "$(xpath junit.xml "string(//testcase[@name='skipped']/skipped/@message)")" = "waiting for upstream" ]
@@ -136,6 +141,6 @@ for t in passes "fails with exit 3"; do
         [ -d "$d" ] || d=$(ls -d out/mixed/"$(echo "$t" | tr ' ' _)"* | head -1)
         check "'$t' has stdout, stderr and result" [ -f "$d/stdout" -a -f "$d/stderr" -a -f "$d/result" ]
 done
-check "tests count" [ "$(xpath junit.xml 'string(/testsuites/testsuite/@tests)')" = 18 ]
+check "tests count" [ "$(xpath junit.xml 'string(/testsuites/testsuite/@tests)')" = 19 ]
 check "summary lists failures with their logs" grep -q "logs: $work/out/mixed/" run.log
 exit $fail
