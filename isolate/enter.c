@@ -7,8 +7,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -164,13 +166,64 @@ static int enter_child(const EnterCtx *e, ThError *err)
         return 0;
 }
 
+/* With a terminal: a pty of the container's own devpts, so the shell gets
+ * a controlling terminal and job control in its PID namespace (the host's
+ * terminal is not even visible there). Returns the master, or -1 without. */
+static int open_container_pty(char *name, size_t size)
+{
+        if (!isatty(STDIN_FILENO))
+                return -1;
+        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, size) != 0) {
+                if (m >= 0)
+                        close(m);
+                return -1;
+        }
+        struct winsize ws;
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                (void)ioctl(m, TIOCSWINSZ, &ws);
+        return m;
+}
+
+/* Copies the terminal to the pty and back until the command closes it. */
+static void relay(int master)
+{
+        bool in_open = true;
+        for (;;) {
+                struct pollfd p[2] = { { .fd = master, .events = POLLIN },
+                                       { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return;
+                }
+                char buf[4096];
+                if (p[0].revents) {
+                        ssize_t n = read(master, buf, sizeof(buf));
+                        if (n <= 0 && errno != EINTR && errno != EAGAIN)
+                                return; /* EIO: every slave fd is closed */
+                        if (n > 0)
+                                (void)th_write_all(STDOUT_FILENO, buf, (size_t)n);
+                }
+                if (p[1].revents) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n <= 0)
+                                in_open = false;
+                        else
+                                (void)th_write_all(master, buf, (size_t)n);
+                }
+        }
+}
+
 static _Noreturn void run_child(const EnterCtx *e, int err_fd)
 {
         ThError err = {};
+        char pts[128];
         if (enter_child(e, &err) < 0) {
                 (void)th_write_all(err_fd, &err, sizeof(err));
                 _exit(127);
         }
+        int master = open_container_pty(pts, sizeof(pts));
         pid_t pid = fork();
         if (pid < 0) {
                 th_error_errno(&err, errno, "fork");
@@ -180,6 +233,18 @@ static _Noreturn void run_child(const EnterCtx *e, int err_fd)
         if (pid == 0) {
                 static char *const shell[] = { "/bin/sh", "-l", NULL };
                 char *const *argv = e->argv && e->argv[0] ? e->argv : shell;
+                if (master >= 0) {
+                        int slave = -1;
+                        if (setsid() < 0 || (slave = open(pts, O_RDWR)) < 0 ||
+                            ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 ||
+                            dup2(slave, 1) < 0 || dup2(slave, 2) < 0) {
+                                th_error_errno(&err, errno, "attach the pty '%s'", pts);
+                                (void)th_write_all(err_fd, &err, sizeof(err));
+                                _exit(127);
+                        }
+                        if (slave > 2)
+                                close(slave);
+                }
                 environ = e->env;
                 /* Resolved in the container's root and with its PATH. */
                 execvp(argv[0], argv);
@@ -188,6 +253,8 @@ static _Noreturn void run_child(const EnterCtx *e, int err_fd)
                 _exit(127);
         }
         close(err_fd);
+        if (master >= 0)
+                relay(master);
         int st;
         while (waitpid(pid, &st, 0) < 0)
                 if (errno != EINTR)
@@ -223,8 +290,19 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return th_error_errno(err, errno, "pipe");
+        /* With a terminal, ours goes raw: the container's pty does the line
+         * discipline (echo, ^C to the foreground job inside). */
+        struct termios saved;
+        bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+        if (raw) {
+                struct termios t = saved;
+                cfmakeraw(&t);
+                (void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
+        }
         pid_t pid = fork();
         if (pid < 0) {
+                if (raw)
+                        (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
                 close(pipefd[0]);
                 close(pipefd[1]);
                 return th_error_errno(err, errno, "fork");
@@ -243,6 +321,8 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
                 ;
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
+        if (raw)
+                (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         /* Empty unless something was left running in the background; then
          * it goes with the container's cgroup. */
         if (enter_cg)
