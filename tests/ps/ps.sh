@@ -104,6 +104,15 @@ done
 got=$("$HARNESS" enter th-ps-direct /bin/sh -c 'echo "$TH_MARK $(hostname)"' 2>&1)
 [ "$got" = "direct th-ps-direct" ] && ok "enter (direct): the container's environment and host name" ||
         fail "enter (direct): '$got'"
+# On a terminal (script(1) gives us one): a pty of the container's devpts.
+if command -v script >/dev/null; then
+        (sleep 1; printf 'tty; exit 5\n'; sleep 2) |
+                script -qec "'$HARNESS' enter th-ps-direct" /dev/null >"$WORK/tty" 2>&1
+        rc=$?
+        grep -q '^/dev/pts/[0-9]' "$WORK/tty" && [ "$rc" = 5 ] &&
+                ok "enter on a terminal: the shell's tty is the container's pty, exit 5 comes back" ||
+                fail "enter on a terminal: exit $rc, '$(tr -d '\r' <"$WORK/tty" | tr '\n' ' ')'"
+fi
 "$HARNESS" stop th-ps-direct >/dev/null 2>&1 && ok "stop (direct): returns 0" || fail "stop (direct)"
 wait "$SH"
 rc=$?
