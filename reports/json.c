@@ -376,6 +376,8 @@ int report_write_json(const ReportRun *run, const ReportOptions *opts, const cha
         Json j = { .opts = opts };
         int r;
 
+        if (!run)
+                return th_error_set(err, EINVAL, "no results to report");
         r = report_file_open(&f, path, err);
         if (r < 0)
                 return r;

@@ -407,6 +407,8 @@ int report_write_junit(const ReportRun *run, const ReportOptions *opts, const ch
         XmlQuiet quiet;
         int r;
 
+        if (!run)
+                return th_error_set(err, EINVAL, "no results to report");
         r = report_file_open(&f, path, err);
         if (r < 0)
                 return r;

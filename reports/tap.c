@@ -152,6 +152,8 @@ int report_write_tap(const ReportRun *run, const ReportOptions *opts, const char
         int r;
 
         unsigned version = opts && opts->tap_version ? opts->tap_version : 13;
+        if (!run)
+                return th_error_set(err, EINVAL, "no results to report");
         if (version != 13 && version != 14)
                 return th_error_set(err, EINVAL, "unsupported TAP version %u (13 or 14)", version);
         r = report_file_open(&f, path, err);
