@@ -951,6 +951,13 @@ static int execute(RunCtx *ctx)
         runner_progress_init(&ctx->progress, stdout, isatty(STDOUT_FILENO) == 1, ctx->n_tests);
         ctx->start_usec = th_now_usec();
         ctx->start_realtime = th_realtime_usec();
+        /* Until the run ends, the report files say "run interrupted": a
+         * harness killed with SIGKILL must never leave an earlier green
+         * report in place (nothing has finished yet, so nothing is moved). */
+        if (build_report(ctx, true, &run) == 0)
+                (void)write_reports(ctx, &run);
+        report_run_done(&run);
+        run = (ReportRun){ 0 };
         record_skips(ctx, NULL);
 
         r = runner_pool_run(ctx->n_runnable, ctx->args->jobs, &ops, ctx, &sig, &err);
