@@ -119,12 +119,17 @@ typedef struct IsolateResult {
         bool private_users_off;
         /* The pids limit refused a fork at least once (a fork bomb). */
         bool pids_limit_hit;
+        /* SIGINT, SIGTERM or SIGHUP arrived while the caller had it blocked:
+         * the container was stopped and torn down (see isolate_run). */
+        int interrupted;
 } IsolateResult;
 
 /* Runs spec->argv in a fresh container and waits for it. Returns 0 when the
  * container ran (whatever the command's status: see ret->status), or a
  * negative errno with err filled when it could not be set up: that is an
- * infrastructure error. Nothing is left behind on either path. */
+ * infrastructure error. Nothing is left behind on either path. A caller that
+ * blocks SIGINT, SIGTERM or SIGHUP gets them handled here: the container is
+ * killed and torn down, and ret->interrupted names the signal. */
 int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err);
 
 const char *isolate_network_to_string(IsolateNetwork n);

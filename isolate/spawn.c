@@ -50,6 +50,7 @@
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -389,9 +390,22 @@ static int inner_setup(Container *c, const char *root, ThError *err)
         return 0;
 }
 
+/* The container starts with default signal handling, whatever the caller
+ * blocked or ignored (dispositions SIG_IGN and the mask survive exec). */
+static void reset_signals(void)
+{
+        sigset_t none;
+        sigemptyset(&none);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void)signal(sig, SIG_DFL);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static _Noreturn void inner_child(Container *c, const char *root)
 {
         ThError err = {};
+        reset_signals();
         const IsolateSpec *s = c->spec;
         if (inner_setup(c, root, &err) < 0)
                 isolate_sync_fail(c->sync[1], &err);
@@ -587,6 +601,7 @@ typedef struct Waiter {
         pid_t pid1;
         int root_fd;
         bool ready, sync_eof, timed_out, failed, setup_failed;
+        int interrupted; /* the stop signal that arrived, or 0 */
         int setup_status;
         int wstatus;
         ThError err;
@@ -679,6 +694,24 @@ static void kill_container(Container *c, Waiter *w)
                 (void)pidfd_send_signal(w->pid1_fd, SIGKILL, NULL, 0);
 }
 
+/* SIGINT, SIGTERM and SIGHUP, if the caller blocked them: their arrival
+ * stops the container (killed, torn down, reported as interrupted) instead
+ * of killing the caller with the container's cgroup left behind. */
+static int stop_signal_fd(void)
+{
+        sigset_t blocked, stop;
+        if (sigprocmask(SIG_BLOCK, NULL, &blocked) < 0)
+                return -1;
+        sigemptyset(&stop);
+        const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                if (sigismember(&blocked, sigs[i]))
+                        sigaddset(&stop, sigs[i]);
+        if (sigisemptyset(&stop))
+                return -1;
+        return signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
 static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start)
 {
         const IsolateSpec *s = c->spec;
@@ -686,10 +719,14 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
         uint64_t deadline = s->timeout_usec ? start + s->timeout_usec : 0;
         int console_copy = c->console_fd >= 0 ? c->console_fd : -1;
         int console_tty = s->interactive ? STDOUT_FILENO : -1;
+        _cleanup_close_ int sfd = stop_signal_fd();
 
         while (!pid1_done || !outer_done) {
-                struct pollfd p[5];
-                int n = 0, i_sync = -1, i_outer = -1, i_pid1 = -1, i_con = -1, i_in = -1;
+                struct pollfd p[6];
+                int n = 0, i_sync = -1, i_outer = -1, i_pid1 = -1, i_con = -1, i_in = -1,
+                    i_sig = -1;
+                if (sfd >= 0 && !w->interrupted)
+                        i_sig = n, p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
                 if (!w->sync_eof)
                         i_sync = n, p[n++] = (struct pollfd){ .fd = c->sync[0], .events = POLLIN };
                 if (!outer_done)
@@ -716,6 +753,13 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                 }
                 if (r <= 0)
                         continue;
+                if (i_sig >= 0 && p[i_sig].revents) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                w->interrupted = (int)si.ssi_signo;
+                                kill_container(c, w);
+                        }
+                }
                 if (i_sync >= 0 && p[i_sync].revents)
                         recv_msg(c, w);
                 if (i_con >= 0 && (p[i_con].revents & POLLIN))
@@ -857,6 +901,7 @@ static int collect(Container *c, const Waiter *w, IsolateResult *ret, ThError *e
                 ret->timed_out = true;
                 ret->status = ISOLATE_TIMEOUT;
         }
+        ret->interrupted = w->interrupted;
         return 0;
 }
 

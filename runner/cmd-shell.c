@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -304,9 +305,17 @@ int runner_cmd_shell(int argc, char **argv)
         } else
                 spec.interactive = true;
 
+        /* Blocked, these stop the container cleanly inside isolate_run(). */
+        sigset_t stop, saved;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGHUP);
+        sigprocmask(SIG_BLOCK, &stop, &saved);
         IsolateResult res = {};
         ThError err = {};
         r = isolate_run(&spec, &res, &err);
+        sigprocmask(SIG_SETMASK, &saved, NULL);
         /* A failed boot's message names the console and journal files in
          * tmpdir: they stay for the user to read. */
         bool boot_failed = r < 0 && err.code == EIO && strstr(err.msg, tmpdir);
@@ -318,6 +327,11 @@ int runner_cmd_shell(int argc, char **argv)
         if (r < 0) {
                 th_log(TH_LOG_ERROR, "%s", err.msg);
                 return RUNNER_EXIT_INFRA;
+        }
+        if (res.interrupted) {
+                th_log(TH_LOG_ERROR, "interrupted by %s; the container was stopped",
+                       sigabbrev_np(res.interrupted));
+                return 128 + res.interrupted;
         }
         return exit_status_of(&res);
 }

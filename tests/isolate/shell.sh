@@ -145,6 +145,32 @@ check_error "missing bind source" "'$WORK/nobind'" -x -D "$T" --bind "$WORK/nobi
 check_error "command not found" "nonexistent-cmd" -x -D "$T" nonexistent-cmd
 check_error "boot without systemd" "no systemd" -x -b -D "$MINI" true
 
+# ---- SIGTERM stops the container cleanly -----------------------------------
+"$H" shell -x -D "$T" sleep 100.0474 </dev/null >/dev/null 2>"$WORK/err" &
+pid=$!
+sleep 3
+kill -TERM $pid
+wait $pid
+rc=$?
+sleep 0.2
+if [ $rc = 143 ] && ! pgrep -f "sleep 100.0474" >/dev/null &&
+        ! ls -d /sys/fs/cgroup/harness/c$pid-* /sys/fs/cgroup/*/harness/c$pid-* >/dev/null 2>&1; then
+        ok "SIGTERM: exit 143, no process and no cgroup left"
+else
+        fail "SIGTERM: exit $rc; processes: $(pgrep -f 'sleep 100.0474'); $(cat "$WORK/err")"
+fi
+
+# ---- a terminal: the command gets a pty of its own as /dev/console ---------
+if command -v script >/dev/null; then
+        script -qec "$H shell -x -D $T sh -c 'tty; exit 5'" /dev/null </dev/null >"$WORK/out" 2>&1
+        rc=$?
+        if [ $rc = 5 ] && grep -aq "/dev/console" "$WORK/out"; then
+                ok "terminal: a pty of its own, exit 5 propagates"
+        else
+                fail "terminal: exit $rc, $(head -3 "$WORK/out")"
+        fi
+fi
+
 # ---- the host is as it was -------------------------------------------------
 host_snapshot >"$WORK/host.after"
 if cmp -s "$WORK/host.before" "$WORK/host.after"; then
