@@ -160,11 +160,16 @@ typedef struct SuiteDiags {
 #define SUITE_MAX_REGEX_NFA 20000  /* estimated regcomp work of one pattern (nodes x operators) */
 #define SUITE_MAX_REGEX_ALL 250000 /* the same for all patterns of a suite */
 
-/* Loads and validates a suite. On failure returns a negative errno and fills
- * diags with every error found (up to SUITE_MAX_DIAGS); nothing is returned in
- * ret. */
+/* Loads and validates a suite. Returns 0 and *ret, or a negative errno with
+ * *ret NULL: -EINVAL for an invalid suite, -EFBIG over SUITE_MAX_FILE_SIZE,
+ * the open/read errno for an unreadable file, -ENOMEM. diags (zeroed by the
+ * caller, may be NULL) gets every error found, sorted by position, at most
+ * SUITE_MAX_DIAGS; an error about the whole file has line 0. Messages and
+ * s->path name the file as given; relative rootfs and fixture paths resolve
+ * against the real directory of the file. */
 int suite_load(const char *path, Suite **ret, SuiteDiags *diags);
-/* The same from a buffer (for tests and fuzzing); name is used in messages. */
+/* The same from a buffer (for tests and fuzzing): name is used in messages
+ * and, made absolute against the working directory, as the file's location. */
 int suite_load_buffer(const char *name, const char *data, size_t size, Suite **ret,
                       SuiteDiags *diags);
 
