@@ -27,6 +27,7 @@ typedef struct Worker {
         uint64_t start_usec;
         uint64_t deadline_usec; /* watchdog; UINT64_MAX = none */
         uint64_t kill_usec;     /* SIGKILL after this once terminated; 0 = not yet */
+        uint64_t term_usec;     /* when SIGTERM was last sent */
         RunTryRecord *rec;
         size_t got;
 } Worker;
@@ -101,6 +102,8 @@ static void worker_reset(Worker *w)
  * isolate's helpers, so that isolate_run() returns and tears the container
  * down (cgroup, state) as after any other end, instead of the worker dying
  * with the container half-owned. Async-signal-safe: open, read, kill. */
+static volatile sig_atomic_t worker_stopping;
+
 static void worker_on_term(int sig)
 {
         char buf[4096];
@@ -108,6 +111,7 @@ static void worker_on_term(int sig)
         ssize_t n;
 
         (void)sig;
+        worker_stopping = 1;
         fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 goto out;
@@ -150,6 +154,10 @@ static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, pid_t parent)
                         close(p->w[i].pipefd);
                 }
 
+        /* SIGTERM may have been pending since fork (the runner blocks it);
+         * then there is nothing to run. */
+        if (worker_stopping)
+                _exit(1);
         rec = calloc(1, sizeof(*rec));
         if (!rec)
                 _exit(127);
@@ -231,6 +239,7 @@ static void worker_terminate(Worker *w, uint64_t now)
                 return;
         kill(-w->pid, SIGTERM);
         kill(w->pid, SIGTERM);
+        w->term_usec = now;
         w->kill_usec = now + KILL_GRACE_USEC;
 }
 
@@ -321,7 +330,7 @@ static int pool_read_signal(Pool *p)
  * timeout in ms until the next of them. */
 static int pool_timers(Pool *p)
 {
-        uint64_t now = th_now_usec(), next = now + USEC_PER_SEC;
+        uint64_t now = th_now_usec(), next = now + USEC_PER_SEC / 4;
 
         for (unsigned i = 0; i < p->jobs; i++) {
                 Worker *w = &p->w[i];
@@ -332,6 +341,12 @@ static int pool_timers(Pool *p)
                         kill(w->pid, SIGKILL);
                 } else if (w->kill_usec == 0 && now >= w->deadline_usec)
                         worker_terminate(w, now);
+                else if (w->kill_usec != 0 && now >= w->term_usec + USEC_PER_SEC / 4) {
+                        /* Again, for a container started after the first
+                         * SIGTERM: the worker kills its children each time. */
+                        kill(w->pid, SIGTERM);
+                        w->term_usec = now;
+                }
                 if (w->kill_usec != 0 && w->kill_usec > now && w->kill_usec < next)
                         next = w->kill_usec;
                 if (w->kill_usec == 0 && w->deadline_usec < next)
