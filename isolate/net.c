@@ -3,6 +3,7 @@
  * link-local pool locked under /run/harness/net, group bridges, and the
  * loopback tcp forwarders of --port. Everything is removed at release. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
@@ -644,8 +645,49 @@ static int setup(IsolateNet *n, const IsolateSpec *spec, int userns_fd, ThError 
         return 0;
 }
 
+/* What a killed harness left in the pool: entries whose lock is free, and
+ * the bridges of such groups (their veth pairs died with the members'
+ * namespaces). A racing try_lock() notices an unlinked file by its inode.
+ * Cheap when the pool is empty. */
+static void sweep_pool(void)
+{
+        _cleanup_closedir_ DIR *d = opendir(NET_DIR);
+        bool any = false;
+        for (struct dirent *de; d && (de = readdir(d));)
+                any |= de->d_name[0] != '.' && strcmp(de->d_name, "lock") != 0;
+        if (!any)
+                return;
+        Nl nl = {};
+        int lock = lock_pool();
+        if (lock < 0 || nl_open(&nl) < 0) {
+                if (lock >= 0)
+                        close(lock);
+                return;
+        }
+        rewinddir(d);
+        for (struct dirent *de; (de = readdir(d));) {
+                unsigned g;
+                char tail;
+                if (de->d_name[0] == '.' || strcmp(de->d_name, "lock") == 0)
+                        continue;
+                _cleanup_close_ int fd =
+                        openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        continue;
+                if (sscanf(de->d_name, "group-%u%c", &g, &tail) == 1) {
+                        char br[IFNAMSIZ];
+                        group_bridge_name(g, br, sizeof(br));
+                        (void)link_delete(&nl, br);
+                }
+                (void)unlinkat(dirfd(d), de->d_name, 0);
+        }
+        nl_close(&nl);
+        close(lock);
+}
+
 int isolate_net_prepare(const IsolateSpec *spec, int userns_fd, IsolateNet **ret, ThError *err)
 {
+        sweep_pool();
         if (spec->network != ISOLATE_NETWORK_VETH) {
                 if (spec->n_ports > 0 || spec->network_group)
                         return th_error_set(err, EINVAL,

@@ -110,6 +110,25 @@ expect_rc 0 "group: the client reaches the server in the same group" -- \
         "$HARNESS" run -j 2 -o "$WORK/runout" "$WORK/group.yaml"
 net_same "group (bridge removed)"
 
+# ---- a killed harness: the next container sweeps what it left -------------
+"$HARNESS" shell -D "$T" -x --network=veth --network-group th-killed -- /bin/sh -c 'sleep 120' \
+        </dev/null >/dev/null 2>&1 &
+victim=$!
+for i in $(seq 100); do
+        ls /run/harness/net 2>/dev/null | grep -q '^group-' && break
+        sleep 0.1
+done
+sleep 0.5
+kill -9 "$victim"
+wait "$victim" 2>/dev/null
+for i in $(seq 50); do # the kernel frees the container's namespace asynchronously
+        ip -o link | grep -q ' hv' || break
+        sleep 0.1
+done
+expect_rc 0 "after a SIGKILLed harness, the next container starts" -- \
+        "$HARNESS" shell -D "$T" -x -- true
+net_same "the killed harness's bridge and pool entries swept"
+
 # ---- refusals -------------------------------------------------------------
 expect_rc 2 "--port without --network=veth is refused" -- \
         "$HARNESS" shell -D "$T" --port 8080:80 -- true
