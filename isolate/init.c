@@ -78,6 +78,32 @@ static int lookup_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char **
         return th_error_set(err, ESRCH, "user '%s' not found in the container's /etc/passwd", user);
 }
 
+/* The supplementary groups of name in the container's /etc/group (what
+ * initgroups() would find, without the host's NSS). */
+static size_t lookup_groups(const char *name, gid_t primary, gid_t *gids, size_t max)
+{
+        size_t n = 0;
+        gids[n++] = primary;
+        _cleanup_fclose_ FILE *f = fopen("/etc/group", "re");
+        char line[4096];
+        while (f && n < max && fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = 0;
+                char *save = NULL, *gname = strtok_r(line, ":", &save);
+                char *pw = strtok_r(NULL, ":", &save), *gid = strtok_r(NULL, ":", &save);
+                char *members = strtok_r(NULL, ":", &save), *msave = NULL;
+                (void)gname;
+                (void)pw;
+                if (!gid || !members)
+                        continue;
+                for (char *m = strtok_r(members, ",", &msave); m; m = strtok_r(NULL, ",", &msave))
+                        if (strcmp(m, name) == 0) {
+                                gids[n++] = (gid_t)strtoul(gid, NULL, 10);
+                                break;
+                        }
+        }
+        return n;
+}
+
 static int switch_user(const char *user, char **env, ThError *err)
 {
         uid_t uid = 0;
@@ -86,7 +112,10 @@ static int switch_user(const char *user, char **env, ThError *err)
         int r = lookup_user(user, &uid, &gid, &home, err);
         if (r < 0)
                 return r;
-        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+        gid_t groups[64];
+        size_t n = lookup_groups(user, gid, groups, ELEMENTSOF(groups));
+        if (setgroups(n, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+            setresuid(uid, uid, uid) < 0)
                 return th_error_errno(err, errno, "switch to user '%s'", user);
         /* Update HOME in place when the caller did not set it. */
         for (size_t i = 0; env && env[i]; i++)
