@@ -54,6 +54,34 @@ else
 fi
 expect 1 "not built" "$h" rootfs path debian:no-such-release
 
+# A build killed half-way: the tree is not there, mmdebstrap does not run
+# on, and `remove --all` frees what the build left.
+"$h" rootfs build debian:bookworm >/dev/null 2>&1 &
+pk=$!
+i=0
+while [ $i -lt 600 ] && ! ls -d "$HARNESS_CACHE"/rootfs/.build-*/tree >/dev/null 2>&1; do
+        sleep 0.1; i=$((i + 1))
+done
+kill -TERM $pk
+wait $pk
+i=0
+while [ $i -lt 600 ] && pgrep -f "mmdebstrap.*$HARNESS_CACHE" >/dev/null; do
+        sleep 0.1; i=$((i + 1))
+done
+if pgrep -f "mmdebstrap.*$HARNESS_CACHE" >/dev/null; then
+        echo "FAIL: mmdebstrap runs on after harness was killed"; fail=1
+        for p in $(pgrep -f "mmdebstrap.*$HARNESS_CACHE"); do kill "$p"; done
+else
+        echo "ok: killing harness stops mmdebstrap"
+fi
+expect 1 "is not built" "$h" rootfs path debian:bookworm
+expect 0 "removed 0 trees" "$h" rootfs remove --all
+if ls -d "$HARNESS_CACHE"/rootfs/.build-* 2>/dev/null; then
+        echo "FAIL: remove --all left a killed build's directory"; fail=1
+else
+        echo "ok: remove --all freed the killed build's directory"
+fi
+
 # Two processes ask for the same new tree at once: one builds, the other
 # waits for it and reuses it.
 "$h" rootfs build debian:bookworm >"$out.a" 2>"$out.a.err" &
