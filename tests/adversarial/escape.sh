@@ -147,10 +147,6 @@ tests:
     run: |
       if grep -q "\$SOCK" /proc/net/unix; then echo "BROKEN: host socket listed"; exit 1; fi
       /probe/probe abstract-connect \$SOCK
-  - name: network host shares abstract sockets (documented)
-    network: host
-    run: /probe/probe abstract-connect \$SOCK
-    expect: {exit: 1, stdout: "CONNECTED"}
   - name: tiocsti
     run: /probe/probe tiocsti
   - name: read-only fixture
@@ -179,6 +175,17 @@ tests:
       sleep 1
     artifacts: [/out/link, /out/dotdot, /out/root/etc/shadow, /out/d/ok, /out/d/etc/shadow]
 YAML
+        # Boot mode with private users cannot share the host's network yet
+        # (systemd may not mount sysfs for a network namespace its user
+        # namespace does not own): that row runs in the other modes.
+        if [ "$boot" = false ] || [ "$pu" = false ]; then
+                cat <<YAML
+  - name: network host shares abstract sockets (documented)
+    network: host
+    run: /probe/probe abstract-connect \$SOCK
+    expect: {exit: 1, stdout: "CONNECTED"}
+YAML
+        fi
         if [ "$boot" = true ]; then
                 cat <<YAML
   - name: log files cannot be swapped for host symlinks
@@ -192,6 +199,7 @@ YAML
 }
 
 snap_before="$work/snap.before"
+harness_sweep "$h" "$rootfs"
 host_snapshot "$work/ro" "$work/probe" >"$snap_before"
 cd "$work"
 red=""

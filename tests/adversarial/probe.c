@@ -121,9 +121,16 @@ static int cmd_fds(void)
                         snprintf(fpath, sizeof(fpath), "%s/%s", path, f->d_name);
                         n = readlink(fpath, link, sizeof(link) - 1);
                         link[n > 0 ? n : 0] = 0;
-                        struct stat st;
-                        if (stat(fpath, &st) == 0 && S_ISDIR(st.st_mode)) {
-                                printf("BAD pid %d fd %d is a directory: %s\n", pid, fd, link);
+                        /* A directory fd is fine only if it is the very
+                         * directory its path names inside the container
+                         * (systemd's own /sys/fs/cgroup); a host directory
+                         * shows a path that is another inode here. */
+                        struct stat st, in;
+                        if (stat(fpath, &st) == 0 && S_ISDIR(st.st_mode) &&
+                            (stat(link, &in) < 0 || in.st_dev != st.st_dev ||
+                             in.st_ino != st.st_ino)) {
+                                printf("BAD pid %d fd %d is a directory outside: %s\n", pid, fd,
+                                       link);
                                 bad = 1;
                         } else
                                 printf("pid %d fd %d -> %s\n", pid, fd, link);

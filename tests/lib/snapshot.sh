@@ -66,3 +66,14 @@ snapshot_same() {
         diff "$1" "$2" | head -20
         return 1
 }
+
+# harness_sweep HARNESS ROOTFS: one trivial run, which sweeps what earlier
+# killed runs left (by their dead pids), so a snapshot taken next shows only
+# what the test itself leaves.
+harness_sweep() {
+        _d=$(mktemp -d "${TMPDIR:-/tmp}/th-sweep.XXXXXX")
+        printf 'name: sweep\nrootfs: %s\ndefaults: {boot: false}\ntests:\n  - {name: t, run: "true"}\n' \
+                "$2" >"$_d/sweep.yaml"
+        "$1" -q run -o "$_d/out" "$_d/sweep.yaml" >/dev/null 2>&1
+        rm -rf "$_d"
+}
