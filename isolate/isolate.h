@@ -120,7 +120,8 @@ typedef struct IsolateResult {
         /* The pids limit refused a fork at least once (a fork bomb). */
         bool pids_limit_hit;
         /* SIGINT, SIGTERM or SIGHUP arrived while the caller had it blocked:
-         * the container was stopped and torn down (see isolate_run). */
+         * the container was stopped and torn down (see isolate_run);
+         * SIGKILL: Ctrl-] three times on an interactive console. */
         int interrupted;
 } IsolateResult;
 

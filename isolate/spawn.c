@@ -712,6 +712,18 @@ static int stop_signal_fd(void)
         return signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Ctrl-] three times in a row on an interactive console kills the
+ * container, as with systemd-nspawn. */
+static bool escape_pressed(const char *buf, size_t n, unsigned *count)
+{
+        for (size_t i = 0; i < n; i++) {
+                *count = buf[i] == 0x1d ? *count + 1 : 0;
+                if (*count >= 3)
+                        return true;
+        }
+        return false;
+}
+
 static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start)
 {
         const IsolateSpec *s = c->spec;
@@ -720,6 +732,7 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
         int console_copy = c->console_fd >= 0 ? c->console_fd : -1;
         int console_tty = s->interactive ? STDOUT_FILENO : -1;
         _cleanup_close_ int sfd = stop_signal_fd();
+        unsigned escapes = 0;
 
         while (!pid1_done || !outer_done) {
                 struct pollfd p[6];
@@ -769,7 +782,10 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                         ssize_t k = read(STDIN_FILENO, buf, sizeof(buf));
                         if (k <= 0)
                                 stdin_open = false;
-                        else
+                        else if (escape_pressed(buf, (size_t)k, &escapes)) {
+                                w->interrupted = SIGKILL;
+                                kill_container(c, w);
+                        } else
                                 (void)th_write_all(c->console_master, buf, (size_t)k);
                 }
                 if (i_outer >= 0 && p[i_outer].revents) {

@@ -36,6 +36,7 @@ static const char usage[] =
         "  -p, --port HOST:CONTAINER  veth: forward tcp 127.0.0.1:HOST to the container\n"
         "  -h, --help                 show this help\n"
         "\n"
+        "On a terminal, Ctrl-] three times kills the container.\n"
         "The exit status is the command's; 3 when the container could not be set up.\n";
 
 typedef struct ShellArgs {
@@ -328,8 +329,12 @@ int runner_cmd_shell(int argc, char **argv)
                 th_log(TH_LOG_ERROR, "%s", err.msg);
                 return RUNNER_EXIT_INFRA;
         }
+        if (res.interrupted == SIGKILL) {
+                th_log(TH_LOG_NOTICE, "container killed (Ctrl-] three times)");
+                return 128 + SIGKILL;
+        }
         if (res.interrupted) {
-                th_log(TH_LOG_ERROR, "interrupted by %s; the container was stopped",
+                th_log(TH_LOG_ERROR, "interrupted by SIG%s; the container was stopped",
                        sigabbrev_np(res.interrupted));
                 return 128 + res.interrupted;
         }
