@@ -447,9 +447,14 @@ static int start_forwarder(IsolateNet *n, const IsolateSpec *spec, uint32_t addr
                 /* Only the listeners: the worker's sync socket and locks
                  * must not live on in here. */
                 int moved[16];
+                /* Out of the way first, so no dup3() below hits a listener
+                 * that still has to move. */
+                for (size_t i = 0; i < k; i++)
+                        if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 1024)) < 0)
+                                _exit(1);
                 for (size_t i = 0; i < k; i++) {
                         moved[i] = 3 + (int)i;
-                        if (fds[i] != moved[i] && dup3(fds[i], moved[i], O_CLOEXEC) < 0)
+                        if (dup3(fds[i], moved[i], O_CLOEXEC) < 0)
                                 _exit(1);
                 }
                 (void)syscall(SYS_close_range, 3 + k, ~0U, 0);
