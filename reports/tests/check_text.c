@@ -1,6 +1,7 @@
 /* reports tests: the pure text layer (UTF-8 decoding, the XML / JSON / TAP /
  * YAML sanitisers, number formatting) and the capped log reader. */
 #include <check.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -137,10 +138,14 @@ START_TEST(test_text__format_seconds_uses_dot_and_clamps)
 }
 END_TEST
 
-static char tmpdir[] = "/tmp/check-reports-text.XXXXXX";
+/* main() makes the base directory and removes it after every test ran, in
+ * the parent: a failed assertion ends a test's process without teardown. */
+static char basedir[] = "/tmp/check-reports-text.XXXXXX";
+static char tmpdir[PATH_MAX];
 
 static void tmp_setup(void)
 {
+        ck_assert_int_ge(th_snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", basedir), 0);
         ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
@@ -253,9 +258,14 @@ static Suite *text_suite(void)
 
 int main(void)
 {
+        if (!mkdtemp(basedir)) {
+                perror("mkdtemp");
+                return EXIT_FAILURE;
+        }
         SRunner *sr = srunner_create(text_suite());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);
+        th_rm_rf(basedir);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -3,6 +3,7 @@
  * the tools its consumers use: xmllint and libxml2 for JUnit, Perl's
  * TAP::Parser (what prove uses) for TAP, Python's json module for JSON. */
 #include <check.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <locale.h>
 #include <string.h>
@@ -23,10 +24,14 @@
         "ctl\x01\x02\x08\x0b\x0c\x1f \x1b[31mred\x1b[0m ]]> <tag a=\"b\"> & 'q' \xff\xfe " \
         "\xed\xa0\x80 \xef\xbf\xbe caf\xc3\xa9 \xf0\x9f\x98\x80"
 
-static char tmpdir[] = "/tmp/check-reports.XXXXXX";
+/* main() makes the base directory and removes it after every test ran, in
+ * the parent: a failed assertion ends a test's process without teardown. */
+static char basedir[] = "/tmp/check-reports.XXXXXX";
+static char tmpdir[PATH_MAX];
 
 static void tmp_setup(void)
 {
+        ck_assert_int_ge(th_snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", basedir), 0);
         ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
@@ -885,9 +890,14 @@ static Suite *writers_suite(void)
 
 int main(void)
 {
+        if (!mkdtemp(basedir)) {
+                perror("mkdtemp");
+                return EXIT_FAILURE;
+        }
         SRunner *sr = srunner_create(writers_suite());
         srunner_run_all(sr, CK_NORMAL);
         int failed = srunner_ntests_failed(sr);
         srunner_free(sr);
+        th_rm_rf(basedir);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
