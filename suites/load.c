@@ -742,8 +742,15 @@ static int parse_fixtures(LoadCtx *c, const Node *v, void *dst)
                         r = fixture_from_string(c, item, f);
                 if (r == -ENOMEM)
                         return r;
-                if (r < 0)
+                if (r < 0) {
+                        /* Only whole fixtures stay, so merging never sees half of one. */
+                        free(f->source);
+                        free(f->source_abs);
+                        free(f->target);
+                        *f = (SuiteFixture){};
+                        t->n_fixtures--;
                         ret = r;
+                }
         }
         return ret;
 }

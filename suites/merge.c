@@ -29,7 +29,8 @@ static int key_index_build(KeyIndex *k, size_t n, const char *(*get)(const void 
         if (!k->keys)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                k->keys[k->n++] = get(arr, i);
+                if (get(arr, i))
+                        k->keys[k->n++] = get(arr, i);
         qsort(k->keys, k->n, sizeof(char *), strp_cmp);
         return 0;
 }
@@ -144,6 +145,10 @@ static int merge_strv(LoadCtx *c, char ***own, char *const *defaults)
 static int copy_regexes(LoadCtx *c, SuiteRegex **dst, size_t *n_dst, const SuiteRegex *src,
                         size_t n_src)
 {
+        /* The test's own list may hold what parsed before an error in it. */
+        suite_regexes_free(*dst, *n_dst);
+        *dst = NULL;
+        *n_dst = 0;
         SuiteRegex *v = calloc(n_src + 1, sizeof(SuiteRegex));
         if (!v || !ctx_account(c, n_src * sizeof(SuiteRegex))) {
                 free(v);

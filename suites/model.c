@@ -97,7 +97,7 @@ void suite_regex_done(SuiteRegex *r)
         r->pattern = NULL;
 }
 
-static void regexes_free(SuiteRegex *v, size_t n)
+void suite_regexes_free(SuiteRegex *v, size_t n)
 {
         for (size_t i = 0; i < n; i++)
                 suite_regex_done(&v[i]);
@@ -125,10 +125,10 @@ void test_spec_done(TestSpec *t)
                 free(t->fixtures[i].target);
         }
         free(t->fixtures);
-        regexes_free(t->expect.stdout_match, t->expect.n_stdout_match);
-        regexes_free(t->expect.stdout_not, t->expect.n_stdout_not);
-        regexes_free(t->expect.stderr_match, t->expect.n_stderr_match);
-        regexes_free(t->expect.stderr_not, t->expect.n_stderr_not);
+        suite_regexes_free(t->expect.stdout_match, t->expect.n_stdout_match);
+        suite_regexes_free(t->expect.stdout_not, t->expect.n_stdout_not);
+        suite_regexes_free(t->expect.stderr_match, t->expect.n_stderr_match);
+        suite_regexes_free(t->expect.stderr_not, t->expect.n_stderr_not);
         th_strv_free(t->artifacts);
         th_strv_free(t->tags);
         free(t->skip);

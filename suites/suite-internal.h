@@ -63,6 +63,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Suite *, suite_free)
 void test_spec_done(TestSpec *t);
 void suite_rootfs_done(SuiteRootfs *r);
 void suite_regex_done(SuiteRegex *r);
+void suite_regexes_free(SuiteRegex *v, size_t n);
 int suite_regex_compile(LoadCtx *c, SuiteRegex *r);
 
 /* Merges defaults into t: fields t did not set come from defaults. */

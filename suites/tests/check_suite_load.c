@@ -200,6 +200,19 @@ START_TEST(test_suite_load__defaults_merge)
 }
 END_TEST
 
+/* Found by the fuzzer: a test's invalid expect list, then the defaults'
+ * list merged over it, leaked the first. ASan/the fuzzer see the leak. */
+START_TEST(test_suite_load__merge_over_invalid_list)
+{
+        assert_error("defaults:\n  expect: {stdout: ['^a']}\n  env: {A: '1'}\n"
+                     "  tags: [t]\n  fixtures: ['a:/a']\n  network: {veth: g}\n"
+                     "tests:\n  - name: x\n    run: y\n"
+                     "    expect: {stdout: ['ok', 'a((']}\n    env: {B: '2', C: }\n"
+                     "    tags: [u, 'v w']\n    fixtures: ['b:/b', 'c']\n    network: {bad: g}\n",
+                     10, 29, "invalid regular expression 'a(('");
+}
+END_TEST
+
 START_TEST(test_suite_load__rootfs_forms)
 {
         Suite *s = load_ok("rootfs: trees/deb\n" T1 "    run: x\n");
@@ -644,6 +657,7 @@ static Suite *suite_load_suite(void)
         tcase_add_test(tc, test_suite_load__happy_path);
         tcase_add_test(tc, test_suite_load__defaults_for_unset_fields);
         tcase_add_test(tc, test_suite_load__defaults_merge);
+        tcase_add_test(tc, test_suite_load__merge_over_invalid_list);
         tcase_add_test(tc, test_suite_load__rootfs_forms);
         tcase_add_test(tc, test_suite_load__network_and_skip);
         tcase_add_test(tc, test_suite_load__test_id_and_matches);
