@@ -961,6 +961,11 @@ static int execute(RunCtx *ctx)
         record_skips(ctx, NULL);
 
         r = runner_pool_run(ctx->n_runnable, ctx->args->jobs, &ops, ctx, &sig, &err);
+        /* Workers stopped or killed on the way out (SIGINT, errors, the
+         * watchdog) may have left container state; remove it now rather
+         * than at the next run. */
+        if (r != 0 || ctx->any_error)
+                isolate_sweep();
         if (r < 0) {
                 runner_progress_clear(&ctx->progress);
                 th_log(TH_LOG_ERROR, "%s", err.msg);
