@@ -1,7 +1,9 @@
 /* Unit tests of the suite loader: every error class with its exact line and
  * column, the limits, and the merge of defaults into tests. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "suite.h"
 
@@ -633,6 +635,39 @@ START_TEST(test_suite_load__reports_all_errors_sorted_and_capped)
 }
 END_TEST
 
+START_TEST(test_suite_load__file_paths_relative_to_suite)
+{
+        char dir[] = "/tmp/check-suite-XXXXXX", path[64], cwd[4096];
+        const char *yaml = "rootfs: tree\ntests:\n  - {name: a, run: x, fixtures: ['fx:/srv']}\n";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/my-suite.yml", dir);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(yaml, f);
+        fclose(f);
+
+        /* Load through a relative path from another directory. */
+        ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+        ck_assert_int_eq(chdir("/tmp"), 0);
+        Suite *s = NULL;
+        SuiteDiags d = {};
+        int r = suite_load(path + strlen("/tmp/"), &s, &d);
+        ck_assert_int_eq(chdir(cwd), 0);
+        ck_assert_int_eq(r, 0);
+        ck_assert_str_eq(s->name, "my-suite");
+        ck_assert_str_eq(s->path, path + strlen("/tmp/"));
+        ck_assert_str_eq(s->base_dir, dir);
+        char want[128];
+        snprintf(want, sizeof(want), "%s/tree", dir);
+        ck_assert_str_eq(s->rootfs.dir, want);
+        snprintf(want, sizeof(want), "%s/fx", dir);
+        ck_assert_str_eq(s->tests[0].fixtures[0].source_abs, want);
+        suite_free(s);
+        ck_assert_int_eq(unlink(path), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(test_suite_load__file_errors)
 {
         Suite *s = NULL;
@@ -680,6 +715,7 @@ static Suite *suite_load_suite(void)
         tcase_add_test(tc, test_suite_load__size_limits);
         tcase_add_test(tc, test_suite_load__merge_budget);
         tcase_add_test(tc, test_suite_load__reports_all_errors_sorted_and_capped);
+        tcase_add_test(tc, test_suite_load__file_paths_relative_to_suite);
         tcase_add_test(tc, test_suite_load__file_errors);
         suite_add_tcase(s, tc);
         return s;
