@@ -227,6 +227,9 @@ const char *isolate_net_address(const IsolateNet *n);
 /* Kills the forwarders, deletes the veth pair (and the group's bridge when
  * this was its last member) and frees the pool slot. NULL-safe. */
 IsolateNet *isolate_net_release(IsolateNet *n);
+/* Removes pool entries and group bridges a killed harness left (their locks
+ * are free); isolate_net_prepare() does this first anyway. */
+void isolate_net_sweep(void);
 
 /* ---- the runtime registry (registry.c) ----------------------------------- */
 
@@ -246,5 +249,7 @@ void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t 
 /* The container's environment as recorded at start ("K=V"). */
 int isolate_registry_env(const char *name, char ***ret);
 void isolate_registry_release(Registration *reg);
+/* Removes entries whose lock is free (their harness was killed). */
+void isolate_registry_sweep(void);
 /* Whether systemd-machined can be asked (systemd runs under run_dir). */
 bool isolate_machined_available(const char *run_dir);

@@ -654,7 +654,7 @@ static int setup(IsolateNet *n, const IsolateSpec *spec, int userns_fd, ThError 
  * the bridges of such groups (their veth pairs died with the members'
  * namespaces). A racing try_lock() notices an unlinked file by its inode.
  * Cheap when the pool is empty. */
-static void sweep_pool(void)
+void isolate_net_sweep(void)
 {
         _cleanup_closedir_ DIR *d = opendir(NET_DIR);
         bool any = false;
@@ -692,7 +692,7 @@ static void sweep_pool(void)
 
 int isolate_net_prepare(const IsolateSpec *spec, int userns_fd, IsolateNet **ret, ThError *err)
 {
-        sweep_pool();
+        isolate_net_sweep();
         if (spec->network != ISOLATE_NETWORK_VETH) {
                 if (spec->n_ports > 0 || spec->network_group)
                         return th_error_set(err, EINVAL,

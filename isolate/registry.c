@@ -311,3 +311,12 @@ int isolate_registry_env(const char *name, char ***ret)
         *ret = env;
         return 0;
 }
+
+void isolate_registry_sweep(void)
+{
+        IsolateMachine *v = NULL;
+        size_t n = 0;
+        /* Listing sweeps the entries whose lock is free. */
+        if (isolate_machine_list(&v, &n, NULL) >= 0)
+                free(v);
+}

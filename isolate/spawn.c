@@ -950,6 +950,8 @@ void isolate_sweep(void)
 {
         isolate_cgroup_sweep("/sys/fs/cgroup");
         isolate_state_sweep(STATE_DIR);
+        isolate_registry_sweep();
+        isolate_net_sweep();
 }
 
 static void container_done(Container *c)
