@@ -42,43 +42,34 @@ static double check_output(const char *out)
         return cases;
 }
 
-static char dir[] = "/tmp/fuzz-junit-merge.XXXXXX";
-
-static void remove_dir(void)
-{
-        th_rm_rf(dir);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static bool have_dir;
         char in[64], out[64];
         ThError e = {};
 
-        if (!have_dir) {
-                if (!mkdtemp(dir))
-                        abort();
-                atexit(remove_dir);
-                have_dir = true;
-        }
+        /* a fresh directory per input, removed before returning: libFuzzer
+         * may end with _exit, so nothing may outlive an input */
+        char dir[] = "/tmp/fuzz-junit-merge.XXXXXX";
+        if (!mkdtemp(dir))
+                abort();
         _cleanup_close_ int fd = memfd_create("in", MFD_CLOEXEC);
         if (fd < 0 || th_write_all(fd, data, size) < 0)
                 abort();
         snprintf(in, sizeof(in), "/proc/self/fd/%d", fd);
         snprintf(out, sizeof(out), "%s/out.xml", dir);
-        unlink(out);
 
         char *inputs[] = { in, in };
         if (report_merge_junit(inputs, 1, out, &e) < 0) {
                 if (e.msg[0] == '\0')
                         abort(); /* every failure says why */
-                return 0;
+        } else {
+                double cases = check_output(out);
+                /* the same document twice: every testcase is a duplicate */
+                e = (ThError){};
+                int r = report_merge_junit(inputs, 2, out, &e);
+                if ((cases > 0) != (r == -EEXIST))
+                        abort();
         }
-        double cases = check_output(out);
-        /* the same document twice: every testcase is a duplicate */
-        e = (ThError){};
-        int r = report_merge_junit(inputs, 2, out, &e);
-        if ((cases > 0) != (r == -EEXIST))
-                abort();
+        th_rm_rf(dir);
         return 0;
 }

@@ -13,12 +13,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* tmpfs where there is one: the writers fsync, which a disk makes slow. */
-static char dir[] = "/dev/shm/fuzz-junit-write.XXXXXX";
-
-static void remove_dir(void)
+/* A fresh directory per input, removed before returning (libFuzzer may end
+ * with _exit, so nothing may outlive an input); tmpfs where there is one,
+ * since the writers fsync. */
+static bool make_dir(char dir[static 64])
 {
-        th_rm_rf(dir);
+        snprintf(dir, 64, "/dev/shm/fuzz-junit-write.XXXXXX");
+        if (mkdtemp(dir))
+                return true;
+        snprintf(dir, 64, "/tmp/fuzz-junit-write.XXXXXX");
+        return mkdtemp(dir) != NULL;
 }
 
 /* Next NUL-separated field of the input, malloc'd. */
@@ -89,17 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (size < 2)
                 return 0;
-        static bool have_dir;
-        if (!have_dir) {
-                if (!mkdtemp(dir)) {
-                        memcpy(dir, "/tmp/fuzz-junit-write.XXXXXX",
-                               sizeof("/tmp/fuzz-junit-write.XXXXXX"));
-                        if (!mkdtemp(dir))
-                                abort();
-                }
-                atexit(remove_dir);
-                have_dir = true;
-        }
+        char dir[64];
+        if (!make_dir(dir))
+                abort();
         snprintf(log, sizeof(log), "%s/log", dir);
         snprintf(xml, sizeof(xml), "%s/r.xml", dir);
         snprintf(tap, sizeof(tap), "%s/r.tap", dir);
@@ -127,5 +123,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s.cases = NULL, s.n_cases = 0;
         report_case_done(&c);
         report_suite_done(&s);
+        th_rm_rf(dir);
         return 0;
 }
