@@ -249,6 +249,11 @@ int isolate_cgroup_create(const char *root, const char *name, const IsolateLimit
 
         if (cg.layout == CGROUP_LAYOUT_HYBRID)
                 for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
+                        /* A cpu cgroup makes the whole container one task
+                         * to the scheduler (one share against every host
+                         * process): join it only to enforce a limit. */
+                        if (i == V1_CPU && limits->cpu <= 0)
+                                continue;
                         _cleanup_free_ char *c = th_strdup_printf("%s/%s", root, v1_names[i]);
                         if (!c || !is_fs(c, CGROUP_SUPER_MAGIC))
                                 continue;
