@@ -372,8 +372,7 @@ static int parse_env(LoadCtx *c, const Node *v, void *dst)
         t->env = calloc(v->n / 2 + 1, sizeof(SuiteEnv));
         if (!t->env || !ctx_account(c, (v->n / 2 + 1) * sizeof(SuiteEnv)))
                 return -ENOMEM;
-        MAPPING_FOREACH(i, v)
-        {
+        for (size_t i = 0; i + 1 < v->n; i += 2) {
                 const Node *k = v->items[i], *val = v->items[i + 1];
                 const char *key = string_value(c, k, "a variable name");
                 if (!key) {
@@ -455,8 +454,7 @@ static int walk_mapping(LoadCtx *c, const Node *m, const KeyDef *table, size_t n
 {
         int ret = 0;
 
-        MAPPING_FOREACH(i, m)
-        {
+        for (size_t i = 0; i + 1 < m->n; i += 2) {
                 const Node *k = m->items[i], *v = m->items[i + 1];
                 const KeyDef *def = NULL;
 
@@ -801,9 +799,9 @@ static int parse_test(LoadCtx *c, const Node *v, TestSpec *t, unsigned scope,
                 return expected(c, v, scope == SCOPE_TEST ? "a test (a mapping)" : "a mapping");
         int r = walk_mapping(c, v, test_keys, ELEMENTSOF(test_keys), scope,
                              scope == SCOPE_TEST ? "a test" : "'defaults'", t, &t->set);
-        MAPPING_FOREACH(i, v)
-        if (v->items[i]->kind == NODE_SCALAR && th_streq(v->items[i]->value, "name"))
-                *ret_name_loc = v->items[i + 1]->loc;
+        for (size_t i = 0; i + 1 < v->n; i += 2)
+                if (v->items[i]->kind == NODE_SCALAR && th_streq(v->items[i]->value, "name"))
+                        *ret_name_loc = v->items[i + 1]->loc;
         return r;
 }
 

@@ -54,10 +54,6 @@ Node *node_free(Node *n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Node *, node_free)
 #define _cleanup_node_ _cleanup_(node_freep)
 
-/* Pairs of a mapping. */
-#define MAPPING_FOREACH(i, m) \
-        for (size_t i = 0; (m) && (m)->kind == NODE_MAPPING && i + 1 < (m)->n; i += 2)
-
 /* Model helpers. */
 DEFINE_TRIVIAL_CLEANUP_FUNC(Suite *, suite_free)
 void test_spec_done(TestSpec *t);
