@@ -4,7 +4,8 @@
 
 #include "common.h"
 
-static void error_vset(ThError *err, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void error_vset(ThError *err, int code,
+                                                             const char *fmt, va_list ap)
 {
         err->code = code;
         vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
