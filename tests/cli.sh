@@ -5,19 +5,7 @@ set -u
 h=$1
 fail=0
 
-expect() { # expect CODE PATTERN CMD...
-        code=$1 pat=$2
-        shift 2
-        out=$("$@" 2>&1)
-        rc=$?
-        if [ "$rc" -ne "$code" ]; then
-                echo "FAIL: '$*' exited $rc, expected $code"; echo "$out"; fail=1; return
-        fi
-        if ! printf '%s\n' "$out" | grep -q -- "$pat"; then
-                echo "FAIL: '$*' output lacks '$pat'"; echo "$out"; fail=1; return
-        fi
-        echo "ok: $*"
-}
+. "$(dirname "$0")/lib/expect.sh"
 
 expect 0 'Usage: harness' "$h" --help
 expect 0 '^harness [0-9]' "$h" --version

@@ -8,19 +8,7 @@ fail=0
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-expect() { # expect CODE PATTERN CMD...
-        code=$1 pat=$2
-        shift 2
-        out=$("$@" 2>&1)
-        rc=$?
-        if [ "$rc" -ne "$code" ]; then
-                echo "FAIL: '$*' exited $rc, expected $code"; echo "$out"; fail=1; return
-        fi
-        if ! printf '%s\n' "$out" | grep -q -- "$pat"; then
-                echo "FAIL: '$*' output lacks '$pat'"; echo "$out"; fail=1; return
-        fi
-        echo "ok: $*"
-}
+. "$(dirname "$0")/../../tests/lib/expect.sh"
 
 case_xml() { # case_xml SUITE NAME OUTCOME
         printf '    <testcase name="%s" classname="%s" time="0.100">' "$2" "$1"

@@ -15,19 +15,7 @@ out=$HARNESS_CACHE.out
 trap 'rm -rf "$HARNESS_CACHE" "$out".*' EXIT
 fail=0
 
-expect() { # expect CODE PATTERN CMD...
-        code=$1 pat=$2
-        shift 2
-        o=$("$@" 2>&1)
-        rc=$?
-        if [ "$rc" -ne "$code" ]; then
-                echo "FAIL: '$*' exited $rc, expected $code"; echo "$o"; fail=1; return
-        fi
-        if ! printf '%s\n' "$o" | grep -q -- "$pat"; then
-                echo "FAIL: '$*' output lacks '$pat'"; echo "$o"; fail=1; return
-        fi
-        echo "ok: $*"
-}
+. "$(dirname "$0")/../lib/expect.sh"
 
 # Usage errors and unbuilt trees.
 expect 2 "no rootfs command given" "$h" rootfs

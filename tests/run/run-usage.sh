@@ -9,19 +9,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/th-run-usage.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-expect() { # expect CODE PATTERN CMD...
-        code=$1 pat=$2
-        shift 2
-        out=$("$@" 2>&1)
-        rc=$?
-        if [ "$rc" -ne "$code" ]; then
-                echo "FAIL: '$*' exited $rc, expected $code"; echo "$out"; fail=1; return
-        fi
-        if ! printf '%s\n' "$out" | grep -q -- "$pat"; then
-                echo "FAIL: '$*' output lacks '$pat'"; echo "$out"; fail=1; return
-        fi
-        echo "ok: $*"
-}
+. "$(dirname "$0")/../lib/expect.sh"
 
 printf 'name: ok\nrootfs: /nonexistent-tree\ntests:\n  - name: a\n    run: "true"\n' >ok.yaml
 printf 'name: bad\nrootfs: /x\ntests:\n  - name: a\n    run: "true"\n    frobnicate: 1\n  - name: b\n    timeout: soon\n    run: "true"\n' >bad.yaml
