@@ -13,7 +13,7 @@ expect 2 "unknown command 'frobnicate'" "$h" frobnicate
 expect 2 "harness --help" "$h" frobnicate
 expect 2 "unknown option '--frob'" "$h" --frob
 expect 2 'no command given' "$h"
-for c in run check list shell rootfs merge; do
+for c in run check list shell rootfs merge ps enter stop; do
         expect 0 "Usage: harness $c" "$h" "$c" --help
 done
 exit $fail
