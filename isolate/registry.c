@@ -2,6 +2,7 @@
  * per machine under /run/harness/machines plus a lock file the worker holds
  * while the container runs (an entry whose lock is free is stale and swept),
  * and the registration with systemd-machined when it runs. */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -9,6 +10,44 @@
 #include <systemd/sd-bus.h>
 
 #include "isolate-internal.h"
+
+/* libsystemd is loaded only when systemd-machined may be asked: linking it
+ * would make every harness start map it and its dependencies (libgcrypt,
+ * lz4, zstd, lzma), a third of the process start-up cost of `harness shell`
+ * (bench/README.md). systemd loads its own optional libraries the same way. */
+typedef struct SdBus {
+        int (*open_system)(sd_bus **ret);
+        int (*call_method)(sd_bus *bus, const char *destination, const char *path,
+                           const char *interface, const char *member, sd_bus_error *ret_error,
+                           sd_bus_message **reply, const char *types, ...);
+        void (*error_free)(sd_bus_error *e);
+        sd_bus *(*flush_close_unref)(sd_bus *bus);
+} SdBus;
+
+static const SdBus *sd_bus_lib(void)
+{
+        static SdBus lib;
+        static int loaded; /* 0 = not tried, 1 = loaded, -1 = unavailable */
+
+        if (loaded)
+                return loaded > 0 ? &lib : NULL;
+        loaded = -1;
+        void *dl = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!dl) {
+                th_debug("systemd-machined: cannot load libsystemd.so.0: %s, ignoring", dlerror());
+                return NULL;
+        }
+        *(void **)&lib.open_system = dlsym(dl, "sd_bus_open_system");
+        *(void **)&lib.call_method = dlsym(dl, "sd_bus_call_method");
+        *(void **)&lib.error_free = dlsym(dl, "sd_bus_error_free");
+        *(void **)&lib.flush_close_unref = dlsym(dl, "sd_bus_flush_close_unref");
+        if (!lib.open_system || !lib.call_method || !lib.error_free || !lib.flush_close_unref) {
+                th_debug("systemd-machined: libsystemd.so.0 lacks sd-bus symbols, ignoring");
+                return NULL;
+        }
+        loaded = 1;
+        return &lib;
+}
 
 #define MACHINES_DIR "/run/harness/machines"
 
@@ -92,32 +131,37 @@ static void machined_register(Registration *reg, const IsolateSpec *spec, pid_t 
 {
         if (!isolate_machined_available("/run/systemd/system"))
                 return;
+        const SdBus *lib = sd_bus_lib();
+        if (!lib)
+                return;
         sd_bus *bus = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
-        int r = sd_bus_open_system(&bus);
+        int r = lib->open_system(&bus);
         if (r >= 0)
-                r = sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                                       "org.freedesktop.machine1.Manager", "RegisterMachine", &e,
-                                       NULL, "sayssus", reg->name, 0, "harness", "container",
-                                       (uint32_t)leader, spec->rootfs ? spec->rootfs : "");
+                r = lib->call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                     "org.freedesktop.machine1.Manager", "RegisterMachine", &e,
+                                     NULL, "sayssus", reg->name, 0, "harness", "container",
+                                     (uint32_t)leader, spec->rootfs ? spec->rootfs : "");
         if (r < 0)
                 th_debug("systemd-machined: register '%s': %s, ignoring", reg->name,
                          e.message ? e.message : strerror(-r));
         else
                 reg->machined = true;
-        sd_bus_error_free(&e);
-        sd_bus_flush_close_unref(bus);
+        lib->error_free(&e);
+        if (bus)
+                lib->flush_close_unref(bus);
 }
 
 static void machined_unregister(Registration *reg)
 {
+        const SdBus *lib = reg->machined ? sd_bus_lib() : NULL;
         sd_bus *bus = NULL;
-        if (!reg->machined || sd_bus_open_system(&bus) < 0)
+        if (!lib || lib->open_system(&bus) < 0)
                 return;
-        (void)sd_bus_call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
-                                 "org.freedesktop.machine1.Manager", "UnregisterMachine", NULL,
-                                 NULL, "s", reg->name);
-        sd_bus_flush_close_unref(bus);
+        (void)lib->call_method(bus, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                               "org.freedesktop.machine1.Manager", "UnregisterMachine", NULL, NULL,
+                               "s", reg->name);
+        lib->flush_close_unref(bus);
         reg->machined = false;
 }
 
