@@ -18,19 +18,6 @@ static const char usage[] =
         "  -q, --quiet   print nothing for valid files\n"
         "  -h, --help    show this help\n";
 
-/* Prints the diagnostics of one file to stderr. */
-static void print_diags(const char *path, int r, const SuiteDiags *d)
-{
-        for (size_t i = 0; i < d->n; i++) {
-                _cleanup_free_ char *line = suite_diag_format(&d->items[i]);
-                fprintf(stderr, "%s\n", line ? line : "out of memory");
-        }
-        if (d->truncated)
-                fprintf(stderr, "%s: too many errors, stopped after %d\n", path, SUITE_MAX_DIAGS);
-        if (d->n == 0 && r < 0)
-                fprintf(stderr, "%s: cannot load: %s\n", path, strerror(-r));
-}
-
 int runner_cmd_check(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -61,7 +48,7 @@ int runner_cmd_check(int argc, char **argv)
                 Suite *s = NULL;
                 int r = suite_load(argv[i], &s, &diags);
                 if (r < 0) {
-                        print_diags(argv[i], r, &diags);
+                        runner_print_suite_diags(argv[i], r, &diags);
                         ret = RUNNER_EXIT_USAGE;
                 } else if (!quiet) {
                         printf("%s: ok, %zu test%s\n", argv[i], s->n_tests,

@@ -21,18 +21,6 @@ static const char usage[] =
         "      --json           a JSON array of {id, suite, name, file, line, tags, skip}\n"
         "  -h, --help           show this help\n";
 
-static void print_diags(const char *path, int r, const SuiteDiags *d)
-{
-        for (size_t i = 0; i < d->n; i++) {
-                _cleanup_free_ char *line = suite_diag_format(&d->items[i]);
-                fprintf(stderr, "%s\n", line ? line : "out of memory");
-        }
-        if (d->truncated)
-                fprintf(stderr, "%s: too many errors, stopped after %d\n", path, SUITE_MAX_DIAGS);
-        if (d->n == 0 && r < 0)
-                fprintf(stderr, "%s: cannot load: %s\n", path, strerror(-r));
-}
-
 static void json_string(FILE *f, const char *s)
 {
         fputc('"', f);
@@ -167,7 +155,7 @@ int runner_cmd_list(int argc, char **argv)
                 SuiteDiags diags = {};
                 int r = suite_load(argv[i], &suites[i - optind], &diags);
                 if (r < 0) {
-                        print_diags(argv[i], r, &diags);
+                        runner_print_suite_diags(argv[i], r, &diags);
                         ret = RUNNER_EXIT_USAGE;
                 }
                 suite_diags_done(&diags);

@@ -288,14 +288,7 @@ static int load_suites(RunCtx *ctx, char *const *paths)
                         continue;
                 }
                 bad = true;
-                for (size_t d = 0; d < diags.n; d++) {
-                        _cleanup_free_ char *line = suite_diag_format(&diags.items[d]);
-                        fprintf(stderr, "%s\n", line ? line : "out of memory");
-                }
-                if (diags.n == 0)
-                        fprintf(stderr, "%s: %s\n", paths[i], strerror(-r));
-                if (diags.truncated)
-                        fprintf(stderr, "%s: too many errors, stopping\n", paths[i]);
+                runner_print_suite_diags(paths[i], r, &diags);
                 suite_diags_done(&diags);
         }
         if (bad) {

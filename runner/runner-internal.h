@@ -14,10 +14,6 @@ typedef struct RunnerCommand {
 /* Logs "error: MSG" and a "Try 'harness CMD --help'" hint; returns 2. */
 int runner_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* For subcommands whose implementation has not landed: parses --help (prints
- * usage, exit 0); anything else is a one-line error and exit 2. */
-int runner_not_built(const char *cmd, const char *usage, int argc, char **argv);
-
 /* ---- harness run: planning (plan.c, pure) ------------------------------- */
 
 #include <regex.h>
@@ -25,6 +21,11 @@ int runner_not_built(const char *cmd, const char *usage, int argc, char **argv);
 #include "isolate.h"
 #include "report.h"
 #include "suite.h"
+
+/* Prints a suite file's load errors to stderr, one FILE:LINE:COL: message a
+ * line, then a line for a truncated list or an error without a location
+ * (suite-diags.c). r is suite_load()'s result. */
+void runner_print_suite_diags(const char *path, int r, const SuiteDiags *d);
 
 /* --shard I/N: 1-based index; total == 0 means no sharding. */
 typedef struct RunShard {

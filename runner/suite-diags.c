@@ -1,0 +1,17 @@
+/* runner: how every command that loads suites prints their errors, one
+ * FILE:LINE:COLUMN: message per line on stderr. */
+#include <string.h>
+
+#include "runner-internal.h"
+
+void runner_print_suite_diags(const char *path, int r, const SuiteDiags *d)
+{
+        for (size_t i = 0; i < d->n; i++) {
+                _cleanup_free_ char *line = suite_diag_format(&d->items[i]);
+                fprintf(stderr, "%s\n", line ? line : "out of memory");
+        }
+        if (d->truncated)
+                fprintf(stderr, "%s: too many errors, stopped after %d\n", path, SUITE_MAX_DIAGS);
+        if (d->n == 0 && r < 0)
+                fprintf(stderr, "%s: cannot load: %s\n", path, strerror(-r));
+}
