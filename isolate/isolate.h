@@ -37,6 +37,8 @@ typedef struct IsolatePort {
         uint16_t container;
 } IsolatePort;
 
+typedef struct IsolateResult IsolateResult;
+
 typedef struct IsolateSpec {
         const char *rootfs; /* the tree; with ephemeral, the overlay's lowest layer */
         /* Extra read-only layers stacked on top of rootfs, lowest first (the
@@ -90,6 +92,15 @@ typedef struct IsolateSpec {
         /* Shown by `harness ps`; may be NULL. */
         const char *test_name;
         const char *suite_name;
+
+        /* When the command fails (a non-zero exit or a signal; not a timeout,
+         * an OOM kill or a failed setup), the container is kept running and
+         * on_fail is called with its registry name and the result so far;
+         * once it returns, the container is torn down as usual and reported
+         * with that result (`harness run --shell-on-fail`). The timeout does
+         * not run meanwhile. NULL: torn down at once. */
+        void (*on_fail)(const char *machine, const IsolateResult *res, void *userdata);
+        void *on_fail_userdata;
 } IsolateSpec;
 
 typedef enum IsolateStatus {
@@ -102,7 +113,7 @@ typedef enum IsolateStatus {
         _ISOLATE_STATUS_INVALID = -EINVAL,
 } IsolateStatus;
 
-typedef struct IsolateResult {
+struct IsolateResult {
         IsolateStatus status;
         int exit_status; /* 0..255, or 128+N for a signal */
         int term_signal;
@@ -123,7 +134,9 @@ typedef struct IsolateResult {
          * the container was stopped and torn down (see isolate_run);
          * SIGKILL: Ctrl-] three times on an interactive console. */
         int interrupted;
-} IsolateResult;
+        /* `harness stop` ended the container (whatever stage it was in). */
+        bool stopped;
+};
 
 /* Runs spec->argv in a fresh container and waits for it. Returns 0 when the
  * container ran (whatever the command's status: see ret->status), or a

@@ -435,11 +435,13 @@ static char *unit_service_common(char *u, const IsolateSpec *spec, const char *r
                 u = l ? str_append(u, l) : (free(u), NULL);
         }
         /* "+": with full privileges whatever User= is, so the journal is
-         * complete and the result file writable. */
+         * complete and the result file writable. The result is written
+         * last: once it is there, so is the journal (a kept container's
+         * worker waits for it). */
         _cleanup_free_ char *post = th_strdup_printf(
-                "ExecStopPost=+/bin/sh -c 'echo \"$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS\" "
-                "> /run/harness/%s; journalctl -b --no-pager -o short-monotonic "
-                "> /run/harness/journal 2>&1 || true'\n",
+                "ExecStopPost=+/bin/sh -c 'journalctl -b --no-pager -o short-monotonic "
+                "> /run/harness/journal 2>&1; echo \"$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS\" "
+                "> /run/harness/%s'\n",
                 result);
         return u && post ? str_append(u, post) : (free(u), NULL);
 }
@@ -450,8 +452,10 @@ char *isolate_unit_test(const IsolateSpec *spec)
                                    "Description=harness test\n"
                                    "Wants=multi-user.target\n"
                                    "After=multi-user.target\n"
-                                   "SuccessAction=exit-force\n"
-                                   "FailureAction=exit-force\n");
+                                   "SuccessAction=exit-force\n");
+        /* A failure kept for on_fail leaves the system running. */
+        if (u && !spec->on_fail)
+                u = str_append(u, "FailureAction=exit-force\n");
         if (u && spec->setup_argv)
                 u = str_append(u, "Requires=harness-setup.service\n"
                                   "After=harness-setup.service\n");

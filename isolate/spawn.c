@@ -1039,15 +1039,17 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
         char name[64];
         th_snprintf(name, sizeof(name), "c%d-%u-%llx", (int)getpid(), counter++,
                     (unsigned long long)(th_now_usec() & 0xffffff));
-        r = isolate_cgroup_create("/sys/fs/cgroup", name, &s->limits, !s->private_users, &c->cg,
-                                  err);
-        if (r < 0)
-                return r;
+        /* Users first: a tree the kernel cannot idmap runs without private
+         * users, and then the device policy must apply. */
         r = prepare_users(c, err);
         if (r < 0)
                 return r;
         if (r > 0)
                 ret->private_users_off = true;
+        r = isolate_cgroup_create("/sys/fs/cgroup", name, &s->limits, !c->private_users, &c->cg,
+                                  err);
+        if (r < 0)
+                return r;
         r = isolate_registry_reserve(s, &c->reg, err);
         if (r < 0)
                 return r;
