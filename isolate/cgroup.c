@@ -14,14 +14,8 @@
 static const char *const v1_names[4] = { "memory", "pids", "cpu", "devices" };
 enum { V1_MEMORY, V1_PIDS, V1_CPU, V1_DEVICES };
 
-/* The device nodes a container may use (rwm); everything else, above all
- * block devices, is denied (devices cgroup v1). */
-static const char *const devices_allow[] = {
-        "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
-        "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
-};
-
 static void kill_procs(const char *dir);
+static int device_program(Cgroup *cg, bool device_policy, ThError *err);
 static void rmdir_retry(const char *path);
 
 static bool is_fs(const char *path, long magic)
@@ -180,10 +174,16 @@ static int limits_v1(Cgroup *cg, const IsolateLimits *l, bool device_policy, ThE
         if (device_policy && cg->v1_paths[V1_DEVICES]) {
                 if (set_limit(cg->v1_paths[V1_DEVICES], "devices.deny", "a", err) < 0)
                         return -err->code;
-                for (size_t i = 0; i < ELEMENTSOF(devices_allow); i++)
-                        if (set_limit(cg->v1_paths[V1_DEVICES], "devices.allow", devices_allow[i],
-                                      err) < 0)
+                /* The same table the v2 device program is built from. */
+                for (size_t i = 0; i < isolate_devices_n_allow; i++) {
+                        char line[64];
+                        int r = isolate_device_rule_format(&isolate_devices_allow[i], line,
+                                                           sizeof(line));
+                        if (r < 0)
+                                return th_error_errno(err, -r, "device rule %zu", i);
+                        if (set_limit(cg->v1_paths[V1_DEVICES], "devices.allow", line, err) < 0)
                                 return -err->code;
+                }
                 cg->devices_policy = true;
         }
         return 0;
@@ -273,15 +273,37 @@ int isolate_cgroup_create(const char *root, const char *name, const IsolateLimit
                                               : limits_v2(&cg, v2_root, limits, err);
         if (r < 0)
                 goto fail;
-        if (device_policy && !cg.devices_policy)
-                th_log(TH_LOG_WARNING,
-                       "no cgroup v1 devices controller: containers without private users can "
-                       "open block devices (a cgroup v2 device program is not implemented)");
+        r = device_program(&cg, device_policy, err);
+        if (r < 0)
+                goto fail;
         *ret = cg;
         return 0;
 fail:
         (void)isolate_cgroup_destroy(&cg, &scratch);
         return r;
+}
+
+/* Without the v1 devices controller (pure v2, or a hybrid host without it)
+ * the policy is a BPF program on the v2 cgroup; the v1 controller, where
+ * present, is not stacked with one. No policy at all would leave container
+ * root (host root without private users) every block device of the host:
+ * fatal, with the way around it. */
+static int device_program(Cgroup *cg, bool device_policy, ThError *err)
+{
+        if (!device_policy || cg->devices_policy)
+                return 0;
+        ThError inner = {};
+        int r = isolate_devices_attach(cg->v2_fd, &inner);
+        if (r < 0)
+                return th_error_set(err, inner.code,
+                                    "cgroup v2 device policy: %s; without it (and without the "
+                                    "v1 devices controller) root in a container without private "
+                                    "users could open the host's block devices: it needs a kernel "
+                                    "with CONFIG_CGROUP_BPF and CAP_BPF or CAP_SYS_ADMIN, or use "
+                                    "private users (--private-users=yes)",
+                                    inner.msg);
+        cg->devices_policy = true;
+        return 0;
 }
 
 int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err)

@@ -143,6 +143,41 @@ int isolate_cgroup_destroy(Cgroup *cg, ThError *err);
 /* Limit values as the v1/v2 files want them (pure). */
 int isolate_cgroup_cpu_max(double cpus, char *buf, size_t size);
 
+/* ---- device policy (devices.c) -------------------------------------------- */
+
+/* Access bits, the kernel's BPF_DEVCG_ACC_* values. */
+enum {
+        DEVICE_ACCESS_MKNOD = 1u << 0,
+        DEVICE_ACCESS_READ = 1u << 1,
+        DEVICE_ACCESS_WRITE = 1u << 2,
+};
+
+typedef struct DeviceRule {
+        char type; /* 'c' or 'b' */
+        unsigned major;
+        int minor;       /* -1: any */
+        unsigned access; /* DEVICE_ACCESS_* */
+} DeviceRule;
+
+/* What a container without private users may use; everything else, above
+ * all every block device, is denied. One table for v1 and v2. */
+extern const DeviceRule isolate_devices_allow[];
+extern const size_t isolate_devices_n_allow;
+
+struct bpf_insn;
+/* "c 1:3 rwm", as devices.allow wants it (pure). */
+int isolate_device_rule_format(const DeviceRule *r, char *buf, size_t size);
+/* The BPF_PROG_TYPE_CGROUP_DEVICE program allowing exactly rules, default
+ * deny (pure). *ret_insns is malloc()ed. */
+int isolate_devices_program(const DeviceRule *rules, size_t n_rules, struct bpf_insn **ret_insns,
+                            size_t *ret_n, ThError *err);
+/* Loads that program; ret_fd: the program's fd (O_CLOEXEC). */
+int isolate_devices_load(const DeviceRule *rules, size_t n_rules, int *ret_fd, ThError *err);
+/* Loads the program for isolate_devices_allow and attaches it to the cgroup2
+ * directory cgroup_fd (BPF_F_ALLOW_MULTI). No fd stays open: the attachment
+ * keeps the program alive and dies with the cgroup. */
+int isolate_devices_attach(int cgroup_fd, ThError *err);
+
 /* ---- user namespaces (userns.c) ----------------------------------------- */
 
 #define ISOLATE_UID_RANGE 65536u
