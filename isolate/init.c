@@ -270,5 +270,21 @@ _Noreturn void isolate_stub_init(const InitParams *p)
                 }
         }
         int s = run_as_pid2(p, p->argv, sfd);
-        _exit(s);
+        if (s == 0 || !p->keep_on_fail)
+                _exit(s);
+        /* Kept for the caller (a shell in it): reap what is left running
+         * until SIGTERM, SIGINT or SIGHUP ends the container. */
+        (void)isolate_sync_send(p->sync_fd, SYNC_KEPT, s, NULL, -1);
+        for (;;) {
+                struct signalfd_siginfo si;
+                if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(s);
+                }
+                if (si.ssi_signo != SIGCHLD)
+                        _exit(s);
+                while (waitpid(-1, NULL, WNOHANG) > 0)
+                        ;
+        }
 }

@@ -210,7 +210,8 @@ typedef struct InitParams {
         char **env;
         const char *user;
         const char *workdir;
-        bool interactive; /* stdio is the console pty (fd 0..2 already) */
+        bool interactive;  /* stdio is the console pty (fd 0..2 already) */
+        bool keep_on_fail; /* a failed command: SYNC_KEPT, then wait for SIGTERM */
         int stdout_fd, stderr_fd;
         int sync_fd;
 } InitParams;
@@ -225,6 +226,7 @@ typedef enum SyncKind {
         SYNC_READY,        /* PID 1 finished setup */
         SYNC_ERROR,        /* err */
         SYNC_SETUP_FAILED, /* value = the setup command's status */
+        SYNC_KEPT,         /* value = the failed command's status; PID 1 stays */
         _SYNC_KIND_MAX,
         _SYNC_KIND_INVALID = -EINVAL,
 } SyncKind;
@@ -284,6 +286,10 @@ void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t 
 /* The container's environment as recorded at start ("K=V"). */
 int isolate_registry_env(const char *name, char ***ret);
 void isolate_registry_release(Registration *reg);
+/* Whether `harness stop` asked this container to end (isolate_machine_stop()
+ * writes "stop" into the entry's lock file before it signals). */
+bool isolate_registry_stopped(const Registration *reg);
+void isolate_registry_mark_stopped(const char *name);
 /* Removes entries whose lock is free (their harness was killed). */
 void isolate_registry_sweep(void);
 /* Whether systemd-machined can be asked (systemd runs under run_dir). */

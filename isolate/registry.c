@@ -68,7 +68,7 @@ static int lock_name(const char *name, int *ret_fd)
         char p[256];
         th_snprintf(p, sizeof(p), MACHINES_DIR "/%s.lock", name);
         for (int tries = 0; tries < 8; tries++) {
-                _cleanup_close_ int fd = open(p, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                _cleanup_close_ int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0)
                         return -errno;
                 if (flock(fd, LOCK_EX | LOCK_NB) < 0)
@@ -76,6 +76,9 @@ static int lock_name(const char *name, int *ret_fd)
                 struct stat a, b;
                 if (fstat(fd, &a) < 0 || stat(p, &b) < 0 || a.st_ino != b.st_ino)
                         continue;
+                /* A stop mark of a killed harness's container is not ours. */
+                if (ftruncate(fd, 0) < 0)
+                        return -errno;
                 *ret_fd = TAKE_FD(fd);
                 return 0;
         }
@@ -225,6 +228,22 @@ void isolate_registry_release(Registration *reg)
         (void)unlink(p);
         close(reg->lock_fd);
         reg->lock_fd = -1;
+}
+
+bool isolate_registry_stopped(const Registration *reg)
+{
+        char buf[4];
+        return reg->lock_fd >= 0 && pread(reg->lock_fd, buf, sizeof(buf), 0) == sizeof(buf) &&
+               memcmp(buf, "stop", sizeof(buf)) == 0;
+}
+
+void isolate_registry_mark_stopped(const char *name)
+{
+        char p[256];
+        th_snprintf(p, sizeof(p), MACHINES_DIR "/%s.lock", name);
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || pwrite(fd, "stop", 4, 0) != 4)
+                th_debug("registry: cannot mark '%s' stopped", name);
 }
 
 /* ---- reading ------------------------------------------------------------- */

@@ -46,6 +46,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
@@ -447,6 +448,7 @@ static _Noreturn void inner_child(Container *c, const char *root)
                 .user = s->user,
                 .workdir = s->workdir,
                 .interactive = s->interactive,
+                .keep_on_fail = s->on_fail != NULL,
                 .stdout_fd = c->out_fd,
                 .stderr_fd = c->err_fd,
                 .sync_fd = c->sync[1],
@@ -601,9 +603,11 @@ typedef struct Waiter {
         pid_t pid1;
         int root_fd;
         bool ready, sync_eof, timed_out, failed, setup_failed;
+        bool kept;       /* the command failed and the container was kept */
         int interrupted; /* the stop signal that arrived, or 0 */
         int setup_status;
         int wstatus;
+        int kept_wstatus; /* the failed command's, as a wait status */
         ThError err;
 } Waiter;
 
@@ -659,6 +663,10 @@ static void recv_msg(Container *c, Waiter *w)
         case SYNC_SETUP_FAILED:
                 w->setup_failed = true;
                 w->setup_status = m.value;
+                break;
+        case SYNC_KEPT:
+                w->kept = true;
+                w->kept_wstatus = W_EXITCODE(m.value & 0xff, 0);
                 break;
         default:
                 break;
@@ -724,22 +732,72 @@ static bool escape_pressed(const char *buf, size_t n, unsigned *count)
         return false;
 }
 
-static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start)
+/* ---- kept containers (IsolateSpec.on_fail) ------------------------------- */
+
+/* Boot mode: the test unit's ExecStopPost writes the result file last, and a
+ * failed unit leaves the system running (no FailureAction=); a watch on the
+ * file tells when. Direct mode needs none: the stub init sends SYNC_KEPT. */
+static int watch_result(const Container *c)
 {
         const IsolateSpec *s = c->spec;
-        bool outer_done = false, pid1_done = false, stdin_open = s->interactive;
+        char p[4096];
+        if (!s->on_fail || !s->boot || !s->argv || !s->output_dir ||
+            th_snprintf(p, sizeof(p), "%s/result", s->output_dir) < 0)
+                return -1;
+        int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (fd >= 0 && inotify_add_watch(fd, p, IN_CLOSE_WRITE) < 0) {
+                th_debug("inotify on '%s': %m; a failed test's container is not kept", p);
+                closep(&fd);
+        }
+        return fd;
+}
+
+static int parse_result_file(int fd, bool *ret_signaled, int *ret_value);
+
+static void result_written(Container *c, Waiter *w, int wfd)
+{
+        char buf[4096];
+        bool sig = false;
+        int v = 0;
+        while (read(wfd, buf, sizeof(buf)) > 0)
+                ;
+        if (parse_result_file(c->result_fd, &sig, &v) >= 0 && (sig || v != 0)) {
+                w->kept = true;
+                w->kept_wstatus = sig ? W_EXITCODE(0, v) : W_EXITCODE(v & 0xff, 0);
+        }
+}
+
+static void result_from_wait(const Waiter *w, IsolateResult *ret);
+
+/* Hands the running container to the caller, then ends it. */
+static void hold_container(Container *c, Waiter *w, const IsolateResult *base)
+{
+        IsolateResult res = *base;
+        result_from_wait(w, &res);
+        c->spec->on_fail(c->reg.name, &res, c->spec->on_fail_userdata);
+        kill_container(c, w);
+}
+
+static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start,
+                           const IsolateResult *base)
+{
+        const IsolateSpec *s = c->spec;
+        bool outer_done = false, pid1_done = false, stdin_open = s->interactive, held = false;
         uint64_t deadline = s->timeout_usec ? start + s->timeout_usec : 0;
         int console_copy = c->console_fd >= 0 ? c->console_fd : -1;
         int console_tty = s->interactive ? STDOUT_FILENO : -1;
         _cleanup_close_ int sfd = stop_signal_fd();
+        _cleanup_close_ int wfd = watch_result(c);
         unsigned escapes = 0;
 
         while (!pid1_done || !outer_done) {
-                struct pollfd p[6];
+                struct pollfd p[7];
                 int n = 0, i_sync = -1, i_outer = -1, i_pid1 = -1, i_con = -1, i_in = -1,
-                    i_sig = -1;
+                    i_sig = -1, i_watch = -1;
                 if (sfd >= 0 && !w->interrupted)
                         i_sig = n, p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+                if (wfd >= 0 && !held)
+                        i_watch = n, p[n++] = (struct pollfd){ .fd = wfd, .events = POLLIN };
                 if (!w->sync_eof)
                         i_sync = n, p[n++] = (struct pollfd){ .fd = c->sync[0], .events = POLLIN };
                 if (!outer_done)
@@ -775,6 +833,14 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                 }
                 if (i_sync >= 0 && p[i_sync].revents)
                         recv_msg(c, w);
+                if (i_watch >= 0 && p[i_watch].revents)
+                        result_written(c, w, wfd);
+                if (w->kept && !held && !pid1_done && !w->timed_out && !w->interrupted &&
+                    !w->failed) {
+                        held = true;
+                        deadline = 0; /* the timeout does not run while held */
+                        hold_container(c, w, base);
+                }
                 if (i_con >= 0 && (p[i_con].revents & POLLIN))
                         pump(c->console_master, console_copy, console_tty);
                 if (i_in >= 0 && p[i_in].revents) {
@@ -869,13 +935,15 @@ static int parse_result_file(int fd, bool *ret_signaled, int *ret_value)
 
 static void result_from_wait(const Waiter *w, IsolateResult *ret)
 {
-        if (WIFSIGNALED(w->wstatus)) {
+        /* A kept container was killed after its command ended. */
+        int ws = w->kept ? w->kept_wstatus : w->wstatus;
+        if (WIFSIGNALED(ws)) {
                 ret->status = ISOLATE_SIGNALED;
-                ret->term_signal = WTERMSIG(w->wstatus);
+                ret->term_signal = WTERMSIG(ws);
                 ret->exit_status = 128 + ret->term_signal;
         } else {
                 ret->status = ISOLATE_EXITED;
-                ret->exit_status = WEXITSTATUS(w->wstatus);
+                ret->exit_status = WEXITSTATUS(ws);
         }
 }
 
@@ -883,6 +951,7 @@ static int collect(Container *c, const Waiter *w, IsolateResult *ret, ThError *e
 {
         const IsolateSpec *s = c->spec;
         result_from_wait(w, ret);
+        ret->stopped = isolate_registry_stopped(&c->reg);
         if (s->boot && s->argv && !w->timed_out) {
                 bool sig = false;
                 int v = 0;
@@ -893,7 +962,7 @@ static int collect(Container *c, const Waiter *w, IsolateResult *ret, ThError *e
                         return 0;
                 }
                 r = parse_result_file(c->result_fd, &sig, &v);
-                if (r < 0 && !isolate_cgroup_oom(&c->cg))
+                if (r < 0 && !isolate_cgroup_oom(&c->cg) && !ret->stopped)
                         return th_error_set(err, EIO,
                                             "boot failed: systemd ended before the test unit "
                                             "ran (exit status %d); see '%s' and '%s'",
@@ -1140,7 +1209,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
                 cfmakeraw(&t);
                 (void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
         }
-        wait_container(&c, outer_fd, &w, start);
+        wait_container(&c, outer_fd, &w, start, &res);
         if (raw)
                 (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         /* Nothing may survive PID 1 (e.g. the outer child on an error path). */

@@ -230,6 +230,86 @@ START_TEST(test_run__boot_failure_is_infrastructure_error)
 }
 END_TEST
 
+/* on_fail: what the callback saw of the kept container. */
+typedef struct Held {
+        int calls;
+        char name[64];
+        int exit_status;
+        bool listed;      /* in the registry while held */
+        int enter_status; /* of a command run inside with isolate_machine_enter() */
+} Held;
+
+static void on_fail_probe(const char *machine, const IsolateResult *res, void *userdata)
+{
+        Held *h = userdata;
+        IsolateMachine m;
+        ThError err = {};
+        char *argv[] = { "/bin/sh", "-c", "test -f /tmp/marker && exit 7", NULL };
+
+        h->calls++;
+        th_snprintf(h->name, sizeof(h->name), "%s", machine);
+        h->exit_status = res->exit_status;
+        h->listed = isolate_machine_get(machine, &m, &err) == 0 && m.leader > 0;
+        if (isolate_machine_enter(machine, argv, &h->enter_status, &err) < 0)
+                h->enter_status = -1;
+        /* Longer than the test's timeout: the timeout must not fire while held. */
+        sleep(3);
+}
+
+static void check_kept(bool boot)
+{
+        char *argv[] = { "/bin/sh", "-c", "touch /tmp/marker; exit 3", NULL };
+        IsolateSpec s = base_spec(argv, boot ? "keepboot" : "keep");
+        Held h = {};
+        IsolateMachine m;
+        ThError err = {};
+
+        s.boot = boot;
+        s.timeout_usec = 2 * 1000000ULL;
+        s.on_fail = on_fail_probe;
+        s.on_fail_userdata = &h;
+        if (boot)
+                s.timeout_usec = 30 * 1000000ULL;
+        IsolateResult r = run_ok(&s);
+        ck_assert_int_eq(h.calls, 1);
+        ck_assert_int_eq(h.exit_status, 3);
+        ck_assert_msg(h.listed, "the kept container '%s' is not in the registry", h.name);
+        ck_assert_int_eq(h.enter_status, 7); /* /tmp/marker of the failed command is there */
+        /* Reported with the command's status, not the kill that ended it. */
+        ck_assert_int_eq(r.status, ISOLATE_EXITED);
+        ck_assert_int_eq(r.exit_status, 3);
+        ck_assert(!r.timed_out);
+        ck_assert_int_lt(isolate_machine_get(h.name, &m, &err), 0);
+}
+
+START_TEST(test_run__on_fail_keeps_direct_container)
+{
+        check_kept(false);
+}
+END_TEST
+
+START_TEST(test_run__on_fail_keeps_booted_container)
+{
+        check_kept(true);
+}
+END_TEST
+
+START_TEST(test_run__on_fail_not_called_on_success)
+{
+        char *argv[] = { "/bin/true", NULL };
+        for (int boot = 0; boot < 2; boot++) {
+                IsolateSpec s = base_spec(argv, "keepok");
+                Held h = {};
+                s.boot = boot;
+                s.on_fail = on_fail_probe;
+                s.on_fail_userdata = &h;
+                IsolateResult r = run_ok(&s);
+                ck_assert_int_eq(r.exit_status, 0);
+                ck_assert_int_eq(h.calls, 0);
+        }
+}
+END_TEST
+
 START_TEST(test_run__timeout_kills_everything)
 {
         char *argv[] = { "/bin/sh", "-c", "sleep 100.0472 & sleep 100.0472 & sleep 100.0472",
@@ -484,6 +564,9 @@ int main(void)
         tcase_add_test(tc, test_run__direct_signal_reported);
         tcase_add_test(tc, test_run__boot_status_journal_console);
         tcase_add_test(tc, test_run__boot_failure_is_infrastructure_error);
+        tcase_add_test(tc, test_run__on_fail_keeps_direct_container);
+        tcase_add_test(tc, test_run__on_fail_keeps_booted_container);
+        tcase_add_test(tc, test_run__on_fail_not_called_on_success);
         tcase_add_test(tc, test_run__timeout_kills_everything);
         tcase_add_test(tc, test_run__boot_timeout);
         tcase_add_test(tc, test_run__fork_bomb_contained);
