@@ -270,9 +270,9 @@ _Noreturn void isolate_stub_init(const InitParams *p)
                 }
         }
         int s = run_as_pid2(p, p->argv, sfd);
-        if (s == 0 || !p->keep_on_fail)
+        if (!p->hold)
                 _exit(s);
-        /* Kept for the caller (a shell in it): reap what is left running
+        /* Held for the caller (IsolateSpec.hold): reap what is left running
          * until SIGTERM, SIGINT or SIGHUP ends the container. */
         (void)isolate_sync_send(p->sync_fd, SYNC_KEPT, s, NULL, -1);
         for (;;) {

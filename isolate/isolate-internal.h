@@ -210,8 +210,8 @@ typedef struct InitParams {
         char **env;
         const char *user;
         const char *workdir;
-        bool interactive;  /* stdio is the console pty (fd 0..2 already) */
-        bool keep_on_fail; /* a failed command: SYNC_KEPT, then wait for SIGTERM */
+        bool interactive; /* stdio is the console pty (fd 0..2 already) */
+        bool hold;        /* after the command: SYNC_KEPT, then wait for SIGTERM */
         int stdout_fd, stderr_fd;
         int sync_fd;
 } InitParams;
@@ -226,7 +226,7 @@ typedef enum SyncKind {
         SYNC_READY,        /* PID 1 finished setup */
         SYNC_ERROR,        /* err */
         SYNC_SETUP_FAILED, /* value = the setup command's status */
-        SYNC_KEPT,         /* value = the failed command's status; PID 1 stays */
+        SYNC_KEPT,         /* value = the command's status; PID 1 stays (hold) */
         _SYNC_KIND_MAX,
         _SYNC_KIND_INVALID = -EINVAL,
 } SyncKind;

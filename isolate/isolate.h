@@ -93,14 +93,16 @@ typedef struct IsolateSpec {
         const char *test_name;
         const char *suite_name;
 
-        /* When the command fails (a non-zero exit or a signal; not a timeout,
-         * an OOM kill or a failed setup), the container is kept running and
-         * on_fail is called with its registry name and the result so far;
-         * once it returns, the container is torn down as usual and reported
-         * with that result (`harness run --shell-on-fail`). The timeout does
-         * not run meanwhile. NULL: torn down at once. */
-        void (*on_fail)(const char *machine, const IsolateResult *res, void *userdata);
-        void *on_fail_userdata;
+        /* When set, the container is held once its command ended (whatever
+         * its status; not after a timeout, an OOM kill or a failed setup):
+         * hold is called with the registry name and the result so far while
+         * the container still runs, and once it returns the container is
+         * torn down as usual and reported with that result. The timeout does
+         * not run meanwhile. `harness run --shell-on-fail` judges the result
+         * and opens a shell in a failed test's container. NULL: torn down at
+         * once. */
+        void (*hold)(const char *machine, const IsolateResult *res, void *userdata);
+        void *hold_userdata;
 } IsolateSpec;
 
 typedef enum IsolateStatus {

@@ -448,7 +448,7 @@ static _Noreturn void inner_child(Container *c, const char *root)
                 .user = s->user,
                 .workdir = s->workdir,
                 .interactive = s->interactive,
-                .keep_on_fail = s->on_fail != NULL,
+                .hold = s->hold != NULL,
                 .stdout_fd = c->out_fd,
                 .stderr_fd = c->err_fd,
                 .sync_fd = c->sync[1],
@@ -603,11 +603,11 @@ typedef struct Waiter {
         pid_t pid1;
         int root_fd;
         bool ready, sync_eof, timed_out, failed, setup_failed;
-        bool kept;       /* the command failed and the container was kept */
+        bool kept;       /* the command ended and the container was kept */
         int interrupted; /* the stop signal that arrived, or 0 */
         int setup_status;
         int wstatus;
-        int kept_wstatus; /* the failed command's, as a wait status */
+        int kept_wstatus; /* the kept command's, as a wait status */
         ThError err;
 } Waiter;
 
@@ -732,16 +732,17 @@ static bool escape_pressed(const char *buf, size_t n, unsigned *count)
         return false;
 }
 
-/* ---- kept containers (IsolateSpec.on_fail) ------------------------------- */
+/* ---- kept containers (IsolateSpec.hold) ------------------------------- */
 
-/* Boot mode: the test unit's ExecStopPost writes the result file last, and a
- * failed unit leaves the system running (no FailureAction=); a watch on the
- * file tells when. Direct mode needs none: the stub init sends SYNC_KEPT. */
+/* Boot mode: the test unit's ExecStopPost writes the result file last, and
+ * the unit has no SuccessAction=/FailureAction= to end the system; a watch
+ * on the file tells when it ended. Direct mode needs none: the stub init
+ * sends SYNC_KEPT. */
 static int watch_result(const Container *c)
 {
         const IsolateSpec *s = c->spec;
         char p[4096];
-        if (!s->on_fail || !s->boot || !s->argv || !s->output_dir ||
+        if (!s->hold || !s->boot || !s->argv || !s->output_dir ||
             th_snprintf(p, sizeof(p), "%s/result", s->output_dir) < 0)
                 return -1;
         int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -761,7 +762,7 @@ static void result_written(Container *c, Waiter *w, int wfd)
         int v = 0;
         while (read(wfd, buf, sizeof(buf)) > 0)
                 ;
-        if (parse_result_file(c->result_fd, &sig, &v) >= 0 && (sig || v != 0)) {
+        if (parse_result_file(c->result_fd, &sig, &v) >= 0) {
                 w->kept = true;
                 w->kept_wstatus = sig ? W_EXITCODE(0, v) : W_EXITCODE(v & 0xff, 0);
         }
@@ -774,7 +775,7 @@ static void hold_container(Container *c, Waiter *w, const IsolateResult *base)
 {
         IsolateResult res = *base;
         result_from_wait(w, &res);
-        c->spec->on_fail(c->reg.name, &res, c->spec->on_fail_userdata);
+        c->spec->hold(c->reg.name, &res, c->spec->hold_userdata);
         kill_container(c, w);
 }
 

@@ -230,7 +230,7 @@ START_TEST(test_run__boot_failure_is_infrastructure_error)
 }
 END_TEST
 
-/* on_fail: what the callback saw of the kept container. */
+/* hold: what the callback saw of the held container. */
 typedef struct Held {
         int calls;
         char name[64];
@@ -239,7 +239,7 @@ typedef struct Held {
         int enter_status; /* of a command run inside with isolate_machine_enter() */
 } Held;
 
-static void on_fail_probe(const char *machine, const IsolateResult *res, void *userdata)
+static void hold_probe(const char *machine, const IsolateResult *res, void *userdata)
 {
         Held *h = userdata;
         IsolateMachine m;
@@ -266,8 +266,8 @@ static void check_kept(bool boot)
 
         s.boot = boot;
         s.timeout_usec = 2 * 1000000ULL;
-        s.on_fail = on_fail_probe;
-        s.on_fail_userdata = &h;
+        s.hold = hold_probe;
+        s.hold_userdata = &h;
         if (boot)
                 s.timeout_usec = 30 * 1000000ULL;
         IsolateResult r = run_ok(&s);
@@ -282,30 +282,34 @@ static void check_kept(bool boot)
         ck_assert_int_lt(isolate_machine_get(h.name, &m, &err), 0);
 }
 
-START_TEST(test_run__on_fail_keeps_direct_container)
+START_TEST(test_run__hold_keeps_direct_container)
 {
         check_kept(false);
 }
 END_TEST
 
-START_TEST(test_run__on_fail_keeps_booted_container)
+START_TEST(test_run__hold_keeps_booted_container)
 {
         check_kept(true);
 }
 END_TEST
 
-START_TEST(test_run__on_fail_not_called_on_success)
+START_TEST(test_run__hold_sees_success_too)
 {
-        char *argv[] = { "/bin/true", NULL };
+        /* The caller judges the result (a test may expect a non-zero exit),
+         * so a command that exits 0 is held too. */
+        char *argv[] = { "/bin/sh", "-c", "touch /tmp/marker", NULL };
         for (int boot = 0; boot < 2; boot++) {
-                IsolateSpec s = base_spec(argv, "keepok");
+                IsolateSpec s = base_spec(argv, "holdok");
                 Held h = {};
                 s.boot = boot;
-                s.on_fail = on_fail_probe;
-                s.on_fail_userdata = &h;
+                s.hold = hold_probe;
+                s.hold_userdata = &h;
                 IsolateResult r = run_ok(&s);
                 ck_assert_int_eq(r.exit_status, 0);
-                ck_assert_int_eq(h.calls, 0);
+                ck_assert_int_eq(h.calls, 1);
+                ck_assert_int_eq(h.exit_status, 0);
+                ck_assert_int_eq(h.enter_status, 7);
         }
 }
 END_TEST
@@ -564,9 +568,9 @@ int main(void)
         tcase_add_test(tc, test_run__direct_signal_reported);
         tcase_add_test(tc, test_run__boot_status_journal_console);
         tcase_add_test(tc, test_run__boot_failure_is_infrastructure_error);
-        tcase_add_test(tc, test_run__on_fail_keeps_direct_container);
-        tcase_add_test(tc, test_run__on_fail_keeps_booted_container);
-        tcase_add_test(tc, test_run__on_fail_not_called_on_success);
+        tcase_add_test(tc, test_run__hold_keeps_direct_container);
+        tcase_add_test(tc, test_run__hold_keeps_booted_container);
+        tcase_add_test(tc, test_run__hold_sees_success_too);
         tcase_add_test(tc, test_run__timeout_kills_everything);
         tcase_add_test(tc, test_run__boot_timeout);
         tcase_add_test(tc, test_run__fork_bomb_contained);
