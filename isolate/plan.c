@@ -451,11 +451,11 @@ char *isolate_unit_test(const IsolateSpec *spec)
         char *u = str_append(NULL, "[Unit]\n"
                                    "Description=harness test\n"
                                    "Wants=multi-user.target\n"
-                                   "After=multi-user.target\n"
-                                   "SuccessAction=exit-force\n");
-        /* A failure kept for on_fail leaves the system running. */
-        if (u && !spec->on_fail)
-                u = str_append(u, "FailureAction=exit-force\n");
+                                   "After=multi-user.target\n");
+        /* A container held for spec->hold stays up after the unit. */
+        if (u && !spec->hold)
+                u = str_append(u, "SuccessAction=exit-force\n"
+                                  "FailureAction=exit-force\n");
         if (u && spec->setup_argv)
                 u = str_append(u, "Requires=harness-setup.service\n"
                                   "After=harness-setup.service\n");
