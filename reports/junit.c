@@ -5,9 +5,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include <libxml/xmlwriter.h>
-
 #include "report-internal.h"
+#include "xml-lib.h"
 
 /* Any xmlTextWriter call returning < 0 means the output failed. */
 #define XW(call)                     \
@@ -33,7 +32,8 @@ static int attr(Junit *j, const char *name, const char *value)
                          &j->scratch);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterWriteAttribute(j->w, BAD_CAST_S(name), BAD_CAST_S(rbuf_str(&j->scratch))));
+        XW(sym_xmlTextWriterWriteAttribute(j->w, BAD_CAST_S(name),
+                                           BAD_CAST_S(rbuf_str(&j->scratch))));
         return 0;
 }
 
@@ -59,7 +59,7 @@ static int text(Junit *j, const char *s, size_t len)
         r = xml_sanitize(s, len, /* one_line= */ false, &j->scratch);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterWriteString(j->w, BAD_CAST_S(rbuf_str(&j->scratch))));
+        XW(sym_xmlTextWriterWriteString(j->w, BAD_CAST_S(rbuf_str(&j->scratch))));
         return 0;
 }
 
@@ -107,11 +107,11 @@ static int stream_element(Junit *j, const char *elem, const char *path, size_t c
         if (!path && !(extra && extra[0]))
                 return 0;
         r = stream_body(j, path, cap, extra, &body);
-        if (r >= 0 && xmlTextWriterStartElement(j->w, BAD_CAST_S(elem)) < 0)
+        if (r >= 0 && sym_xmlTextWriterStartElement(j->w, BAD_CAST_S(elem)) < 0)
                 r = -EIO;
         if (r >= 0)
                 r = text(j, rbuf_str(&body), body.len);
-        if (r >= 0 && xmlTextWriterEndElement(j->w) < 0)
+        if (r >= 0 && sym_xmlTextWriterEndElement(j->w) < 0)
                 r = -EIO;
         rbuf_done(&body);
         return r;
@@ -121,13 +121,13 @@ static int property(Junit *j, const char *name, const char *value)
 {
         int r;
 
-        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("property")));
+        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("property")));
         r = attr(j, "name", name);
         if (r >= 0)
                 r = attr(j, "value", value);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterEndElement(j->w));
+        XW(sym_xmlTextWriterEndElement(j->w));
         return 0;
 }
 
@@ -138,7 +138,7 @@ static int case_properties(Junit *j, const ReportCase *c)
 
         if (c->n_attempts == 0 && !(c->tags && c->tags[0]))
                 return 0;
-        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("properties")));
+        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("properties")));
         if (c->n_attempts > 0) {
                 snprintf(buf, sizeof(buf), "%zu", c->n_attempts + 1);
                 r = property(j, "harness.attempts", buf);
@@ -147,7 +147,7 @@ static int case_properties(Junit *j, const ReportCase *c)
                 r = property(j, "harness.tag", c->tags[i]);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterEndElement(j->w));
+        XW(sym_xmlTextWriterEndElement(j->w));
         return 0;
 }
 
@@ -157,7 +157,7 @@ static int outcome_element(Junit *j, const char *elem, const ReportCase *c)
         const char *body = c->details ? c->details : c->message;
         int r;
 
-        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S(elem)));
+        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S(elem)));
         r = attr(j, "message", c->message ? c->message : report_status_to_string(c->status));
         if (r >= 0)
                 r = attr(j, "type", c->type ? c->type : elem);
@@ -165,7 +165,7 @@ static int outcome_element(Junit *j, const char *elem, const ReportCase *c)
                 r = text(j, body, strlen(body));
         if (r < 0)
                 return r;
-        XW(xmlTextWriterEndElement(j->w));
+        XW(sym_xmlTextWriterEndElement(j->w));
         return 0;
 }
 
@@ -188,27 +188,27 @@ static int attempt(Junit *j, const ReportCase *c, size_t i)
         int r;
 
         format_seconds(a->time_sec, secs);
-        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S(attempt_element(c, a))));
+        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S(attempt_element(c, a))));
         r = attr(j, "message", a->message ? a->message : "failed");
         if (r >= 0)
                 r = attr(j, "type", a->type ? a->type : "failure");
         if (r >= 0)
                 r = rbuf_printf(&trace, "try %zu of %zu (%s s): %s\n", i + 1, c->n_attempts + 1,
                                 secs, a->message ? a->message : "failed");
-        if (r >= 0 && xmlTextWriterStartElement(j->w, BAD_CAST_S("stackTrace")) < 0)
+        if (r >= 0 && sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("stackTrace")) < 0)
                 r = -EIO;
         if (r >= 0)
                 r = text(j, rbuf_str(&trace), trace.len);
         rbuf_done(&trace);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterEndElement(j->w));
+        XW(sym_xmlTextWriterEndElement(j->w));
         r = stream_element(j, "system-out", a->stdout_path, cap > 1024 ? cap : 1024, NULL);
         if (r >= 0)
                 r = stream_element(j, "system-err", a->stderr_path, cap > 1024 ? cap : 1024, NULL);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterEndElement(j->w));
+        XW(sym_xmlTextWriterEndElement(j->w));
         return 0;
 }
 
@@ -217,7 +217,7 @@ static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
         const char *file = c->file ? c->file : s->file;
         int r;
 
-        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("testcase")));
+        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("testcase")));
         r = attr(j, "name", c->name ? c->name : "(unnamed)");
         if (r >= 0)
                 r = attr(j, "classname", report_case_classname(s, c));
@@ -239,10 +239,10 @@ static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
                 r = outcome_element(j, "failure", c);
                 break;
         case REPORT_SKIP:
-                XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("skipped")));
+                XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("skipped")));
                 if (c->message)
                         r = attr(j, "message", c->message);
-                if (r >= 0 && xmlTextWriterEndElement(j->w) < 0)
+                if (r >= 0 && sym_xmlTextWriterEndElement(j->w) < 0)
                         r = -EIO;
                 break;
         case REPORT_ERROR:
@@ -262,7 +262,7 @@ static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
                                    NULL);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterEndElement(j->w));
+        XW(sym_xmlTextWriterEndElement(j->w));
         return 0;
 }
 
@@ -295,7 +295,7 @@ static int testsuite(Junit *j, const ReportSuite *s)
         int r;
 
         report_suite_count(s, &n);
-        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuite")));
+        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuite")));
         r = suite_attrs(j, s->name ? s->name : "harness", &n, s->time_sec, s->timestamp_usec);
         if (r >= 0)
                 r = attr(j, "hostname", s->hostname ? s->hostname : "localhost");
@@ -305,7 +305,7 @@ static int testsuite(Junit *j, const ReportSuite *s)
                 r = testcase(j, s, &s->cases[i]);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterEndElement(j->w));
+        XW(sym_xmlTextWriterEndElement(j->w));
         return 0;
 }
 
@@ -364,10 +364,10 @@ static int document(Junit *j, const ReportRun *run)
         int r;
 
         run_totals(run, &t, &time, &ts);
-        XW(xmlTextWriterSetIndent(j->w, 1));
-        XW(xmlTextWriterSetIndentString(j->w, BAD_CAST_S("  ")));
-        XW(xmlTextWriterStartDocument(j->w, "1.0", "UTF-8", NULL));
-        XW(xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuites")));
+        XW(sym_xmlTextWriterSetIndent(j->w, 1));
+        XW(sym_xmlTextWriterSetIndentString(j->w, BAD_CAST_S("  ")));
+        XW(sym_xmlTextWriterStartDocument(j->w, "1.0", "UTF-8", NULL));
+        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuites")));
         r = suite_attrs(j, "harness", &t, time, ts);
         for (size_t i = 0; r >= 0 && i < run->n_suites; i++)
                 r = testsuite(j, &run->suites[i]);
@@ -375,27 +375,9 @@ static int document(Junit *j, const ReportRun *run)
                 r = interrupted_suite(j, run);
         if (r < 0)
                 return r;
-        XW(xmlTextWriterEndDocument(j->w));
-        XW(xmlTextWriterFlush(j->w));
+        XW(sym_xmlTextWriterEndDocument(j->w));
+        XW(sym_xmlTextWriterFlush(j->w));
         return 0;
-}
-
-static void xml_silent(void *ctx, const char *msg, ...)
-{
-        (void)ctx;
-        (void)msg;
-}
-
-void xml_quiet_begin(XmlQuiet *saved)
-{
-        saved->func = xmlGenericError;
-        saved->ctx = xmlGenericErrorContext;
-        xmlSetGenericErrorFunc(NULL, xml_silent);
-}
-
-void xml_quiet_end(const XmlQuiet *saved)
-{
-        xmlSetGenericErrorFunc(saved->ctx, saved->func);
 }
 
 int report_write_junit(const ReportRun *run, const ReportOptions *opts, const char *path,
@@ -409,21 +391,24 @@ int report_write_junit(const ReportRun *run, const ReportOptions *opts, const ch
 
         if (!run)
                 return th_error_set(err, EINVAL, "no results to report");
+        r = xml_lib_load(err);
+        if (r < 0)
+                return th_error_prefix(err, "write JUnit report '%s'", path);
         r = report_file_open(&f, path, err);
         if (r < 0)
                 return r;
         xml_quiet_begin(&quiet);
-        out = xmlOutputBufferCreateFd(f.fd, NULL); /* does not close the fd */
-        j.w = out ? xmlNewTextWriter(out) : NULL;
+        out = sym_xmlOutputBufferCreateFd(f.fd, NULL); /* does not close the fd */
+        j.w = out ? sym_xmlNewTextWriter(out) : NULL;
         if (!j.w) {
                 if (out)
-                        xmlOutputBufferClose(out);
+                        sym_xmlOutputBufferClose(out);
                 report_file_done(&f);
                 xml_quiet_end(&quiet);
                 return th_error_set(err, ENOMEM, "cannot create an XML writer for '%s'", path);
         }
         r = document(&j, run);
-        xmlFreeTextWriter(j.w); /* also closes (flushes) the output buffer */
+        sym_xmlFreeTextWriter(j.w); /* also closes (flushes) the output buffer */
         xml_quiet_end(&quiet);
         rbuf_done(&j.scratch);
         if (r < 0)

@@ -6,22 +6,20 @@
 #include <fcntl.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "report-internal.h"
+#include "xml-lib.h"
 
 #define XML_STR(s) ((const xmlChar *)(s))
 
 static void xml_free_docp(xmlDocPtr *d)
 {
         if (*d)
-                xmlFreeDoc(*d);
+                sym_xmlFreeDoc(*d);
 }
 static void xml_freep(xmlChar **p)
 {
         if (*p)
-                xmlFree(*p);
+                sym_xmlFree(*p);
 }
 #define _cleanup_xml_doc_ _cleanup_(xml_free_docp)
 #define _cleanup_xml_str_ _cleanup_(xml_freep)
@@ -41,7 +39,7 @@ typedef struct Merge {
 
 static bool is_element(const xmlNode *n, const char *name)
 {
-        return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, XML_STR(name)) == 0;
+        return n->type == XML_ELEMENT_NODE && sym_xmlStrcmp(n->name, XML_STR(name)) == 0;
 }
 
 /* Seconds as written by JUnit producers: digits, '.', digits. Locale-free;
@@ -68,13 +66,13 @@ static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *external_i
         xmlParserCtxtPtr c = ctx;
         (void)name, (void)external_id, (void)system_id;
         *(bool *)c->_private = true;
-        xmlStopParser(c);
+        sym_xmlStopParser(c);
 }
 
 static void xml_free_parser_ctxtp(xmlParserCtxtPtr *c)
 {
         if (*c)
-                xmlFreeParserCtxt(*c);
+                sym_xmlFreeParserCtxt(*c);
 }
 
 static int read_input(const char *path, xmlDocPtr *ret, ThError *err)
@@ -86,23 +84,23 @@ static int read_input(const char *path, xmlDocPtr *ret, ThError *err)
 
         if (fd < 0)
                 return th_error_errno(err, errno, "'%s'", path);
-        ctxt = xmlNewParserCtxt();
+        ctxt = sym_xmlNewParserCtxt();
         if (!ctxt)
                 return th_error_set(err, ENOMEM, "out of memory");
         ctxt->sax->internalSubset = refuse_dtd;
         ctxt->_private = &dtd;
         /* No XML_PARSE_NOENT / DTDLOAD / HUGE: entities are not expanded,
          * nothing external is fetched, libxml2's size limits stay on. */
-        doc = xmlCtxtReadFd(ctxt, fd, path, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        doc = sym_xmlCtxtReadFd(ctxt, fd, path, NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (dtd) {
                 if (doc)
-                        xmlFreeDoc(doc);
+                        sym_xmlFreeDoc(doc);
                 return th_error_set(err, EINVAL, "'%s': a DTD is not allowed in a JUnit report",
                                     path);
         }
         if (!doc) {
-                const xmlError *e = xmlCtxtGetLastError(ctxt);
+                const xmlError *e = sym_xmlCtxtGetLastError(ctxt);
                 char msg[256] = "not well-formed XML";
                 if (e && e->message) {
                         snprintf(msg, sizeof(msg), "line %d: %s", e->line, e->message);
@@ -119,8 +117,8 @@ static xmlNodePtr find_suite(Merge *m, const xmlChar *name)
         for (xmlNodePtr n = m->root->children; n; n = n->next) {
                 if (!is_element(n, "testsuite"))
                         continue;
-                _cleanup_xml_str_ xmlChar *other = xmlGetProp(n, XML_STR("name"));
-                if (xmlStrcmp(other, name) == 0)
+                _cleanup_xml_str_ xmlChar *other = sym_xmlGetProp(n, XML_STR("name"));
+                if (sym_xmlStrcmp(other, name) == 0)
                         return n;
         }
         return NULL;
@@ -128,8 +126,8 @@ static xmlNodePtr find_suite(Merge *m, const xmlChar *name)
 
 static int remember_case(Merge *m, xmlNodePtr tc, const xmlChar *suite_name, size_t input)
 {
-        _cleanup_xml_str_ xmlChar *cls = xmlGetProp(tc, XML_STR("classname"));
-        _cleanup_xml_str_ xmlChar *name = xmlGetProp(tc, XML_STR("name"));
+        _cleanup_xml_str_ xmlChar *cls = sym_xmlGetProp(tc, XML_STR("classname"));
+        _cleanup_xml_str_ xmlChar *name = sym_xmlGetProp(tc, XML_STR("name"));
 
         if (m->n_keys == m->cap_keys) {
                 size_t cap = m->cap_keys ? m->cap_keys * 2 : 256;
@@ -149,7 +147,7 @@ static int remember_case(Merge *m, xmlNodePtr tc, const xmlChar *suite_name, siz
 
 static int remember_cases(Merge *m, xmlNodePtr suite, size_t input)
 {
-        _cleanup_xml_str_ xmlChar *sname = xmlGetProp(suite, XML_STR("name"));
+        _cleanup_xml_str_ xmlChar *sname = sym_xmlGetProp(suite, XML_STR("name"));
         int r = 0;
 
         for (xmlNodePtr n = suite->children; r >= 0 && n; n = n->next)
@@ -162,31 +160,31 @@ static int remember_cases(Merge *m, xmlNodePtr suite, size_t input)
  * keeping the earliest timestamp. */
 static int join_suite(xmlNodePtr into, xmlNodePtr from)
 {
-        _cleanup_xml_str_ xmlChar *ts_into = xmlGetProp(into, XML_STR("timestamp"));
-        _cleanup_xml_str_ xmlChar *ts_from = xmlGetProp(from, XML_STR("timestamp"));
-        _cleanup_xml_str_ xmlChar *t_into = xmlGetProp(into, XML_STR("time"));
-        _cleanup_xml_str_ xmlChar *t_from = xmlGetProp(from, XML_STR("time"));
+        _cleanup_xml_str_ xmlChar *ts_into = sym_xmlGetProp(into, XML_STR("timestamp"));
+        _cleanup_xml_str_ xmlChar *ts_from = sym_xmlGetProp(from, XML_STR("timestamp"));
+        _cleanup_xml_str_ xmlChar *t_into = sym_xmlGetProp(into, XML_STR("time"));
+        _cleanup_xml_str_ xmlChar *t_from = sym_xmlGetProp(from, XML_STR("time"));
         char secs[REPORT_SECONDS_MAX];
 
         for (xmlNodePtr n = from->children; n; n = n->next) {
                 if (!is_element(n, "testcase"))
                         continue;
-                xmlNodePtr copy = xmlDocCopyNode(n, into->doc, /* recursive= */ 1);
-                if (!copy || !xmlAddChild(into, copy)) {
-                        xmlFreeNode(copy);
+                xmlNodePtr copy = sym_xmlDocCopyNode(n, into->doc, /* recursive= */ 1);
+                if (!copy || !sym_xmlAddChild(into, copy)) {
+                        sym_xmlFreeNode(copy);
                         return -ENOMEM;
                 }
         }
-        if (ts_from && (!ts_into || xmlStrcmp(ts_from, ts_into) < 0))
-                xmlSetProp(into, XML_STR("timestamp"), ts_from);
+        if (ts_from && (!ts_into || sym_xmlStrcmp(ts_from, ts_into) < 0))
+                sym_xmlSetProp(into, XML_STR("timestamp"), ts_from);
         format_seconds(parse_seconds(t_into) + parse_seconds(t_from), secs);
-        xmlSetProp(into, XML_STR("time"), XML_STR(secs));
+        sym_xmlSetProp(into, XML_STR("time"), XML_STR(secs));
         return 0;
 }
 
 static int add_suite(Merge *m, xmlNodePtr suite, size_t input)
 {
-        _cleanup_xml_str_ xmlChar *name = xmlGetProp(suite, XML_STR("name"));
+        _cleanup_xml_str_ xmlChar *name = sym_xmlGetProp(suite, XML_STR("name"));
         xmlNodePtr into = name ? find_suite(m, name) : NULL;
         int r = remember_cases(m, suite, input);
 
@@ -194,9 +192,9 @@ static int add_suite(Merge *m, xmlNodePtr suite, size_t input)
                 return r;
         if (into)
                 return join_suite(into, suite);
-        xmlNodePtr copy = xmlDocCopyNode(suite, m->doc, /* recursive= */ 1);
-        if (!copy || !xmlAddChild(m->root, copy)) {
-                xmlFreeNode(copy);
+        xmlNodePtr copy = sym_xmlDocCopyNode(suite, m->doc, /* recursive= */ 1);
+        if (!copy || !sym_xmlAddChild(m->root, copy)) {
+                sym_xmlFreeNode(copy);
                 return -ENOMEM;
         }
         return 0;
@@ -212,7 +210,7 @@ static int add_input(Merge *m, size_t input, ThError *err)
         r = read_input(path, &doc, err);
         if (r < 0)
                 return r;
-        root = xmlDocGetRootElement(doc);
+        root = sym_xmlDocGetRootElement(doc);
         if (root && is_element(root, "testsuite"))
                 r = add_suite(m, root, input);
         else if (root && is_element(root, "testsuites"))
@@ -262,7 +260,7 @@ static void set_count(xmlNodePtr n, const char *name, size_t v)
 {
         char buf[32];
         snprintf(buf, sizeof(buf), "%zu", v);
-        xmlSetProp(n, XML_STR(name), XML_STR(buf));
+        sym_xmlSetProp(n, XML_STR(name), XML_STR(buf));
 }
 
 static void recount_suite(xmlNodePtr suite, ReportCounts *total)
@@ -297,24 +295,24 @@ static void recount(Merge *m)
         for (xmlNodePtr s = m->root->children; s; s = s->next) {
                 if (!is_element(s, "testsuite"))
                         continue;
-                _cleanup_xml_str_ xmlChar *ts = xmlGetProp(s, XML_STR("timestamp"));
-                _cleanup_xml_str_ xmlChar *st = xmlGetProp(s, XML_STR("time"));
+                _cleanup_xml_str_ xmlChar *ts = sym_xmlGetProp(s, XML_STR("timestamp"));
+                _cleanup_xml_str_ xmlChar *st = sym_xmlGetProp(s, XML_STR("time"));
                 recount_suite(s, &t);
                 time += parse_seconds(st);
-                if (ts && (!earliest || xmlStrcmp(ts, earliest) < 0)) {
-                        xmlFree(earliest);
+                if (ts && (!earliest || sym_xmlStrcmp(ts, earliest) < 0)) {
+                        sym_xmlFree(earliest);
                         earliest = TAKE_PTR(ts);
                 }
         }
-        xmlSetProp(m->root, XML_STR("name"), XML_STR("harness"));
+        sym_xmlSetProp(m->root, XML_STR("name"), XML_STR("harness"));
         set_count(m->root, "tests", t.tests);
         set_count(m->root, "failures", t.failures);
         set_count(m->root, "errors", t.errors);
         set_count(m->root, "skipped", t.skipped);
         format_seconds(time, secs);
-        xmlSetProp(m->root, XML_STR("time"), XML_STR(secs));
+        sym_xmlSetProp(m->root, XML_STR("time"), XML_STR(secs));
         if (earliest)
-                xmlSetProp(m->root, XML_STR("timestamp"), earliest);
+                sym_xmlSetProp(m->root, XML_STR("timestamp"), earliest);
 }
 
 static int write_output(Merge *m, const char *output, ThError *err)
@@ -322,11 +320,11 @@ static int write_output(Merge *m, const char *output, ThError *err)
         xmlChar *mem = NULL;
         int size = 0, r;
 
-        xmlDocDumpFormatMemoryEnc(m->doc, &mem, &size, "UTF-8", /* format= */ 1);
+        sym_xmlDocDumpFormatMemoryEnc(m->doc, &mem, &size, "UTF-8", /* format= */ 1);
         if (!mem || size < 0)
                 return th_error_set(err, ENOMEM, "cannot serialise the merged report");
         r = th_write_file_atomic(output, mem, (size_t)size, err);
-        xmlFree(mem);
+        sym_xmlFree(mem);
         return r;
 }
 
@@ -336,7 +334,7 @@ static void merge_done(Merge *m)
                 free(m->keys[i].key);
         free(m->keys);
         if (m->doc)
-                xmlFreeDoc(m->doc);
+                sym_xmlFreeDoc(m->doc);
 }
 
 int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output, ThError *err)
@@ -347,15 +345,18 @@ int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output,
 
         if (n_inputs == 0 || !output)
                 return th_error_set(err, EINVAL, "nothing to merge");
+        r = xml_lib_load(err);
+        if (r < 0)
+                return th_error_prefix(err, "merge JUnit reports");
         xml_quiet_begin(&quiet);
-        m.doc = xmlNewDoc(XML_STR("1.0"));
-        m.root = m.doc ? xmlNewDocNode(m.doc, NULL, XML_STR("testsuites"), NULL) : NULL;
+        m.doc = sym_xmlNewDoc(XML_STR("1.0"));
+        m.root = m.doc ? sym_xmlNewDocNode(m.doc, NULL, XML_STR("testsuites"), NULL) : NULL;
         if (!m.root) {
                 merge_done(&m);
                 xml_quiet_end(&quiet);
                 return th_error_set(err, ENOMEM, "out of memory");
         }
-        xmlDocSetRootElement(m.doc, m.root);
+        sym_xmlDocSetRootElement(m.doc, m.root);
         for (size_t i = 0; r >= 0 && i < n_inputs; i++)
                 r = add_input(&m, i, err);
         if (r >= 0)

@@ -108,19 +108,6 @@ int report_file_commit(ReportFile *f, ThError *err);
 /* Removes the temporary file unless committed. */
 void report_file_done(ReportFile *f);
 
-/* ---- libxml2 -------------------------------------------------------------- */
-
-/* libxml2 prints I/O and writer errors to stderr by default, and reports
- * never print: the JUnit writer and the merge silence it while they run and
- * return their own errors. Same shape as xmlGenericErrorFunc. */
-typedef struct XmlQuiet {
-        void (*func)(void *ctx, const char *msg, ...);
-        void *ctx;
-} XmlQuiet;
-
-void xml_quiet_begin(XmlQuiet *saved);
-void xml_quiet_end(const XmlQuiet *saved);
-
 /* ---- model helpers ------------------------------------------------------- */
 
 typedef struct ReportCounts {
