@@ -245,6 +245,36 @@ static int plan_user_mounts(MountPlan *p, const IsolateSpec *spec, const bool *b
         return 0;
 }
 
+/* sysfs shows the network devices of the network namespace it is mounted
+ * in, and the kernel gives a fresh one only to a caller privileged over
+ * that namespace's owner. With its own network namespace, PID 1 mounts it
+ * (INNER). Sharing the host's, the container's root is not privileged over
+ * it: the outer child, still host root, mounts it read-only before the
+ * container's namespaces exist (OUTER, as systemd-nspawn's outer child
+ * does); PID 1's less privileged copy of the mount namespace then holds it
+ * locked, so it cannot be made writable or unmounted to reveal the empty
+ * directory below. */
+static int plan_sysfs(MountPlan *p, const PlanContext *ctx)
+{
+        const unsigned attr =
+                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY;
+        int r = plan_add(
+                p, (MountOp){ .kind = MOUNT_OP_FS,
+                              .phase = ctx->network_host ? MOUNT_PHASE_OUTER : MOUNT_PHASE_INNER,
+                              .target = "/sys",
+                              .source = "sysfs",
+                              .attr = attr });
+        if (r >= 0)
+                /* Over the read-only sysfs, after it; the cgroup2 mount is
+                 * made by the outer child (see spawn.c, step 8) after the
+                 * OUTER phase, so it is attached by PID 1. */
+                r = plan_add(p, (MountOp){ .kind = MOUNT_OP_BIND_FD,
+                                           .phase = MOUNT_PHASE_INNER,
+                                           .target = "/sys/fs/cgroup",
+                                           .fd_index = PLAN_FD_CGROUP });
+        return r;
+}
+
 static int plan_kernel_fs(MountPlan *p, const PlanContext *ctx)
 {
         const unsigned base = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
@@ -254,21 +284,7 @@ static int plan_kernel_fs(MountPlan *p, const PlanContext *ctx)
                                        .source = "proc",
                                        .attr = base });
         if (r >= 0)
-                /* Without an own network namespace the kernel refuses sysfs
-                 * to a user namespace; the container then has an empty /sys. */
-                r = plan_add(p, (MountOp){ .kind = MOUNT_OP_FS,
-                                           .phase = MOUNT_PHASE_INNER,
-                                           .target = "/sys",
-                                           .source = "sysfs",
-                                           .attr = base | MOUNT_ATTR_RDONLY,
-                                           .optional = ctx->network_host });
-        if (r >= 0)
-                /* Mounted by the outer child (see spawn.c, step 8). */
-                r = plan_add(p, (MountOp){ .kind = MOUNT_OP_BIND_FD,
-                                           .phase = MOUNT_PHASE_INNER,
-                                           .target = "/sys/fs/cgroup",
-                                           .fd_index = PLAN_FD_CGROUP,
-                                           .optional = ctx->network_host });
+                r = plan_sysfs(p, ctx);
         if (r >= 0)
                 r = plan_add(p, (MountOp){ .kind = MOUNT_OP_FS,
                                            .phase = MOUNT_PHASE_INNER,

@@ -106,6 +106,37 @@ START_TEST(test_plan_build__kernel_fs_and_masks)
 }
 END_TEST
 
+START_TEST(test_plan_build__sysfs_outer_with_network_host)
+{
+        const unsigned want =
+                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        for (int host = 0; host < 2; host++) {
+                IsolateSpec s = {};
+                PlanContext ctx = { .owner_uid = 65536, .owner_gid = 65536, .network_host = host };
+                MountPlan p = {};
+                ThError err = {};
+                ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), 0);
+                /* Sharing the host's network namespace, only the outer child
+                 * (host root) may mount a fresh sysfs; it stays read-only and
+                 * nothing about it is optional any more. */
+                const MountOp *sys = find_op(&p, MOUNT_OP_FS, "/sys");
+                ck_assert_ptr_nonnull(sys);
+                ck_assert_str_eq(sys->source, "sysfs");
+                ck_assert_int_eq(sys->phase, host ? MOUNT_PHASE_OUTER : MOUNT_PHASE_INNER);
+                ck_assert_uint_eq(sys->attr & want, want);
+                ck_assert(!sys->optional);
+                /* The container's own cgroup2 goes over it, attached by PID 1. */
+                const MountOp *cg = find_op(&p, MOUNT_OP_BIND_FD, "/sys/fs/cgroup");
+                ck_assert_ptr_nonnull(cg);
+                ck_assert_int_eq(cg->phase, MOUNT_PHASE_INNER);
+                ck_assert_int_eq(cg->fd_index, PLAN_FD_CGROUP);
+                ck_assert(!cg->optional);
+                ck_assert(op_index(&p, "/sys") < op_index(&p, "/sys/fs/cgroup"));
+                isolate_plan_done(&p);
+        }
+}
+END_TEST
+
 START_TEST(test_plan_build__boot_writes_units)
 {
         char *argv[] = { "sh", "-c", "echo $HOME 100%", NULL };
@@ -284,6 +315,7 @@ int main(void)
         tcase_add_test(tc, test_plan_build__dotdot_target_refused);
         tcase_add_test(tc, test_plan_build__relative_target_refused);
         tcase_add_test(tc, test_plan_build__kernel_fs_and_masks);
+        tcase_add_test(tc, test_plan_build__sysfs_outer_with_network_host);
         tcase_add_test(tc, test_plan_build__boot_writes_units);
         tcase_add_test(tc, test_unit_quote__escapes);
         tcase_add_test(tc, test_unit_test__user_workdir_env_setup);

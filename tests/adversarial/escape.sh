@@ -174,18 +174,29 @@ tests:
       ( while :; do mv -T /out/d /out/d.x 2>/dev/null; ln -sfn / /out/d; rm -f /out/d; mv -T /out/d.x /out/d 2>/dev/null; done ) &
       sleep 1
     artifacts: [/out/link, /out/dotdot, /out/root/etc/shadow, /out/d/ok, /out/d/etc/shadow]
-YAML
-        # Boot mode with private users cannot share the host's network yet
-        # (systemd may not mount sysfs for a network namespace its user
-        # namespace does not own): that row runs in the other modes.
-        if [ "$boot" = false ] || [ "$pu" = false ]; then
-                cat <<YAML
   - name: network host shares abstract sockets (documented)
     network: host
     run: /probe/probe abstract-connect \$SOCK
     expect: {exit: 1, stdout: "CONNECTED"}
+  - name: sys read-only with network host
+    network: host
+    run: |
+      # The host's sysfs (mounted for the container before its user
+      # namespace existed): read-only, locked, the container's own cgroup2.
+      for f in /sys/kernel/uevent_helper /sys/kernel/profiling; do
+        [ -e \$f ] || continue
+        v=\$(cat \$f)
+        if { echo "\$v" > \$f; } 2>/dev/null; then echo "BROKEN: wrote \$f"; exit 1; fi
+      done
+      [ -d /sys/class/net/lo ] || { echo "BROKEN: /sys is not a sysfs"; exit 1; }
+      if [ "\$STRICT" = 1 ]; then
+        if mount -o remount,rw /sys 2>/dev/null; then echo "BROKEN: remounted /sys rw"; exit 1; fi
+        if umount -l /sys 2>/dev/null; then echo "BROKEN: unmounted /sys"; exit 1; fi
+      fi
+      [ "\$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || { echo "BROKEN: /sys/fs/cgroup is not cgroup2"; exit 1; }
+      if [ -d /sys/fs/cgroup/harness ]; then echo "BROKEN: host cgroup tree visible"; exit 1; fi
+      exit 0
 YAML
-        fi
         if [ "$boot" = true ]; then
                 cat <<YAML
   - name: log files cannot be swapped for host symlinks
