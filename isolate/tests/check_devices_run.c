@@ -252,6 +252,7 @@ static const char script[] =
         "check() { n=$1; shift; if out=$(\"$@\" 2>&1); then echo \"$n: ok\"; else\n"
         "  case $out in *'not permitted'*) echo \"$n: EPERM\";; *) echo \"$n: failed\";; esac; fi; "
         "}\n"
+        "touch /mnt/devs/ready\n"
         "while [ ! -e /mnt/devs/go ]; do sleep 0.05; done\n"
         "check mknod-block mknod /tmp/b b 8 0\n"
         "check open-block sh -c 'exec 3< /mnt/devs/blk'\n"
@@ -264,6 +265,7 @@ typedef struct Run {
         char stdout_text[4096];
         unsigned programs; /* device programs on the container's cgroup */
         uint32_t prog_id;
+        unsigned programs_below; /* ... on the cgroups below it (systemd's) */
         char cgroup[512];
 } Run;
 
@@ -285,19 +287,26 @@ static bool find_cgroup(pid_t worker, char *buf, size_t size)
         return found;
 }
 
-static bool populated(const char *cgroup)
+/* The device programs attached anywhere below path. */
+static unsigned attached_below(const char *path, int depth)
 {
-        char p[600], buf[256] = {};
-        th_snprintf(p, sizeof(p), "%s/cgroup.events", cgroup);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        return n > 0 && strstr(buf, "populated 1");
+        unsigned n = 0;
+        DIR *d = depth < 6 ? opendir(path) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                char p[1024];
+                if (th_snprintf(p, sizeof(p), "%s/%s", path, de->d_name) < 0)
+                        continue;
+                n += attached(p, NULL, NULL) + attached_below(p, depth + 1);
+        }
+        if (d)
+                closedir(d);
+        return n;
 }
 
-static void run_container(const char *dir, bool private_users, Run *ret)
+static void run_container(const char *dir, bool private_users, bool boot, Run *ret)
 {
         char out_dir[256];
         th_snprintf(out_dir, sizeof(out_dir), "%s/out", dir);
@@ -306,10 +315,13 @@ static void run_container(const char *dir, bool private_users, Run *ret)
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
-                const IsolateBind binds[] = { { .source = dir, .target = "/mnt/devs" } };
+                const IsolateBind binds[] = {
+                        { .source = dir, .target = "/mnt/devs", .writable = true }
+                };
                 IsolateSpec s = { .rootfs = tree,
                                   .ephemeral = true,
                                   .private_users = private_users,
+                                  .boot = boot,
                                   .machine = "devices",
                                   .argv = argv,
                                   .binds = binds,
@@ -324,17 +336,21 @@ static void run_container(const char *dir, bool private_users, Run *ret)
                 }
                 _exit(r.status == ISOLATE_EXITED && r.exit_status == 0 ? 0 : 3);
         }
-        /* The container waits for "go": look at its cgroup meanwhile, once
-         * it is populated (the cgroup exists before its program does). */
+        /* The command says "ready" and waits for "go": look at the cgroups
+         * meanwhile (systemd's units before it have started). */
+        char ready[300];
+        th_snprintf(ready, sizeof(ready), "%s/ready", dir);
         bool found = false;
-        for (int i = 0; i < 6000 && !found; i++) {
-                found = find_cgroup(pid, ret->cgroup, sizeof(ret->cgroup)) &&
-                        populated(ret->cgroup);
+        for (int i = 0; i < 12000 && !found; i++) {
+                found = access(ready, F_OK) == 0;
                 if (!found)
                         usleep(10000);
         }
-        if (found)
+        found = found && find_cgroup(pid, ret->cgroup, sizeof(ret->cgroup));
+        if (found) {
                 ret->programs = attached(ret->cgroup, &ret->prog_id, NULL);
+                ret->programs_below = attached_below(ret->cgroup, 0);
+        }
         char go[300];
         th_snprintf(go, sizeof(go), "%s/go", dir);
         int fd = open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -342,7 +358,7 @@ static void run_container(const char *dir, bool private_users, Run *ret)
         close(fd);
         int st;
         ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-        ck_assert_msg(found, "the container's cgroup never appeared");
+        ck_assert_msg(found, "the container never said ready");
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker status %d", st);
 
         char p[300];
@@ -376,7 +392,7 @@ START_TEST(test_devices_run__pure_v2_without_private_users_denies_block_devices)
 {
         const char *dir = pure_v2_setup();
         Run run = {};
-        run_container(dir, /* private_users= */ false, &run);
+        run_container(dir, /* private_users= */ false, /* boot= */ false, &run);
         ck_assert_uint_eq(run.programs, 1);
         ck_assert_str_eq(run.stdout_text, "mknod-block: EPERM\n"
                                           "open-block: EPERM\n"
@@ -392,13 +408,29 @@ START_TEST(test_devices_run__pure_v2_with_private_users_has_no_program)
 {
         const char *dir = pure_v2_setup();
         Run run = {};
-        run_container(dir, /* private_users= */ true, &run);
+        run_container(dir, /* private_users= */ true, /* boot= */ false, &run);
         ck_assert_uint_eq(run.programs, 0);
         /* The char device outside the list is not refused by a program. */
         ck_assert_msg(strstr(run.stdout_text, "open-tun: ok\n") ||
                               strstr(run.stdout_text, "open-tun: failed\n"),
                       "%s", run.stdout_text);
         ck_assert_msg(strstr(run.stdout_text, "null: ok\nzero: ok\n"), "%s", run.stdout_text);
+        private_dev_dir_done(dir);
+}
+END_TEST
+
+START_TEST(test_devices_run__boot_without_private_users_systemd_attaches_below)
+{
+        /* ALLOW_MULTI: systemd in the container attaches device programs of
+         * its own to its units' cgroups, and the boot does not fail. */
+        const char *dir = pure_v2_setup();
+        Run run = {};
+        run_container(dir, /* private_users= */ false, /* boot= */ true, &run);
+        ck_assert_uint_eq(run.programs, 1);
+        ck_assert_uint_gt(run.programs_below, 0);
+        ck_assert_msg(strstr(run.stdout_text, "mknod-block: EPERM\nopen-block: EPERM\n"
+                                              "open-tun: EPERM\nnull: ok\nzero: ok\n"),
+                      "%s", run.stdout_text);
         private_dev_dir_done(dir);
 }
 END_TEST
@@ -541,6 +573,7 @@ int main(void)
         tcase_add_test(tc, test_devices_attach__bad_cgroup_fd_is_a_clear_error);
         tcase_add_test(tc, test_devices_run__pure_v2_without_private_users_denies_block_devices);
         tcase_add_test(tc, test_devices_run__pure_v2_with_private_users_has_no_program);
+        tcase_add_test(tc, test_devices_run__boot_without_private_users_systemd_attaches_below);
         tcase_add_test(tc, test_devices_run__refused_program_is_fatal_and_leaves_nothing);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
