@@ -251,9 +251,9 @@ static int plan_user_mounts(MountPlan *p, const IsolateSpec *spec, const bool *b
  * (INNER). Sharing the host's, the container's root is not privileged over
  * it: the outer child, still host root, mounts it read-only before the
  * container's namespaces exist (OUTER, as systemd-nspawn's outer child
- * does); PID 1's less privileged copy of the mount namespace then holds it
- * locked, so it cannot be made writable or unmounted to reveal the empty
- * directory below. */
+ * does). With private users, PID 1's less privileged copy of the mount
+ * namespace then holds it locked: it cannot be made writable, nor
+ * unmounted to reveal the directory below. */
 static int plan_sysfs(MountPlan *p, const PlanContext *ctx)
 {
         const unsigned attr =
