@@ -275,9 +275,6 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
         _cleanup_close_ int pidfd = pidfd_open(m.leader, 0);
         if (pidfd < 0)
                 return th_error_errno(err, errno, "machine '%s': PID %d", name, (int)m.leader);
-        /* Tell the harness that runs it why it ends, whatever stage it is in
-         * (a boot stopped before its test unit started is not a boot failure). */
-        isolate_registry_mark_stopped(m.name);
         e.pidfd = pidfd;
         _cleanup_strv_ char **env = NULL;
         r = isolate_registry_env(m.name, &env);
@@ -368,6 +365,9 @@ int isolate_machine_stop(const char *name, uint64_t timeout_usec, ThError *err)
         _cleanup_close_ int pidfd = pidfd_open(m.leader, 0);
         if (pidfd < 0)
                 return th_error_errno(err, errno, "machine '%s': PID %d", name, (int)m.leader);
+        /* Tell the harness that runs it why it ends, whatever stage it is in
+         * (a boot stopped before its test unit started is not a boot failure). */
+        isolate_registry_mark_stopped(m.name);
         /* systemd: SIGRTMIN+4 starts poweroff.target; the stub init forwards
          * SIGTERM to the command. */
         int sig = m.boot ? SIGRTMIN + 4 : SIGTERM;

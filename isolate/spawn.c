@@ -607,7 +607,8 @@ typedef struct Waiter {
         int interrupted; /* the stop signal that arrived, or 0 */
         int setup_status;
         int wstatus;
-        int kept_wstatus; /* the kept command's, as a wait status */
+        int kept_wstatus;   /* the kept command's, as a wait status */
+        uint64_t held_usec; /* in spec->hold: not the container's time */
         ThError err;
 } Waiter;
 
@@ -775,7 +776,9 @@ static void hold_container(Container *c, Waiter *w, const IsolateResult *base)
 {
         IsolateResult res = *base;
         result_from_wait(w, &res);
+        uint64_t t = th_now_usec();
         c->spec->hold(c->reg.name, &res, c->spec->hold_userdata);
+        w->held_usec = th_now_usec() - t;
         kill_container(c, w);
 }
 
@@ -1225,7 +1228,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         if (r < 0)
                 goto out;
         copy_out(&c, &w);
-        res.wall_usec = th_now_usec() - start;
+        res.wall_usec = th_now_usec() - start - w.held_usec;
         *ret = res;
         r = 0;
 out:

@@ -40,6 +40,8 @@ static const char usage[] =
         "      --timeout DURATION    timeout for every test, e.g. 90s, 2m (overrides)\n"
         "      --keep-failed         keep the container's upper dir of failed tests\n"
         "      --fail-fast           start no new test after the first failure\n"
+        "      --shell-on-fail       on a terminal: keep a failed test's container and\n"
+        "                            open a shell in it; the run goes on once it exits\n"
         "      --output-cap SIZE     output per stream kept in the XML (default 64K)\n"
         "      --allow-outside-fixtures  allow fixtures that lead outside the suite's\n"
         "                            directory through a symlink\n"
@@ -58,7 +60,7 @@ typedef struct RunArgs {
         RunShard shard;
         int retries;           /* -1 = as the suite says */
         uint64_t timeout_usec; /* 0 = as the suite says */
-        bool keep_failed, fail_fast, allow_outside;
+        bool keep_failed, fail_fast, allow_outside, shell_on_fail;
         uint64_t output_cap;
         char **suites; /* positional */
 } RunArgs;
@@ -139,6 +141,7 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 ARG_FAIL_FAST,
                 ARG_OUTPUT_CAP,
                 ARG_ALLOW_OUTSIDE,
+                ARG_SHELL_ON_FAIL,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -156,6 +159,7 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 { "fail-fast", no_argument, NULL, ARG_FAIL_FAST },
                 { "output-cap", required_argument, NULL, ARG_OUTPUT_CAP },
                 { "allow-outside-fixtures", no_argument, NULL, ARG_ALLOW_OUTSIDE },
+                { "shell-on-fail", no_argument, NULL, ARG_SHELL_ON_FAIL },
                 {},
         };
         unsigned u;
@@ -247,6 +251,9 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                         break;
                 case ARG_ALLOW_OUTSIDE:
                         a->allow_outside = true;
+                        break;
+                case ARG_SHELL_ON_FAIL:
+                        a->shell_on_fail = true;
                         break;
                 default:
                         return runner_usage_error("run", "unknown or incomplete option '%s'",
@@ -435,6 +442,8 @@ static IsolateNetwork network_of(SuiteNetwork n)
 }
 
 typedef struct SpecStorage {
+        const RunCtx *ctx; /* for the hold of --shell-on-fail */
+        const TestRun *test;
         IsolateBind *binds;
         char **env;
         char *artifacts_dir, *upper_dir;
@@ -450,6 +459,57 @@ static void spec_storage_done(SpecStorage *s)
         free(s->artifacts_dir);
         free(s->upper_dir);
         free(s->network_group);
+}
+
+/* ---- --shell-on-fail ------------------------------------------------------ */
+
+typedef struct HoldMsg {
+        char machine[64];
+        char message[RUN_MESSAGE_MAX];
+} HoldMsg;
+
+/* In the worker, the container still running after its command: a test
+ * that failed is handed to the runner, which owns the terminal. */
+static void run_hold_worker(const char *machine, const IsolateResult *res, void *userdata)
+{
+        const SpecStorage *st = userdata;
+        RunOutcome o;
+        HoldMsg m = { 0 };
+
+        runner_outcome_classify(0, NULL, res, st->test->test, st->test->timeout_usec, &o);
+        if (o.status == REPORT_PASS)
+                return;
+        snprintf(m.machine, sizeof(m.machine), "%s", machine);
+        snprintf(m.message, sizeof(m.message), "%s", o.message);
+        int r = runner_pool_hold(&m, sizeof(m));
+        if (r < 0)
+                th_debug("hold of '%s': %s", machine, strerror(-r));
+}
+
+/* In the runner: the shell, then the run goes on. */
+static void run_hold(void *userdata, size_t item, const void *msg, size_t len)
+{
+        RunCtx *ctx = userdata;
+        const TestRun *t = &ctx->tests[ctx->runnable[item]];
+        HoldMsg m;
+        ThError err = { 0 };
+        int status = 0;
+
+        if (len != sizeof(m))
+                return;
+        memcpy(&m, msg, sizeof(m));
+        m.machine[sizeof(m.machine) - 1] = m.message[sizeof(m.message) - 1] = 0;
+        runner_progress_clear(&ctx->progress);
+        fprintf(stderr,
+                "FAIL  %s: %s\n"
+                "harness: container '%s' kept; a shell in it follows (root, the test's "
+                "environment); exit the shell to go on\n",
+                t->id, m.message, m.machine);
+        if (runner_terminal_shell(m.machine, &status, &err) < 0) {
+                th_log(TH_LOG_ERROR, "shell in '%s': %s", m.machine, err.msg);
+                return;
+        }
+        fprintf(stderr, "harness: shell exited with status %d; removing '%s'\n", status, m.machine);
 }
 
 /* The container for one try, from the merged test and its suite's tree. */
@@ -516,6 +576,12 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .test_name = ts->name,
                 .suite_name = t->suite->name,
         };
+        if (ctx->args->shell_on_fail) {
+                st->ctx = ctx;
+                st->test = t;
+                ret->hold = run_hold_worker;
+                ret->hold_userdata = st;
+        }
         return 0;
 }
 
@@ -723,8 +789,10 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
 {
         RunCtx *ctx = userdata;
         TestRun *t = &ctx->tests[ctx->runnable[item]];
-        RunNext next = runner_next_after_try(rec->outcome.status, attempt, t->max_attempts,
-                                             ctx->args->fail_fast);
+        /* A test stopped by hand is not tried again. */
+        unsigned max = rec->res.stopped ? attempt : t->max_attempts;
+        RunNext next =
+                runner_next_after_try(rec->outcome.status, attempt, max, ctx->args->fail_fast);
 
         t->total_usec += wall_usec;
         if (next == RUN_NEXT_RETRY && add_attempt(t, attempt, &rec->outcome, wall_usec) >= 0) {
@@ -933,6 +1001,13 @@ static int execute(RunCtx *ctx)
                 .tick = run_tick,
                 .limit_usec = run_limit,
         };
+        static const RunPoolOps ops_hold = {
+                .work = run_work,
+                .finished = run_finished,
+                .tick = run_tick,
+                .limit_usec = run_limit,
+                .hold = run_hold,
+        };
         ReportRun run = { 0 };
         ThError err = { 0 };
         int sig = 0, r, ret;
@@ -953,7 +1028,8 @@ static int execute(RunCtx *ctx)
         run = (ReportRun){ 0 };
         record_skips(ctx, NULL);
 
-        r = runner_pool_run(ctx->n_runnable, ctx->args->jobs, &ops, ctx, &sig, &err);
+        r = runner_pool_run(ctx->n_runnable, ctx->args->jobs,
+                            ctx->args->shell_on_fail ? &ops_hold : &ops, ctx, &sig, &err);
         /* Workers stopped or killed on the way out (SIGINT, errors, the
          * watchdog) may have left container state; remove it now rather
          * than at the next run. */
@@ -996,6 +1072,11 @@ int runner_cmd_run(int argc, char **argv)
                 return RUNNER_EXIT_OK;
         if (r != 0)
                 return r > 0 ? r : RUNNER_EXIT_INFRA;
+        if (args.shell_on_fail && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+                th_log(TH_LOG_WARNING, "--shell-on-fail: not on a terminal; failed tests' "
+                                       "containers are removed as usual");
+                args.shell_on_fail = false;
+        }
         r = load_suites(&ctx, args.suites);
         if (r != 0)
                 return r > 0 ? r : RUNNER_EXIT_INFRA;

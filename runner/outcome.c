@@ -178,6 +178,10 @@ static void classify_status(const IsolateResult *res, const TestSpec *test, uint
         char t[64];
         uint64_t ms = timeout_usec / 1000;
 
+        if (res->stopped) {
+                outcome_add(out, "stopped", "stopped by `harness stop`");
+                return;
+        }
         switch (res->status) {
         case ISOLATE_TIMEOUT:
                 if (ms % 1000 == 0)
@@ -228,7 +232,7 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
         }
         classify_status(res, test, timeout_usec, ret);
         /* A test that did not run to its end has no meaningful output to check. */
-        if (res->status != ISOLATE_EXITED && res->status != ISOLATE_SIGNALED)
+        if (res->stopped || (res->status != ISOLATE_EXITED && res->status != ISOLATE_SIGNALED))
                 return;
 
         r = runner_expect_stream(res->stdout_path, "stdout", e->stdout_match, e->n_stdout_match,

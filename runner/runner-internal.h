@@ -136,7 +136,23 @@ typedef struct RunPoolOps {
         /* The item's own time limit (0 = none): the watchdog kills the worker
          * at limit + margin, in case the container's own timeout failed. */
         uint64_t (*limit_usec)(void *userdata, size_t item);
+        /* In the runner: a worker called runner_pool_hold() and waits until
+         * this returns (its watchdog is moved on by the time it took). NULL:
+         * workers cannot hold. */
+        void (*hold)(void *userdata, size_t item, const void *msg, size_t len);
 } RunPoolOps;
+
+/* In a worker: hands msg (at most RUN_HOLD_MAX bytes) to ops->hold in the
+ * runner and waits until it returned. -ENOTCONN without ops->hold. */
+#define RUN_HOLD_MAX 4096
+int runner_pool_hold(const void *msg, size_t len);
+
+/* ---- a shell in a running container (terminal.c) ------------------------- */
+
+/* Runs the container's /bin/sh as its root (harness enter) in the terminal
+ * on stdin, as the foreground process group; waits and gives the terminal
+ * back. ret_status: the shell's exit status. */
+int runner_terminal_shell(const char *machine, int *ret_status, ThError *err);
 
 /* Runs items 0..n-1 with at most jobs workers at a time, one forked process
  * per try; the runner stays single-threaded and waits with poll() on pidfds,

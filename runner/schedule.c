@@ -9,6 +9,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "runner.h"
@@ -22,9 +23,11 @@ typedef struct Worker {
         pid_t pid;
         int pidfd;
         int pipefd;
+        int holdfd; /* SOCK_SEQPACKET to the worker with ops->hold, or -1 */
         size_t item;
         unsigned attempt;
         uint64_t start_usec;
+        uint64_t held_usec;     /* spent in ops->hold, not the test's time */
         uint64_t deadline_usec; /* watchdog; UINT64_MAX = none */
         uint64_t kill_usec;     /* SIGKILL after this once terminated; 0 = not yet */
         uint64_t term_usec;     /* when SIGTERM was last sent */
@@ -93,8 +96,31 @@ static void worker_reset(Worker *w)
 {
         closep(&w->pidfd);
         closep(&w->pipefd);
+        closep(&w->holdfd);
         free(w->rec);
-        *w = (Worker){ .pid = 0, .pidfd = -1, .pipefd = -1 };
+        *w = (Worker){ .pid = 0, .pidfd = -1, .pipefd = -1, .holdfd = -1 };
+}
+
+static volatile sig_atomic_t worker_stopping;
+
+/* The worker's end of its hold socket (a worker is a process of its own). */
+static int worker_hold_fd = -1;
+
+int runner_pool_hold(const void *msg, size_t len)
+{
+        char ack;
+        if (worker_hold_fd < 0)
+                return -ENOTCONN;
+        if (len > RUN_HOLD_MAX)
+                return -EMSGSIZE;
+        if (send(worker_hold_fd, msg, len, MSG_NOSIGNAL) < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = recv(worker_hold_fd, &ack, 1, 0);
+                if (n < 0 && errno == EINTR && !worker_stopping)
+                        continue;
+                return n == 1 ? 0 : n == 0 ? -ECONNRESET : -errno;
+        }
 }
 
 /* SIGTERM in a worker (the runner stopping it, or the runner's death via
@@ -102,8 +128,6 @@ static void worker_reset(Worker *w)
  * isolate's helpers, so that isolate_run() returns and tears the container
  * down (cgroup, state) as after any other end, instead of the worker dying
  * with the container half-owned. Async-signal-safe: open, read, kill. */
-static volatile sig_atomic_t worker_stopping;
-
 static void worker_on_term(int sig)
 {
         char buf[4096];
@@ -132,7 +156,7 @@ out:
 
 /* In the worker: own process group (a terminal's ^C reaches only the runner,
  * which then stops workers in order), die with the runner, default signals. */
-static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, pid_t parent)
+static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, int hfd, pid_t parent)
 {
         RunTryRecord *rec;
         sigset_t none;
@@ -152,7 +176,10 @@ static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, pid_t parent)
                 if (&p->w[i] != self && p->w[i].pid > 0) {
                         close(p->w[i].pidfd);
                         close(p->w[i].pipefd);
+                        closep(&p->w[i].holdfd);
                 }
+        closep(&self->holdfd);
+        worker_hold_fd = hfd;
 
         /* SIGTERM may have been pending since fork (the runner blocks it);
          * then there is nothing to run. */
@@ -169,15 +196,23 @@ static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, pid_t parent)
 
 static int worker_start(Pool *p, Worker *w, size_t item, unsigned attempt, ThError *err)
 {
-        int fds[2];
+        int fds[2], hold[2] = { -1, -1 };
         pid_t parent = getpid();
         uint64_t limit;
 
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return th_error_errno(err, errno, "pipe");
+        if (p->ops->hold && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hold) < 0) {
+                int e = errno;
+                close(fds[0]);
+                close(fds[1]);
+                return th_error_errno(err, e, "socketpair");
+        }
+        w->holdfd = hold[0];
         w->item = item;
         w->attempt = attempt;
         w->start_usec = th_now_usec();
+        w->held_usec = 0;
         limit = p->ops->limit_usec ? p->ops->limit_usec(p->userdata, item) : 0;
         w->deadline_usec =
                 limit ? w->start_usec + limit + limit / 10 + WATCHDOG_MARGIN_USEC : UINT64_MAX;
@@ -187,6 +222,8 @@ static int worker_start(Pool *p, Worker *w, size_t item, unsigned attempt, ThErr
         if (!w->rec) {
                 close(fds[0]);
                 close(fds[1]);
+                closep(&hold[1]);
+                closep(&w->holdfd);
                 return th_error_set(err, ENOMEM, "out of memory");
         }
         fflush(NULL); /* no buffered output is written twice */
@@ -195,13 +232,16 @@ static int worker_start(Pool *p, Worker *w, size_t item, unsigned attempt, ThErr
                 int e = errno;
                 close(fds[0]);
                 close(fds[1]);
+                closep(&hold[1]);
+                closep(&w->holdfd);
                 return th_error_errno(err, e, "fork");
         }
         if (pid == 0) {
                 close(fds[0]);
-                worker_main(p, w, fds[1], parent);
+                worker_main(p, w, fds[1], hold[1], parent);
         }
         close(fds[1]);
+        closep(&hold[1]);
         (void)setpgid(pid, pid); /* also from here, so kill(-pid) works at once */
         w->pid = pid;
         w->pipefd = fds[0];
@@ -233,6 +273,27 @@ static void worker_drain(Worker *w)
         }
 }
 
+/* A worker holds (its test's container kept): let ops->hold have it, then
+ * answer. The hold's time is not the test's: the watchdog moves on. */
+static void worker_hold(Pool *p, Worker *w)
+{
+        char msg[RUN_HOLD_MAX];
+        ssize_t n = recv(w->holdfd, msg, sizeof(msg), MSG_DONTWAIT);
+        if (n <= 0) {
+                if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                        closep(&w->holdfd); /* the worker is gone or done */
+                return;
+        }
+        uint64_t t = th_now_usec();
+        if (!p->interrupted)
+                p->ops->hold(p->userdata, w->item, msg, (size_t)n);
+        t = th_now_usec() - t;
+        w->held_usec += t;
+        if (w->deadline_usec != UINT64_MAX)
+                w->deadline_usec += t;
+        (void)send(w->holdfd, "", 1, MSG_NOSIGNAL);
+}
+
 static void worker_terminate(Worker *w, uint64_t now)
 {
         if (w->kill_usec != 0)
@@ -249,7 +310,7 @@ static int worker_reap(Pool *p, Worker *w, ThError *err)
         siginfo_t si = { 0 };
         RunTryRecord *rec = w->rec;
         bool watchdog = w->kill_usec != 0 && !p->interrupted;
-        uint64_t wall = th_now_usec() - w->start_usec;
+        uint64_t wall = th_now_usec() - w->start_usec - w->held_usec;
         RunNext next;
 
         worker_drain(w);
@@ -373,8 +434,8 @@ static int pool_fill(Pool *p, ThError *err)
 
 static int pool_wait(Pool *p, ThError *err)
 {
-        struct pollfd pfd[1 + 2 * p->jobs];
-        unsigned map[1 + 2 * p->jobs];
+        struct pollfd pfd[1 + 3 * p->jobs];
+        unsigned map[1 + 3 * p->jobs];
         nfds_t n = 0;
         int timeout = pool_timers(p), r;
 
@@ -386,6 +447,10 @@ static int pool_wait(Pool *p, ThError *err)
                 pfd[n++] = (struct pollfd){ .fd = p->w[i].pidfd, .events = POLLIN };
                 map[n] = i;
                 pfd[n++] = (struct pollfd){ .fd = p->w[i].pipefd, .events = POLLIN };
+                if (p->w[i].holdfd >= 0) {
+                        map[n] = i;
+                        pfd[n++] = (struct pollfd){ .fd = p->w[i].holdfd, .events = POLLIN };
+                }
         }
         r = poll(pfd, n, timeout);
         if (r < 0 && errno == EINTR)
@@ -402,6 +467,12 @@ static int pool_wait(Pool *p, ThError *err)
                         worker_drain(w);
                         continue;
                 }
+                if (pfd[k].fd == w->holdfd) {
+                        worker_hold(p, w);
+                        continue;
+                }
+                if (pfd[k].fd != w->pidfd)
+                        continue;
                 r = worker_reap(p, w, err);
                 if (r < 0)
                         return r;
@@ -447,7 +518,7 @@ int runner_pool_run(size_t n_items, unsigned jobs, const RunPoolOps *ops, void *
         if (!p.w)
                 return th_error_set(err, ENOMEM, "out of memory");
         for (unsigned i = 0; i < p.jobs; i++) /* not worker_reset(): that closes fd 0 */
-                p.w[i] = (Worker){ .pidfd = -1, .pipefd = -1 };
+                p.w[i] = (Worker){ .pidfd = -1, .pipefd = -1, .holdfd = -1 };
         for (size_t i = 0; i < n_items; i++)
                 if (queue_push(&p.q, i, 1, /* front= */ false) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");

@@ -107,6 +107,31 @@ START_TEST(test_outcome_classify__classes_kept_apart)
 }
 END_TEST
 
+START_TEST(test_outcome_classify__stopped_is_a_failure_whatever_the_status)
+{
+        /* harness stop during the boot (systemd exits 0 before the unit) or
+         * during the command (SIGTERM): a failure "stopped", never an error,
+         * and even a test expecting that status does not pass. */
+        TestSpec t = { .name = "t" };
+        IsolateResult res = exited(0);
+        RunOutcome o;
+
+        res.stopped = true;
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
+        ck_assert_int_eq(o.status, REPORT_FAIL);
+        ck_assert_str_eq(o.type, "stopped");
+        ck_assert_str_eq(o.message, "stopped by `harness stop`");
+
+        res = (IsolateResult){
+                .status = ISOLATE_SIGNALED, .exit_status = 143, .term_signal = 15, .stopped = true
+        };
+        t.expect.exit_status = 143;
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
+        ck_assert_int_eq(o.status, REPORT_FAIL);
+        ck_assert_str_eq(o.type, "stopped");
+}
+END_TEST
+
 START_TEST(test_outcome_expect__stdout_hits_and_misses)
 {
         const char out[] = "hello\nSetting up hello (1.0)\nall good\n";
@@ -234,6 +259,7 @@ static Suite *outcome_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_outcome_classify__exit_status);
         tcase_add_test(tc, test_outcome_classify__classes_kept_apart);
+        tcase_add_test(tc, test_outcome_classify__stopped_is_a_failure_whatever_the_status);
         tcase_add_test(tc, test_outcome_expect__stdout_hits_and_misses);
         tcase_add_test(tc, test_outcome_expect__forbidden_names_pattern_and_line);
         tcase_add_test(tc, test_outcome_expect__anchors_are_per_line);

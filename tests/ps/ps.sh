@@ -91,7 +91,34 @@ rc=$?
 [ "$rc" = 1 ] && ok "run: exit 1 after the stop" || { fail "run: exit $rc"; cat "$WORK/run.out"; }
 n_fail=$(xmllint --xpath "count(//testcase[@name='booted sleeper']/failure)" "$WORK/junit.xml")
 [ "$n_fail" = 1 ] && ok "run: the stopped test is a failure in the JUnit" || fail "JUnit: $n_fail failures"
+type=$(xmllint --xpath "string(//testcase[@name='booted sleeper']/failure/@type)" "$WORK/junit.xml")
+[ "$type" = stopped ] && ok "run: ... of type 'stopped'" || fail "JUnit: failure type '$type'"
 [ -z "$(machine)" ] && ok "ps: the machine is gone" || fail "ps still lists '$name'"
+
+# A stop that lands while systemd still boots (the machine is listed as soon
+# as PID 1 exists, before the test unit starts) is the same failure, not an
+# infrastructure error; and a stopped test is not retried.
+sed 's/^  timeout: 240$/  timeout: 240\n  retries: 2/' "$WORK/suite.yaml" >"$WORK/early.yaml"
+"$HARNESS" run -o "$WORK/earlyout" --junit "$WORK/early.xml" "$WORK/early.yaml" \
+        </dev/null >"$WORK/early.out" 2>&1 &
+RUN=$!
+name=""
+for i in $(seq 600); do
+        name=$(machine)
+        [ -n "$name" ] && break
+        sleep 0.05
+done
+started=$("$HARNESS" enter "$name" test -e /run/th-started 2>/dev/null && echo yes || echo no)
+"$HARNESS" stop "$name" >"$WORK/stop" 2>&1 && ok "stop during the boot: returns 0 (unit started: $started)" ||
+        fail "stop during the boot: $(cat "$WORK/stop")"
+wait "$RUN"
+rc=$?
+[ "$rc" = 1 ] && ok "run: exit 1 (a failure, not 3)" || { fail "run: exit $rc"; cat "$WORK/early.out"; }
+type=$(xmllint --xpath "string(//testcase[@name='booted sleeper']/failure/@type)" "$WORK/early.xml")
+[ "$type" = stopped ] && ok "run: a failure of type 'stopped'" ||
+        { fail "JUnit: failure type '$type'"; cat "$WORK/early.xml"; }
+retried=$(xmllint --xpath "count(//testcase/rerunFailure) + count(//testcase/flakyFailure)" "$WORK/early.xml")
+[ "$retried" = 0 ] && ok "run: the stopped test was not retried" || fail "run: retried $retried times"
 
 # ---- direct mode: environment, SIGTERM ------------------------------------
 "$HARNESS" shell -D "$T" -x -M th-ps-direct --setenv TH_MARK=direct -- /bin/sh -c 'sleep 120' \
