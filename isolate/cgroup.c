@@ -128,18 +128,18 @@ static int limits_v2(Cgroup *cg, const char *root, const IsolateLimits *l, ThErr
         }
         if (l->memory_bytes > 0) {
                 th_snprintf(v, sizeof(v), "%llu", (unsigned long long)l->memory_bytes);
-                if (set_limit(cg->v2_path, "memory.max", v, err) < 0)
+                if (set_limit(cg->v2_top, "memory.max", v, err) < 0)
                         return -err->code;
-                (void)write_file(cg->v2_path, "memory.swap.max", "0");
+                (void)write_file(cg->v2_top, "memory.swap.max", "0");
         }
         if (l->pids > 0) {
                 th_snprintf(v, sizeof(v), "%llu", (unsigned long long)l->pids);
-                if (set_limit(cg->v2_path, "pids.max", v, err) < 0)
+                if (set_limit(cg->v2_top, "pids.max", v, err) < 0)
                         return -err->code;
         }
         if (l->cpu > 0) {
                 isolate_cgroup_cpu_max(l->cpu, v, sizeof(v));
-                if (set_limit(cg->v2_path, "cpu.max", v, err) < 0)
+                if (set_limit(cg->v2_top, "cpu.max", v, err) < 0)
                         return -err->code;
         }
         return 0;
@@ -184,6 +184,17 @@ static int limits_v1(Cgroup *cg, const IsolateLimits *l, bool device_policy, ThE
                         if (set_limit(cg->v1_paths[V1_DEVICES], "devices.allow", line, err) < 0)
                                 return -err->code;
                 }
+                /* Container root without private users (CAP_SYS_ADMIN) can
+                 * mount the devices hierarchy and write "a" to its own
+                 * cgroup's devices.allow, which the kernel grants when the
+                 * parent allows it: it joins a child of the cgroup holding
+                 * the list (which the child inherits), never the cgroup. */
+                cg->v1_devices_payload = th_strdup_printf("%s/payload", cg->v1_paths[V1_DEVICES]);
+                if (!cg->v1_devices_payload)
+                        return -ENOMEM;
+                if (mkdir(cg->v1_devices_payload, 0755) < 0)
+                        return th_error_errno(err, errno, "create cgroup '%s'",
+                                              cg->v1_devices_payload);
                 cg->devices_policy = true;
         }
         return 0;
@@ -229,6 +240,23 @@ void isolate_cgroup_sweep(const char *root)
         }
 }
 
+/* Where the container's processes go. Without the v1 devices controller the
+ * device policy is a BPF program, and container root (host root without
+ * private users, CAP_SYS_ADMIN) could look it up by id and detach it from a
+ * cgroup it can open: so the program sits on v2_top and the processes one
+ * level below, in "payload" (nspawn's name for it), the root of their cgroup
+ * namespace; v2_top is out of their reach. Otherwise both are one cgroup. */
+static int make_payload(Cgroup *cg, bool device_policy, ThError *err)
+{
+        bool nest = device_policy && !cg->v1_paths[V1_DEVICES];
+        cg->v2_path = nest ? th_strdup_printf("%s/payload", cg->v2_top) : strdup(cg->v2_top);
+        if (!cg->v2_path)
+                return -ENOMEM;
+        if (nest && mkdir(cg->v2_path, 0755) < 0)
+                return th_error_errno(err, errno, "create cgroup '%s'", cg->v2_path);
+        return 0;
+}
+
 int isolate_cgroup_create(const char *root, const char *name, const IsolateLimits *limits,
                           bool device_policy, Cgroup *ret, ThError *err)
 {
@@ -243,7 +271,7 @@ int isolate_cgroup_create(const char *root, const char *name, const IsolateLimit
                                                : strdup(root);
         if (!v2_root)
                 return -ENOMEM;
-        r = make_dir(v2_root, name, &cg.v2_path);
+        r = make_dir(v2_root, name, &cg.v2_top);
         if (r < 0)
                 return th_error_errno(err, -r, "create cgroup '%s/harness/%s'", v2_root, name);
 
@@ -264,6 +292,9 @@ int isolate_cgroup_create(const char *root, const char *name, const IsolateLimit
                         }
                 }
 
+        r = make_payload(&cg, device_policy, err);
+        if (r < 0)
+                goto fail;
         cg.v2_fd = open(cg.v2_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (cg.v2_fd < 0) {
                 r = th_error_errno(err, errno, "open '%s'", cg.v2_path);
@@ -293,7 +324,11 @@ static int device_program(Cgroup *cg, bool device_policy, ThError *err)
         if (!device_policy || cg->devices_policy)
                 return 0;
         ThError inner = {};
-        int r = isolate_devices_attach(cg->v2_fd, &inner);
+        int fd = open(cg->v2_top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return th_error_errno(err, errno, "open '%s'", cg->v2_top);
+        int r = isolate_devices_attach(fd, &inner);
+        close(fd);
         if (r < 0)
                 return th_error_set(err, inner.code,
                                     "cgroup v2 device policy: %s; without it (and without the "
@@ -309,11 +344,13 @@ static int device_program(Cgroup *cg, bool device_policy, ThError *err)
 int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err)
 {
         for (size_t i = 0; i < ELEMENTSOF(cg->v1_paths); i++) {
-                if (!cg->v1_paths[i])
+                const char *p = i == V1_DEVICES && cg->v1_devices_payload ? cg->v1_devices_payload
+                                                                          : cg->v1_paths[i];
+                if (!p)
                         continue;
-                int r = write_file(cg->v1_paths[i], "cgroup.procs", "0");
+                int r = write_file(p, "cgroup.procs", "0");
                 if (r < 0)
-                        return th_error_errno(err, -r, "join cgroup '%s'", cg->v1_paths[i]);
+                        return th_error_errno(err, -r, "join cgroup '%s'", p);
         }
         return 0;
 }
@@ -321,8 +358,8 @@ int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err)
 bool isolate_cgroup_oom(const Cgroup *cg)
 {
         uint64_t n = 0;
-        if (cg->layout == CGROUP_LAYOUT_UNIFIED && cg->v2_path)
-                return read_key(cg->v2_path, "memory.events", "oom_kill", &n) >= 0 && n > 0;
+        if (cg->layout == CGROUP_LAYOUT_UNIFIED && cg->v2_top)
+                return read_key(cg->v2_top, "memory.events", "oom_kill", &n) >= 0 && n > 0;
         if (cg->v1_paths[V1_MEMORY])
                 return read_key(cg->v1_paths[V1_MEMORY], "memory.oom_control", "oom_kill", &n) >=
                                0 &&
@@ -333,7 +370,7 @@ bool isolate_cgroup_oom(const Cgroup *cg)
 bool isolate_cgroup_pids_hit(const Cgroup *cg)
 {
         uint64_t n = 0;
-        const char *dir = cg->layout == CGROUP_LAYOUT_UNIFIED ? cg->v2_path : cg->v1_paths[V1_PIDS];
+        const char *dir = cg->layout == CGROUP_LAYOUT_UNIFIED ? cg->v2_top : cg->v1_paths[V1_PIDS];
         return dir && read_key(dir, "pids.events", "max", &n) >= 0 && n > 0;
 }
 
@@ -410,32 +447,42 @@ static void rmdir_parent(const char *leaf)
 int isolate_cgroup_destroy(Cgroup *cg, ThError *err)
 {
         int ret = 0;
-        if (cg->v2_path) {
-                if (write_file(cg->v2_path, "cgroup.kill", "1") < 0)
-                        kill_procs(cg->v2_path);
-                wait_empty(cg->v2_path);
+        if (cg->v2_top) {
+                /* cgroup.kill and "populated" cover the payload below. */
+                if (write_file(cg->v2_top, "cgroup.kill", "1") < 0) {
+                        kill_procs(cg->v2_top);
+                        if (cg->v2_path)
+                                kill_procs(cg->v2_path);
+                }
+                wait_empty(cg->v2_top);
         }
         for (size_t i = 0; i < ELEMENTSOF(cg->v1_paths); i++)
                 if (cg->v1_paths[i])
                         kill_procs(cg->v1_paths[i]);
+        if (cg->v1_devices_payload)
+                kill_procs(cg->v1_devices_payload);
         if (cg->v2_fd >= 0)
                 close(cg->v2_fd);
         cg->v2_fd = -1;
-        if (cg->v2_path) {
-                rmdir_retry(cg->v2_path);
-                if (access(cg->v2_path, F_OK) == 0)
-                        ret = th_error_errno(err, EBUSY, "remove cgroup '%s'", cg->v2_path);
-                rmdir_parent(cg->v2_path);
+        if (cg->v2_top) {
+                rmdir_retry(cg->v2_top); /* the payload first */
+                if (access(cg->v2_top, F_OK) == 0)
+                        ret = th_error_errno(err, EBUSY, "remove cgroup '%s'", cg->v2_top);
+                rmdir_parent(cg->v2_top);
         }
         for (size_t i = 0; i < ELEMENTSOF(cg->v1_paths); i++) {
                 if (!cg->v1_paths[i])
                         continue;
-                rmdir_retry(cg->v1_paths[i]);
+                rmdir_retry(cg->v1_paths[i]); /* a payload first */
                 rmdir_parent(cg->v1_paths[i]);
                 free(cg->v1_paths[i]);
                 cg->v1_paths[i] = NULL;
         }
+        free(cg->v1_devices_payload);
+        cg->v1_devices_payload = NULL;
         free(cg->v2_path);
         cg->v2_path = NULL;
+        free(cg->v2_top);
+        cg->v2_top = NULL;
         return ret;
 }

@@ -122,10 +122,14 @@ typedef enum CgroupLayout {
 
 typedef struct Cgroup {
         CgroupLayout layout;
-        char *v2_path;       /* the container's v2 cgroup directory */
+        char *v2_path; /* the container's v2 cgroup directory (its processes) */
+        /* harness/<name>: the limits and the device program; v2_path or its parent */
+        char *v2_top;
         char *v1_paths[4];   /* memory, pids, cpu, devices (NULL when absent) */
         int v2_fd;           /* O_DIRECTORY fd on v2_path, for CLONE_INTO_CGROUP */
         bool devices_policy; /* a device allowlist is active */
+        /* Joined instead of v1_paths[devices] when set (the list sits above). */
+        char *v1_devices_payload;
 } Cgroup;
 
 /* Root of the cgroup file systems; tests point it at a private mount. */

@@ -39,6 +39,12 @@ static bool is_cgroup2(const char *path)
         return statfs(path, &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+static bool is_v1_devices(void)
+{
+        struct statfs s;
+        return statfs("/sys/fs/cgroup/devices", &s) == 0 && s.f_type == CGROUP_SUPER_MAGIC;
+}
+
 static const char *v2_root(void)
 {
         return is_cgroup2("/sys/fs/cgroup") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
@@ -274,12 +280,14 @@ static bool find_cgroup(pid_t worker, char *buf, size_t size)
 {
         char prefix[32];
         th_snprintf(prefix, sizeof(prefix), "c%d-", (int)worker);
-        DIR *d = opendir("/sys/fs/cgroup/harness");
+        char dir[300];
+        th_snprintf(dir, sizeof(dir), "%s/harness", v2_root());
+        DIR *d = opendir(dir);
         struct dirent *de;
         bool found = false;
         while (d && !found && (de = readdir(d)))
                 if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
-                        th_snprintf(buf, size, "/sys/fs/cgroup/harness/%s", de->d_name);
+                        th_snprintf(buf, size, "%s/%s", dir, de->d_name);
                         found = true;
                 }
         if (d)
@@ -306,7 +314,7 @@ static unsigned attached_below(const char *path, int depth)
         return n;
 }
 
-static void run_container(const char *dir, bool private_users, bool boot, Run *ret)
+static void run_container(const char *dir, bool private_users, bool boot, const char *cmd, Run *ret)
 {
         char out_dir[256];
         th_snprintf(out_dir, sizeof(out_dir), "%s/out", dir);
@@ -314,7 +322,7 @@ static void run_container(const char *dir, bool private_users, bool boot, Run *r
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-                char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
+                char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
                 const IsolateBind binds[] = {
                         { .source = dir, .target = "/mnt/devs", .writable = true }
                 };
@@ -392,7 +400,7 @@ START_TEST(test_devices_run__pure_v2_without_private_users_denies_block_devices)
 {
         const char *dir = pure_v2_setup();
         Run run = {};
-        run_container(dir, /* private_users= */ false, /* boot= */ false, &run);
+        run_container(dir, /* private_users= */ false, /* boot= */ false, script, &run);
         ck_assert_uint_eq(run.programs, 1);
         ck_assert_str_eq(run.stdout_text, "mknod-block: EPERM\n"
                                           "open-block: EPERM\n"
@@ -408,7 +416,7 @@ START_TEST(test_devices_run__pure_v2_with_private_users_has_no_program)
 {
         const char *dir = pure_v2_setup();
         Run run = {};
-        run_container(dir, /* private_users= */ true, /* boot= */ false, &run);
+        run_container(dir, /* private_users= */ true, /* boot= */ false, script, &run);
         ck_assert_uint_eq(run.programs, 0);
         /* The char device outside the list is not refused by a program. */
         ck_assert_msg(strstr(run.stdout_text, "open-tun: ok\n") ||
@@ -425,12 +433,66 @@ START_TEST(test_devices_run__boot_without_private_users_systemd_attaches_below)
          * its own to its units' cgroups, and the boot does not fail. */
         const char *dir = pure_v2_setup();
         Run run = {};
-        run_container(dir, /* private_users= */ false, /* boot= */ true, &run);
+        run_container(dir, /* private_users= */ false, /* boot= */ true, script, &run);
         ck_assert_uint_eq(run.programs, 1);
         ck_assert_uint_gt(run.programs_below, 0);
         ck_assert_msg(strstr(run.stdout_text, "mknod-block: EPERM\nopen-block: EPERM\n"
                                               "open-tun: EPERM\nnull: ok\nzero: ok\n"),
                       "%s", run.stdout_text);
+        private_dev_dir_done(dir);
+}
+END_TEST
+
+START_TEST(test_devices_run__container_root_cannot_detach_the_program)
+{
+        /* Container root without private users holds CAP_SYS_ADMIN: it can
+         * look programs up by id. The program sits one cgroup above its
+         * cgroup namespace's root, so there is no cgroup to detach it from. */
+        const char *probe = getenv("HARNESS_DEVICES_PROBE");
+        ck_assert_msg(probe && access(probe, X_OK) == 0, "HARNESS_DEVICES_PROBE not set");
+        const char *dir = pure_v2_setup();
+        char cmd[512];
+        th_snprintf(cmd, sizeof(cmd), "cp '%s' '%s/probe'", probe, dir);
+        ck_assert_int_eq(system(cmd), 0);
+        Run run = {};
+        run_container(dir, /* private_users= */ false, /* boot= */ false,
+                      "touch /mnt/devs/ready\n"
+                      "while [ ! -e /mnt/devs/go ]; do sleep 0.05; done\n"
+                      "/mnt/devs/probe\n",
+                      &run);
+        ck_assert_uint_eq(run.programs, 1);
+        ck_assert_str_eq(run.stdout_text, "detached=0 mknod-block=EPERM\n");
+        private_dev_dir_done(dir);
+}
+END_TEST
+
+START_TEST(test_devices_run__hybrid_v1_list_cannot_be_lifted)
+{
+        /* Where the v1 devices controller exists it holds the policy (no
+         * program stacked on it). Container root without private users can
+         * mount that hierarchy: widening the devices.allow it sees must
+         * fail, since the list sits one cgroup above. */
+        if (is_cgroup2("/sys/fs/cgroup") || !is_v1_devices())
+                return; /* pure v2 host: the program tests cover it */
+        const char *dir = private_dev_dir();
+        make_block_node(dir);
+        Run run = {};
+        run_container(dir, /* private_users= */ false, /* boot= */ false,
+                      "touch /mnt/devs/ready\n"
+                      "while [ ! -e /mnt/devs/go ]; do sleep 0.05; done\n"
+                      "mkdir -p /tmp/v1 && mount -t cgroup -o devices none /tmp/v1 && "
+                      "for rule in a 'b *:* rwm' 'b 8:0 rwm'; do "
+                      "(echo \"$rule\" > /tmp/v1/devices.allow) 2>/dev/null && "
+                      "echo \"$rule: lifted\" || echo \"$rule: refused\"; done\n"
+                      "umount /tmp/v1\n"
+                      "mknod /tmp/b b 8 0 2>/dev/null && echo mknod-block: ok || "
+                      "echo mknod-block: refused\n"
+                      "(exec 3< /mnt/devs/blk) 2>/dev/null && echo open-block: ok || "
+                      "echo open-block: refused\n",
+                      &run);
+        ck_assert_uint_eq(run.programs, 0);
+        ck_assert_str_eq(run.stdout_text, "a: refused\nb *:* rwm: refused\nb 8:0 rwm: refused\n"
+                                          "mknod-block: refused\nopen-block: refused\n");
         private_dev_dir_done(dir);
 }
 END_TEST
@@ -574,6 +636,8 @@ int main(void)
         tcase_add_test(tc, test_devices_run__pure_v2_without_private_users_denies_block_devices);
         tcase_add_test(tc, test_devices_run__pure_v2_with_private_users_has_no_program);
         tcase_add_test(tc, test_devices_run__boot_without_private_users_systemd_attaches_below);
+        tcase_add_test(tc, test_devices_run__container_root_cannot_detach_the_program);
+        tcase_add_test(tc, test_devices_run__hybrid_v1_list_cannot_be_lifted);
         tcase_add_test(tc, test_devices_run__refused_program_is_fatal_and_leaves_nothing);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
