@@ -14,6 +14,9 @@ command -v python3 >/dev/null 2>&1 || skip "needs python3 (the pty driver)"
 
 cd "$work"
 mark=$$
+# What earlier killed runs left is swept at every container start; sweep it
+# now so the snapshots compare this test's run only.
+"$h" shell -D "$rootfs" -x true >/dev/null 2>&1
 host_snapshot >before
 
 for boot in false true; do
