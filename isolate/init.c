@@ -242,7 +242,8 @@ static void close_host_fds(const InitParams *p)
 
 _Noreturn void isolate_stub_init(const InitParams *p)
 {
-        flush_host_environ(p->env);
+        if (!p->own_image)
+                flush_host_environ(p->env);
         close_host_fds(p);
         /* This process never execs: its memory is the harness's. Not
          * dumpable, so the container (even its root: the mm belongs to the

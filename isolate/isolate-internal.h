@@ -216,6 +216,7 @@ typedef struct InitParams {
         const char *workdir;
         bool interactive; /* stdio is the console pty (fd 0..2 already) */
         bool hold;        /* after the command: SYNC_KEPT, then wait for SIGTERM */
+        bool own_image;   /* harness-init after exec: the environment is env already */
         int stdout_fd, stderr_fd;
         int sync_fd;
 } InitParams;

@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -79,6 +80,7 @@ typedef struct Container {
         int *layer_fds;
         size_t n_layers;
         int upper_fd; /* the tmpfs holding upper/ and work/, or -1 */
+        int init_fd;  /* harness-init's sealed memfd (not owned), or -1 */
         int console_master, console_slave;
         int out_fd, err_fd, console_fd, journal_fd, result_fd, setup_result_fd;
         int sync[2];
@@ -403,6 +405,99 @@ static void reset_signals(void)
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* ---- the stub init program (init-main.c, embedded by init-blob.S) -------- */
+
+extern const unsigned char isolate_init_blob[], isolate_init_blob_end[];
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
+/* harness-init in a sealed memfd, made once per process and kept open
+ * (close-on-exec) for every container it starts. -1 when the kernel refuses
+ * one (vm.memfd_noexec=2): PID 1 then runs the stub init as a fork of the
+ * harness, which is not dumpable but shows the harness binary as
+ * /proc/1/exe (docs/security.md). */
+static int isolate_init_fd(void)
+{
+        static int fd = -2;
+        if (fd != -2)
+                return fd;
+        fd = -1;
+        _cleanup_close_ int m =
+                memfd_create("harness-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+        if (m < 0 && errno == EINVAL) /* before Linux 6.3 */
+                m = memfd_create("harness-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+        if (m < 0 ||
+            th_write_all(m, isolate_init_blob,
+                         (size_t)(isolate_init_blob_end - isolate_init_blob)) < 0 ||
+            fchmod(m, 0555) < 0 ||
+            (fcntl(m, F_ADD_SEALS, seals | F_SEAL_EXEC) < 0 && fcntl(m, F_ADD_SEALS, seals) < 0)) {
+                th_log(TH_LOG_WARNING, "cannot make a sealed memfd of harness-init (%m): the "
+                                       "direct-mode init runs as a fork of the harness");
+                return -1;
+        }
+        fd = TAKE_FD(m);
+        return fd;
+}
+
+/* PID 1 of direct mode becomes harness-init from the sealed memfd; returns
+ * only when the kernel refused the exec. */
+static void exec_init(Container *c, const InitParams *p)
+{
+        char sync[16], out[16], err[16], nsetup[16];
+        size_t n_setup = th_strv_length(p->setup_argv), n_argv = th_strv_length(p->argv), n = 0;
+        char **argv = calloc(n_setup + n_argv + 20, sizeof(char *));
+        if (!argv)
+                return;
+        th_snprintf(sync, sizeof(sync), "%d", p->sync_fd);
+        th_snprintf(out, sizeof(out), "%d", p->stdout_fd);
+        th_snprintf(err, sizeof(err), "%d", p->stderr_fd);
+        th_snprintf(nsetup, sizeof(nsetup), "%zu", n_setup);
+        argv[n++] = "harness-init";
+        argv[n++] = "--sync";
+        argv[n++] = sync;
+        if (p->stdout_fd >= 0) {
+                argv[n++] = "--stdout";
+                argv[n++] = out;
+        }
+        if (p->stderr_fd >= 0) {
+                argv[n++] = "--stderr";
+                argv[n++] = err;
+        }
+        if (p->interactive)
+                argv[n++] = "--interactive";
+        if (p->hold)
+                argv[n++] = "--hold";
+        if (p->user) {
+                argv[n++] = "--user";
+                argv[n++] = (char *)p->user;
+        }
+        if (p->workdir) {
+                argv[n++] = "--chdir";
+                argv[n++] = (char *)p->workdir;
+        }
+        if (n_setup) {
+                argv[n++] = "--setup";
+                argv[n++] = nsetup;
+                for (size_t i = 0; i < n_setup; i++)
+                        argv[n++] = p->setup_argv[i];
+        }
+        argv[n++] = "--";
+        for (size_t i = 0; i < n_argv; i++)
+                argv[n++] = p->argv[i];
+        const int keep[] = { p->sync_fd, p->stdout_fd, p->stderr_fd };
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                if (keep[i] >= 0)
+                        (void)fcntl(keep[i], F_SETFD, 0);
+        (void)execveat(c->init_fd, "", argv, p->env, AT_EMPTY_PATH);
+        free(argv);
+}
+
 static _Noreturn void inner_child(Container *c, const char *root)
 {
         ThError err = {};
@@ -455,6 +550,8 @@ static _Noreturn void inner_child(Container *c, const char *root)
         };
         if (isolate_sync_send(c->sync[1], SYNC_READY, 0, NULL, -1) < 0)
                 _exit(127);
+        if (c->init_fd >= 0)
+                exec_init(c, &p);
         isolate_stub_init(&p);
 }
 
@@ -1105,6 +1202,8 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
         r = open_outputs(c, ret, err);
         if (r < 0)
                 return r;
+        if (!s->boot)
+                c->init_fd = isolate_init_fd();
 
         /* What a SIGKILLed harness left is swept by the next run. */
         isolate_sweep();
@@ -1174,6 +1273,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
 {
         Container c = { .spec = spec,
                         .upper_fd = -1,
+                        .init_fd = -1,
                         .console_master = -1,
                         .console_slave = -1,
                         .out_fd = -1,

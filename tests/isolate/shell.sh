@@ -40,6 +40,23 @@ expect_rc 0 "direct: stub init is PID 1, few processes, own hostname, only lo" -
                 test "$(cat /proc/$$/status | grep -c ^NSpid)" = 1 || exit 14'
 expect_rc 0 "direct: default hostname is the directory's name" -- \
         "$H" shell -x -D "$T" sh -c "test \"\$(cat /proc/sys/kernel/hostname)\" = $(basename "$T")"
+# PID 1 is harness-init from a sealed memfd, not an image of the harness
+# binary (CVE-2019-5736 class): with and without private users no process
+# inside names the harness binary as its exe, and /proc/1/exe cannot be
+# written, even by container root that is host root.
+for pu in yes no; do
+        expect_rc 0 "direct, private users $pu: /proc/1/exe is the sealed harness-init, not writable" -- \
+                "$H" shell -x --private-users=$pu -D "$T" sh -c '
+                        exe=$(readlink /proc/1/exe 2>/dev/null)
+                        if [ -n "$exe" ]; then
+                                case $exe in "/memfd:harness-init (deleted)") ;; *) exit 10 ;; esac
+                        fi
+                        for p in /proc/[0-9]*; do
+                                case $(readlink $p/exe 2>/dev/null) in *harness) exit 11 ;; esac
+                        done
+                        if (echo x >/proc/1/exe) 2>/dev/null; then exit 12; fi
+                        test "$(tr "\0" " " </proc/1/cmdline | cut -d" " -f1)" = harness-init || exit 13'
+done
 expect_rc 0 "direct: only fds 0-2 are open and there is no controlling tty" -- \
         "$H" shell -x -D "$T" sh -c 'test "$(ls /proc/self/fd | wc -l)" -le 4 && ! tty -s'
 
