@@ -391,9 +391,9 @@ int report_write_junit(const ReportRun *run, const ReportOptions *opts, const ch
 
         if (!run)
                 return th_error_set(err, EINVAL, "no results to report");
-        r = xml_lib_load(err);
+        r = xml_lib_load(err); /* the runner names the report */
         if (r < 0)
-                return th_error_prefix(err, "write JUnit report '%s'", path);
+                return r;
         r = report_file_open(&f, path, err);
         if (r < 0)
                 return r;
