@@ -152,6 +152,12 @@ const char *isolate_network_to_string(IsolateNetwork n);
 IsolateNetwork isolate_network_from_string(const char *s);
 const char *isolate_status_to_string(IsolateStatus s);
 
+/* Makes ahead of time what the containers of this process and of the
+ * children it forks share (harness-init's sealed memfd), so that forked
+ * workers do not each make their own. Optional: isolate_run() makes what is
+ * missing. Never fails. */
+void isolate_preload(void);
+
 /* Removes what containers of dead harness processes left behind (their
  * cgroups, uid-range locks, staging dirs), recognised by the dead pid in the
  * name. isolate_run() does this on every start; a runner that killed its

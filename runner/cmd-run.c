@@ -1028,6 +1028,7 @@ static int execute(RunCtx *ctx)
         run = (ReportRun){ 0 };
         record_skips(ctx, NULL);
 
+        isolate_preload(); /* once here rather than in every worker */
         r = runner_pool_run(ctx->n_runnable, ctx->args->jobs,
                             ctx->args->shell_on_fail ? &ops_hold : &ops, ctx, &sig, &err);
         /* Workers stopped or killed on the way out (SIGINT, errors, the
