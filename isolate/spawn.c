@@ -251,11 +251,15 @@ static int make_mounts(Container *c, ThError *err)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_layers; i++)
                 c->layer_fds[i] = -1;
+        /* nodev on every layer and bind: a device node in the tree or in a
+         * fixture directory (owned by host root, so by container root once
+         * idmapped) must not open a host device. The container's devices
+         * are the ones bound into its own /dev. */
         for (size_t i = 0; i < c->n_layers; i++) {
                 const char *path = i == 0 ? s->rootfs : s->layers[i - 1];
                 r = isolate_detached_bind(AT_FDCWD, path, userns,
-                                          s->ephemeral ? MOUNT_ATTR_RDONLY : 0, &c->layer_fds[i],
-                                          err);
+                                          MOUNT_ATTR_NODEV | (s->ephemeral ? MOUNT_ATTR_RDONLY : 0),
+                                          &c->layer_fds[i], err);
                 if (r < 0)
                         return r;
         }
@@ -291,7 +295,8 @@ static int make_mounts(Container *c, ThError *err)
         }
         for (size_t i = 0; i < s->n_binds; i++) {
                 r = isolate_detached_bind(AT_FDCWD, s->binds[i].source, userns,
-                                          s->binds[i].writable ? 0 : MOUNT_ATTR_RDONLY,
+                                          MOUNT_ATTR_NODEV |
+                                                  (s->binds[i].writable ? 0 : MOUNT_ATTR_RDONLY),
                                           &c->fds[_PLAN_FD_BINDS + i], err);
                 if (r < 0)
                         return th_error_prefix(err, "bind '%s'", s->binds[i].source);

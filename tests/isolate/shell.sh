@@ -100,6 +100,17 @@ expect_rc 0 "ro bind: writes and remounts refused" -- \
                 ! umount /srv/ro 2>/dev/null || exit 14'
 [ "$(md5sum "$WORK/ro/file")" = "$ro_sum" ] && [ ! -e "$WORK/ro/new" ] &&
         ok "ro bind: host source unchanged" || fail "ro bind: host source changed"
+# A device node in a fixture directory belongs to host root, which is the
+# container's root once idmapped: binds are nodev, so it cannot open a
+# device of the host (here /dev/null's numbers; a disk's would be the harm).
+mkdir -p "$WORK/devs" && mknod -m 666 "$WORK/devs/null" c 1 3
+for pu in yes no; do
+        expect_rc 0 "bind, private users $pu: a device node in a fixture does not open" -- \
+                "$H" shell -x --private-users=$pu -D "$T" --bind "$WORK/devs:/srv/devs" sh -c '
+                        test -c /srv/devs/null || exit 10
+                        if (exec </srv/devs/null) 2>/dev/null; then exit 11; fi
+                        echo x >/dev/null || exit 12'
+done
 expect_rc 0 "--tmpfs and --setenv and --chdir and -u" -- \
         "$H" shell -x -D "$T" --tmpfs /srv/t --setenv ISO=42 --chdir /srv/t -u nobody sh -c '
                 test "$ISO" = 42 && test "$(pwd)" = /srv/t && test "$(id -un)" = nobody &&
