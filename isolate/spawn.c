@@ -4,21 +4,27 @@
  *
  * Setup order (each step only after the one before succeeded):
  *  1. worker: check the spec (rootfs is a directory with /bin/sh, systemd
- *     for boot mode, bind sources exist); open the output files.
- *  2. worker: the container's cgroup (v2 for cgroup.kill and the container's
- *     /sys/fs/cgroup; v1 memory/pids/cpu/devices on hybrid hosts), limits.
- *  3. worker: private users: lock a free 65536-id range, create a user
- *     namespace mapping 0..65535 onto it; the worker writes the maps.
+ *     for boot mode, bind sources exist); open the output files; direct
+ *     mode: harness-init in a sealed memfd (once per process).
+ *  2. worker: private users: lock a free 65536-id range, create a user
+ *     namespace mapping 0..65535 onto it; the worker writes the maps. A
+ *     tree the kernel cannot idmap runs without (warned once).
+ *  3. worker: the container's cgroup (v2 for cgroup.kill and the container's
+ *     /sys/fs/cgroup; v1 memory/pids/cpu/devices on hybrid hosts), limits;
+ *     without private users the device policy (v1 list or v2 program) on
+ *     it, the processes one cgroup below (payload).
  *  4. worker: detached mounts (open_tree) of the rootfs layers and the bind
- *     sources, idmapped to that user namespace; a size-limited tmpfs for the
- *     overlay's upper dir; the console pty.
+ *     sources, nodev, idmapped to that user namespace; a size-limited tmpfs
+ *     for the overlay's upper dir; the console pty.
  *  5. clone3(CLONE_NEWNS | CLONE_INTO_CGROUP): the outer child, still host
  *     root in the host user namespace.
  *  6. outer: PR_SET_PDEATHSIG; join the v1 cgroups; "/" made MS_SLAVE|MS_REC
  *     before any mount.
  *  7. outer: overlay of the layers with fresh upper/work dirs -> new root.
- *  8. outer: plan phase OUTER: /dev, /run, /tmp, boot-mode files, binds —
- *     each target resolved inside the new root (RESOLVE_IN_ROOT).
+ *  8. outer: plan phase OUTER: /dev, /run, /tmp, boot-mode files, binds,
+ *     and with network host /sys read-only (a fresh sysfs needs privilege
+ *     over the network namespace's owner, which the container's root
+ *     lacks) — each target resolved inside the new root (RESOLVE_IN_ROOT).
  *  9. outer: setns() into the user namespace, then clone3(CLONE_PARENT and
  *     new mount, PID, UTS, IPC, network and cgroup namespaces): PID 1. Its
  *     mount namespace is a less privileged copy, so the kernel locks the
@@ -26,13 +32,15 @@
  *     child passes PID 1's pid and an O_PATH fd of the root to the worker
  *     (artifacts are read through it later) and exits.
  * 10. PID 1: PR_SET_PDEATHSIG; hostname; lo up; plan phase INNER: /proc,
- *     /sys read-only, the own cgroup2 at /sys/fs/cgroup, devpts.
+ *     /sys read-only (own network namespace only), the own cgroup2 at
+ *     /sys/fs/cgroup, devpts.
  * 11. pivot_root into the new root; detach the old root.
  * 12. plan phase FINAL: masks and read-only remounts of /proc parts; a mask
  *     that fails is fatal.
  * 13. capabilities: bounding set, then the process sets (libcap).
  * 14. every fd >= 3 close-on-exec; READY to the worker.
- * 15. exec the rootfs's systemd (boot) or become the stub init (direct).
+ * 15. exec the rootfs's systemd (boot) or harness-init from the sealed memfd
+ *     (direct; the stub init of init.c, as a fork when the kernel refuses).
  * worker: poll the PID 1 pidfd, the sync socket, the console and the
  * deadline; a timeout kills the whole cgroup. Teardown: kill the cgroup, wait
  * until it is empty, copy artifacts, remove the cgroup, release the id range.
