@@ -881,7 +881,9 @@ static int build_report(RunCtx *ctx, bool interrupted, ReportRun *ret)
         return 0;
 }
 
-static int write_reports(RunCtx *ctx, const ReportRun *run)
+/* quiet: the placeholder written before the first test; a report that
+ * cannot be written is said once, by the final write. */
+static int write_reports(RunCtx *ctx, const ReportRun *run, bool quiet)
 {
         const RunArgs *a = ctx->args;
         ReportOptions opts = { .output_cap_bytes = (size_t)a->output_cap };
@@ -900,11 +902,11 @@ static int write_reports(RunCtx *ctx, const ReportRun *run)
                 if (!writers[i].path)
                         continue;
                 int r = writers[i].write(run, &opts, writers[i].path, &err);
-                if (r < 0) {
+                if (r < 0 && !quiet)
                         th_log(TH_LOG_ERROR, "cannot write report '%s': %s", writers[i].path,
                                err.msg[0] ? err.msg : strerror(-r));
+                if (r < 0)
                         ret = r;
-                }
         }
         return ret;
 }
@@ -1023,7 +1025,7 @@ static int execute(RunCtx *ctx)
          * harness killed with SIGKILL must never leave an earlier green
          * report in place (nothing has finished yet, so nothing is moved). */
         if (build_report(ctx, true, &run) == 0)
-                (void)write_reports(ctx, &run);
+                (void)write_reports(ctx, &run, /* quiet= */ true);
         report_run_done(&run);
         run = (ReportRun){ 0 };
         record_skips(ctx, NULL);
@@ -1056,7 +1058,7 @@ static int execute(RunCtx *ctx)
         ret = exit_status(ctx, interrupted);
         if (r < 0)
                 ret = RUNNER_EXIT_INFRA;
-        if (write_reports(ctx, &run) < 0 && ret == RUNNER_EXIT_OK)
+        if (write_reports(ctx, &run, /* quiet= */ false) < 0 && ret == RUNNER_EXIT_OK)
                 ret = RUNNER_EXIT_INFRA;
         report_run_done(&run);
         return ret;
