@@ -106,14 +106,24 @@ static volatile sig_atomic_t worker_stopping;
 /* The worker's end of its hold socket (a worker is a process of its own). */
 static int worker_hold_fd = -1;
 
+/* A hold message: when it was sent (CLOCK_MONOTONIC, the same in every
+ * process), then the caller's bytes. */
+typedef struct HoldPacket {
+        uint64_t sent_usec;
+        char msg[RUN_HOLD_MAX];
+} HoldPacket;
+
 int runner_pool_hold(const void *msg, size_t len)
 {
+        HoldPacket p;
         char ack;
         if (worker_hold_fd < 0)
                 return -ENOTCONN;
         if (len > RUN_HOLD_MAX)
                 return -EMSGSIZE;
-        if (send(worker_hold_fd, msg, len, MSG_NOSIGNAL) < 0)
+        p.sent_usec = th_now_usec();
+        memcpy(p.msg, msg, len);
+        if (send(worker_hold_fd, &p, offsetof(HoldPacket, msg) + len, MSG_NOSIGNAL) < 0)
                 return -errno;
         for (;;) {
                 ssize_t n = recv(worker_hold_fd, &ack, 1, 0);
@@ -274,20 +284,22 @@ static void worker_drain(Worker *w)
 }
 
 /* A worker holds (its test's container kept): let ops->hold have it, then
- * answer. The hold's time is not the test's: the watchdog moves on. */
+ * answer. The hold's time, from when the worker asked (it may have waited
+ * for the runner to finish another hold), is not the test's: the watchdog
+ * moves on. */
 static void worker_hold(Pool *p, Worker *w)
 {
-        char msg[RUN_HOLD_MAX];
-        ssize_t n = recv(w->holdfd, msg, sizeof(msg), MSG_DONTWAIT);
-        if (n <= 0) {
-                if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        HoldPacket h;
+        ssize_t n = recv(w->holdfd, &h, sizeof(h), MSG_DONTWAIT);
+        if (n < (ssize_t)offsetof(HoldPacket, msg)) {
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
                         closep(&w->holdfd); /* the worker is gone or done */
                 return;
         }
-        uint64_t t = th_now_usec();
         if (!p->interrupted)
-                p->ops->hold(p->userdata, w->item, msg, (size_t)n);
-        t = th_now_usec() - t;
+                p->ops->hold(p->userdata, w->item, h.msg, (size_t)n - offsetof(HoldPacket, msg));
+        uint64_t now = th_now_usec();
+        uint64_t t = now > h.sent_usec ? now - h.sent_usec : 0;
         w->held_usec += t;
         if (w->deadline_usec != UINT64_MAX)
                 w->deadline_usec += t;
