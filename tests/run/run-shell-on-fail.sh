@@ -60,6 +60,35 @@ YAML
                 bad "boot=$boot: the test's time is $t s"
 done
 
+# -j 2, two tests failing at once: one shell after the other, each in its
+# own test's container; the second test's wait for the first shell is not
+# its time either.
+cat >two.yaml <<YAML
+name: sof-two
+rootfs: $rootfs
+defaults: {boot: false, timeout: 5s}
+tests:
+  - name: fail a
+    run: echo a > /tmp/who; exit 3
+  - name: fail b
+    run: echo b > /tmp/who; exit 4
+YAML
+python3 "$drive" --timeout 300 \
+        'exit the shell to go on=echo "WHO-$(cat /tmp/who)-IN"; sleep 7; exit' \
+        'exit the shell to go on=echo "WHO-$(cat /tmp/who)-IN"; exit' -- \
+        "$h" run --shell-on-fail -j 2 -o out-two --junit j-two.xml two.yaml >pty-two.log 2>&1
+rc=$?
+[ "$rc" = 1 ] && ok "-j 2: exit 1" || { bad "-j 2: exit $rc"; cat pty-two.log; }
+grep -q "WHO-a-IN" pty-two.log && grep -q "WHO-b-IN" pty-two.log &&
+        ok "-j 2: a shell in each failed test's own container" || { bad "-j 2: shells"; cat pty-two.log; }
+expect_case j-two.xml "fail a" failure exit-status
+expect_case j-two.xml "fail b" failure exit-status
+for t in "fail a" "fail b"; do
+        tt=$(xpath j-two.xml "string(//testcase[@name='$t']/@time)")
+        awk -v t="$tt" 'BEGIN { exit !(t != "" && t < 5) }' && ok "-j 2: '$t' took $tt s, no shell in it" ||
+                bad "-j 2: '$t' took $tt s"
+done
+
 # Not on a terminal: a warning, and the run does not wait for anyone.
 timeout 120 "$h" run --shell-on-fail -j 1 -o out-notty "s-false.yaml" </dev/null >notty.log 2>&1
 rc=$?
