@@ -270,12 +270,16 @@ static void recount_suite(xmlNodePtr suite, ReportCounts *total)
         for (xmlNodePtr tc = suite->children; tc; tc = tc->next) {
                 if (!is_element(tc, "testcase"))
                         continue;
+                /* A testcase counts once per kind, however many <failure>
+                 * (or <error>, <skipped>) elements it carries. */
+                bool failure = false, error = false, skipped = false;
                 n.tests++;
                 for (xmlNodePtr c = tc->children; c; c = c->next) {
-                        n.failures += is_element(c, "failure");
-                        n.errors += is_element(c, "error");
-                        n.skipped += is_element(c, "skipped");
+                        failure |= is_element(c, "failure");
+                        error |= is_element(c, "error");
+                        skipped |= is_element(c, "skipped");
                 }
+                n.failures += failure, n.errors += error, n.skipped += skipped;
         }
         set_count(suite, "tests", n.tests);
         set_count(suite, "failures", n.failures);

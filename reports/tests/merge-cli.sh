@@ -74,6 +74,14 @@ else
         printf '%s\n' "$merged" "$full"; fail=1
 fi
 
+# A testcase with two <failure> elements (and one with a failure and an
+# error) counts once per kind: failures is the number of failed testcases.
+printf '%s' '<testsuite name="m"><testcase name="x"><failure/><failure/></testcase><testcase name="y"><failure/><error/></testcase></testsuite>' >"$dir/multi.xml"
+expect 0 "merged 1 report" "$h" merge -o "$dir/multi-out.xml" "$dir/multi.xml"
+got=$(summary "$dir/multi-out.xml" | sed -n 2p)
+[ "$got" = "['2', '2', '1', '0']" ] && echo "ok: two failures in one testcase count once" ||
+        { echo "FAIL: counts $got, expected ['2', '2', '1', '0']"; fail=1; }
+
 printf '<testsuites><testsuite name="a">' > "$dir/broken.xml"
 expect 2 "no output file given" "$h" merge "$dir/shard1.xml"
 expect 2 "no input files given" "$h" merge -o "$dir/x.xml"
