@@ -442,8 +442,7 @@ static IsolateNetwork network_of(SuiteNetwork n)
 }
 
 typedef struct SpecStorage {
-        const RunCtx *ctx; /* for the hold of --shell-on-fail */
-        const TestRun *test;
+        const TestRun *test; /* for the hold of --shell-on-fail */
         IsolateBind *binds;
         char **env;
         char *artifacts_dir, *upper_dir;
@@ -577,7 +576,6 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .suite_name = t->suite->name,
         };
         if (ctx->args->shell_on_fail) {
-                st->ctx = ctx;
                 st->test = t;
                 ret->hold = run_hold_worker;
                 ret->hold_userdata = st;
@@ -997,18 +995,12 @@ static int exit_status(const RunCtx *ctx, bool interrupted)
 /* Runs the plan and reports; returns the exit status. */
 static int execute(RunCtx *ctx)
 {
-        static const RunPoolOps ops = {
+        const RunPoolOps ops = {
                 .work = run_work,
                 .finished = run_finished,
                 .tick = run_tick,
                 .limit_usec = run_limit,
-        };
-        static const RunPoolOps ops_hold = {
-                .work = run_work,
-                .finished = run_finished,
-                .tick = run_tick,
-                .limit_usec = run_limit,
-                .hold = run_hold,
+                .hold = ctx->args->shell_on_fail ? run_hold : NULL,
         };
         ReportRun run = { 0 };
         ThError err = { 0 };
@@ -1031,8 +1023,7 @@ static int execute(RunCtx *ctx)
         record_skips(ctx, NULL);
 
         isolate_preload(); /* once here rather than in every worker */
-        r = runner_pool_run(ctx->n_runnable, ctx->args->jobs,
-                            ctx->args->shell_on_fail ? &ops_hold : &ops, ctx, &sig, &err);
+        r = runner_pool_run(ctx->n_runnable, ctx->args->jobs, &ops, ctx, &sig, &err);
         /* Workers stopped or killed on the way out (SIGINT, errors, the
          * watchdog) may have left container state; remove it now rather
          * than at the next run. */
