@@ -202,3 +202,20 @@ static inline bool th_streq(const char *a, const char *b)
 {
         return a && b && __builtin_strcmp(a, b) == 0;
 }
+
+/* ---- optional libraries -------------------------------------------------- */
+
+/* A function of a library loaded with th_dlopen_symbols(): its name and the
+ * pointer it fills. */
+typedef struct ThDlSymbol {
+        const char *name;
+        void **slot;
+} ThDlSymbol;
+
+/* Loads soname (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE: it stays for the life
+ * of the process, as a linked library would) and fills every slot, or none.
+ * -ELIBACC: "cannot load SONAME, which NEEDED_FOR: <dlerror>"; -ELIBBAD:
+ * "SONAME has no symbol 'NAME'". Libraries that harness needs only for some
+ * work are loaded this way, so a start does not map them. */
+int th_dlopen_symbols(const char *soname, const char *needed_for, const ThDlSymbol *symbols,
+                      size_t n, ThError *err);

@@ -2,7 +2,6 @@
  * per machine under /run/harness/machines plus a lock file the worker holds
  * while the container runs (an entry whose lock is free is stale and swept),
  * and the registration with systemd-machined when it runs. */
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -32,17 +31,16 @@ static const SdBus *sd_bus_lib(void)
         if (loaded)
                 return loaded > 0 ? &lib : NULL;
         loaded = -1;
-        void *dl = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        if (!dl) {
-                th_debug("systemd-machined: cannot load libsystemd.so.0: %s, ignoring", dlerror());
-                return NULL;
-        }
-        *(void **)&lib.open_system = dlsym(dl, "sd_bus_open_system");
-        *(void **)&lib.call_method = dlsym(dl, "sd_bus_call_method");
-        *(void **)&lib.error_free = dlsym(dl, "sd_bus_error_free");
-        *(void **)&lib.flush_close_unref = dlsym(dl, "sd_bus_flush_close_unref");
-        if (!lib.open_system || !lib.call_method || !lib.error_free || !lib.flush_close_unref) {
-                th_debug("systemd-machined: libsystemd.so.0 lacks sd-bus symbols, ignoring");
+        const ThDlSymbol symbols[] = {
+                { "sd_bus_open_system", (void **)&lib.open_system },
+                { "sd_bus_call_method", (void **)&lib.call_method },
+                { "sd_bus_error_free", (void **)&lib.error_free },
+                { "sd_bus_flush_close_unref", (void **)&lib.flush_close_unref },
+        };
+        ThError err = {};
+        if (th_dlopen_symbols("libsystemd.so.0", "registering with systemd-machined needs", symbols,
+                              ELEMENTSOF(symbols), &err) < 0) {
+                th_debug("systemd-machined: %s, ignoring", err.msg);
                 return NULL;
         }
         loaded = 1;

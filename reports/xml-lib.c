@@ -1,7 +1,5 @@
 /* reports: loading libxml2 on first use (see xml-lib.h for why), and
  * silencing its default error printer while a writer runs. */
-#include <dlfcn.h>
-
 #include "xml-lib.h"
 
 #define XML_LIB_DEFINE(name) __typeof__(name) *sym_##name;
@@ -9,47 +7,25 @@ XML_LIB_SYMBOLS(XML_LIB_DEFINE)
 #undef XML_LIB_DEFINE
 xmlFreeFunc sym_xmlFree;
 
-typedef struct XmlSymbol {
-        const char *name;
-        void **slot;
-} XmlSymbol;
-
 #define XML_LIB_ENTRY(name) { #name, (void **)&sym_##name },
-static const XmlSymbol symbols[] = { XML_LIB_SYMBOLS(XML_LIB_ENTRY) };
+static const ThDlSymbol symbols[] = { XML_LIB_SYMBOLS(XML_LIB_ENTRY) };
 #undef XML_LIB_ENTRY
 
 static bool loaded;
 
 int xml_lib_load_from(const char *soname, ThError *err)
 {
-        void *found[ELEMENTSOF(symbols)];
         xmlFreeFunc free_func = NULL;
 
         if (loaded)
                 return 0;
-        /* RTLD_NODELETE: the library stays for the life of the process, as
-         * a linked one would (and the sanitizers can still name its frames
-         * at exit). */
-        void *dl = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        if (!dl)
-                return th_error_set(err, ELIBACC,
-                                    "cannot load %s, which writing and merging JUnit XML needs "
-                                    "(install libxml2): %s",
-                                    soname, dlerror());
-        for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
-                found[i] = dlsym(dl, symbols[i].name);
-                if (!found[i]) {
-                        dlclose(dl);
-                        return th_error_set(err, ELIBBAD, "%s has no symbol '%s'", soname,
-                                            symbols[i].name);
-                }
-        }
-        for (size_t i = 0; i < ELEMENTSOF(symbols); i++)
-                *symbols[i].slot = found[i];
+        int r = th_dlopen_symbols(soname, "writing and merging JUnit XML needs (install libxml2)",
+                                  symbols, ELEMENTSOF(symbols), err);
+        if (r < 0)
+                return r;
         if (sym_xmlMemGet(&free_func, NULL, NULL, NULL) < 0 || !free_func) {
                 for (size_t i = 0; i < ELEMENTSOF(symbols); i++)
                         *symbols[i].slot = NULL;
-                dlclose(dl);
                 return th_error_set(err, ELIBBAD, "%s: cannot get its free() (xmlMemGet)", soname);
         }
         sym_xmlFree = free_func;

@@ -137,6 +137,31 @@ START_TEST(test_files__atomic_write_and_rm_rf)
 }
 END_TEST
 
+START_TEST(test_dlopen_symbols__all_or_none_with_clear_errors)
+{
+        void *cos_fn = NULL, *sin_fn = NULL;
+        ThError e = { 0 };
+        const ThDlSymbol good[] = { { "cos", &cos_fn }, { "sin", &sin_fn } };
+        const ThDlSymbol bad[] = { { "cos", &cos_fn }, { "th_no_such_function", &sin_fn } };
+
+        ck_assert_int_eq(th_dlopen_symbols("libth-no-such.so.7", "testing needs", good, 2, &e),
+                         -ELIBACC);
+        ck_assert_ptr_nonnull(
+                strstr(e.msg, "cannot load libth-no-such.so.7, which testing needs: "));
+        ck_assert_ptr_null(cos_fn);
+
+        /* A missing symbol leaves no slot filled, not even the ones before. */
+        ck_assert_int_eq(th_dlopen_symbols("libm.so.6", "testing needs", bad, 2, &e), -ELIBBAD);
+        ck_assert_str_eq(e.msg, "libm.so.6 has no symbol 'th_no_such_function'");
+        ck_assert_ptr_null(cos_fn);
+        ck_assert_ptr_null(sin_fn);
+
+        ck_assert_int_eq(th_dlopen_symbols("libm.so.6", "testing needs", good, 2, &e), 0);
+        ck_assert_ptr_nonnull(cos_fn);
+        ck_assert_ptr_nonnull(sin_fn);
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
         Suite *s = suite_create("common");
@@ -150,6 +175,7 @@ static Suite *common_suite(void)
         tcase_add_test(tc, test_strv__push_and_free);
         tcase_add_test(tc, test_snprintf__reports_truncation);
         tcase_add_test(tc, test_files__atomic_write_and_rm_rf);
+        tcase_add_test(tc, test_dlopen_symbols__all_or_none_with_clear_errors);
         suite_add_tcase(s, tc);
         return s;
 }
