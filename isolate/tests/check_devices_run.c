@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "isolate-internal.h"
+#include "privileged.h"
 
 static const char *tree;
 
@@ -566,17 +567,6 @@ END_TEST
 
 /* ---- main ----------------------------------------------------------------- */
 
-static bool can_run(void)
-{
-        if (geteuid() != 0)
-                return false;
-        pid_t p = fork();
-        if (p == 0)
-                _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? 1 : 0);
-        int st;
-        return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 /* The kernel loads the program (CONFIG_CGROUP_BPF, CAP_BPF or SYS_ADMIN). */
 static bool can_load(void)
 {
@@ -624,7 +614,7 @@ int main(void)
         tree = getenv("HARNESS_TEST_ROOTFS");
         char sh[4096];
         th_snprintf(sh, sizeof(sh), "%s/bin/sh", tree ? tree : "");
-        if (!tree || access(sh, X_OK) < 0 || !can_run() || !can_load()) {
+        if (!tree || access(sh, X_OK) < 0 || !isolate_test_can_run() || !can_load()) {
                 fprintf(stderr, "skip: needs root, user namespaces, cgroup BPF and "
                                 "HARNESS_TEST_ROOTFS\n");
                 return 77;

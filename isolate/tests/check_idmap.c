@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "isolate-internal.h"
+#include "privileged.h"
 
 static char work[] = "/tmp/harness-isolate-idmap.XXXXXX";
 static char tree[4096];
@@ -169,17 +170,6 @@ static void check_snapshot(void)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static char *read_file(const char *path)
-{
-        static char buf[65536];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-        if (fd >= 0)
-                close(fd);
-        buf[n > 0 ? n : 0] = 0;
-        return buf;
-}
-
 static unsigned n_warnings;
 static char last_warning[TH_ERROR_MSG_MAX];
 
@@ -229,10 +219,10 @@ START_TEST(test_idmap__ramfs_tree_runs_without_private_users)
 
         /* The host's identity map: no user namespace around the container. */
         unsigned uid = 1, in[2] = { 1, 1 }, out[2] = { 1, 1 }, len[2] = { 0, 0 };
-        const char *o = read_file(r.stdout_path);
+        const char *o = isolate_test_read_file(r.stdout_path);
         ck_assert_msg(sscanf(o, "%u %u %u %u %u %u %u", &uid, &in[0], &out[0], &len[0], &in[1],
                              &out[1], &len[1]) == 7,
-                      "stdout: '%s' stderr: '%s'", o, read_file(r.stderr_path));
+                      "stdout: '%s' stderr: '%s'", o, isolate_test_read_file(r.stderr_path));
         ck_assert_uint_eq(uid, 0);
         for (int i = 0; i < 2; i++) {
                 ck_assert_uint_eq(in[i], 0);
@@ -286,7 +276,8 @@ START_TEST(test_idmap__device_policy_applies)
         IsolateSpec s = spec_for(argv, "devices");
         IsolateResult r = run_ok(&s);
         ck_assert(r.private_users_off);
-        ck_assert_msg(r.exit_status == 0, "exit %d: %s", r.exit_status, read_file(r.stderr_path));
+        ck_assert_msg(r.exit_status == 0, "exit %d: %s", r.exit_status,
+                      isolate_test_read_file(r.stderr_path));
 }
 END_TEST
 
@@ -311,10 +302,10 @@ START_TEST(test_idmap__shell_warns_on_stderr)
         }
         int st = 0;
         ck_assert_int_eq(waitpid(p, &st, 0), p);
-        char *e = strdup(read_file(errp));
+        char *e = strdup(isolate_test_read_file(errp));
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d, stderr: %s", st, e);
         unsigned uid = 1, a = 1, b = 1, n = 0;
-        ck_assert_int_eq(sscanf(read_file(out), "%u %u %u %u", &uid, &a, &b, &n), 4);
+        ck_assert_int_eq(sscanf(isolate_test_read_file(out), "%u %u %u %u", &uid, &a, &b, &n), 4);
         ck_assert_uint_eq(uid, 0);
         ck_assert_uint_eq(n, 4294967295u);
         /* Exactly one line names the fallback. */
@@ -378,20 +369,9 @@ START_TEST(test_idmap__probe_reports_eopnotsupp)
 }
 END_TEST
 
-static bool can_run(void)
-{
-        if (geteuid() != 0)
-                return false;
-        pid_t p = fork();
-        if (p == 0)
-                _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? 1 : 0);
-        int st;
-        return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 int main(void)
 {
-        if (!can_run()) {
+        if (!isolate_test_can_run()) {
                 fprintf(stderr, "skip: needs root and user namespaces\n");
                 return 77;
         }

@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 
 #include "isolate.h"
+#include "privileged.h"
 
 static const char *tree;
 static char work[] = "/tmp/harness-isolate-run.XXXXXX";
@@ -109,17 +110,6 @@ static void check_snapshot(void)
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static char *read_file(const char *path)
-{
-        static char buf[65536];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-        if (fd >= 0)
-                close(fd);
-        buf[n > 0 ? n : 0] = 0;
-        return buf;
-}
-
 static char *outdir(const char *name)
 {
         static char p[4096];
@@ -184,8 +174,8 @@ START_TEST(test_run__direct_exit_statuses)
                 ck_assert_int_eq(r.status, ISOLATE_EXITED);
                 ck_assert_int_eq(r.exit_status, want[i]);
                 if (i == 0) {
-                        ck_assert_str_eq(read_file(r.stdout_path), "out\n");
-                        ck_assert_str_eq(read_file(r.stderr_path), "err\n");
+                        ck_assert_str_eq(isolate_test_read_file(r.stdout_path), "out\n");
+                        ck_assert_str_eq(isolate_test_read_file(r.stderr_path), "err\n");
                 }
         }
 }
@@ -209,9 +199,10 @@ START_TEST(test_run__boot_status_journal_console)
         IsolateResult r = run_ok(&s);
         ck_assert_int_eq(r.status, ISOLATE_EXITED);
         ck_assert_int_eq(r.exit_status, 42);
-        ck_assert_str_eq(read_file(r.stdout_path), "booted\n");
-        ck_assert_ptr_nonnull(strstr(read_file(r.journal_path), "harness-test.service"));
-        ck_assert_ptr_nonnull(strstr(read_file(r.console_path), "multi-user.target"));
+        ck_assert_str_eq(isolate_test_read_file(r.stdout_path), "booted\n");
+        ck_assert_ptr_nonnull(
+                strstr(isolate_test_read_file(r.journal_path), "harness-test.service"));
+        ck_assert_ptr_nonnull(strstr(isolate_test_read_file(r.console_path), "multi-user.target"));
 }
 END_TEST
 
@@ -407,11 +398,11 @@ START_TEST(test_run__artifacts_never_leave_the_root)
         run_ok(&s);
         char p[4096];
         th_snprintf(p, sizeof(p), "%s/var/log/a.log", dir);
-        ck_assert_str_eq(read_file(p), "log\n");
+        ck_assert_str_eq(isolate_test_read_file(p), "log\n");
         th_snprintf(p, sizeof(p), "%s/var/log/abs/marker", dir);
-        ck_assert_str_eq(read_file(p), "inside\n");
+        ck_assert_str_eq(isolate_test_read_file(p), "inside\n");
         th_snprintf(p, sizeof(p), "%s/var/log/up/etc/marker", dir);
-        ck_assert_str_eq(read_file(p), "inside\n");
+        ck_assert_str_eq(isolate_test_read_file(p), "inside\n");
         /* A symlink artifact is copied as a symlink, never followed. */
         struct stat st;
         th_snprintf(p, sizeof(p), "%s/var/log/link", dir);
@@ -469,7 +460,7 @@ START_TEST(test_run__keep_upper_dir)
         s.keep_upper_dir = keep;
         run_ok(&s);
         th_snprintf(p, sizeof(p), "%s/upper/etc/kept", keep);
-        ck_assert_str_eq(read_file(p), "kept\n");
+        ck_assert_str_eq(isolate_test_read_file(p), "kept\n");
         /* Whiteouts and opaque directories survive: the kept dir is a layer. */
         struct stat st;
         th_snprintf(p, sizeof(p), "%s/upper/etc/hostname", keep);
@@ -480,7 +471,7 @@ START_TEST(test_run__keep_upper_dir)
         ck_assert_int_eq(getxattr(p, "trusted.overlay.opaque", v, sizeof(v)), 1);
         ck_assert_int_eq(v[0], 'y');
         th_snprintf(p, sizeof(p), "%s/upper/etc/kept", keep);
-        ck_assert_str_eq(read_file(p), "kept\n");
+        ck_assert_str_eq(isolate_test_read_file(p), "kept\n");
         th_snprintf(p, sizeof(p), "%s/etc/kept", tree);
         ck_assert_int_ne(access(p, F_OK), 0);
 }
@@ -536,23 +527,12 @@ START_TEST(test_run__pure_cgroup_v2_layout)
 }
 END_TEST
 
-static bool can_run(void)
-{
-        if (geteuid() != 0)
-                return false;
-        pid_t p = fork();
-        if (p == 0)
-                _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? 1 : 0);
-        int st;
-        return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 int main(void)
 {
         tree = getenv("HARNESS_TEST_ROOTFS");
         char sh[4096];
         th_snprintf(sh, sizeof(sh), "%s/bin/sh", tree ? tree : "");
-        if (!tree || access(sh, X_OK) < 0 || !can_run()) {
+        if (!tree || access(sh, X_OK) < 0 || !isolate_test_can_run()) {
                 fprintf(stderr, "skip: needs root, user namespaces and HARNESS_TEST_ROOTFS\n");
                 return 77;
         }
