@@ -863,7 +863,7 @@ static int watch_result(const Container *c)
                 return -1;
         int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         if (fd >= 0 && inotify_add_watch(fd, p, IN_CLOSE_WRITE) < 0) {
-                th_debug("inotify on '%s': %m; a failed test's container is not kept", p);
+                th_debug("inotify on '%s': %m; the container is not held after its command", p);
                 closep(&fd);
         }
         return fd;
