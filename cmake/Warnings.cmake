@@ -1,4 +1,4 @@
-# One warning set for every target (STYLE.md, bubblewrap's list).
+# One warning set for every target (bubblewrap's list).
 set(HARNESS_WARNING_FLAGS
     -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
     -Wswitch-enum -Werror=implicit-function-declaration -Wno-unused-parameter

@@ -5,7 +5,7 @@
 
 #include "common.h"
 
-/* Exit statuses of `harness` (DESIGN.md). */
+/* Exit statuses of `harness` (README, docs/running.md). */
 enum {
         RUNNER_EXIT_OK = 0,
         RUNNER_EXIT_FAILED = 1,
