@@ -4,7 +4,7 @@
 # ASan and UBSan, and runs each for a bounded time on its seed corpus in the
 # repository (suites/fuzz/corpus, reports/fuzz/corpus*). A crash, leak,
 # sanitizer report or timeout fails the step and leaves the reproducer in
-# BUILD-DIR/<module>/<target>/artifacts/.
+# BUILD-DIR/<module>/<target>.work/artifacts/.
 # Usage: tests/fuzz.sh [BUILD-DIR]   (default: build-fuzz)
 set -eu
 cd "$(dirname "$0")/.."
