@@ -159,6 +159,12 @@ static int check_spec(Container *c, bool *bind_is_file, ThError *err)
                         return th_error_set(err, EINVAL,
                                             "bind source '%s' is not a directory or regular file",
                                             s->binds[i].source);
+                /* The fd is what was checked; if it was removed since (by an
+                 * earlier test, say), there is nothing left to bind. */
+                if (b->source_fd >= 0 && st.st_nlink == 0)
+                        return th_error_set(err, ENOENT,
+                                            "bind source '%s' was removed after it was checked",
+                                            b->source ? b->source : "");
                 bind_is_file[i] = !S_ISDIR(st.st_mode);
         }
         return 0;
