@@ -19,9 +19,13 @@ typedef enum IsolateNetwork {
 } IsolateNetwork;
 
 typedef struct IsolateBind {
-        const char *source; /* host path */
+        const char *source; /* host path (names the bind in errors) */
         const char *target; /* absolute path inside the container */
         bool writable;      /* default read-only */
+        /* The source already opened by the caller (O_PATH is enough): the
+         * bind is cloned from this fd and source is not looked up again.
+         * -1 = open source by path (set it: 0 is stdin, and refused). */
+        int source_fd;
 } IsolateBind;
 
 typedef struct IsolateLimits {

@@ -14,7 +14,8 @@
  *     without private users the device policy (v1 list or v2 program) on
  *     it, the processes one cgroup below (payload).
  *  4. worker: detached mounts (open_tree) of the rootfs layers and the bind
- *     sources, nodev, idmapped to that user namespace; a size-limited tmpfs
+ *     sources (from the caller's fd when given), nodev (binds also
+ *     nosuid), idmapped to that user namespace; a size-limited tmpfs
  *     for the overlay's upper dir; the console pty.
  *  5. clone3(CLONE_NEWNS | CLONE_INTO_CGROUP): the outer child, still host
  *     root in the host user namespace.
@@ -143,14 +144,27 @@ static int check_spec(Container *c, bool *bind_is_file, ThError *err)
         if (!s->interactive && !s->output_dir)
                 return th_error_set(err, EINVAL, "no output directory given");
         for (size_t i = 0; i < s->n_binds; i++) {
+                const IsolateBind *b = &s->binds[i];
                 struct stat st;
-                if (!s->binds[i].source || stat(s->binds[i].source, &st) < 0)
+                if (b->source_fd >= 0 && b->source_fd <= STDERR_FILENO)
+                        return th_error_set(err, EBADF,
+                                            "bind source '%s' given as fd %d (a standard stream; "
+                                            "-1 means no fd)",
+                                            b->source ? b->source : "", b->source_fd);
+                if (b->source_fd >= 0 ? fstat(b->source_fd, &st) < 0
+                                      : !b->source || stat(b->source, &st) < 0)
                         return th_error_set(err, ENOENT, "bind source '%s' does not exist",
                                             s->binds[i].source ? s->binds[i].source : "");
                 if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                         return th_error_set(err, EINVAL,
                                             "bind source '%s' is not a directory or regular file",
                                             s->binds[i].source);
+                /* The fd is what was checked; if it was removed since (by an
+                 * earlier test, say), there is nothing left to bind. */
+                if (b->source_fd >= 0 && st.st_nlink == 0)
+                        return th_error_set(err, ENOENT,
+                                            "bind source '%s' was removed after it was checked",
+                                            b->source ? b->source : "");
                 bind_is_file[i] = !S_ISDIR(st.st_mode);
         }
         return 0;
@@ -301,10 +315,16 @@ static int make_mounts(Container *c, ThError *err)
                                 return r;
                 }
         }
+        /* Binds also nosuid: a setuid-root file in a bound directory (one
+         * a test wrote into a writable fixture, say) runs as its caller. A
+         * source the caller opened is cloned from its fd, never looked up
+         * by path again. */
         for (size_t i = 0; i < s->n_binds; i++) {
-                r = isolate_detached_bind(AT_FDCWD, s->binds[i].source, userns,
-                                          MOUNT_ATTR_NODEV |
-                                                  (s->binds[i].writable ? 0 : MOUNT_ATTR_RDONLY),
+                const IsolateBind *b = &s->binds[i];
+                r = isolate_detached_bind(b->source_fd >= 0 ? b->source_fd : AT_FDCWD,
+                                          b->source_fd >= 0 ? "" : b->source, userns,
+                                          MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID |
+                                                  (b->writable ? 0 : MOUNT_ATTR_RDONLY),
                                           &c->fds[_PLAN_FD_BINDS + i], err);
                 if (r < 0)
                         return th_error_prefix(err, "bind '%s'", s->binds[i].source);

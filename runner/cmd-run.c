@@ -76,7 +76,16 @@ typedef struct TestRun {
         uint64_t total_usec;
         bool finished;
         ReportCase rc;
+        const int *fixture_fds; /* per fixture, from RunCtx.held */
 } TestRun;
+
+/* A fixture source opened at the check, bound from this fd by every test
+ * that names it (the same source of the same suite is opened once). */
+typedef struct HeldSource {
+        const Suite *suite;
+        const char *source_abs;
+        int fd;
+} HeldSource;
 
 typedef struct RunCtx {
         const RunArgs *args;
@@ -87,6 +96,9 @@ typedef struct RunCtx {
         size_t n_tests;
         size_t *runnable; /* indices into tests of those that run */
         size_t n_runnable;
+        HeldSource *held; /* fixture sources, open for the whole run */
+        size_t n_held;
+        int **fixture_fds; /* per test, owns TestRun.fixture_fds */
         RunProgress progress;
         char *output_dir; /* absolute */
         uint64_t start_realtime, start_usec;
@@ -369,18 +381,54 @@ static int plan_tests(RunCtx *ctx)
         return 0;
 }
 
-/* Every fixture of every test that will run is checked before anything runs. */
+static int hold_source(RunCtx *ctx, const Suite *suite, const SuiteFixture *f, int *ret_fd,
+                       ThError *err)
+{
+        for (size_t i = 0; i < ctx->n_held; i++)
+                if (ctx->held[i].suite == suite &&
+                    th_streq(ctx->held[i].source_abs, f->source_abs)) {
+                        *ret_fd = ctx->held[i].fd;
+                        return 0;
+                }
+        HeldSource *n = realloc(ctx->held, (ctx->n_held + 1) * sizeof(*n));
+        if (!n)
+                return th_error_set(err, ENOMEM, "out of memory");
+        ctx->held = n;
+        int r = fixture_open_source(suite, f, ctx->args->allow_outside, ret_fd, err);
+        if (r < 0)
+                return r;
+        ctx->held[ctx->n_held++] = (HeldSource){ suite, f->source_abs, *ret_fd };
+        return 0;
+}
+
+/* Every fixture of every test that will run is checked before anything
+ * runs, and opened: containers bind the fds opened here (O_CLOEXEC, so no
+ * container process inherits one), never the paths again. */
 static int check_fixtures(RunCtx *ctx)
 {
         bool bad = false;
 
+        ctx->fixture_fds = calloc(ctx->n_tests + 1, sizeof(int *));
+        if (!ctx->fixture_fds)
+                return -ENOMEM;
         for (size_t k = 0; k < ctx->n_runnable; k++) {
-                TestRun *t = &ctx->tests[ctx->runnable[k]];
+                size_t ti = ctx->runnable[k];
+                TestRun *t = &ctx->tests[ti];
                 ThError err = { 0 };
-                if (fixture_check_test(t->suite, t->test, ctx->args->allow_outside, &err) >= 0)
-                        continue;
-                th_log(TH_LOG_ERROR, "%s", err.msg);
-                bad = true;
+                int *fds = calloc(t->test->n_fixtures + 1, sizeof(int));
+                if (!fds)
+                        return -ENOMEM;
+                ctx->fixture_fds[ti] = fds;
+                t->fixture_fds = fds;
+                for (size_t i = 0; i < t->test->n_fixtures; i++)
+                        fds[i] = -1;
+                for (size_t i = 0; i < t->test->n_fixtures; i++) {
+                        if (hold_source(ctx, t->suite, &t->test->fixtures[i], &fds[i], &err) >= 0)
+                                continue;
+                        th_log(TH_LOG_ERROR, "%s", err.msg);
+                        bad = true;
+                        break;
+                }
         }
         if (bad) {
                 th_log(TH_LOG_ERROR, "fixture check failed, nothing was run");
@@ -524,7 +572,8 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
         for (size_t i = 0; i < ts->n_fixtures; i++)
                 st->binds[i] = (IsolateBind){ .source = ts->fixtures[i].source_abs,
                                               .target = ts->fixtures[i].target,
-                                              .writable = ts->fixtures[i].writable };
+                                              .writable = ts->fixtures[i].writable,
+                                              .source_fd = t->fixture_fds[i] };
         for (size_t i = 0; i < ts->n_env; i++) {
                 _cleanup_free_ char *kv =
                         th_strdup_printf("%s=%s", ts->env[i].key, ts->env[i].value);
@@ -960,6 +1009,12 @@ static void run_ctx_done(RunCtx *ctx)
         }
         free(ctx->tests);
         free(ctx->runnable);
+        for (size_t i = 0; ctx->fixture_fds && i < ctx->n_tests; i++)
+                free(ctx->fixture_fds[i]);
+        free(ctx->fixture_fds);
+        for (size_t i = 0; i < ctx->n_held; i++)
+                close(ctx->held[i].fd);
+        free(ctx->held);
         for (size_t s = 0; ctx->rootfs && s < ctx->n_suites; s++)
                 fixture_rootfs_done(&ctx->rootfs[s]);
         free(ctx->rootfs);

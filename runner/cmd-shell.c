@@ -68,7 +68,7 @@ static void shell_args_done(ShellArgs *a)
 static int add_bind(ShellArgs *a, const char *arg, bool writable)
 {
         const char *colon = strchr(arg, ':');
-        IsolateBind b = { .writable = writable };
+        IsolateBind b = { .writable = writable, .source_fd = -1 };
         b.source = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
         b.target = strdup(colon ? colon + 1 : arg);
         IsolateBind *n = realloc(a->binds, (a->n_binds + 1) * sizeof(*n));

@@ -65,7 +65,9 @@ static int layer_build(const char *base, char *const *lower_layers, char *const 
         char *env[] = { "DEBIAN_FRONTEND=noninteractive",
                         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         /* The tree's resolv.conf is empty on purpose; apt needs the host's. */
-        IsolateBind resolv = { .source = "/etc/resolv.conf", .target = "/etc/resolv.conf" };
+        IsolateBind resolv = { .source = "/etc/resolv.conf",
+                               .target = "/etc/resolv.conf",
+                               .source_fd = -1 };
         IsolateSpec spec = {
                 .rootfs = base,
                 .layers = (const char *const *)lower_layers,

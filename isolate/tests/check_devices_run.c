@@ -329,7 +329,7 @@ static void run_container(const char *dir, bool private_users, bool boot, const 
         if (pid == 0) {
                 char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
                 const IsolateBind binds[] = {
-                        { .source = dir, .target = "/mnt/devs", .writable = true }
+                        { .source = dir, .target = "/mnt/devs", .writable = true, .source_fd = -1 }
                 };
                 IsolateSpec s = { .rootfs = tree,
                                   .ephemeral = true,

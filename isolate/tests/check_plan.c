@@ -26,7 +26,7 @@ static ssize_t op_index(const MountPlan *p, const char *target)
 
 START_TEST(test_plan_build__binds_sorted_parent_first)
 {
-        IsolateBind binds[] = { { "/h/b", "/srv/a/b", false }, { "/h/a", "/srv/a", true } };
+        IsolateBind binds[] = { { "/h/b", "/srv/a/b", false, -1 }, { "/h/a", "/srv/a", true, -1 } };
         const char *tmpfs[] = { "/srv/a/b/c" };
         bool is_file[] = { false, false };
         IsolateSpec s = { .binds = binds, .n_binds = 2, .tmpfs = tmpfs, .n_tmpfs = 1 };
@@ -46,7 +46,7 @@ END_TEST
 
 START_TEST(test_plan_build__dotdot_target_refused)
 {
-        IsolateBind binds[] = { { "/h", "/srv/../etc", true } };
+        IsolateBind binds[] = { { "/h", "/srv/../etc", true, -1 } };
         bool is_file[] = { false };
         IsolateSpec s = { .binds = binds, .n_binds = 1 };
         PlanContext ctx = { .bind_is_file = is_file };

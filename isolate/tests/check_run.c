@@ -430,7 +430,7 @@ START_TEST(test_run__bind_target_behind_absolute_symlink_stays_inside)
         close(fd);
 
         const char *layers[] = { layer };
-        IsolateBind binds[] = { { src, "/srv/fix/data", false } };
+        IsolateBind binds[] = { { src, "/srv/fix/data", false, -1 } };
         char *argv[] = { "/bin/sh", "-c", "test -e /srv/fix/data/file && mkdir -p /srv/fix/made",
                          NULL };
         IsolateSpec s = base_spec(argv, "symlink");
