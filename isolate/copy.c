@@ -1,7 +1,8 @@
 /* isolate: copying out of a finished container: artifacts (resolved inside
- * the container's root, never following a symlink out of it) and the upper
- * dir kept for --keep-failed. */
+ * the container's root, written beneath the test's artifacts dir without
+ * following anything) and the upper dir kept for --keep-failed. */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,21 +13,72 @@
 #include "isolate-internal.h"
 #include "isolate-copy.h"
 
-static int copy_fd(int in, int out)
+static int charge(IsolateCopy *cp, uint64_t n)
 {
-        char buf[65536];
-        for (;;) {
-                ssize_t n = read(in, buf, sizeof(buf));
+        if (n > cp->left) {
+                cp->limit_hit = true;
+                return -EFBIG;
+        }
+        cp->left -= n;
+        return 0;
+}
+
+static int write_at(int out, const char *buf, size_t len, off_t off)
+{
+        while (len > 0) {
+                ssize_t n = pwrite(out, buf, len, off);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
                         return -errno;
-                if (n == 0)
-                        return 0;
-                int r = th_write_all(out, buf, (size_t)n);
-                if (r < 0)
-                        return r;
+                buf += n, len -= (size_t)n, off += n;
         }
+        return 0;
+}
+
+/* Copies the data regions of in (SEEK_DATA/SEEK_HOLE), so holes stay holes,
+ * then sets the length. At the limit the copy is cut there: what was
+ * written is an exact prefix. */
+static int copy_data(int in, int out, off_t size, IsolateCopy *cp)
+{
+        char buf[65536];
+        off_t off = 0;
+
+        while (off < size) {
+                off_t data = lseek(in, off, SEEK_DATA);
+                if (data < 0 && errno == ENXIO)
+                        break; /* a hole up to the end */
+                if (data < 0)
+                        data = off; /* no SEEK_DATA here: all data */
+                off_t hole = lseek(in, data, SEEK_HOLE);
+                if (hole < 0)
+                        hole = size;
+                for (off = data; off < hole;) {
+                        size_t want = hole - off < (off_t)sizeof(buf) ? (size_t)(hole - off)
+                                                                      : sizeof(buf);
+                        if (want > cp->left) {
+                                want = (size_t)cp->left;
+                                cp->limit_hit = true;
+                        }
+                        ssize_t n = want ? pread(in, buf, want, off) : 0;
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return -errno;
+                        if (n == 0 && !cp->limit_hit)
+                                return ftruncate(out, off) < 0 ? -errno : 0; /* it shrank */
+                        int r = write_at(out, buf, (size_t)n, off);
+                        if (r < 0)
+                                return r;
+                        off += n;
+                        cp->left -= (uint64_t)n;
+                        if (cp->limit_hit) {
+                                (void)ftruncate(out, off);
+                                return -EFBIG;
+                        }
+                }
+        }
+        return ftruncate(out, size) < 0 ? -errno : 0;
 }
 
 /* Extended attributes: overlay's trusted.overlay.* (opaque directories,
@@ -43,65 +95,87 @@ static void copy_xattrs(int in, int out)
         }
 }
 
-static void copy_times(int out, const struct stat *st)
+/* Owner, mode and attributes as they were (faithful) or the harness's own
+ * owner and the mode masked: no set-uid, set-gid or sticky bit, no write
+ * for group and others. */
+static void copy_meta(int in, int out, const struct stat *st, const IsolateCopy *cp)
 {
         struct timespec ts[2] = { st->st_atim, st->st_mtim };
+
+        if (cp->faithful) {
+                /* Owner before mode (chown clears set-uid bits), caps last. */
+                (void)fchown(out, st->st_uid, st->st_gid);
+                (void)fchmod(out, st->st_mode & 07777);
+                copy_xattrs(in, out);
+        } else
+                (void)fchmod(out, (st->st_mode & 0755) | (S_ISDIR(st->st_mode) ? 0700 : 0));
         (void)futimens(out, ts);
 }
 
-/* Copies the entry name in src_dir to dst_dir (created entries never follow
- * symlinks; directories recurse, depth-limited). */
-int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *dst_name,
-                       unsigned depth)
+static int copy_file(int src_dir, const char *name, int dst_dir, const char *dst_name,
+                     IsolateCopy *cp)
 {
         struct stat st;
-        if (depth > 256)
-                return -ELOOP;
-        if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        _cleanup_close_ int in =
+                openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (in < 0)
                 return -errno;
-        if (S_ISREG(st.st_mode)) {
-                _cleanup_close_ int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                _cleanup_close_ int out = openat(
-                        dst_dir, dst_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                        st.st_mode & 07777);
-                if (in < 0 || out < 0)
-                        return -errno;
-                int r = copy_fd(in, out);
-                /* Owner before mode (chown clears set-uid bits), caps last. */
-                (void)fchown(out, st.st_uid, st.st_gid);
-                (void)fchmod(out, st.st_mode & 07777);
-                copy_xattrs(in, out);
-                copy_times(out, &st);
+        if (fstat(in, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return 0; /* swapped meanwhile */
+        int r = charge(cp, ISOLATE_COPY_ENTRY_COST);
+        if (r < 0)
                 return r;
-        }
-        if (S_ISLNK(st.st_mode)) {
-                char target[4096];
-                ssize_t n = readlinkat(src_dir, name, target, sizeof(target) - 1);
-                if (n < 0)
-                        return -errno;
-                target[n] = 0;
-                if (symlinkat(target, dst_dir, dst_name) < 0 && errno != EEXIST)
-                        return -errno;
-                (void)fchownat(dst_dir, dst_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-                return 0;
-        }
-        if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0) {
-                /* An overlay whiteout. */
-                if (mknodat(dst_dir, dst_name, S_IFCHR | 0, makedev(0, 0)) < 0 && errno != EEXIST)
-                        return -errno;
-                return 0;
-        }
-        if (!S_ISDIR(st.st_mode))
-                return 0; /* devices, FIFOs, sockets: not copied */
-
-        if (mkdirat(dst_dir, dst_name, 0700) < 0 && errno != EEXIST)
+        _cleanup_close_ int out = openat(
+                dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (out < 0)
                 return -errno;
+        r = copy_data(in, out, st.st_size, cp);
+        copy_meta(in, out, &st, cp);
+        return r;
+}
+
+static int copy_symlink(int src_dir, const char *name, int dst_dir, const char *dst_name,
+                        const struct stat *st, IsolateCopy *cp)
+{
+        char target[4096];
+        ssize_t n = readlinkat(src_dir, name, target, sizeof(target) - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = 0;
+        int r = charge(cp, ISOLATE_COPY_ENTRY_COST + (uint64_t)n);
+        if (r < 0)
+                return r;
+        if (symlinkat(target, dst_dir, dst_name) < 0)
+                return -errno;
+        if (cp->faithful)
+                (void)fchownat(dst_dir, dst_name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+        return 0;
+}
+
+static int copy_dir(int src_dir, const char *name, int dst_dir, const char *dst_name,
+                    IsolateCopy *cp, unsigned depth)
+{
+        struct stat st;
         _cleanup_close_ int s =
                 openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s < 0)
+                return -errno;
+        if (fstat(s, &st) < 0)
+                return -errno;
+        int r = charge(cp, ISOLATE_COPY_ENTRY_COST);
+        if (r < 0)
+                return r;
+        /* An existing directory is one this copy made (the parents of an
+         * earlier artifact): entered, never followed. */
+        if (mkdirat(dst_dir, dst_name, 0700) < 0 && errno != EEXIST)
+                return -errno;
         _cleanup_close_ int d =
                 openat(dst_dir, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (s < 0 || d < 0)
+        if (d < 0)
                 return -errno;
+        _cleanup_close_ int meta = fcntl(s, F_DUPFD_CLOEXEC, 3);
         _cleanup_closedir_ DIR *dir = fdopendir(s);
         if (!dir)
                 return -errno;
@@ -111,62 +185,144 @@ int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *d
         while ((de = readdir(dir))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                int r = isolate_copy_entry(dirfd(dir), de->d_name, d, de->d_name, depth + 1);
+                r = isolate_copy_entry(dirfd(dir), de->d_name, d, de->d_name, cp, depth + 1);
                 if (r < 0 && ret == 0)
                         ret = r;
+                if (r == -EFBIG)
+                        break;
         }
-        (void)fchown(d, st.st_uid, st.st_gid);
-        (void)fchmod(d, st.st_mode & 07777);
-        _cleanup_close_ int src_again =
-                openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (src_again >= 0)
-                copy_xattrs(src_again, d);
-        copy_times(d, &st);
+        if (meta >= 0)
+                copy_meta(meta, d, &st, cp);
         return ret;
 }
 
-/* "/var/log/apt/history.log" -> artifacts_dir/var/log/apt/history.log. */
-int isolate_copy_artifact(int root_fd, const char *path, const char *artifacts_dir, ThError *err)
+int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *dst_name,
+                       IsolateCopy *cp, unsigned depth)
+{
+        struct stat st;
+        if (depth > 256)
+                return -ELOOP;
+        if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (S_ISREG(st.st_mode))
+                return copy_file(src_dir, name, dst_dir, dst_name, cp);
+        if (S_ISLNK(st.st_mode))
+                return copy_symlink(src_dir, name, dst_dir, dst_name, &st, cp);
+        if (S_ISDIR(st.st_mode))
+                return copy_dir(src_dir, name, dst_dir, dst_name, cp, depth);
+        if (cp->faithful && S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 &&
+            minor(st.st_rdev) == 0) {
+                /* An overlay whiteout. */
+                if (mknodat(dst_dir, dst_name, S_IFCHR | 0, makedev(0, 0)) < 0)
+                        return -errno;
+                return 0;
+        }
+        return 0; /* devices, FIFOs, sockets: not copied */
+}
+
+/* The next component of *p ("" at the end), skipping "." and repeated '/'. */
+static size_t next_component(const char **p)
+{
+        for (;;) {
+                while (**p == '/')
+                        (*p)++;
+                size_t n = strcspn(*p, "/");
+                if (n == 1 && **p == '.') {
+                        (*p)++;
+                        continue;
+                }
+                return n;
+        }
+}
+
+/* Opens (creating) the directory rel beneath dst_fd, one component at a
+ * time: nothing in the way may be a symlink or lead out. */
+static int open_dst_dir(int dst_fd, const char *rel, IsolateCopy *cp, int *ret_fd)
 {
         struct open_how how = {
-                .flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+                .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                           RESOLVE_NO_XDEV,
+        };
+        _cleanup_close_ int fd = fcntl(dst_fd, F_DUPFD_CLOEXEC, 3);
+        const char *p = rel;
+        size_t n;
+
+        if (fd < 0)
+                return -errno;
+        while ((n = next_component(&p)) > 0) {
+                char comp[NAME_MAX + 1];
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                memcpy(comp, p, n);
+                comp[n] = 0;
+                p += n;
+                if (mkdirat(fd, comp, 0755) == 0) {
+                        int r = charge(cp, ISOLATE_COPY_ENTRY_COST);
+                        if (r < 0)
+                                return r;
+                } else if (errno != EEXIST)
+                        return -errno;
+                int nfd = (int)syscall(SYS_openat2, fd, comp, &how, sizeof(how));
+                if (nfd < 0)
+                        return -errno;
+                close(fd);
+                fd = nfd;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* "/var/log/apt/history.log" -> dst_fd/var/log/apt/history.log. */
+int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy *cp, ThError *err)
+{
+        struct open_how how = {
+                .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
-        const char *rel = path;
-        while (*rel == '/')
-                rel++;
-        if (!*rel)
-                return th_error_set(err, EINVAL, "artifact '%s' is not a file path", path);
+        char parent[4096], name[NAME_MAX + 1] = "";
+        size_t plen = 0, n;
+        const char *p = path;
 
-        char parent[4096];
-        const char *slash = strrchr(rel, '/');
-        const char *name = slash ? slash + 1 : rel;
-        size_t plen = slash ? (size_t)(slash - rel) : 0;
-        if (plen >= sizeof(parent))
-                return th_error_set(err, ENAMETOOLONG, "artifact '%s'", path);
-        memcpy(parent, rel, plen);
+        /* parent: the components but the last, '/'-joined; name: the last. */
+        while ((n = next_component(&p)) > 0) {
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return th_error_set(err, EINVAL, "artifact '%s': '..' is not allowed",
+                                            path);
+                if (n > NAME_MAX)
+                        return th_error_set(err, ENAMETOOLONG, "artifact '%s'", path);
+                if (name[0]) {
+                        size_t l = strlen(name);
+                        if (plen + l + 2 >= sizeof(parent))
+                                return th_error_set(err, ENAMETOOLONG, "artifact '%s'", path);
+                        if (plen)
+                                parent[plen++] = '/';
+                        memcpy(parent + plen, name, l);
+                        plen += l;
+                }
+                memcpy(name, p, n);
+                name[n] = 0;
+                p += n;
+        }
         parent[plen] = 0;
-        if (strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+        if (!name[0])
                 return th_error_set(err, EINVAL, "artifact '%s' is not a file path", path);
 
         /* The directory is resolved inside the root; the last component is
          * then taken as it is (a symlink is copied as a symlink). */
-        how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
         _cleanup_close_ int src =
                 (int)syscall(SYS_openat2, root_fd, plen ? parent : ".", &how, sizeof(how));
         if (src < 0)
                 return th_error_errno(err, errno, "artifact '%s'", path);
-
-        _cleanup_free_ char *dst_parent = th_strdup_printf("%s/%s", artifacts_dir, parent);
-        if (!dst_parent)
-                return -ENOMEM;
-        int r = th_mkdir_p(dst_parent, 0755);
+        _cleanup_close_ int dst = -1;
+        int r = open_dst_dir(dst_fd, parent, cp, &dst);
+        if (r == -EFBIG)
+                return th_error_set(err, EFBIG, "artifact '%s': the size limit was reached", path);
         if (r < 0)
-                return th_error_errno(err, -r, "create '%s'", dst_parent);
-        _cleanup_close_ int dst = open(dst_parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dst < 0)
-                return th_error_errno(err, errno, "open '%s'", dst_parent);
-        r = isolate_copy_entry(src, name, dst, name, 0);
+                return th_error_errno(err, -r, "artifact '%s': its destination", path);
+        r = isolate_copy_entry(src, name, dst, name, cp, 0);
+        if (r == -EFBIG)
+                return th_error_set(err, EFBIG, "artifact '%s': the size limit was reached", path);
         if (r < 0)
                 return th_error_errno(err, -r, "copy artifact '%s'", path);
         return 0;

@@ -1,8 +1,35 @@
 /* isolate: copying out of a finished container (copy.c). */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "common.h"
 
+/* What every created file, directory or symlink costs on top of its data. */
+#define ISOLATE_COPY_ENTRY_COST 512u
+
+typedef struct IsolateCopy {
+        /* The kept upper dir: owners, modes, extended attributes and overlay
+         * whiteouts as they are, because the copy is used as a layer again.
+         * Artifacts (false) get the harness's own owner, modes masked with
+         * 0755 and no extended attributes: nothing the container set
+         * (set-uid bits, file capabilities, foreign owners) comes out. */
+        bool faithful;
+        uint64_t left;  /* bytes the copy may still write (data + entry costs) */
+        bool limit_hit; /* left ran out: the copy stopped */
+} IsolateCopy;
+
+/* Copies the entry name of src_dir (never followed) to dst_name in dst_dir.
+ * Destinations are created, never reused or followed (O_EXCL, O_NOFOLLOW);
+ * only a directory the copy itself made may be entered again. Holes of
+ * sparse files stay holes. Returns -EFBIG once cp->left runs out. */
 int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *dst_name,
-                       unsigned depth);
-int isolate_copy_artifact(int root_fd, const char *path, const char *artifacts_dir, ThError *err);
+                       IsolateCopy *cp, unsigned depth);
+
+/* Copies the container path `path` (resolved inside root_fd; its last
+ * component is copied as it is, a symlink as a symlink) to the same relative
+ * path beneath dst_fd, each destination directory opened with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS. A path with a `..` component is
+ * refused. */
+int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy *cp, ThError *err);

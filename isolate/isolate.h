@@ -76,10 +76,16 @@ typedef struct IsolateSpec {
         const char *output_dir; /* host directory, must exist */
 
         /* Container paths copied out after the command exits into
-         * artifacts_dir, resolved so no symlink can lead out of the tree. */
+         * artifacts_dir (a directory the caller made), resolved so no symlink
+         * can lead out of the tree, written beneath artifacts_dir without
+         * following or overwriting anything, set-uid bits and owners
+         * dropped. The copy stops after artifacts_max_bytes (data plus
+         * ISOLATE_COPY_ENTRY_COST per entry; 0 = no limit), see
+         * IsolateResult.artifacts_limit_hit. */
         const char *const *artifacts;
         size_t n_artifacts;
         const char *artifacts_dir;
+        uint64_t artifacts_max_bytes;
 
         /* With ephemeral: keep the upper dir at this host path instead of
          * deleting it (--keep-failed); NULL = delete. */
@@ -136,6 +142,10 @@ struct IsolateResult {
         bool private_users_off;
         /* The pids limit refused a fork at least once (a fork bomb). */
         bool pids_limit_hit;
+        /* The artifacts reached artifacts_max_bytes: the copy stopped in
+         * artifacts_cut_at (a container path) and copied nothing after it. */
+        bool artifacts_limit_hit;
+        char artifacts_cut_at[256];
         /* SIGINT, SIGTERM or SIGHUP arrived while the caller had it blocked:
          * the container was stopped and torn down (see isolate_run);
          * SIGKILL: Ctrl-] three times on an interactive console. */

@@ -1129,23 +1129,48 @@ static int collect(Container *c, const Waiter *w, IsolateResult *ret, ThError *e
         return 0;
 }
 
-static void copy_out(Container *c, const Waiter *w)
+/* Artifacts go beneath the caller's artifacts dir only, nothing the
+ * container made is followed there (copy.c). */
+static void copy_artifacts(const IsolateSpec *s, int root_fd, IsolateResult *res)
+{
+        IsolateCopy cp = { .left = s->artifacts_max_bytes ?: UINT64_MAX };
+        _cleanup_close_ int dst = -1;
+
+        if (!s->artifacts_dir || root_fd < 0 || s->n_artifacts == 0)
+                return;
+        dst = open(s->artifacts_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dst < 0) {
+                th_debug("artifacts: open '%s': %m", s->artifacts_dir);
+                return;
+        }
+        for (size_t i = 0; i < s->n_artifacts; i++) {
+                ThError e = {};
+                if (isolate_copy_artifact(root_fd, s->artifacts[i], dst, &cp, &e) < 0)
+                        th_debug("artifact: %s", e.msg);
+                if (cp.limit_hit) {
+                        res->artifacts_limit_hit = true;
+                        th_snprintf(res->artifacts_cut_at, sizeof(res->artifacts_cut_at), "%s",
+                                    s->artifacts[i]);
+                        return;
+                }
+        }
+}
+
+static void copy_out(Container *c, const Waiter *w, IsolateResult *res)
 {
         const IsolateSpec *s = c->spec;
-        for (size_t i = 0; s->artifacts_dir && w->root_fd >= 0 && i < s->n_artifacts; i++) {
-                ThError e = {};
-                if (isolate_copy_artifact(w->root_fd, s->artifacts[i], s->artifacts_dir, &e) < 0)
-                        th_debug("artifact: %s", e.msg);
-        }
+        copy_artifacts(s, w->root_fd, res);
         if (s->keep_upper_dir && c->upper_fd >= 0) {
-                int r = th_mkdir_p(s->keep_upper_dir, 0755);
+                IsolateCopy cp = { .faithful = true, .left = UINT64_MAX };
+                /* 0700: the copy keeps set-uid files and their owners. */
+                int r = th_mkdir_p(s->keep_upper_dir, 0700);
                 _cleanup_close_ int d = open(s->keep_upper_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 _cleanup_close_ int u =
                         openat(c->upper_fd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 _cleanup_close_ int src =
                         openat(c->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (r < 0 || d < 0 || src < 0 ||
-                    isolate_copy_entry(src, "upper", d, "upper", 0) < 0)
+                    isolate_copy_entry(src, "upper", d, "upper", &cp, 0) < 0)
                         th_log(TH_LOG_WARNING, "could not keep the upper dir in '%s'",
                                s->keep_upper_dir);
                 (void)u;
@@ -1365,7 +1390,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         r = collect(&c, &w, &res, err);
         if (r < 0)
                 goto out;
-        copy_out(&c, &w);
+        copy_out(&c, &w, &res);
         res.wall_usec = th_now_usec() - start - w.held_usec;
         *ret = res;
         r = 0;

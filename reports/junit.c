@@ -20,20 +20,31 @@
 typedef struct Junit {
         xmlTextWriterPtr w;
         const ReportOptions *opts;
-        RBuf scratch;
+        RBuf scratch, defused;
 } Junit;
 
-static int attr(Junit *j, const char *name, const char *value)
+/* Sanitised, and with every `[[ATTACHMENT|` a test could have printed
+ * defused: only attachment_line() writes one that consumers recognise. */
+static int clean(Junit *j, const char *s, size_t len, bool one_line)
 {
         int r;
 
         j->scratch.len = 0;
-        r = xml_sanitize(value ? value : "", value ? strlen(value) : 0, /* one_line= */ true,
-                         &j->scratch);
+        j->defused.len = 0;
+        r = xml_sanitize(s, len, one_line, &j->scratch);
+        if (r >= 0)
+                r = attachment_defuse(j->scratch.data, j->scratch.len, &j->defused);
+        return r;
+}
+
+static int attr(Junit *j, const char *name, const char *value)
+{
+        int r = clean(j, value ? value : "", value ? strlen(value) : 0, /* one_line= */ true);
+
         if (r < 0)
                 return r;
         XW(sym_xmlTextWriterWriteAttribute(j->w, BAD_CAST_S(name),
-                                           BAD_CAST_S(rbuf_str(&j->scratch))));
+                                           BAD_CAST_S(rbuf_str(&j->defused))));
         return 0;
 }
 
@@ -53,30 +64,40 @@ static int attr_seconds(Junit *j, const char *name, double sec)
 
 static int text(Junit *j, const char *s, size_t len)
 {
-        int r;
+        int r = clean(j, s, len, /* one_line= */ false);
 
-        j->scratch.len = 0;
-        r = xml_sanitize(s, len, /* one_line= */ false, &j->scratch);
         if (r < 0)
                 return r;
-        XW(sym_xmlTextWriterWriteString(j->w, BAD_CAST_S(rbuf_str(&j->scratch))));
+        XW(sym_xmlTextWriterWriteString(j->w, BAD_CAST_S(rbuf_str(&j->defused))));
         return 0;
 }
 
 /* Jenkins' junit-attachments syntax: the line alone, nothing around it. A
- * file that does not exist is not named (the plugin would fail on it). */
-static int attachment_line(const Junit *j, const char *path, RBuf *out)
+ * file that does not exist is not named (the plugin would fail on it), nor
+ * one whose name could break the line (an artifact's name is the test's
+ * choice). Written past clean(), which would defuse it. */
+static int attachment_line(Junit *j, const char *path)
 {
-        if (access(path, F_OK) < 0)
+        if (access(path, F_OK) < 0 || !attachment_path_ok(path))
                 return 0;
         _cleanup_free_ char *p = report_attachment_path(j->opts, path);
         if (!p)
                 return -ENOMEM;
-        return rbuf_printf(out, "[[ATTACHMENT|%s]]\n", p);
+        if (!attachment_path_ok(p))
+                return 0;
+        j->scratch.len = 0;
+        int r = rbuf_printf(&j->scratch, "[[ATTACHMENT|%s]]\n", p);
+        j->defused.len = 0;
+        if (r >= 0)
+                r = xml_sanitize(j->scratch.data, j->scratch.len, false, &j->defused);
+        if (r < 0)
+                return r;
+        XW(sym_xmlTextWriterWriteString(j->w, BAD_CAST_S(rbuf_str(&j->defused))));
+        return 0;
 }
 
-/* The capped copy of one log plus attachment lines, as raw bytes. */
-static int stream_body(const Junit *j, const char *path, size_t cap, char *const *extra, RBuf *out)
+/* The capped copy of one log, as raw bytes. */
+static int stream_body(const char *path, size_t cap, RBuf *out)
 {
         Capture c = {};
         ThError e = {};
@@ -90,11 +111,7 @@ static int stream_body(const Junit *j, const char *path, size_t cap, char *const
                 capture_done(&c);
                 if (r >= 0 && out->len > 0 && out->data[out->len - 1] != '\n')
                         r = rbuf_putc(out, '\n');
-                if (r >= 0)
-                        r = attachment_line(j, path, out);
         }
-        for (size_t i = 0; r >= 0 && extra && extra[i]; i++)
-                r = attachment_line(j, extra[i], out);
         return r;
 }
 
@@ -106,11 +123,15 @@ static int stream_element(Junit *j, const char *elem, const char *path, size_t c
 
         if (!path && !(extra && extra[0]))
                 return 0;
-        r = stream_body(j, path, cap, extra, &body);
+        r = stream_body(path, cap, &body);
         if (r >= 0 && sym_xmlTextWriterStartElement(j->w, BAD_CAST_S(elem)) < 0)
                 r = -EIO;
         if (r >= 0)
                 r = text(j, rbuf_str(&body), body.len);
+        if (r >= 0 && path)
+                r = attachment_line(j, path);
+        for (size_t i = 0; r >= 0 && extra && extra[i]; i++)
+                r = attachment_line(j, extra[i]);
         if (r >= 0 && sym_xmlTextWriterEndElement(j->w) < 0)
                 r = -EIO;
         rbuf_done(&body);
@@ -411,6 +432,7 @@ int report_write_junit(const ReportRun *run, const ReportOptions *opts, const ch
         sym_xmlFreeTextWriter(j.w); /* also closes (flushes) the output buffer */
         xml_quiet_end(&quiet);
         rbuf_done(&j.scratch);
+        rbuf_done(&j.defused);
         if (r < 0)
                 r = th_error_set(err, -r, "write JUnit report '%s': %s", path, strerror(-r));
         else

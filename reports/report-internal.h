@@ -53,6 +53,15 @@ size_t ansi_csi_length(const unsigned char *s, size_t len);
  * bytes. The result never contains NUL. Markup escaping (&, <) is left to
  * the XML writer. */
 int xml_sanitize(const char *s, size_t len, bool one_line, RBuf *out);
+/* Copies s to out with every `[[ATTACHMENT|` (any case) turned into
+ * `[ [ATTACHMENT|`, so no text a test printed reads as an attachment line of
+ * Jenkins' junit-attachments or GitLab; run it after xml_sanitize() (which
+ * drops ANSI sequences that could otherwise join the two brackets). */
+int attachment_defuse(const char *s, size_t len, RBuf *out);
+/* Whether path can be named by an [[ATTACHMENT|...]] line as it is: no
+ * control characters (a newline would start a line of its own), no `[[` or
+ * `]]`. */
+bool attachment_path_ok(const char *path);
 /* A JSON string literal including the quotes; control characters as
  * \u00XX, invalid UTF-8 as U+FFFD. */
 int json_escape(const char *s, size_t len, RBuf *out);

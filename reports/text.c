@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "report-internal.h"
@@ -207,6 +208,37 @@ int xml_sanitize(const char *s, size_t len, bool one_line, RBuf *out)
         if (r < 0)
                 return r;
         return walk(s, len, emit_xml, out, &st);
+}
+
+/* ---- attachment lines ---------------------------------------------------- */
+
+#define ATTACHMENT_TAG "ATTACHMENT|"
+
+int attachment_defuse(const char *s, size_t len, RBuf *out)
+{
+        size_t from = 0;
+        int r = rbuf_put(out, "", 0);
+
+        for (size_t i = 0; r >= 0 && i + 2 + strlen(ATTACHMENT_TAG) <= len; i++) {
+                if (s[i] != '[' || s[i + 1] != '[' ||
+                    strncasecmp(s + i + 2, ATTACHMENT_TAG, strlen(ATTACHMENT_TAG)) != 0)
+                        continue;
+                r = rbuf_put(out, s + from, i + 1 - from);
+                if (r >= 0)
+                        r = rbuf_putc(out, ' ');
+                from = i + 1;
+        }
+        if (r >= 0)
+                r = rbuf_put(out, s + from, len - from);
+        return r;
+}
+
+bool attachment_path_ok(const char *path)
+{
+        for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        return false;
+        return !strstr(path, "[[") && !strstr(path, "]]");
 }
 
 static int emit_json(uint32_t cp, RBuf *out, void *userdata)

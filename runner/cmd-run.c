@@ -619,6 +619,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .artifacts = (const char *const *)ts->artifacts,
                 .n_artifacts = th_strv_length(ts->artifacts),
                 .artifacts_dir = st->artifacts_dir,
+                .artifacts_max_bytes = ts->artifacts_bytes,
                 .keep_upper_dir = ctx->args->keep_failed ? st->upper_dir : NULL,
                 .network_group = st->network_group,
                 .test_name = ts->name,

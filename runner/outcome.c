@@ -231,6 +231,21 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
                 return;
         }
         classify_status(res, test, timeout_usec, ret);
+        /* Artifacts cut short are not silently dropped: the test fails. */
+        if (res->artifacts_limit_hit) {
+                char size[32];
+                uint64_t b = test->artifacts_bytes;
+                if (b % (1024 * 1024) == 0)
+                        snprintf(size, sizeof(size), "%lluM", (unsigned long long)(b >> 20));
+                else if (b % 1024 == 0)
+                        snprintf(size, sizeof(size), "%lluK", (unsigned long long)(b >> 10));
+                else
+                        snprintf(size, sizeof(size), "%llu-byte", (unsigned long long)b);
+                outcome_add(ret, "artifacts",
+                            "artifacts stopped at the %s limit (limits: artifacts) in '%s'; "
+                            "what follows was not copied",
+                            size, res->artifacts_cut_at);
+        }
         /* A test that did not run to its end has no meaningful output to check. */
         if (res->stopped || (res->status != ISOLATE_EXITED && res->status != ISOLATE_SIGNALED))
                 return;

@@ -307,6 +307,22 @@ static int parse_words(LoadCtx *c, const Node *v, void *dst)
         return ret;
 }
 
+/* A `..` component: an artifact path names a place inside the container
+ * and a place inside the test's artifacts folder, and must not climb out of
+ * either. */
+static bool has_dotdot(const char *path)
+{
+        for (const char *p = path; *p;) {
+                size_t n = strcspn(p, "/");
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return true;
+                p += n;
+                p += strspn(p, "/");
+        }
+        return false;
+}
+
+/* Artifact paths: absolute, without `..`. */
 static int parse_paths(LoadCtx *c, const Node *v, void *dst)
 {
         char ***strv = dst;
@@ -319,6 +335,12 @@ static int parse_paths(LoadCtx *c, const Node *v, void *dst)
         for (size_t i = 0; i < v->n; i++) {
                 const char *s;
                 if (abs_path_value(c, v->items[i], "an absolute path", &s) < 0) {
+                        ret = -EINVAL;
+                        continue;
+                }
+                if (has_dotdot(s)) {
+                        ctx_error(c, v->items[i]->loc,
+                                  "artifact path '%s' must not contain '..' components", s);
                         ret = -EINVAL;
                         continue;
                 }
@@ -601,6 +623,27 @@ static int parse_memory(LoadCtx *c, const Node *v, void *dst)
         return 0;
 }
 
+static int parse_artifacts_limit(LoadCtx *c, const Node *v, void *dst)
+{
+        uint64_t bytes;
+        if (v->kind != NODE_SCALAR || is_null(v) || bool_value(v) >= 0)
+                return expected(c, v, "a size such as 64M or 1G");
+        if (th_parse_size(v->value, &bytes) < 0) {
+                ctx_error(c, v->loc,
+                          "invalid size '%s': expected bytes or a number with K, M, G "
+                          "or T, such as 64M or 1G",
+                          v->value);
+                return -EINVAL;
+        }
+        if (bytes < 64 * 1024) {
+                ctx_error(c, v->loc, "artifacts limit '%s' is too small: expected at least 64K",
+                          v->value);
+                return -ERANGE;
+        }
+        *(uint64_t *)dst = bytes;
+        return 0;
+}
+
 static int parse_pids(LoadCtx *c, const Node *v, void *dst)
 {
         long long n;
@@ -630,13 +673,15 @@ static const KeyDef limits_keys[] = {
           SCOPE_BOTH },
         { "pids", parse_pids, offsetof(TestSpec, pids), SUITE_LIMIT_PIDS, SCOPE_BOTH },
         { "cpu", parse_cpu, offsetof(TestSpec, cpu), SUITE_LIMIT_CPU, SCOPE_BOTH },
+        { "artifacts", parse_artifacts_limit, offsetof(TestSpec, artifacts_bytes),
+          SUITE_LIMIT_ARTIFACTS, SCOPE_BOTH },
 };
 
 static int parse_limits(LoadCtx *c, const Node *v, void *dst)
 {
         TestSpec *t = dst;
         if (v->kind != NODE_MAPPING)
-                return expected(c, v, "a mapping with memory, pids, cpu");
+                return expected(c, v, "a mapping with memory, pids, cpu, artifacts");
         return walk_mapping(c, v, limits_keys, ELEMENTSOF(limits_keys), SCOPE_BOTH, "'limits'", t,
                             &t->sub_set);
 }
@@ -787,6 +832,7 @@ static void test_spec_init(TestSpec *t)
                 .timeout_usec = 120 * 1000000ull,
                 .network = SUITE_NETWORK_NONE,
                 .private_users = true,
+                .artifacts_bytes = SUITE_ARTIFACTS_DEFAULT,
         };
 }
 

@@ -74,6 +74,7 @@ typedef enum SuiteSubField {
         SUITE_LIMIT_MEMORY = 1u << 8,
         SUITE_LIMIT_PIDS = 1u << 9,
         SUITE_LIMIT_CPU = 1u << 10,
+        SUITE_LIMIT_ARTIFACTS = 1u << 11,
 } SuiteSubField;
 
 typedef struct SuiteExpect {
@@ -103,6 +104,9 @@ typedef struct TestSpec {
         uint64_t memory_bytes; /* 0 = unlimited */
         uint64_t pids;         /* 0 = unlimited */
         double cpu;            /* 0 = unlimited */
+        /* Bytes the artifacts may take when copied out; default
+         * SUITE_ARTIFACTS_DEFAULT. */
+        uint64_t artifacts_bytes;
         SuiteExpect expect;
         char **artifacts; /* NULL-terminated container paths */
         char **tags;      /* NULL-terminated */
@@ -159,6 +163,9 @@ typedef struct SuiteDiags {
 #define SUITE_MAX_REGEX     4096                /* bytes of one pattern */
 #define SUITE_MAX_REGEX_NFA 20000  /* estimated regcomp work of one pattern (nodes x operators) */
 #define SUITE_MAX_REGEX_ALL 250000 /* the same for all patterns of a suite */
+
+/* `limits: {artifacts: ...}` when not set. */
+#define SUITE_ARTIFACTS_DEFAULT (256ull * 1024 * 1024)
 
 /* Loads and validates a suite. Returns 0 and *ret, or a negative errno with
  * *ret NULL: -EINVAL for an invalid suite, -EFBIG over SUITE_MAX_FILE_SIZE,

@@ -87,6 +87,34 @@ START_TEST(test_text__xml_sanitize_one_line_folds_and_cuts)
 }
 END_TEST
 
+static char *defuse(const char *s, size_t len)
+{
+        RBuf b = {};
+        ck_assert_int_eq(attachment_defuse(s, len, &b), 0);
+        return b.data;
+}
+
+START_TEST(test_text__attachment_defuse_breaks_every_tag)
+{
+        _cleanup_free_ char *a = defuse(S("[[ATTACHMENT|/etc/shadow]]\n"));
+        ck_assert_str_eq(a, "[ [ATTACHMENT|/etc/shadow]]\n");
+        _cleanup_free_ char *b = defuse(S("x[[attachment|a]] [[[AtTaChMeNt|b]]"));
+        ck_assert_str_eq(b, "x[ [attachment|a]] [[ [AtTaChMeNt|b]]");
+        _cleanup_free_ char *c = defuse(S("[[ATTACHMENT [[ATTACHMENT|"));
+        ck_assert_str_eq(c, "[[ATTACHMENT [ [ATTACHMENT|");
+        _cleanup_free_ char *d = defuse(S(""));
+        ck_assert_str_eq(d, "");
+        _cleanup_free_ char *e = defuse(S("[[ATTACHMENT"));
+        ck_assert_str_eq(e, "[[ATTACHMENT");
+
+        ck_assert(attachment_path_ok("/out/t/artifacts/var/log/x.log"));
+        ck_assert(!attachment_path_ok("/out/a\n[[ATTACHMENT|/etc/shadow"));
+        ck_assert(!attachment_path_ok("/out/x]]"));
+        ck_assert(!attachment_path_ok("/out/[[x"));
+        ck_assert(!attachment_path_ok("/out/\r"));
+}
+END_TEST
+
 START_TEST(test_text__json_escape_controls_and_invalid_utf8)
 {
         _cleanup_free_ char *a = escape_json(S("q\"b\\n\n\t\x01\x1b\x7f\xff\xc3\xa9\xe2\x80\xa8"));
@@ -241,6 +269,7 @@ static Suite *text_suite(void)
         tcase_add_test(tc, test_text__xml_sanitize_replaces_illegal_characters);
         tcase_add_test(tc, test_text__xml_sanitize_one_line_folds_and_cuts);
         tcase_add_test(tc, test_text__json_escape_controls_and_invalid_utf8);
+        tcase_add_test(tc, test_text__attachment_defuse_breaks_every_tag);
         tcase_add_test(tc, test_text__tap_description_escapes_hash_and_backslash);
         tcase_add_test(tc, test_text__yaml_quote_keeps_one_scalar);
         tcase_add_test(tc, test_text__format_seconds_uses_dot_and_clamps);

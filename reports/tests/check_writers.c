@@ -283,6 +283,48 @@ START_TEST(test_junit__hostile_strings_pass_xmllint)
 }
 END_TEST
 
+/* Output that prints [[ATTACHMENT|...]] lines (any case, or with an ANSI
+ * sequence the sanitiser drops between the brackets) and an artifact whose
+ * name would start a line of its own: only the harness's lines remain
+ * recognisable, for Jenkins' junit-attachments and GitLab alike. */
+START_TEST(test_junit__printed_attachment_lines_are_defused)
+{
+        _cleanup_free_ char *log = write_log("fake.out", "[[ATTACHMENT|/etc/shadow]]\n"
+                                                         "x [[attachment|/etc/shadow]] y\n"
+                                                         "[\033[0m[ATTACHMENT|/etc/shadow]]\n"
+                                                         "[[[ATTACHMENT|/etc/shadow]]\n");
+        _cleanup_free_ char *evil = tmp_path("a\n[[ATTACHMENT|x]]");
+        _cleanup_free_ char *good = write_log("journal.txt", "j\n");
+        ck_assert_int_eq(th_write_file_atomic(evil, "e", 1, NULL), 0);
+        ReportCase c = mkcase("fake", REPORT_FAIL, "expectation",
+                              "stdout-not matched '[[ATTACHMENT|/etc/shadow]]'");
+        c.details = xstrdup("line: [[ATTACHMENT|/etc/shadow]]\n");
+        c.stdout_path = xstrdup(log);
+        ck_assert_int_eq(th_strv_push(&c.attachments, evil), 0);
+        ck_assert_int_eq(th_strv_push(&c.attachments, good), 0);
+        ReportRun run = { .suites = calloc(1, sizeof(ReportSuite)), .n_suites = 1 };
+        ck_assert_ptr_nonnull(run.suites);
+        run.suites[0] =
+                (ReportSuite){ .name = xstrdup("s"), .cases = calloc(1, sizeof(c)), .n_cases = 1 };
+        run.suites[0].cases[0] = c;
+
+        _cleanup_free_ char *p = write_junit(&run, NULL, "fake.xml");
+        _cleanup_free_ char *xml = NULL;
+        char *argv[] = { (char *)"cat", p, NULL };
+        ck_assert_int_eq(run_tool(argv, &xml), 0);
+        ck_assert_msg(strcasestr(xml, "[[ATTACHMENT|/etc") == NULL, "%s", xml);
+        ck_assert(strcasestr(xml, "[[ATTACHMENT|x") == NULL);
+        ck_assert(strstr(xml, "[ [ATTACHMENT|/etc/shadow]]") != NULL);
+        ck_assert(strstr(xml, "x [ [attachment|/etc/shadow]] y") != NULL);
+        /* The harness's own lines, alone on their lines, are still there. */
+        _cleanup_free_ char *own = th_strdup_printf("\n[[ATTACHMENT|%s]]\n", log);
+        _cleanup_free_ char *own2 = th_strdup_printf("\n[[ATTACHMENT|%s]]\n", good);
+        ck_assert(strstr(xml, own) != NULL);
+        ck_assert(strstr(xml, own2) != NULL);
+        report_run_done(&run);
+}
+END_TEST
+
 START_TEST(test_junit__structure_counts_and_reruns)
 {
         ReportRun run;
@@ -858,6 +900,7 @@ static Suite *writers_suite(void)
         tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_junit__hostile_strings_pass_xmllint);
+        tcase_add_test(tc, test_junit__printed_attachment_lines_are_defused);
         tcase_add_test(tc, test_junit__structure_counts_and_reruns);
         tcase_add_test(tc, test_junit__large_output_is_capped);
         tcase_add_test(tc, test_junit__attachment_paths_relative_to_a_base);

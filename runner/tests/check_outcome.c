@@ -107,6 +107,29 @@ START_TEST(test_outcome_classify__classes_kept_apart)
 }
 END_TEST
 
+START_TEST(test_outcome_classify__artifacts_cut_at_the_limit_fail_the_test)
+{
+        TestSpec t = { .name = "t", .artifacts_bytes = 64u << 20 };
+        IsolateResult res = exited(0);
+        RunOutcome o;
+
+        runner_outcome_classify(0, NULL, &res, &t, 0, &o);
+        ck_assert_int_eq(o.status, REPORT_PASS);
+        res.artifacts_limit_hit = true;
+        snprintf(res.artifacts_cut_at, sizeof(res.artifacts_cut_at), "/var/log");
+        runner_outcome_classify(0, NULL, &res, &t, 0, &o);
+        ck_assert_int_eq(o.status, REPORT_FAIL);
+        ck_assert_str_eq(o.type, "artifacts");
+        ck_assert_str_eq(o.message, "artifacts stopped at the 64M limit (limits: artifacts) in "
+                                    "'/var/log'; what follows was not copied");
+        /* A test that failed anyway keeps its reason first. */
+        res.exit_status = 2;
+        runner_outcome_classify(0, NULL, &res, &t, 0, &o);
+        ck_assert_str_eq(o.type, "exit-status");
+        ck_assert_ptr_nonnull(strstr(o.details, "artifacts stopped at the 64M limit"));
+}
+END_TEST
+
 START_TEST(test_outcome_classify__stopped_is_a_failure_whatever_the_status)
 {
         /* harness stop during the boot (systemd exits 0 before the unit) or
@@ -260,6 +283,7 @@ static Suite *outcome_suite(void)
         tcase_add_test(tc, test_outcome_classify__exit_status);
         tcase_add_test(tc, test_outcome_classify__classes_kept_apart);
         tcase_add_test(tc, test_outcome_classify__stopped_is_a_failure_whatever_the_status);
+        tcase_add_test(tc, test_outcome_classify__artifacts_cut_at_the_limit_fail_the_test);
         tcase_add_test(tc, test_outcome_expect__stdout_hits_and_misses);
         tcase_add_test(tc, test_outcome_expect__forbidden_names_pattern_and_line);
         tcase_add_test(tc, test_outcome_expect__anchors_are_per_line);

@@ -81,6 +81,7 @@ START_TEST(test_suite_load__happy_path)
         ck_assert_str_eq(s->rootfs.release, "trixie");
         ck_assert_ptr_null(s->rootfs.dir);
         ck_assert_uint_eq(s->n_tests, 2);
+        ck_assert_uint_eq(s->tests[0].artifacts_bytes, SUITE_ARTIFACTS_DEFAULT);
         ck_assert_str_eq(s->tests[0].name, "one");
         ck_assert_str_eq(s->tests[0].run, "echo hi");
         ck_assert(!s->tests[0].boot);
@@ -125,7 +126,7 @@ START_TEST(test_suite_load__defaults_merge)
                            "  user: nobody\n"
                            "  env: {A: '1', B: '2'}\n"
                            "  fixtures: [fx/a:/a, 'fx/b:/b:rw']\n"
-                           "  limits: {memory: 512M, pids: 64}\n"
+                           "  limits: {memory: 512M, pids: 64, artifacts: 64M}\n"
                            "  expect: {exit: 1, stderr-not: ['^E:']}\n"
                            "  tags: [base]\n"
                            "  artifacts: [/var/log/a]\n"
@@ -163,6 +164,8 @@ START_TEST(test_suite_load__defaults_merge)
         ck_assert(a->fixtures[1].writable);
         ck_assert_uint_eq(a->memory_bytes, 512u << 20);
         ck_assert_uint_eq(a->pids, 64);
+        ck_assert_uint_eq(a->artifacts_bytes, 64u << 20);
+        ck_assert_uint_eq(b->artifacts_bytes, 64u << 20);
         ck_assert_int_eq(a->expect.exit_status, 1);
         ck_assert_uint_eq(a->expect.n_stderr_not, 1);
         ck_assert_int_eq(regexec(&a->expect.stderr_not[0].re, "E: broken", 0, NULL, 0), 0);
@@ -453,6 +456,11 @@ START_TEST(test_suite_load__scope_and_values)
                      "'name' is not allowed in 'defaults'");
         assert_error(T1 "    run: x\n    workdir: srv\n", 4, 14, "'srv' is not an absolute path");
         assert_error(T1 "    run: x\n    artifacts: [log]\n", 4, 17, "not an absolute path");
+        assert_error(T1 "    run: x\n    artifacts: [/ok, /var/log/../../etc/x]\n", 4, 22,
+                     "artifact path '/var/log/../../etc/x' must not contain '..' components");
+        assert_error(T1 "    run: x\n    artifacts: ['/x/..']\n", 4, 17, "'..' components");
+        assert_error(T1 "    run: x\n    limits: {artifacts: 1K}\n", 4, 25,
+                     "artifacts limit '1K' is too small");
         assert_error(T1 "    run: x\n    tags: ['a b']\n", 4, 12, "without spaces or commas");
         assert_error(T1 "    run: x\n    env: {'A=B': x}\n", 4, 11, "invalid variable name 'A=B'");
         assert_error(T1 "    run: '   '\n", 3, 10, "script must not be empty");
