@@ -61,6 +61,9 @@ typedef struct IsolateSpec {
         const char *workdir; /* NULL = "/" */
         bool boot;           /* systemd as PID 1; false = stub init (direct mode) */
         bool private_users;  /* user namespace with an unprivileged id range */
+        /* With private_users: refuse to run when the kernel cannot idmap the
+         * tree, instead of running without private users. */
+        bool private_users_required;
         IsolateNetwork network;
         IsolateLimits limits;
         uint64_t timeout_usec;   /* 0 = none; kills the whole container */
@@ -140,6 +143,9 @@ struct IsolateResult {
         /* The kernel could not idmap the tree, so the container ran without
          * private users (warned once through th_log). */
         bool private_users_off;
+        /* With private users: the host id of the container's root (its id
+         * range is uid_base .. uid_base + 65535); 0 without. */
+        uint32_t uid_base;
         /* The pids limit refused a fork at least once (a fork bomb). */
         bool pids_limit_hit;
         /* The artifacts reached artifacts_max_bytes: the copy stopped in

@@ -1233,6 +1233,13 @@ static int prepare_users(Container *c, ThError *err)
         int fd = -1;
         ThError probe = {};
         r = isolate_detached_bind(AT_FDCWD, c->spec->rootfs, c->userns.userns_fd, 0, &fd, &probe);
+        if (r == -EOPNOTSUPP && c->spec->private_users_required) {
+                isolate_userns_release(&c->userns);
+                return th_error_set(err, EOPNOTSUPP,
+                                    "the kernel cannot idmap '%s', and this container needs "
+                                    "private users",
+                                    c->spec->rootfs);
+        }
         if (r == -EOPNOTSUPP) {
                 if (!warned)
                         th_log(TH_LOG_WARNING,
@@ -1281,6 +1288,7 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
                 return r;
         if (r > 0)
                 ret->private_users_off = true;
+        ret->uid_base = c->private_users ? (uint32_t)c->base : 0;
         r = isolate_cgroup_create("/sys/fs/cgroup", name, &s->limits, !c->private_users, &c->cg,
                                   err);
         if (r < 0)

@@ -12,7 +12,8 @@ static const char usage[] =
         "\n"
         "Validate suite files without running anything. Every error is printed as\n"
         "FILE:LINE:COLUMN: message (up to 20 per file). Exit 0 when all are valid,\n"
-        "2 otherwise.\n"
+        "2 otherwise. What 'harness run' allows only with --allow-privileged is\n"
+        "noted, not refused.\n"
         "\n"
         "Options:\n"
         "  -q, --quiet   print nothing for valid files\n"
@@ -49,6 +50,8 @@ int runner_cmd_check(int argc, char **argv)
                 int r = suite_load(argv[i], &s, &diags);
                 if (r < 0) {
                         runner_print_suite_diags(argv[i], r, &diags);
+                        ret = RUNNER_EXIT_USAGE;
+                } else if (runner_check_privileged(s, RUNNER_PRIVILEGED_NOTE) < 0) {
                         ret = RUNNER_EXIT_USAGE;
                 } else if (!quiet) {
                         printf("%s: ok, %zu test%s\n", argv[i], s->n_tests,

@@ -45,6 +45,9 @@ static const char usage[] =
         "      --output-cap SIZE     output per stream kept in the XML (default 64K)\n"
         "      --allow-outside-fixtures  allow fixtures that lead outside the suite's\n"
         "                            directory through a symlink\n"
+        "      --allow-privileged    allow suites that lower the isolation\n"
+        "                            (private-users: false: container root can become\n"
+        "                            host root)\n"
         "  -h, --help                show this help\n"
         "\n"
         "Exit status: 0 all passed, 1 a test failed, 2 usage error or invalid suite,\n"
@@ -60,7 +63,7 @@ typedef struct RunArgs {
         RunShard shard;
         int retries;           /* -1 = as the suite says */
         uint64_t timeout_usec; /* 0 = as the suite says */
-        bool keep_failed, fail_fast, allow_outside, shell_on_fail;
+        bool keep_failed, fail_fast, allow_outside, shell_on_fail, allow_privileged;
         uint64_t output_cap;
         char **suites; /* positional */
 } RunArgs;
@@ -154,6 +157,7 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 ARG_OUTPUT_CAP,
                 ARG_ALLOW_OUTSIDE,
                 ARG_SHELL_ON_FAIL,
+                ARG_ALLOW_PRIVILEGED,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -172,6 +176,7 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 { "output-cap", required_argument, NULL, ARG_OUTPUT_CAP },
                 { "allow-outside-fixtures", no_argument, NULL, ARG_ALLOW_OUTSIDE },
                 { "shell-on-fail", no_argument, NULL, ARG_SHELL_ON_FAIL },
+                { "allow-privileged", no_argument, NULL, ARG_ALLOW_PRIVILEGED },
                 {},
         };
         unsigned u;
@@ -267,6 +272,9 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 case ARG_SHELL_ON_FAIL:
                         a->shell_on_fail = true;
                         break;
+                case ARG_ALLOW_PRIVILEGED:
+                        a->allow_privileged = true;
+                        break;
                 default:
                         return runner_usage_error("run", "unknown or incomplete option '%s'",
                                                   argv[optind - 1]);
@@ -312,6 +320,15 @@ static int load_suites(RunCtx *ctx, char *const *paths)
         }
         if (bad) {
                 th_log(TH_LOG_ERROR, "invalid suite, nothing was run");
+                return RUNNER_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ctx->n_suites; i++)
+                if (runner_check_privileged(ctx->suites[i], ctx->args->allow_privileged
+                                                                    ? RUNNER_PRIVILEGED_ALLOW
+                                                                    : RUNNER_PRIVILEGED_REFUSE) < 0)
+                        bad = true;
+        if (bad) {
+                th_log(TH_LOG_ERROR, "suite refused, nothing was run");
                 return RUNNER_EXIT_USAGE;
         }
         return 0;

@@ -2,18 +2,26 @@
  * cache entry (key, lock, temp dir, manifest, atomic rename) but may not
  * call isolate, so the runner registers this builder: apt-get installs the
  * packages in a throw-away container over the base tree, and the overlay's
- * upper dir, kept, becomes the layer (whiteouts included, so it stacks). */
+ * upper dir, kept, becomes the layer (whiteouts included, so it stacks).
+ *
+ * The install runs the tree's own code (its /bin/sh, apt, maintainer
+ * scripts), so it gets the isolation of a test: private users, required
+ * (never host root). Only the network is the host's, for the download. */
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "fixture.h"
 #include "isolate.h"
 #include "runner-internal.h"
 
 #define LAYER_TIMEOUT_USEC (30ull * 60 * 1000000)
+#define LAYER_ID_RANGE     65536u /* the ids of a private-users container */
+#define CAPS_XATTR         "security.capability"
 
 /* Runs in the container. Lists are fetched for the install and dropped
  * again: the layer is the packages, not a snapshot of the archive. Only the
@@ -38,6 +46,104 @@ static void append_file(FILE *log, const char *title, const char *path)
                 fwrite(buf, 1, n, log);
 }
 
+/* A file capability written by root of the build's user namespace is a v3
+ * one bound to that namespace (rootid = uid_base); the layer is idmapped
+ * again for every test, so it gets the plain v2 form (or rootid - uid_base). */
+static void shift_file_caps(int fd, const char *cap, ssize_t n, uint32_t base)
+{
+        struct vfs_ns_cap_data v3;
+        if (n != XATTR_CAPS_SZ_3)
+                return;
+        memcpy(&v3, cap, sizeof(v3));
+        if ((le32toh(v3.magic_etc) & VFS_CAP_REVISION_MASK) != VFS_CAP_REVISION_3)
+                return;
+        uint32_t root = le32toh(v3.rootid);
+        if (root < base || root - base >= LAYER_ID_RANGE)
+                return;
+        if (root == base) {
+                v3.magic_etc = htole32(VFS_CAP_REVISION_2 |
+                                       (le32toh(v3.magic_etc) & VFS_CAP_FLAGS_EFFECTIVE));
+                n = XATTR_CAPS_SZ_2;
+        } else {
+                v3.rootid = htole32(root - base);
+        }
+        (void)fsetxattr(fd, CAPS_XATTR, &v3, (size_t)n, 0);
+}
+
+/* The build's upper dir holds the host's view of the container's ids,
+ * uid_base + N: overlayfs creates upper files with the caller's ids as the
+ * (not idmapped) upper file system stores them, and a copy-up keeps the ids
+ * the idmapped lower showed. A layer is stored like the base tree, with the
+ * container's own ids (0 = root), because it is idmapped again for every
+ * test: shift N back. Owner before mode (chown clears set-id bits), file
+ * capabilities last (chown clears them too). */
+static int shift_ids(int dir, const char *name, uint32_t base, unsigned depth)
+{
+        struct stat st;
+        if (depth > 256)
+                return -ELOOP;
+        if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        uid_t u = st.st_uid;
+        gid_t g = st.st_gid;
+        if (u >= base && u - base < LAYER_ID_RANGE)
+                u -= base;
+        if (g >= base && g - base < LAYER_ID_RANGE)
+                g -= base;
+        if (u != st.st_uid || g != st.st_gid) {
+                char cap[XATTR_CAPS_SZ_3];
+                ssize_t n = -1;
+                _cleanup_close_ int fd = -1;
+                if (S_ISREG(st.st_mode)) {
+                        fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0)
+                                return -errno;
+                        n = fgetxattr(fd, CAPS_XATTR, cap, sizeof(cap));
+                }
+                if (fchownat(dir, name, u, g, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                if (!S_ISLNK(st.st_mode) && fchmodat(dir, name, st.st_mode & 07777, 0) < 0)
+                        return -errno;
+                if (fd >= 0 && n > 0)
+                        shift_file_caps(fd, cap, n, base);
+        }
+        if (!S_ISDIR(st.st_mode))
+                return 0;
+        _cleanup_close_ int d = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (d < 0)
+                return -errno;
+        _cleanup_closedir_ DIR *dd = fdopendir(d);
+        if (!dd)
+                return -errno;
+        d = -1;
+        for (struct dirent *de; (de = readdir(dd));) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                int r = shift_ids(dirfd(dd), de->d_name, base, depth + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The tree's resolv.conf may be empty; apt needs a resolver. A copy of the
+ * host's, bound read-only for the build only: nothing goes back to the host
+ * file, and nothing of it stays in the layer. Returns whether there is one. */
+static bool copy_resolv_conf(const char *dst)
+{
+        _cleanup_close_ int in = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int out =
+                in >= 0 ? open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+        char buf[16384];
+        ssize_t n;
+        if (out < 0)
+                return false;
+        while ((n = read(in, buf, sizeof(buf))) > 0)
+                if (th_write_all(out, buf, (size_t)n) < 0)
+                        return false;
+        return n == 0;
+}
+
 static int layer_build(const char *base, char *const *lower_layers, char *const *packages,
                        const char *upper_dir, const char *log_path, void *userdata, ThError *err)
 {
@@ -49,8 +155,9 @@ static int layer_build(const char *base, char *const *lower_layers, char *const 
         _cleanup_free_ char *out = th_strdup_printf("%s/out", parent);
         _cleanup_free_ char *keep = th_strdup_printf("%s/keep", parent);
         _cleanup_free_ char *kept = th_strdup_printf("%s/keep/upper", parent);
+        _cleanup_free_ char *resolv_copy = th_strdup_printf("%s/resolv.conf", parent);
         _cleanup_strv_ char **argv = NULL;
-        if (!out || !keep || !kept)
+        if (!out || !keep || !kept || !resolv_copy)
                 return th_error_set(err, ENOMEM, "out of memory");
         if (mkdir(out, 0755) < 0)
                 return th_error_errno(err, errno, "create '%s'", out);
@@ -64,10 +171,9 @@ static int layer_build(const char *base, char *const *lower_layers, char *const 
 
         char *env[] = { "DEBIAN_FRONTEND=noninteractive",
                         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        /* The tree's resolv.conf is empty on purpose; apt needs the host's. */
-        IsolateBind resolv = { .source = "/etc/resolv.conf",
-                               .target = "/etc/resolv.conf",
+        IsolateBind resolv = { .source = resolv_copy, .target = "/etc/resolv.conf",
                                .source_fd = -1 };
+        bool have_resolv = copy_resolv_conf(resolv_copy);
         IsolateSpec spec = {
                 .rootfs = base,
                 .layers = (const char *const *)lower_layers,
@@ -75,13 +181,12 @@ static int layer_build(const char *base, char *const *lower_layers, char *const 
                 .ephemeral = true,
                 .upper_size = 4ull << 30,
                 .binds = &resolv,
-                .n_binds = access("/etc/resolv.conf", R_OK) == 0 ? 1 : 0,
+                .n_binds = have_resolv ? 1 : 0,
                 .machine = "harness-layer",
                 .env = env,
                 .boot = false,
-                /* Real root: the layer's files get the same owners as the
-                 * base tree, which was built by mmdebstrap as root. */
-                .private_users = false,
+                .private_users = true,
+                .private_users_required = true,
                 .network = ISOLATE_NETWORK_HOST,
                 .timeout_usec = LAYER_TIMEOUT_USEC,
                 .argv = argv,
@@ -101,6 +206,13 @@ static int layer_build(const char *base, char *const *lower_layers, char *const 
         if (res.status != ISOLATE_EXITED || res.exit_status != 0)
                 return th_error_set(err, EIO, "apt-get in the layer container: %s, status %d",
                                     isolate_status_to_string(res.status), res.exit_status);
+        if (res.uid_base == 0)
+                return th_error_set(err, EPERM, "the layer container ran without private users");
+        r = shift_ids(AT_FDCWD, kept, res.uid_base, 0);
+        if (r < 0)
+                return th_error_errno(err, -r, "give the layer's files the container's ids ('%s')",
+                                      kept);
+        (void)unlink(resolv_copy);
         if (rename(kept, upper_dir) < 0)
                 return th_error_errno(err, errno, "the container's upper dir was not kept ('%s')",
                                       kept);

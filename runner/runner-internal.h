@@ -27,6 +27,18 @@ int runner_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
  * (suite-diags.c). r is suite_load()'s result. */
 void runner_print_suite_diags(const char *path, int r, const SuiteDiags *d);
 
+/* What a suite may not decide on its own (privileged.c): `private-users:
+ * false` needs the operator's --allow-privileged (refused: an error per key,
+ * FILE:LINE:COL; allowed: one warning per suite; note: for commands that run
+ * nothing); a rootfs that is the host's root directory is always refused.
+ * Prints to stderr; returns 0, or -EPERM when the suite may not run. */
+typedef enum RunnerPrivileged {
+        RUNNER_PRIVILEGED_REFUSE,
+        RUNNER_PRIVILEGED_ALLOW,
+        RUNNER_PRIVILEGED_NOTE,
+} RunnerPrivileged;
+int runner_check_privileged(const Suite *s, RunnerPrivileged mode);
+
 /* --shard I/N: 1-based index; total == 0 means no sharding. */
 typedef struct RunShard {
         unsigned index;

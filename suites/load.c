@@ -175,6 +175,16 @@ static int parse_bool(LoadCtx *c, const Node *v, void *dst)
         return 0;
 }
 
+/* private-users: where it was set, so that a refusal can point at it. */
+static int parse_private_users(LoadCtx *c, const Node *v, void *dst)
+{
+        TestSpec *t = dst;
+        int r = parse_bool(c, v, &t->private_users);
+        if (r >= 0)
+                t->private_users_loc = c->key_loc;
+        return r;
+}
+
 static int parse_timeout(LoadCtx *c, const Node *v, void *dst)
 {
         uint64_t usec;
@@ -504,6 +514,7 @@ static int walk_mapping(LoadCtx *c, const Node *m, const KeyDef *table, size_t n
                         ret = -EINVAL;
                         continue;
                 }
+                c->key_loc = k->loc;
                 int r = def->parse(c, v, (char *)base + def->offset);
                 if (r == -ENOMEM)
                         return r;
@@ -808,8 +819,7 @@ static const KeyDef test_keys[] = {
         { "timeout", parse_timeout, offsetof(TestSpec, timeout_usec), SUITE_FIELD_TIMEOUT,
           SCOPE_BOTH },
         { "network", parse_network, 0, SUITE_FIELD_NETWORK, SCOPE_BOTH },
-        { "private-users", parse_bool, offsetof(TestSpec, private_users), SUITE_FIELD_PRIVATE_USERS,
-          SCOPE_BOTH },
+        { "private-users", parse_private_users, 0, SUITE_FIELD_PRIVATE_USERS, SCOPE_BOTH },
         { "user", parse_user, offsetof(TestSpec, user), SUITE_FIELD_USER, SCOPE_BOTH },
         { "workdir", parse_abs_path, offsetof(TestSpec, workdir), SUITE_FIELD_WORKDIR, SCOPE_BOTH },
         { "env", parse_env, 0, SUITE_FIELD_ENV, SCOPE_BOTH },
@@ -936,7 +946,7 @@ static int parse_rootfs(LoadCtx *c, const Node *v, void *dst)
         uint32_t set = 0;
 
         suite_rootfs_done(r);
-        r->loc = v->loc;
+        r->loc = c->key_loc; /* the key: a refusal of the tree points at it */
         if (v->kind != NODE_MAPPING)
                 return parse_rootfs_string(c, v, r);
         int ret = walk_mapping(c, v, rootfs_keys, ELEMENTSOF(rootfs_keys), SCOPE_BOTH, "'rootfs'",

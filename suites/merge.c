@@ -222,8 +222,10 @@ int test_spec_merge_defaults(LoadCtx *c, TestSpec *t, const TestSpec *d)
                 t->network = d->network;
                 r = merge_string(c, &t->network_group, d->network_group);
         }
-        if (only & SUITE_FIELD_PRIVATE_USERS)
+        if (only & SUITE_FIELD_PRIVATE_USERS) {
                 t->private_users = d->private_users;
+                t->private_users_loc = d->private_users_loc;
+        }
         if (r >= 0 && (only & SUITE_FIELD_USER))
                 r = merge_string(c, &t->user, d->user);
         if (r >= 0 && (only & SUITE_FIELD_WORKDIR))

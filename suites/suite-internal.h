@@ -34,6 +34,7 @@ typedef struct LoadCtx {
         size_t model_bytes;   /* accounted model size, bounded by SUITE_MAX_MODEL */
         uint64_t regex_nodes; /* estimated regcomp work, bounded by SUITE_MAX_REGEX_ALL */
         bool oom;
+        SuiteLoc key_loc; /* of the key whose value is being parsed */
 } LoadCtx;
 
 /* Whether further messages would be dropped (only counted). */

@@ -95,8 +95,10 @@ typedef struct TestSpec {
         SuiteNetwork network;  /* default none */
         char *network_group;   /* veth group name for `network: {veth: NAME}`; NULL */
         bool private_users;    /* default true */
-        char *user;            /* NULL = root */
-        char *workdir;         /* NULL = / */
+        /* Where `private-users` was set (line 0: the default). */
+        SuiteLoc private_users_loc;
+        char *user;    /* NULL = root */
+        char *workdir; /* NULL = / */
         SuiteEnv *env;
         size_t n_env;
         SuiteFixture *fixtures;

@@ -101,6 +101,31 @@ START_TEST(test_suite_load__happy_path)
 }
 END_TEST
 
+/* Where private-users was set: a refusal of `false` points at the key, in
+ * defaults or in the test, and a test that inherits it points at defaults. */
+START_TEST(test_suite_load__private_users_location)
+{
+        Suite *s = load_ok("rootfs: tree\n"
+                           "defaults:\n"
+                           "  private-users: false\n"
+                           "tests:\n"
+                           "  - name: a\n"
+                           "    run: x\n"
+                           "  - name: b\n"
+                           "    run: x\n"
+                           "    private-users: true\n");
+        ck_assert(!s->tests[0].private_users);
+        ck_assert_uint_eq(s->tests[0].private_users_loc.line, 3);
+        ck_assert_uint_eq(s->tests[0].private_users_loc.column, 3);
+        ck_assert(s->tests[1].private_users);
+        ck_assert_uint_eq(s->tests[1].private_users_loc.line, 9);
+        ck_assert_uint_eq(s->tests[1].private_users_loc.column, 5);
+        ck_assert_uint_eq(s->rootfs.loc.line, 1);
+        ck_assert_uint_eq(s->rootfs.loc.column, 1);
+        suite_free(s);
+}
+END_TEST
+
 START_TEST(test_suite_load__defaults_for_unset_fields)
 {
         Suite *s = load_ok(T1 "    run: x\n    timeout: 3m\n");
@@ -699,6 +724,7 @@ static Suite *suite_load_suite(void)
         tcase_set_timeout(tc, 30);
         tcase_add_test(tc, test_suite_load__happy_path);
         tcase_add_test(tc, test_suite_load__defaults_for_unset_fields);
+        tcase_add_test(tc, test_suite_load__private_users_location);
         tcase_add_test(tc, test_suite_load__defaults_merge);
         tcase_add_test(tc, test_suite_load__merge_over_invalid_list);
         tcase_add_test(tc, test_suite_load__rootfs_forms);

@@ -32,6 +32,36 @@ expect 2 '^bad.yaml:8:' "$h" run -o out bad.yaml
 expect 2 'nothing was run' "$h" run -o out ok.yaml bad.yaml
 if [ -d out/ok ]; then echo "FAIL: a test ran although a suite was invalid"; fail=1; fi
 expect 2 'nonexistent-tree' "$h" run -o out ok.yaml
+# A suite cannot lower the isolation on its own: private-users: false needs
+# the operator's --allow-privileged (the error points at the key, in
+# defaults and in a test); `rootfs: /` is refused even with it. No container
+# is needed: the refusals come before anything runs (the tree does not
+# exist, so with the flag the run stops at the tree instead).
+printf 'name: pu\nrootfs: /nonexistent-tree\ndefaults:\n  private-users: false\ntests:\n  - name: a\n    run: "true"\n  - name: b\n    private-users: false\n    run: "true"\n  - name: c\n    private-users: true\n    run: "true"\n' >pu.yaml
+printf 'name: hostroot\nrootfs: /\ntests:\n  - name: a\n    run: "true"\n' >root.yaml
+ln -s / rootlink
+printf 'name: hostroot2\nrootfs: rootlink\ntests:\n  - name: a\n    run: "true"\n' >rootlink.yaml
+printf 'name: caps\nrootfs: /nonexistent-tree\ndefaults:\n  capabilities: [SYS_MODULE]\ntests:\n  - name: a\n    run: "true"\n' >caps.yaml
+expect 0 'allow-privileged' "$h" run --help
+expect 2 "^pu.yaml:4:3: 'private-users: false'.*--allow-privileged" "$h" run -o out pu.yaml
+expect 2 "^pu.yaml:9:5: 'private-users: false'.*container root can become host root" "$h" run -o out pu.yaml
+expect 2 'suite refused, nothing was run' "$h" run -o out ok.yaml pu.yaml
+if [ -d out/ok ]; then echo "FAIL: a test ran although a suite was refused"; fail=1; fi
+"$h" run -o out pu.yaml 2>&1 | grep -q '^pu.yaml:1[0-9]:' &&
+        { echo "FAIL: private-users: true was refused"; fail=1; } || echo "ok: private-users: true is not refused"
+expect 2 'nonexistent-tree' "$h" run --allow-privileged -o out pu.yaml
+expect 2 'warning: suite .pu. (pu.yaml:4): private-users: false, allowed by --allow-privileged' \
+        "$h" run --allow-privileged -o out pu.yaml
+expect 0 "^pu.yaml:4:3: note: 'private-users: false' needs 'harness run --allow-privileged'" \
+        "$h" check pu.yaml
+expect 0 'pu.yaml: ok, 3 tests' "$h" check pu.yaml
+expect 2 "^root.yaml:2:1: rootfs '/' is the host's root directory" "$h" run -o out root.yaml
+expect 2 'even with --allow-privileged' "$h" run --allow-privileged -o out root.yaml
+expect 2 "^rootlink.yaml:2:1: rootfs '.*rootlink' is the host's root directory" \
+        "$h" run --allow-privileged -o out rootlink.yaml
+expect 2 "^root.yaml:2:1: rootfs '/' is the host's root directory" "$h" check root.yaml
+# There is no suite key for extra capabilities: the key itself is refused.
+expect 2 "^caps.yaml:4:3: unknown key 'capabilities'" "$h" run --allow-privileged -o out caps.yaml
 # Nothing selected is not an error.
 expect 0 'no test selected' "$h" run -o out --filter 'nomatch' ok.yaml
 exit $fail

@@ -1,0 +1,86 @@
+/* runner: what a suite file may not decide on its own. A suite can lower
+ * the container's isolation (`private-users: false`), but only the operator
+ * can allow that, with `harness run --allow-privileged`; a tree that is the
+ * host's own root directory is refused whatever the flags say. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "runner-internal.h"
+
+#define PRIVATE_USERS_RISK                                                               \
+        "without private users container root can become host root (e.g. by remounting " \
+        "/proc/sys and writing kernel.core_pattern)"
+
+static void report(const Suite *s, SuiteLoc loc, RunnerPrivileged mode, const char *what,
+                   const char *risk)
+{
+        switch (mode) {
+        case RUNNER_PRIVILEGED_REFUSE:
+                fprintf(stderr,
+                        "%s:%u:%u: %s: %s; only the operator can allow it, with "
+                        "'harness run --allow-privileged'\n",
+                        s->path, loc.line, loc.column, what, risk);
+                break;
+        case RUNNER_PRIVILEGED_NOTE:
+                fprintf(stderr, "%s:%u:%u: note: %s needs 'harness run --allow-privileged': %s\n",
+                        s->path, loc.line, loc.column, what, risk);
+                break;
+        case RUNNER_PRIVILEGED_ALLOW:
+                break;
+        }
+}
+
+/* Whether the suite's tree is the host's root directory (a symlink, a bind
+ * mount or `/` itself: the same inode). */
+static bool rootfs_is_host_root(const Suite *s)
+{
+        struct stat st, root;
+        if (!s->rootfs.dir || stat(s->rootfs.dir, &st) < 0 || stat("/", &root) < 0)
+                return false;
+        return st.st_dev == root.st_dev && st.st_ino == root.st_ino;
+}
+
+int runner_check_privileged(const Suite *s, RunnerPrivileged mode)
+{
+        int ret = 0;
+
+        if (rootfs_is_host_root(s)) {
+                fprintf(stderr,
+                        "%s:%u:%u: rootfs '%s' is the host's root directory: a test would "
+                        "read and run the host's own files (e.g. /etc/shadow); refused, "
+                        "even with --allow-privileged\n",
+                        s->path, s->rootfs.loc.line, s->rootfs.loc.column, s->rootfs.dir);
+                ret = -EPERM;
+        }
+
+        /* private-users: false, once per place it is written (tests that
+         * take it from `defaults` point at the same key). */
+        SuiteLoc first = {};
+        size_t n_off = 0;
+        const SuiteLoc *seen_defaults = NULL;
+        if (!s->defaults.private_users && (s->defaults.set & SUITE_FIELD_PRIVATE_USERS)) {
+                seen_defaults = &s->defaults.private_users_loc;
+                first = *seen_defaults;
+                n_off++;
+                report(s, first, mode, "'private-users: false'", PRIVATE_USERS_RISK);
+        }
+        for (size_t i = 0; i < s->n_tests; i++) {
+                const TestSpec *t = &s->tests[i];
+                if (t->private_users)
+                        continue;
+                if (seen_defaults && t->private_users_loc.line == seen_defaults->line &&
+                    t->private_users_loc.column == seen_defaults->column)
+                        continue;
+                if (n_off++ == 0)
+                        first = t->private_users_loc;
+                report(s, t->private_users_loc, mode, "'private-users: false'", PRIVATE_USERS_RISK);
+        }
+        if (n_off > 0 && mode == RUNNER_PRIVILEGED_REFUSE)
+                ret = -EPERM;
+        if (n_off > 0 && mode == RUNNER_PRIVILEGED_ALLOW)
+                th_log(TH_LOG_WARNING,
+                       "suite '%s' (%s:%u): private-users: false, allowed by "
+                       "--allow-privileged: " PRIVATE_USERS_RISK,
+                       s->name, s->path, first.line);
+        return ret;
+}
