@@ -224,8 +224,9 @@ int isolate_devices_attach(int cgroup_fd, ThError *err)
         int r = isolate_devices_load(isolate_devices_allow, isolate_devices_n_allow, &prog, err);
         if (r < 0)
                 return r;
-        /* ALLOW_MULTI: systemd in a booted container attaches its own device
-         * programs below; every program on the path must then allow. */
+        /* ALLOW_MULTI: a program attached below (systemd's, were bpf(2) not
+         * denied by the system call filter) cannot replace this one; every
+         * program on the path must allow. */
         union bpf_attr a = {
                 .target_fd = (uint32_t)cgroup_fd,
                 .attach_bpf_fd = (uint32_t)prog,

@@ -135,12 +135,17 @@ typedef struct EnterCtx {
         const char *enter_cg; /* NULL: the leader's v2 cgroup */
 } EnterCtx;
 
-/* In a child of `harness enter`: cgroups, namespaces, root, capabilities;
- * then a grandchild (inside the PID namespace) execs the command. */
+/* In a child of `harness enter`: cgroups, namespaces, root, capabilities,
+ * the system call filter; then a grandchild (inside the PID namespace) execs
+ * the command. */
 static int enter_child(const EnterCtx *e, ThError *err)
 {
         int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-        int r = join_cgroups(e->leader, e->enter_cg, err);
+        const struct sock_fprog *filter;
+        int r = isolate_seccomp_program(&filter, err);
+        if (r < 0)
+                return r;
+        r = join_cgroups(e->leader, e->enter_cg, err);
         if (r < 0)
                 return r;
         /* Nothing in the container may ptrace us or open our fds while we
@@ -163,7 +168,8 @@ static int enter_child(const EnterCtx *e, ThError *err)
                 return r;
         if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 return th_error_errno(err, errno, "close_range");
-        return 0;
+        /* The container's system call filter, as PID 1 has it. */
+        return isolate_seccomp_load(filter, err);
 }
 
 /* With a terminal: a pty of the container's own devpts, so the shell gets

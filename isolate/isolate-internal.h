@@ -70,6 +70,9 @@ enum {
         _PLAN_FD_BINDS, /* spec->binds[i] is fds[_PLAN_FD_BINDS + i] */
 };
 
+/* The tmpfs holding the overlay's upper dir when the spec gives no size. */
+#define ISOLATE_UPPER_SIZE_DEFAULT (UINT64_C(1) << 30)
+
 /* What the plan needs to know beyond the spec. */
 typedef struct PlanContext {
         uid_t owner_uid;
@@ -82,6 +85,10 @@ typedef struct PlanContext {
 int isolate_plan_build(const IsolateSpec *spec, const PlanContext *ctx, MountPlan *ret_plan,
                        ThError *err);
 void isolate_plan_done(MountPlan *plan);
+/* The size of /tmp, /dev/shm and the spec's tmpfs mounts in bytes: half the
+ * memory limit, or without one half the upper dir's size; /run has half of
+ * that (pure). */
+uint64_t isolate_plan_tmpfs_size(const IsolateSpec *spec);
 const char *mount_op_kind_to_string(MountOpKind k);
 
 /* Applies the ops of one phase. root_fd: the new root (OUTER, INNER), or -1
@@ -110,6 +117,16 @@ int isolate_caps_bounding(const char *const *keep, size_t n_keep, uint64_t *ret_
 /* Drops every capability outside mask from the bounding, inheritable,
  * permitted and effective sets, and clears the ambient set. */
 int isolate_caps_apply(uint64_t mask, ThError *err);
+
+/* ---- system call filter (seccomp.c) ------------------------------------- */
+
+struct sock_fprog;
+/* The container's filter as a BPF program, built once per process (call it
+ * before clone so the child allocates nothing). */
+int isolate_seccomp_program(const struct sock_fprog **ret, ThError *err);
+/* Loads it into the calling process (seccomp(2), without no_new_privs: the
+ * caller holds CAP_SYS_ADMIN in its user namespace). */
+int isolate_seccomp_load(const struct sock_fprog *prog, ThError *err);
 
 /* ---- cgroups (cgroup.c) ------------------------------------------------- */
 

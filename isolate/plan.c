@@ -110,11 +110,25 @@ static const char *const proc_masked[] = {
         "/proc/kallsyms", "/proc/sched_debug", "/proc/latency_stats",
 };
 
-static int plan_dev(MountPlan *p, const PlanContext *ctx, const char *owner_opts)
+/* Bounded by the test's limits, not the host's tmpfs default (half of its
+ * RAM): a runaway write meets ENOSPC, a clear error, before the memory
+ * limit's OOM killer (tmpfs pages are charged to the container's memory).
+ * At least 1 MiB. */
+uint64_t isolate_plan_tmpfs_size(const IsolateSpec *spec)
+{
+        uint64_t base = spec->limits.memory_bytes;
+        if (!base)
+                base = spec->upper_size ? spec->upper_size : ISOLATE_UPPER_SIZE_DEFAULT;
+        base /= 2;
+        return base < (UINT64_C(1) << 20) ? UINT64_C(1) << 20 : base;
+}
+
+static int plan_dev(MountPlan *p, const PlanContext *ctx, const char *owner_opts,
+                    const char *size_opt)
 {
         int r;
         const char *d = plan_own(p, th_strdup_printf("mode=0755,size=4m,%s", owner_opts));
-        const char *shm = plan_own(p, th_strdup_printf("mode=1777,%s", owner_opts));
+        const char *shm = plan_own(p, th_strdup_printf("mode=1777,%s,%s", size_opt, owner_opts));
         if (!d || !shm)
                 return -ENOMEM;
         r = plan_add(p, (MountOp){ .kind = MOUNT_OP_FS,
@@ -203,7 +217,7 @@ static int plan_boot(MountPlan *p, const IsolateSpec *spec)
 }
 
 static int plan_user_mounts(MountPlan *p, const IsolateSpec *spec, const bool *bind_is_file,
-                            const char *owner_opts, ThError *err)
+                            const char *owner_opts, const char *size_opt, ThError *err)
 {
         size_t n = spec->n_binds + spec->n_tmpfs;
         _cleanup_free_ UserMount *m = calloc(n ? n : 1, sizeof(*m));
@@ -222,7 +236,8 @@ static int plan_user_mounts(MountPlan *p, const IsolateSpec *spec, const bool *b
         /* Parents before children: "/srv" is mounted before "/srv/x". */
         qsort(m, n, sizeof(*m), user_mount_cmp);
 
-        const char *tmpfs_opts = plan_own(p, th_strdup_printf("mode=0755,%s", owner_opts));
+        const char *tmpfs_opts =
+                plan_own(p, th_strdup_printf("mode=0755,%s,%s", size_opt, owner_opts));
         if (!tmpfs_opts)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
@@ -321,14 +336,18 @@ int isolate_plan_build(const IsolateSpec *spec, const PlanContext *ctx, MountPla
 
         const char *owner = plan_own(&p, th_strdup_printf("uid=%u,gid=%u", (unsigned)ctx->owner_uid,
                                                           (unsigned)ctx->owner_gid));
-        const char *run = plan_own(&p, th_strdup_printf("mode=0755,size=20%%,%s", owner));
-        const char *tmp = plan_own(&p, th_strdup_printf("mode=1777,%s", owner));
-        if (!owner || !run || !tmp) {
+        const uint64_t size = isolate_plan_tmpfs_size(spec);
+        const char *size_opt =
+                plan_own(&p, th_strdup_printf("size=%llu", (unsigned long long)size));
+        const char *run = plan_own(&p, th_strdup_printf("mode=0755,size=%llu,%s",
+                                                        (unsigned long long)size / 2, owner));
+        const char *tmp = plan_own(&p, th_strdup_printf("mode=1777,%s,%s", size_opt, owner));
+        if (!owner || !size_opt || !run || !tmp) {
                 r = -ENOMEM;
                 goto fail;
         }
 
-        r = plan_dev(&p, ctx, owner);
+        r = plan_dev(&p, ctx, owner, size_opt);
         if (r >= 0)
                 r = plan_add(&p, (MountOp){ .kind = MOUNT_OP_FS,
                                             .target = "/run",
@@ -344,7 +363,7 @@ int isolate_plan_build(const IsolateSpec *spec, const PlanContext *ctx, MountPla
         if (r >= 0 && spec->boot)
                 r = plan_boot(&p, spec);
         if (r >= 0)
-                r = plan_user_mounts(&p, spec, ctx->bind_is_file, owner, err);
+                r = plan_user_mounts(&p, spec, ctx->bind_is_file, owner, size_opt, err);
         if (r >= 0)
                 r = plan_kernel_fs(&p, ctx);
         if (r < 0)

@@ -39,7 +39,8 @@
  * 12. plan phase FINAL: masks and read-only remounts of /proc parts; a mask
  *     that fails is fatal.
  * 13. capabilities: bounding set, then the process sets (libcap).
- * 14. every fd >= 3 close-on-exec; READY to the worker.
+ * 14. every fd >= 3 close-on-exec; the system call filter (seccomp.c, built
+ *     by the worker); READY to the worker.
  * 15. exec the rootfs's systemd (boot) or harness-init from the sealed memfd
  *     (direct; the stub init of init.c, as a fork when the kernel refuses).
  * worker: poll the PID 1 pidfd, the sync socket, the console and the
@@ -71,8 +72,7 @@
 #include "isolate-internal.h"
 #include "isolate-copy.h"
 
-#define STATE_DIR          "/run/harness"
-#define DEFAULT_UPPER_SIZE (UINT64_C(1) << 30)
+#define STATE_DIR "/run/harness"
 
 static const char *const systemd_paths[] = { "/usr/lib/systemd/systemd", "/lib/systemd/systemd" };
 
@@ -97,6 +97,7 @@ typedef struct Container {
         char *stage;         /* per-container staging dir (host path, own mount ns only) */
         char **env;
         uint64_t caps;
+        const struct sock_fprog *seccomp; /* the filter PID 1 loads last */
         pid_t worker;
         IsolateNet *net;  /* veth: the namespace made by net.c, joined by the outer child */
         Registration reg; /* the entry under /run/harness/machines */
@@ -239,7 +240,7 @@ static int open_console(Container *c, ThError *err)
 static int make_upper(Container *c, ThError *err)
 {
         char size[32];
-        uint64_t bytes = c->spec->upper_size ? c->spec->upper_size : DEFAULT_UPPER_SIZE;
+        uint64_t bytes = c->spec->upper_size ? c->spec->upper_size : ISOLATE_UPPER_SIZE_DEFAULT;
         th_snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
         _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
         if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
@@ -423,7 +424,7 @@ static int inner_setup(Container *c, const char *root, ThError *err)
          * command needs are dup2()ed onto 0..2 just before exec. */
         if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 return th_error_errno(err, errno, "close_range");
-        return 0;
+        return isolate_seccomp_load(c->seccomp, err);
 }
 
 /* The container starts with default signal handling, whatever the caller
@@ -480,7 +481,9 @@ static int isolate_init_fd(void)
 
 void isolate_preload(void)
 {
+        const struct sock_fprog *prog;
         (void)isolate_init_fd();
+        (void)isolate_seccomp_program(&prog, NULL);
 }
 
 /* PID 1 of direct mode becomes harness-init from the sealed memfd; returns
@@ -1326,6 +1329,9 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
         if (r < 0)
                 return r;
         r = isolate_caps_bounding(s->caps_keep, s->n_caps_keep, &c->caps, err);
+        if (r < 0)
+                return r;
+        r = isolate_seccomp_program(&c->seccomp, err);
         if (r < 0)
                 return r;
         r = build_env(c, err);

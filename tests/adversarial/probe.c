@@ -7,8 +7,17 @@
  *   probe fds                no fd >= 3 of any visible process is a directory
  *                            or leads outside the root; cwd inside the root
  *   probe abstract-listen N  (host side) serve the abstract socket @N
- *   probe abstract-connect N connect to @N: must fail */
+ *   probe abstract-connect N connect to @N: must fail
+ *   probe syscalls           call each syscall the container's seccomp filter
+ *                            denies, raw (and through the 32-bit ABI on
+ *                            x86_64), and print what each returned; 0 when
+ *                            every one failed with EPERM
+ *   probe fill PATH          write PATH in 1 MiB steps until a write fails;
+ *                            print the bytes written and the errno */
+#define _GNU_SOURCE 1 /* strerrorname_np() */
 #include <dirent.h>
+#include <linux/io_uring.h>
+#include <linux/perf_event.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -192,6 +201,137 @@ static int cmd_abstract_connect(const char *name)
         return 1;
 }
 
+/* ---- syscalls: the seccomp filter's denials ------------------------------ */
+
+#ifndef KEYCTL_GET_KEYRING_ID
+#define KEYCTL_GET_KEYRING_ID 0
+#endif
+#define KEY_SPEC_SESSION_KEYRING (-3)
+#define KEY_SPEC_PROCESS_KEYRING (-2)
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+static int denied_total, denied_eperm;
+
+/* Prints "NAME: ok" or "NAME: ERRNO"; counts the EPERMs. */
+static void report(const char *name, long rc, int e)
+{
+        denied_total++;
+        if (rc >= 0) {
+                printf("%s: ok (%ld)\n", name, rc);
+                return;
+        }
+        const char *n = strerrorname_np(e);
+        printf("%s: %s\n", name, n ? n : "?");
+        if (e == EPERM)
+                denied_eperm++;
+}
+
+#define RAW(name, ...)                                            \
+        do {                                                      \
+                errno = 0;                                        \
+                long rc_ = syscall(__VA_ARGS__);                  \
+                int e_ = errno;                                   \
+                report(name, rc_, e_);                            \
+                if (rc_ > 2 && rc_ < 65536 && strstr(name, "fd")) \
+                        close((int)rc_);                          \
+        } while (0)
+
+#if defined(__x86_64__)
+/* The i386 ABI from a 64-bit process: int 0x80 takes 32-bit numbers and
+ * arguments in ebx, ecx, edx, esi, edi. */
+static long int80(long nr, long a, long b, long c, long d)
+{
+        long ret;
+        __asm__ volatile("int $0x80"
+                         : "=a"(ret)
+                         : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
+                         : "memory", "r8", "r9", "r10", "r11");
+        return ret;
+}
+
+static void report32(const char *name, long ret)
+{
+        if (ret < 0 && ret > -4096)
+                report(name, -1, (int)-ret);
+        else
+                report(name, ret, 0);
+}
+#endif
+
+static int cmd_syscalls(void)
+{
+        /* Each call is harmless where it is allowed: invalid or empty
+         * arguments, or an object that dies with the process. */
+        struct io_uring_params up = {};
+        RAW("io_uring_setup fd", SYS_io_uring_setup, 1, &up);
+        RAW("io_uring_enter", SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0);
+        RAW("io_uring_register", SYS_io_uring_register, -1, 0, NULL, 0);
+        RAW("keyctl", SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+        RAW("add_key", SYS_add_key, "user", "harness-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING);
+        RAW("request_key", SYS_request_key, "user", "harness-probe-none", NULL, 0);
+        RAW("bpf", SYS_bpf, 0x7fff, NULL, 0);
+        struct perf_event_attr pa = { .type = PERF_TYPE_SOFTWARE,
+                                      .size = sizeof(pa),
+                                      .config = PERF_COUNT_SW_DUMMY,
+                                      .disabled = 1,
+                                      .exclude_kernel = 1 };
+        RAW("perf_event_open fd", SYS_perf_event_open, &pa, 0, -1, -1, 0);
+        struct {
+                unsigned int handle_bytes;
+                int handle_type;
+                unsigned char f_handle[128];
+        } fh = { .handle_bytes = 128 };
+        int mnt_id;
+        /* name_to_handle_at stays allowed (systemd reads cgroup ids with
+         * it); the handle it gives is what open_by_handle_at must refuse. */
+        if (syscall(SYS_name_to_handle_at, AT_FDCWD, "/", &fh, &mnt_id, 0) < 0)
+                fh.handle_bytes = 8;
+        RAW("open_by_handle_at fd", SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY);
+        RAW("kexec_load", SYS_kexec_load, 0, 0, NULL, 0xdead0000UL);
+        RAW("kexec_file_load", SYS_kexec_file_load, -1, -1, 0, NULL, 0xdead0000UL);
+        RAW("userfaultfd fd", SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+        RAW("finit_module", SYS_finit_module, -1, "", 0);
+        RAW("delete_module", SYS_delete_module, "harness_probe_none", O_NONBLOCK);
+        RAW("swapoff", SYS_swapoff, "/harness-probe-none");
+#if defined(__x86_64__)
+        RAW("iopl", SYS_iopl, 0);
+        RAW("ioperm", SYS_ioperm, 0, 0, 0);
+        /* i386 numbers: keyctl 288, add_key 286, bpf 357, io_uring_setup 425. */
+        report32("keyctl/i386", int80(288, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0, 0));
+        report32("add_key/i386", int80(286, 0, 0, 0, 0));
+        report32("bpf/i386", int80(357, 0x7fff, 0, 0, 0));
+        report32("io_uring_setup/i386", int80(425, 1, 0, 0, 0));
+#endif
+        printf("%d of %d calls failed with EPERM\n", denied_eperm, denied_total);
+        return denied_eperm == denied_total ? 0 : 1;
+}
+
+static int cmd_fill(const char *path)
+{
+        static char buf[1 << 20];
+        memset(buf, 'x', sizeof(buf));
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                printf("fill %s: open: %s\n", path, strerrorname_np(errno));
+                return 2;
+        }
+        unsigned long long total = 0;
+        for (;;) {
+                ssize_t n = write(fd, buf, sizeof(buf));
+                if (n <= 0) {
+                        printf("fill %s: %llu bytes (%llu MiB): %s\n", path, total, total >> 20,
+                               n < 0 ? strerrorname_np(errno) : "short");
+                        break;
+                }
+                total += (unsigned long long)n;
+        }
+        close(fd);
+        unlink(path);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -203,6 +343,10 @@ int main(int argc, char **argv)
                 return cmd_abstract_listen(argv[2]);
         if (argc == 3 && strcmp(argv[1], "abstract-connect") == 0)
                 return cmd_abstract_connect(argv[2]);
+        if (argc == 2 && strcmp(argv[1], "syscalls") == 0)
+                return cmd_syscalls();
+        if (argc == 3 && strcmp(argv[1], "fill") == 0)
+                return cmd_fill(argv[2]);
         fprintf(stderr, "usage: probe tiocsti|fds|abstract-listen NAME|abstract-connect NAME\n");
         return 2;
 }
