@@ -34,6 +34,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/th-adv-sync.XXXXXX")
 pids=""
 victim_cg=""
 cleanup() {
+        # The victim ignores SIGTERM: its cgroup is killed.
+        [ -n "$victim_cg" ] && [ -d "$victim_cg" ] && echo 1 >"$victim_cg/cgroup.kill" 2>/dev/null
         for p in $pids; do kill "$p" 2>/dev/null; done
         # Workers of our own runs that did not end (the unfixed harness spins).
         for p in $(pgrep -f "$work/" 2>/dev/null); do
@@ -41,7 +43,6 @@ cleanup() {
         done
         wait 2>/dev/null
         [ -n "$victim_cg" ] && [ -d "$victim_cg" ] && {
-                echo 1 >"$victim_cg/cgroup.kill" 2>/dev/null
                 sleep 0.3
                 rmdir "$victim_cg" 2>/dev/null
         }
