@@ -198,6 +198,23 @@ size_t th_strv_length(char *const *v);
 /* Appends a copy of s; returns 0 or -ENOMEM. */
 int th_strv_push(char ***v, const char *s);
 
+/* ---- text from elsewhere -------------------------------------------------
+ *
+ * A string a container or a file could have chosen, made safe to show or to
+ * store on one line: control characters (C0, DEL, and C1 in UTF-8 form) become
+ * \n, \t, \r or \xHH, so no terminal escape, newline or bell gets through.
+ * With TH_ESCAPE_BACKSLASH a backslash becomes \\ as well and
+ * th_cunescape() gives back the exact bytes (a stored value). */
+#define TH_ESCAPE_BACKSLASH 1u
+/* Into buf (always NUL-terminated, cut at an escape boundary); returns the
+ * length written. */
+size_t th_cescape_buf(const char *s, char *buf, size_t size, unsigned flags);
+/* malloc()ed; NULL on OOM. */
+char *th_cescape(const char *s, unsigned flags);
+/* Reverses th_cescape(s, TH_ESCAPE_BACKSLASH); -EINVAL on a malformed escape
+ * or one that makes a NUL. */
+int th_cunescape(const char *s, char **ret);
+
 static inline bool th_streq(const char *a, const char *b)
 {
         return a && b && __builtin_strcmp(a, b) == 0;

@@ -67,7 +67,11 @@ void th_log_stderr_sink(ThLogLevel level, const char *msg, void *userdata)
                 [TH_LOG_DEBUG] = "\033[2m",
         };
         bool c = use_colour() && colour[level][0];
+        /* Messages carry text from containers and files (an error a test
+         * made, a path): no control character reaches the terminal. */
+        char safe[4096];
 
-        fprintf(stderr, "harness: %s%s%s%s\n", c ? colour[level] : "", prefix[level], msg,
+        th_cescape_buf(msg, safe, sizeof(safe), 0);
+        fprintf(stderr, "harness: %s%s%s%s\n", c ? colour[level] : "", prefix[level], safe,
                 c ? "\033[0m" : "");
 }

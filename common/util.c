@@ -280,3 +280,110 @@ int th_strv_push(char ***v, const char *s)
         *v = nv;
         return 0;
 }
+
+/* ---- text from elsewhere ------------------------------------------------- */
+
+/* The escape for s[i] (or "" to copy it as it is); *ret_skip: bytes taken. */
+static const char *escape_one(const unsigned char *s, size_t i, unsigned flags, char tmp[16],
+                              size_t *ret_skip)
+{
+        unsigned char c = s[i];
+        *ret_skip = 1;
+        if (c == '\\')
+                return flags & TH_ESCAPE_BACKSLASH ? "\\\\" : "";
+        if (c == '\n')
+                return "\\n";
+        if (c == '\t')
+                return "\\t";
+        if (c == '\r')
+                return "\\r";
+        if (c < 0x20 || c == 0x7f) {
+                snprintf(tmp, 16, "\\x%02x", c);
+                return tmp;
+        }
+        /* U+0080..U+009F: C1 controls (CSI is U+009B) in UTF-8. */
+        if (c == 0xc2 && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f) {
+                snprintf(tmp, 16, "\\xc2\\x%02x", s[i + 1]);
+                *ret_skip = 2;
+                return tmp;
+        }
+        return "";
+}
+
+size_t th_cescape_buf(const char *s, char *buf, size_t size, unsigned flags)
+{
+        const unsigned char *u = (const unsigned char *)(s ? s : "");
+        size_t o = 0;
+        if (size == 0)
+                return 0;
+        for (size_t i = 0; u[i];) {
+                char tmp[16];
+                size_t skip;
+                const char *e = escape_one(u, i, flags, tmp, &skip);
+                size_t n = e[0] ? strlen(e) : skip;
+                if (o + n >= size)
+                        break;
+                memcpy(buf + o, e[0] ? e : (const char *)u + i, n);
+                o += n;
+                i += skip;
+        }
+        buf[o] = 0;
+        return o;
+}
+
+char *th_cescape(const char *s, unsigned flags)
+{
+        size_t len = strlen(s ? s : "");
+        /* \xc2\xHH (8 bytes) for 2 input bytes is the worst case: 4x. */
+        char *buf = malloc(len * 4 + 1);
+        if (buf)
+                th_cescape_buf(s, buf, len * 4 + 1, flags);
+        return buf;
+}
+
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int th_cunescape(const char *s, char **ret)
+{
+        size_t len = strlen(s);
+        _cleanup_free_ char *out = malloc(len + 1);
+        size_t o = 0;
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] != '\\') {
+                        out[o++] = s[i];
+                        continue;
+                }
+                char e = s[++i];
+                if (e == 'n')
+                        out[o++] = '\n';
+                else if (e == 't')
+                        out[o++] = '\t';
+                else if (e == 'r')
+                        out[o++] = '\r';
+                else if (e == '\\')
+                        out[o++] = '\\';
+                else if (e == 'x' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
+                         hexval(s[i + 2]) >= 0) {
+                        int v = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+                        if (v == 0)
+                                return -EINVAL;
+                        out[o++] = (char)v;
+                        i += 2;
+                } else
+                        return -EINVAL;
+        }
+        out[o] = 0;
+        *ret = TAKE_PTR(out);
+        return 0;
+}

@@ -126,6 +126,82 @@ static int join_cgroups(pid_t pid, const char *enter_cg, ThError *err)
         return 0;
 }
 
+/* The v2 hierarchy as mounted on this host. */
+static const char *v2_mount(void)
+{
+        struct statfs sf;
+        return statfs("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC
+                       ? "/sys/fs/cgroup/unified"
+                       : "/sys/fs/cgroup";
+}
+
+/* The recorded cgroup must be one of harness's own: V2/harness/NAME or
+ * V2/harness/NAME/payload. Returns the part below the mount. */
+static const char *harness_cgroup(const char *cgroup)
+{
+        const char *v2 = v2_mount();
+        size_t l = strlen(v2);
+        if (strncmp(cgroup, v2, l) != 0 || strncmp(cgroup + l, "/harness/", 9) != 0)
+                return NULL;
+        const char *name = cgroup + l + 9, *end = name;
+        while ((*end >= 'a' && *end <= 'z') || (*end >= 'A' && *end <= 'Z') ||
+               (*end >= '0' && *end <= '9') || *end == '-' || *end == '_')
+                end++;
+        if (end == name || (*end && strcmp(end, "/payload") != 0))
+                return NULL;
+        return cgroup + l;
+}
+
+/* Whether the leader's v2 cgroup is rel or below it. */
+static int leader_in_cgroup(pid_t pid, const char *rel)
+{
+        char p[64];
+        th_snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0, l = strlen(rel);
+        ssize_t n;
+        if (!f)
+                return -errno;
+        while ((n = getline(&line, &cap, f)) > 0) {
+                line[strcspn(line, "\n")] = 0;
+                if (strncmp(line, "0::", 3) != 0)
+                        continue;
+                const char *cg = line + 3;
+                return strncmp(cg, rel, l) == 0 && (cg[l] == 0 || cg[l] == '/');
+        }
+        return 0;
+}
+
+/* The registry is only a file: act on its leader only when the process is
+ * in the recorded cgroup and that cgroup is one harness made. The pidfd pins
+ * the process: checked once more after reading its cgroup, it was the same
+ * process throughout. */
+static int open_leader(const IsolateMachine *m, int *ret_pidfd, ThError *err)
+{
+        const char *rel = harness_cgroup(m->cgroup);
+        if (!rel)
+                return th_error_set(err, EPERM,
+                                    "machine '%s': its registry entry names the cgroup '%s', "
+                                    "which is not harness's; refusing",
+                                    m->name, m->cgroup);
+        _cleanup_close_ int pidfd = pidfd_open(m->leader, 0);
+        if (pidfd < 0)
+                return th_error_errno(err, errno, "machine '%s': PID %d", m->name, (int)m->leader);
+        int r = leader_in_cgroup(m->leader, rel);
+        if (r >= 0 && pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+                r = -errno;
+        if (r < 0)
+                return th_error_errno(err, -r, "machine '%s': PID %d", m->name, (int)m->leader);
+        if (r == 0)
+                return th_error_set(err, EPERM,
+                                    "machine '%s': PID %d is not in the container's cgroup '%s'; "
+                                    "refusing",
+                                    m->name, (int)m->leader, m->cgroup);
+        *ret_pidfd = TAKE_FD(pidfd);
+        return 0;
+}
+
 typedef struct EnterCtx {
         pid_t leader;
         int pidfd;
@@ -172,95 +248,93 @@ static int enter_child(const EnterCtx *e, ThError *err)
         return isolate_seccomp_load(filter, err);
 }
 
-/* With a terminal: a pty of the container's own devpts, so the shell gets
- * a controlling terminal and job control in its PID namespace (the host's
- * terminal is not even visible there). Returns the master, or -1 without. */
-static int open_container_pty(char *name, size_t size)
+/* The command's terminal: with one on the caller's stdio, a pty of the
+ * container's own devpts (a controlling terminal and job control in its PID
+ * namespace; the caller's terminal is not even visible there) in place of
+ * each of fds 0-2 that is a terminal. The caller's terminal itself never
+ * reaches the command: TIOCSTI on it would type into the caller's shell. */
+typedef struct EnterTty {
+        bool is_tty[3];
+        int master;
+        char slave[128];
+} EnterTty;
+
+static bool enter_tty_any(const EnterTty *t)
 {
-        if (!isatty(STDIN_FILENO))
-                return -1;
-        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, size) != 0) {
-                if (m >= 0)
-                        close(m);
-                return -1;
-        }
-        struct winsize ws;
-        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-                (void)ioctl(m, TIOCSWINSZ, &ws);
-        return m;
+        return t->is_tty[0] || t->is_tty[1] || t->is_tty[2];
 }
 
-/* Copies the terminal to the pty and back until the command closes it. */
-static void relay(int master)
+/* The command: a session of its own always; the pty as its controlling
+ * terminal when there is one, none otherwise. */
+static _Noreturn void exec_command(const EnterCtx *e, const EnterTty *t, int err_fd)
 {
-        bool in_open = true;
-        for (;;) {
-                struct pollfd p[2] = { { .fd = master, .events = POLLIN },
-                                       { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN } };
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return;
-                }
-                char buf[4096];
-                if (p[0].revents) {
-                        ssize_t n = read(master, buf, sizeof(buf));
-                        if (n <= 0 && errno != EINTR && errno != EAGAIN)
-                                return; /* EIO: every slave fd is closed */
-                        if (n > 0)
-                                (void)th_write_all(STDOUT_FILENO, buf, (size_t)n);
-                }
-                if (p[1].revents) {
-                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (n <= 0)
-                                in_open = false;
-                        else
-                                (void)th_write_all(master, buf, (size_t)n);
-                }
+        ThError err = {};
+        static char *const shell[] = { "/bin/sh", "-l", NULL };
+        char *const *argv = e->argv && e->argv[0] ? e->argv : shell;
+        if (setsid() < 0) {
+                th_error_errno(&err, errno, "setsid");
+                goto fail;
         }
+        if (t->master >= 0) {
+                int slave = open(t->slave, O_RDWR);
+                if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+                        th_error_errno(&err, errno, "attach the pty '%s'", t->slave);
+                        goto fail;
+                }
+                for (int fd = 0; fd < 3; fd++)
+                        if (t->is_tty[fd] && dup2(slave, fd) < 0) {
+                                th_error_errno(&err, errno, "attach the pty '%s'", t->slave);
+                                goto fail;
+                        }
+                if (slave > 2)
+                        close(slave);
+        }
+        environ = e->env;
+        /* Resolved in the container's root and with its PATH. */
+        execvp(argv[0], argv);
+        th_error_errno(&err, errno, "execute '%s' in the container", argv[0]);
+fail:
+        (void)th_write_all(err_fd, &err, sizeof(err));
+        _exit(127);
 }
 
 static _Noreturn void run_child(const EnterCtx *e, int err_fd)
 {
         ThError err = {};
-        char pts[128];
+        EnterTty t = { .master = -1 };
         if (enter_child(e, &err) < 0) {
                 (void)th_write_all(err_fd, &err, sizeof(err));
                 _exit(127);
         }
-        int master = open_container_pty(pts, sizeof(pts));
+        for (int fd = 0; fd < 3; fd++)
+                t.is_tty[fd] = isatty(fd);
+        int size_fd = t.is_tty[0] ? 0 : t.is_tty[1] ? 1 : t.is_tty[2] ? 2 : -1;
+        if (enter_tty_any(&t) &&
+            isolate_pty_open(size_fd, &t.master, t.slave, sizeof(t.slave), &err) < 0) {
+                (void)th_write_all(err_fd, &err, sizeof(err));
+                _exit(127);
+        }
         pid_t pid = fork();
         if (pid < 0) {
                 th_error_errno(&err, errno, "fork");
                 (void)th_write_all(err_fd, &err, sizeof(err));
                 _exit(127);
         }
-        if (pid == 0) {
-                static char *const shell[] = { "/bin/sh", "-l", NULL };
-                char *const *argv = e->argv && e->argv[0] ? e->argv : shell;
-                if (master >= 0) {
-                        int slave = -1;
-                        if (setsid() < 0 || (slave = open(pts, O_RDWR)) < 0 ||
-                            ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 ||
-                            dup2(slave, 1) < 0 || dup2(slave, 2) < 0) {
-                                th_error_errno(&err, errno, "attach the pty '%s'", pts);
-                                (void)th_write_all(err_fd, &err, sizeof(err));
-                                _exit(127);
-                        }
-                        if (slave > 2)
-                                close(slave);
-                }
-                environ = e->env;
-                /* Resolved in the container's root and with its PATH. */
-                execvp(argv[0], argv);
-                th_error_errno(&err, errno, "execute '%s' in the container", argv[0]);
-                (void)th_write_all(err_fd, &err, sizeof(err));
-                _exit(127);
-        }
+        if (pid == 0)
+                exec_command(e, &t, err_fd);
         close(err_fd);
-        if (master >= 0)
-                relay(master);
+        if (t.master >= 0) {
+                IsolatePtyForward f = { .master = t.master,
+                                        .in_fd = t.is_tty[0] ? 0 : -1,
+                                        .out_fd = t.is_tty[1] ? 1 : 2,
+                                        .size_fd = size_fd,
+                                        .escape_presses = 3 };
+                if (isolate_pty_forward(&f) == ISOLATE_PTY_ESCAPE) {
+                        /* The command's session, whatever it started. */
+                        (void)kill(-pid, SIGKILL);
+                        (void)kill(pid, SIGKILL);
+                }
+        }
         int st;
         while (waitpid(pid, &st, 0) < 0)
                 if (errno != EINTR)
@@ -278,9 +352,10 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
                 m.cgroup[0] ? th_strdup_printf("%s/harness-enter-%d", m.cgroup, (int)getpid())
                             : NULL;
         EnterCtx e = { .leader = m.leader, .argv = argv, .enter_cg = enter_cg };
-        _cleanup_close_ int pidfd = pidfd_open(m.leader, 0);
-        if (pidfd < 0)
-                return th_error_errno(err, errno, "machine '%s': PID %d", name, (int)m.leader);
+        _cleanup_close_ int pidfd = -1;
+        r = open_leader(&m, &pidfd, err);
+        if (r < 0)
+                return r;
         e.pidfd = pidfd;
         _cleanup_strv_ char **env = NULL;
         r = isolate_registry_env(m.name, &env);
@@ -296,15 +371,10 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return th_error_errno(err, errno, "pipe");
-        /* With a terminal, ours goes raw: the container's pty does the line
-         * discipline (echo, ^C to the foreground job inside). */
+        /* The forwarder makes the terminal raw and restores it; this is
+         * for a forwarder that was killed. */
         struct termios saved;
         bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
-        if (raw) {
-                struct termios t = saved;
-                cfmakeraw(&t);
-                (void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
-        }
         pid_t pid = fork();
         if (pid < 0) {
                 if (raw)
@@ -353,6 +423,7 @@ static bool wait_exit(int pidfd, uint64_t usec)
         return poll(&p, 1, (int)(usec / 1000)) > 0;
 }
 
+/* Only ever a cgroup open_leader() accepted. */
 static bool kill_cgroup(const char *cgroup)
 {
         char p[1100];
@@ -368,9 +439,10 @@ int isolate_machine_stop(const char *name, uint64_t timeout_usec, ThError *err)
         int r = isolate_machine_get(name, &m, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int pidfd = pidfd_open(m.leader, 0);
-        if (pidfd < 0)
-                return th_error_errno(err, errno, "machine '%s': PID %d", name, (int)m.leader);
+        _cleanup_close_ int pidfd = -1;
+        r = open_leader(&m, &pidfd, err);
+        if (r < 0)
+                return r;
         /* Tell the harness that runs it why it ends, whatever stage it is in
          * (a boot stopped before its test unit started is not a boot failure). */
         isolate_registry_mark_stopped(m.name);

@@ -14,32 +14,40 @@
 
 #include "isolate-internal.h"
 
-int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err, int pass_fd)
+int isolate_sync_send_fds(int fd, SyncKind kind, int value, const int *fds, size_t n_fds)
 {
         SyncMsg m = { .kind = kind, .value = value };
-        if (err)
-                m.err = *err;
         struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
         union {
                 struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
+                char buf[CMSG_SPACE(sizeof(int) * 2)];
         } c = {};
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (pass_fd >= 0) {
+        if (n_fds > 2)
+                return -EINVAL;
+        if (n_fds > 0) {
                 msg.msg_control = c.buf;
-                msg.msg_controllen = sizeof(c.buf);
+                msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
                 struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
                 h->cmsg_level = SOL_SOCKET;
                 h->cmsg_type = SCM_RIGHTS;
-                h->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+                h->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(h), fds, sizeof(int) * n_fds);
         }
         return sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
+int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err)
+{
+        SyncMsg m = { .kind = kind, .value = value };
+        if (err)
+                m.err = *err;
+        return send(fd, &m, sizeof(m), MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
 _Noreturn void isolate_sync_fail(int fd, const ThError *err)
 {
-        (void)isolate_sync_send(fd, SYNC_ERROR, 0, err, -1);
+        (void)isolate_sync_send(fd, SYNC_ERROR, 0, err);
         _exit(127);
 }
 
@@ -127,6 +135,19 @@ static int switch_user(const char *user, char **env, ThError *err)
         return 0;
 }
 
+/* PID 2 before its exec. The worker took READY already and believes no
+ * error from the container any more: a failure here is the command's (exit
+ * 127, like a shell's), told on its stderr. */
+static _Noreturn void command_fail(const ThError *err)
+{
+        char line[sizeof(err->msg) + 32];
+        int n = snprintf(line, sizeof(line), "harness-init: %s\n", err->msg);
+        if (n > 0)
+                (void)th_write_all(STDERR_FILENO, line,
+                                   (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        _exit(127);
+}
+
 static _Noreturn void exec_child(const InitParams *p, char *const *argv)
 {
         ThError err = {};
@@ -135,6 +156,9 @@ static _Noreturn void exec_child(const InitParams *p, char *const *argv)
         sigprocmask(SIG_UNBLOCK, &all, NULL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
+        /* Nothing of the worker's channel reaches the command. */
+        if (p->sync_fd >= 0)
+                close(p->sync_fd);
         (void)setsid();
         if (p->interactive)
                 (void)ioctl(0, TIOCSCTTY, 0); /* fails harmlessly without a terminal */
@@ -143,19 +167,19 @@ static _Noreturn void exec_child(const InitParams *p, char *const *argv)
                 if (null < 0 || dup2(null, 0) < 0 || dup2(p->stdout_fd, 1) < 0 ||
                     dup2(p->stderr_fd, 2) < 0) {
                         th_error_errno(&err, errno, "set up the command's stdio");
-                        isolate_sync_fail(p->sync_fd, &err);
+                        command_fail(&err);
                 }
         }
         if (p->user && switch_user(p->user, p->env, &err) < 0)
-                isolate_sync_fail(p->sync_fd, &err);
+                command_fail(&err);
         if (chdir(p->workdir ? p->workdir : "/") < 0) {
                 th_error_errno(&err, errno, "change to directory '%s' in the container",
                                p->workdir);
-                isolate_sync_fail(p->sync_fd, &err);
+                command_fail(&err);
         }
         execvpe(argv[0], argv, p->env);
         th_error_errno(&err, errno, "execute '%s' in the container", argv[0]);
-        isolate_sync_fail(p->sync_fd, &err);
+        command_fail(&err);
 }
 
 static int status_of(int wstatus)
@@ -266,7 +290,7 @@ _Noreturn void isolate_stub_init(const InitParams *p)
         if (p->setup_argv) {
                 int s = run_as_pid2(p, p->setup_argv, sfd);
                 if (s != 0) {
-                        (void)isolate_sync_send(p->sync_fd, SYNC_SETUP_FAILED, s, NULL, -1);
+                        (void)isolate_sync_send(p->sync_fd, SYNC_SETUP_FAILED, s, NULL);
                         _exit(s);
                 }
         }
@@ -275,7 +299,7 @@ _Noreturn void isolate_stub_init(const InitParams *p)
                 _exit(s);
         /* Held for the caller (IsolateSpec.hold): reap what is left running
          * until SIGTERM, SIGINT or SIGHUP ends the container. */
-        (void)isolate_sync_send(p->sync_fd, SYNC_KEPT, s, NULL, -1);
+        (void)isolate_sync_send(p->sync_fd, SYNC_KEPT, s, NULL);
         for (;;) {
                 struct signalfd_siginfo si;
                 if (read(sfd, &si, sizeof(si)) != sizeof(si)) {

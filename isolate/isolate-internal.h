@@ -242,11 +242,17 @@ typedef struct InitParams {
  * SIGTERM/SIGINT, exits with the command's status. Never returns. */
 _Noreturn void isolate_stub_init(const InitParams *p);
 
-/* Messages on the sync socket (SOCK_SEQPACKET, one message per write). */
+/* Messages to the worker (SOCK_SEQPACKET, one message per write). SYNC_PID
+ * comes only from the outer child on a socket of its own, which PID 1 closes
+ * first; everything else on the sync socket, which PID 1 keeps and container
+ * root can take from it (pidfd_getfd), so the worker believes it only as far
+ * as the container controls it anyway: SYNC_ERROR only before SYNC_READY
+ * (nothing of the container runs yet), after it only the command's own
+ * status claims. No message names a process or a path. */
 typedef enum SyncKind {
-        SYNC_PID,          /* value = the container PID 1's host pid (+ an O_PATH root fd) */
+        SYNC_PID,          /* outer child: PID 1's pidfd + an O_PATH root fd (SCM_RIGHTS) */
         SYNC_READY,        /* PID 1 finished setup */
-        SYNC_ERROR,        /* err */
+        SYNC_ERROR,        /* err; setup only, before READY */
         SYNC_SETUP_FAILED, /* value = the setup command's status */
         SYNC_KEPT,         /* value = the command's status; PID 1 stays (hold) */
         _SYNC_KIND_MAX,
@@ -259,7 +265,9 @@ typedef struct SyncMsg {
         ThError err;
 } SyncMsg;
 
-int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err, int pass_fd);
+int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err);
+/* A message carrying up to two fds (SCM_RIGHTS). */
+int isolate_sync_send_fds(int fd, SyncKind kind, int value, const int *fds, size_t n_fds);
 _Noreturn void isolate_sync_fail(int fd, const ThError *err);
 
 /* ---- network (net.c, net-util.c) ----------------------------------------- */
@@ -307,6 +315,21 @@ void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t 
                               const char *cgroup, const char *address, char *const *env);
 /* The container's environment as recorded at start ("K=V"). */
 int isolate_registry_env(const char *name, char ***ret);
+
+/* One entry as written (pure, for the tests too). */
+typedef struct RegistryEntry {
+        const char *name, *test, *suite;
+        pid_t leader;
+        uint64_t start_usec;
+        const char *rootfs;
+        bool boot;
+        const char *network, *address, *cgroup;
+        char *const *env;
+} RegistryEntry;
+int isolate_registry_write(FILE *f, const RegistryEntry *e);
+/* -EBADMSG: not an entry (a line without '=', a bad escape, a NUL, a second
+ * leader or cgroup, a value too long for its field). ret_env may be NULL. */
+int isolate_registry_parse(FILE *f, IsolateMachine *m, char ***ret_env);
 void isolate_registry_release(Registration *reg);
 /* Whether `harness stop` asked this container to end (isolate_machine_stop()
  * writes "stop" into the entry's lock file before it signals). */

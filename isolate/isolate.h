@@ -211,5 +211,30 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
 /* Boot mode: asks systemd to power off, waits up to timeout_usec, then kills;
  * direct mode: SIGTERM, then kill. Returns once PID 1 is gone. */
 int isolate_machine_stop(const char *name, uint64_t timeout_usec, ThError *err);
+/* ---- the pty forwarder (pty.c) -------------------------------------------- */
+
+enum {
+        ISOLATE_PTY_HANGUP, /* every slave fd is closed (the command ended) */
+        ISOLATE_PTY_ESCAPE, /* Ctrl-] was pressed escape_presses times in a row */
+};
+
+typedef struct IsolatePtyForward {
+        int master;              /* the pty's master */
+        int in_fd;               /* the terminal's input (made raw meanwhile), or -1 */
+        int out_fd;              /* where the pty's output goes, or -1 */
+        int size_fd;             /* the terminal whose window size the pty follows, or -1 */
+        unsigned escape_presses; /* Ctrl-] this many times in a row; 0: no escape */
+        /* Called on the escape; returns whether to stop (NULL: stop). */
+        bool (*escape)(void *userdata);
+        void *userdata;
+} IsolatePtyForward;
+
+/* A new pty (master O_CLOEXEC, O_NOCTTY) with size_fd's window size, from the
+ * devpts of the caller's mount namespace; ret_slave: the slave's path. */
+int isolate_pty_open(int size_fd, int *ret_master, char *ret_slave, size_t size, ThError *err);
+/* Forwards until the pty hangs up or the escape; the terminal's mode and the
+ * signal mask are restored on every return. ISOLATE_PTY_* or -errno. */
+int isolate_pty_forward(const IsolatePtyForward *f);
+
 /* "8080:80" (pure). */
 int isolate_port_parse(const char *s, IsolatePort *ret);

@@ -1,5 +1,8 @@
 /* isolate: the runtime registry of running containers. One key=value file
- * per machine under /run/harness/machines plus a lock file the worker holds
+ * per machine under /run/harness/machines (fixed keys, one per line, every
+ * value escaped with th_cescape(): a value holds no newline, so nothing a
+ * test chose, its environment above all, can add a line; lines of any
+ * length) plus a lock file the worker holds
  * while the container runs (an entry whose lock is free is stale and swept),
  * and the registration with systemd-machined when it runs. */
 #include <fcntl.h>
@@ -120,12 +123,43 @@ int isolate_registry_reserve(const IsolateSpec *spec, Registration *ret, ThError
         return th_error_set(err, EBUSY, "machine name '%s' is taken", base);
 }
 
-static void put(FILE *f, const char *key, const char *value)
+static int put(FILE *f, const char *key, const char *value)
 {
-        fprintf(f, "%s=", key);
-        for (const char *c = value ? value : ""; *c; c++)
-                fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
-        fputc('\n', f);
+        _cleanup_free_ char *e = th_cescape(value ? value : "", TH_ESCAPE_BACKSLASH);
+        if (!e)
+                return -ENOMEM;
+        return fprintf(f, "%s=%s\n", key, e) < 0 ? -EIO : 0;
+}
+
+int isolate_registry_write(FILE *f, const RegistryEntry *e)
+{
+        char num[32];
+        int r = put(f, "name", e->name);
+        if (r >= 0)
+                r = put(f, "test", e->test);
+        if (r >= 0)
+                r = put(f, "suite", e->suite);
+        th_snprintf(num, sizeof(num), "%d", (int)e->leader);
+        if (r >= 0)
+                r = put(f, "leader", num);
+        th_snprintf(num, sizeof(num), "%llu", (unsigned long long)e->start_usec);
+        if (r >= 0)
+                r = put(f, "start", num);
+        if (r >= 0)
+                r = put(f, "rootfs", e->rootfs);
+        if (r >= 0)
+                r = put(f, "mode", e->boot ? "boot" : "direct");
+        if (r >= 0)
+                r = put(f, "network", e->network);
+        if (r >= 0)
+                r = put(f, "address", e->address);
+        if (r >= 0)
+                r = put(f, "cgroup", e->cgroup);
+        /* What `harness enter` runs with: the direct-mode stub init never
+         * exec()s, so its /proc/PID/environ is not the container's. */
+        for (size_t i = 0; r >= 0 && e->env && e->env[i]; i++)
+                r = put(f, "env", e->env[i]);
+        return r;
 }
 
 static void machined_register(Registration *reg, const IsolateSpec *spec, pid_t leader)
@@ -187,24 +221,18 @@ void isolate_registry_started(Registration *reg, const IsolateSpec *spec, pid_t 
                 th_debug("registry: cannot write '%s'", tmp);
                 return;
         }
-        char num[32];
-        put(f, "name", reg->name);
-        put(f, "test", spec->test_name);
-        put(f, "suite", spec->suite_name);
-        th_snprintf(num, sizeof(num), "%d", (int)leader);
-        put(f, "leader", num);
-        th_snprintf(num, sizeof(num), "%llu", (unsigned long long)th_realtime_usec());
-        put(f, "start", num);
-        put(f, "rootfs", spec->rootfs);
-        put(f, "mode", spec->boot ? "boot" : "direct");
-        put(f, "network", isolate_network_to_string(spec->network));
-        put(f, "address", address);
-        put(f, "cgroup", cgroup);
-        /* What `harness enter` runs with: the direct-mode stub init never
-         * exec()s, so its /proc/PID/environ is not the container's. */
-        for (size_t i = 0; env && env[i]; i++)
-                put(f, "env", env[i]);
-        bool ok = fflush(f) == 0 && !ferror(f);
+        const RegistryEntry e = { .name = reg->name,
+                                  .test = spec->test_name,
+                                  .suite = spec->suite_name,
+                                  .leader = leader,
+                                  .start_usec = th_realtime_usec(),
+                                  .rootfs = spec->rootfs,
+                                  .boot = spec->boot,
+                                  .network = isolate_network_to_string(spec->network),
+                                  .address = address,
+                                  .cgroup = cgroup,
+                                  .env = env };
+        bool ok = isolate_registry_write(f, &e) >= 0 && fflush(f) == 0 && !ferror(f);
         fclose(f);
         if (!ok || rename(tmp, path) < 0) {
                 (void)unlink(tmp);
@@ -246,44 +274,77 @@ void isolate_registry_mark_stopped(const char *name)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static void copy_value(char *dst, size_t size, const char *v)
+/* The name and the cgroup: too long for the field is not cut, a cut path
+ * names another. */
+static int copy_value(char *dst, size_t size, const char *v)
 {
-        th_snprintf(dst, size, "%s", v);
+        return th_snprintf(dst, size, "%s", v);
 }
 
-static int parse_entry(FILE *f, IsolateMachine *m)
+/* What is only shown may be cut. */
+static int copy_shown(char *dst, size_t size, const char *v)
 {
-        char line[2048];
+        snprintf(dst, size, "%s", v);
+        return 0;
+}
+
+int isolate_registry_parse(FILE *f, IsolateMachine *m, char ***ret_env)
+{
+        _cleanup_free_ char *line = NULL;
+        _cleanup_strv_ char **env = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        int r = 0;
         *m = (IsolateMachine){};
-        while (fgets(line, sizeof(line), f)) {
-                line[strcspn(line, "\n")] = 0;
+        while (r >= 0 && (len = getline(&line, &cap, f)) >= 0) {
+                if (len > 0 && line[len - 1] == '\n')
+                        line[--len] = 0;
+                if ((size_t)len != strlen(line))
+                        return -EBADMSG; /* a NUL byte */
                 char *eq = strchr(line, '=');
                 if (!eq)
-                        continue;
+                        return -EBADMSG;
                 *eq = 0;
-                const char *k = line, *v = eq + 1;
+                const char *k = line;
+                _cleanup_free_ char *v = NULL;
+                if (th_cunescape(eq + 1, &v) < 0)
+                        return -EBADMSG;
                 if (strcmp(k, "name") == 0)
-                        copy_value(m->name, sizeof(m->name), v);
+                        r = copy_value(m->name, sizeof(m->name), v);
                 else if (strcmp(k, "test") == 0)
-                        copy_value(m->test, sizeof(m->test), v);
+                        r = copy_shown(m->test, sizeof(m->test), v);
                 else if (strcmp(k, "suite") == 0)
-                        copy_value(m->suite, sizeof(m->suite), v);
-                else if (strcmp(k, "leader") == 0)
-                        m->leader = (pid_t)atoi(v);
-                else if (strcmp(k, "start") == 0)
+                        r = copy_shown(m->suite, sizeof(m->suite), v);
+                else if (strcmp(k, "leader") == 0) {
+                        char *end;
+                        long pid = strtol(v, &end, 10);
+                        if (m->leader || !*v || *end || pid <= 0 || pid > INT32_MAX)
+                                return -EBADMSG;
+                        m->leader = (pid_t)pid;
+                } else if (strcmp(k, "start") == 0)
                         m->start_usec = strtoull(v, NULL, 10);
                 else if (strcmp(k, "rootfs") == 0)
-                        copy_value(m->rootfs, sizeof(m->rootfs), v);
+                        r = copy_shown(m->rootfs, sizeof(m->rootfs), v);
                 else if (strcmp(k, "mode") == 0)
                         m->boot = strcmp(v, "boot") == 0;
                 else if (strcmp(k, "network") == 0)
-                        copy_value(m->network, sizeof(m->network), v);
+                        r = copy_shown(m->network, sizeof(m->network), v);
                 else if (strcmp(k, "address") == 0)
-                        copy_value(m->address, sizeof(m->address), v);
-                else if (strcmp(k, "cgroup") == 0)
-                        copy_value(m->cgroup, sizeof(m->cgroup), v);
+                        r = copy_shown(m->address, sizeof(m->address), v);
+                else if (strcmp(k, "cgroup") == 0) {
+                        if (m->cgroup[0])
+                                return -EBADMSG;
+                        r = copy_value(m->cgroup, sizeof(m->cgroup), v);
+                } else if (strcmp(k, "env") == 0 && ret_env)
+                        r = th_strv_push(&env, v);
         }
-        return m->name[0] && m->leader > 0 ? 0 : -EBADMSG;
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (!m->name[0] || m->leader <= 0)
+                return -EBADMSG;
+        if (ret_env)
+                *ret_env = TAKE_PTR(env);
+        return 0;
 }
 
 /* 1 = running, 0 = stale (swept), < 0 = unreadable. */
@@ -307,7 +368,7 @@ static int read_entry(const char *name, IsolateMachine *m)
         _cleanup_fclose_ FILE *f = fopen(p, "re");
         if (!f)
                 return -errno;
-        return parse_entry(f, m) < 0 ? -EBADMSG : 1;
+        return isolate_registry_parse(f, m, NULL) < 0 ? -EBADMSG : 1;
 }
 
 static int cmp_machine(const void *a, const void *b)
@@ -356,21 +417,15 @@ int isolate_machine_get(const char *name, IsolateMachine *ret, ThError *err)
 
 int isolate_registry_env(const char *name, char ***ret)
 {
-        char p[256], line[8192];
-        char **env = NULL;
+        char p[256];
+        IsolateMachine m;
+        if (!valid_name(name))
+                return -EINVAL;
         th_snprintf(p, sizeof(p), MACHINES_DIR "/%s", name);
         _cleanup_fclose_ FILE *f = fopen(p, "re");
         if (!f)
                 return -errno;
-        while (fgets(line, sizeof(line), f)) {
-                line[strcspn(line, "\n")] = 0;
-                if (strncmp(line, "env=", 4) == 0 && th_strv_push(&env, line + 4) < 0) {
-                        th_strv_free(env);
-                        return -ENOMEM;
-                }
-        }
-        *ret = env;
-        return 0;
+        return isolate_registry_parse(f, &m, ret);
 }
 
 void isolate_registry_sweep(void)

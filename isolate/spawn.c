@@ -30,8 +30,11 @@
  *     new mount, PID, UTS, IPC, network and cgroup namespaces): PID 1. Its
  *     mount namespace is a less privileged copy, so the kernel locks the
  *     outer mounts (a read-only bind cannot be made writable). The outer
- *     child passes PID 1's pid and an O_PATH fd of the root to the worker
- *     (artifacts are read through it later) and exits.
+ *     child passes PID 1's pidfd (CLONE_PIDFD) and an O_PATH fd of the root
+ *     to the worker (artifacts are read through it later) on a socket of
+ *     its own, which PID 1 closes before anything else runs, and exits. The
+ *     worker takes the leader only from that pidfd, once, and checks that it
+ *     is its own child: nothing the container can send names a process.
  * 10. PID 1: PR_SET_PDEATHSIG; hostname; lo up; plan phase INNER: /proc,
  *     /sys read-only (own network namespace only), the own cgroup2 at
  *     /sys/fs/cgroup, devpts.
@@ -92,7 +95,8 @@ typedef struct Container {
         int init_fd;  /* harness-init's sealed memfd (not owned), or -1 */
         int console_master, console_slave;
         int out_fd, err_fd, console_fd, journal_fd, result_fd, setup_result_fd;
-        int sync[2];
+        int sync[2];         /* PID 1 -> worker: READY, errors before it, status claims */
+        int pidsock[2];      /* outer child -> worker: PID 1's pidfd and the root, once */
         const char *systemd; /* path inside the rootfs */
         char *stage;         /* per-container staging dir (host path, own mount ns only) */
         char **env;
@@ -542,6 +546,8 @@ static void exec_init(Container *c, const InitParams *p)
 static _Noreturn void inner_child(Container *c, const char *root)
 {
         ThError err = {};
+        /* The outer child's channel to the worker is never the container's. */
+        close(c->pidsock[1]);
         reset_signals();
         const IsolateSpec *s = c->spec;
         if (inner_setup(c, root, &err) < 0)
@@ -560,7 +566,7 @@ static _Noreturn void inner_child(Container *c, const char *root)
                                  NULL };
                 (void)setsid();
                 (void)ioctl(0, TIOCSCTTY, 0);
-                if (isolate_sync_send(c->sync[1], SYNC_READY, 0, NULL, -1) < 0)
+                if (isolate_sync_send(c->sync[1], SYNC_READY, 0, NULL) < 0)
                         _exit(127);
                 execve(c->systemd, argv, c->env);
                 th_error_errno(&err, errno, "execute '%s' in the container", c->systemd);
@@ -589,7 +595,7 @@ static _Noreturn void inner_child(Container *c, const char *root)
                 .stderr_fd = c->err_fd,
                 .sync_fd = c->sync[1],
         };
-        if (isolate_sync_send(c->sync[1], SYNC_READY, 0, NULL, -1) < 0)
+        if (isolate_sync_send(c->sync[1], SYNC_READY, 0, NULL) < 0)
                 _exit(127);
         if (c->init_fd >= 0)
                 exec_init(c, &p);
@@ -714,6 +720,7 @@ static _Noreturn void outer_child(Container *c)
         char root[4096];
         int root_fd = -1;
         close(c->sync[0]);
+        close(c->pidsock[0]);
         if (th_snprintf(root, sizeof(root), "%s/root", c->stage) < 0)
                 _exit(127);
         if (outer_setup(c, root, &root_fd, &err) < 0)
@@ -722,7 +729,9 @@ static _Noreturn void outer_child(Container *c)
         uint64_t flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
         if (c->spec->network != ISOLATE_NETWORK_HOST && !c->net)
                 flags |= CLONE_NEWNET;
-        struct clone_args a = { .flags = flags };
+        int pidfd = -1;
+        struct clone_args a = { .flags = flags | CLONE_PIDFD,
+                                .pidfd = (uint64_t)(uintptr_t)&pidfd };
         pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
         if (pid < 0) {
                 th_error_errno(&err, errno, "create the container's namespaces");
@@ -730,7 +739,8 @@ static _Noreturn void outer_child(Container *c)
         }
         if (pid == 0)
                 inner_child(c, root);
-        (void)isolate_sync_send(c->sync[1], SYNC_PID, pid, NULL, root_fd);
+        const int pass[] = { pidfd, root_fd };
+        (void)isolate_sync_send_fds(c->pidsock[1], SYNC_PID, 0, pass, ELEMENTSOF(pass));
         _exit(0);
 }
 
@@ -750,12 +760,94 @@ typedef struct Waiter {
         ThError err;
 } Waiter;
 
-static void recv_msg(Container *c, Waiter *w)
+/* The pid a pidfd refers to, from its fdinfo; 0 once the process is gone. */
+static pid_t pidfd_pid(int pidfd)
+{
+        char p[64], line[256];
+        th_snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", pidfd);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        while (f && fgets(line, sizeof(line), f))
+                if (strncmp(line, "Pid:", 4) == 0)
+                        return (pid_t)strtol(line + 4, NULL, 10);
+        return -1;
+}
+
+static void wait_fail(Waiter *w, int code, const char *what)
+{
+        if (w->failed)
+                return;
+        w->failed = true;
+        th_error_set(&w->err, code, "container setup: %s", what);
+}
+
+/* The outer child's one message: PID 1's pidfd and the root. Accepted once;
+ * the leader is what that pidfd refers to, and it must be our own child
+ * (CLONE_PARENT) other than the outer child. */
+static void recv_pid(Container *c, Waiter *w, pid_t outer)
 {
         SyncMsg m = {};
         union {
                 struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
+                char buf[CMSG_SPACE(sizeof(int) * 2)];
+        } cb;
+        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+        struct msghdr msg = { .msg_iov = &iov,
+                              .msg_iovlen = 1,
+                              .msg_control = cb.buf,
+                              .msg_controllen = sizeof(cb.buf) };
+        ssize_t n = recvmsg(c->pidsock[0], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        /* One message at most, whatever it was. */
+        close(TAKE_FD(c->pidsock[0]));
+        int fds[2] = { -1, -1 };
+        size_t n_fds = 0;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
+                if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+                        size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        int got[8];
+                        memcpy(got, CMSG_DATA(h), (k > 8 ? 8 : k) * sizeof(int));
+                        for (size_t i = 0; i < k && i < 8; i++) {
+                                if (n_fds < 2)
+                                        fds[n_fds] = got[i];
+                                else
+                                        close(got[i]);
+                                n_fds++;
+                        }
+                }
+        _cleanup_close_ int pidfd = fds[0], root = fds[1];
+        if (n <= 0)
+                return; /* the outer child failed; its error is on the sync socket */
+        if (n != (ssize_t)sizeof(m) || m.kind != SYNC_PID || n_fds != 2 ||
+            (msg.msg_flags & MSG_CTRUNC)) {
+                wait_fail(w, EPROTO, "malformed message from the setup process");
+                return;
+        }
+        pid_t pid = pidfd_pid(pidfd);
+        siginfo_t si = {};
+        struct stat st;
+        if (pid <= 0 || pid == outer ||
+            waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+            fstat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                wait_fail(w, EPROTO, "the container's PID 1 is not the harness's child");
+                return;
+        }
+        w->pid1 = pid;
+        w->pid1_fd = TAKE_FD(pidfd);
+        w->root_fd = TAKE_FD(root);
+        isolate_registry_started(&c->reg, c->spec, w->pid1, c->cg.v2_path,
+                                 isolate_net_address(c->net), c->env);
+}
+
+/* Messages from PID 1, which container root can forge once anything of the
+ * container runs (after READY): then only the command's status claims count,
+ * which the test controls anyway. */
+static void recv_msg(Container *c, Waiter *w, pid_t outer)
+{
+        SyncMsg m = {};
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * 4)];
         } cb;
         struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
         struct msghdr msg = { .msg_iov = &iov,
@@ -769,49 +861,59 @@ static void recv_msg(Container *c, Waiter *w)
                 w->sync_eof = true;
                 return;
         }
-        struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-        int fd = -1;
-        if (h && h->cmsg_type == SCM_RIGHTS)
-                memcpy(&fd, CMSG_DATA(h), sizeof(int));
-        switch (m.kind) {
-        case SYNC_PID:
-                w->pid1 = m.value;
-                w->root_fd = fd;
-                fd = -1;
-                /* PID 1 is our child (CLONE_PARENT) and not yet reaped: no reuse. */
-                w->pid1_fd = pidfd_open(w->pid1, 0);
-                if (w->pid1_fd < 0 && !w->failed) {
-                        w->failed = true;
-                        th_error_errno(&w->err, errno, "pidfd_open");
+        /* No fd is ever expected here. */
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
+                if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+                        size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        for (size_t i = 0; i < k && i < 4; i++) {
+                                int fd;
+                                memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+                                close(fd);
+                        }
                 }
-                isolate_registry_started(&c->reg, c->spec, w->pid1, c->cg.v2_path,
-                                         isolate_net_address(c->net), c->env);
-                break;
+        if (n != (ssize_t)sizeof(m))
+                return;
+        switch (m.kind) {
         case SYNC_READY:
+                /* The leader is known before anything of the container runs:
+                 * the outer child sent it right after the clone. */
+                if (!w->ready && c->pidsock[0] >= 0) {
+                        struct pollfd q = { .fd = c->pidsock[0], .events = POLLIN };
+                        if (poll(&q, 1, 10000) > 0)
+                                recv_pid(c, w, outer);
+                }
+                if (w->pid1_fd < 0)
+                        wait_fail(w, EPROTO, "PID 1 is ready, but its pid never came");
                 w->ready = true;
                 break;
         case SYNC_ERROR:
+                if (w->ready) {
+                        th_debug("ignoring an error message from the running container");
+                        break;
+                }
                 if (!w->failed) {
                         w->failed = true;
                         w->err = m.err;
                         w->err.msg[sizeof(w->err.msg) - 1] = 0;
-                        if (w->err.code <= 0)
+                        if (w->err.code <= 0 || w->err.code > 4095)
                                 w->err.code = EIO;
                 }
                 break;
         case SYNC_SETUP_FAILED:
+                if (!w->ready)
+                        break;
                 w->setup_failed = true;
-                w->setup_status = m.value;
+                w->setup_status = m.value & 0xff;
                 break;
         case SYNC_KEPT:
+                if (!w->ready)
+                        break;
                 w->kept = true;
                 w->kept_wstatus = W_EXITCODE(m.value & 0xff, 0);
                 break;
         default:
                 break;
         }
-        if (fd >= 0)
-                close(fd);
 }
 
 static void pump(int from, int to1, int to2)
@@ -920,11 +1022,12 @@ static void hold_container(Container *c, Waiter *w, const IsolateResult *base)
         kill_container(c, w);
 }
 
-static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start,
+static void wait_container(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t start,
                            const IsolateResult *base)
 {
         const IsolateSpec *s = c->spec;
         bool outer_done = false, pid1_done = false, stdin_open = s->interactive, held = false;
+        bool console_hup = false;
         uint64_t deadline = s->timeout_usec ? start + s->timeout_usec : 0;
         int console_copy = c->console_fd >= 0 ? c->console_fd : -1;
         int console_tty = s->interactive ? STDOUT_FILENO : -1;
@@ -933,9 +1036,12 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
         unsigned escapes = 0;
 
         while (!pid1_done || !outer_done) {
-                struct pollfd p[7];
+                struct pollfd p[8];
                 int n = 0, i_sync = -1, i_outer = -1, i_pid1 = -1, i_con = -1, i_in = -1,
-                    i_sig = -1, i_watch = -1;
+                    i_sig = -1, i_watch = -1, i_pidsock = -1;
+                if (c->pidsock[0] >= 0)
+                        i_pidsock = n,
+                        p[n++] = (struct pollfd){ .fd = c->pidsock[0], .events = POLLIN };
                 if (sfd >= 0 && !w->interrupted)
                         i_sig = n, p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
                 if (wfd >= 0 && !held)
@@ -946,7 +1052,7 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                         i_outer = n, p[n++] = (struct pollfd){ .fd = outer_fd, .events = POLLIN };
                 if (!pid1_done && w->pid1_fd >= 0)
                         i_pid1 = n, p[n++] = (struct pollfd){ .fd = w->pid1_fd, .events = POLLIN };
-                if (c->console_master >= 0)
+                if (c->console_master >= 0 && !console_hup)
                         i_con = n,
                         p[n++] = (struct pollfd){ .fd = c->console_master, .events = POLLIN };
                 if (stdin_open && c->console_master >= 0)
@@ -973,8 +1079,10 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                                 kill_container(c, w);
                         }
                 }
+                if (i_pidsock >= 0 && p[i_pidsock].revents)
+                        recv_pid(c, w, outer);
                 if (i_sync >= 0 && p[i_sync].revents)
-                        recv_msg(c, w);
+                        recv_msg(c, w, outer);
                 if (i_watch >= 0 && p[i_watch].revents)
                         result_written(c, w, wfd);
                 if (w->kept && !held && !pid1_done && !w->timed_out && !w->interrupted &&
@@ -985,6 +1093,8 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                 }
                 if (i_con >= 0 && (p[i_con].revents & POLLIN))
                         pump(c->console_master, console_copy, console_tty);
+                else if (i_con >= 0 && p[i_con].revents)
+                        console_hup = true; /* no slave open: polling it would spin */
                 if (i_in >= 0 && p[i_in].revents) {
                         char buf[4096];
                         ssize_t k = read(STDIN_FILENO, buf, sizeof(buf));
@@ -1001,11 +1111,13 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                         if (waitid(P_PIDFD, (id_t)outer_fd, &si, WEXITED) == 0) {
                                 outer_done = true;
                                 /* Drain its last messages before judging. */
+                                if (c->pidsock[0] >= 0)
+                                        recv_pid(c, w, outer);
                                 while (!w->sync_eof && w->pid1 <= 0) {
                                         struct pollfd q = { .fd = c->sync[0], .events = POLLIN };
                                         if (poll(&q, 1, 0) <= 0)
                                                 break;
-                                        recv_msg(c, w);
+                                        recv_msg(c, w, outer);
                                 }
                                 if (w->pid1 <= 0) {
                                         pid1_done = true;
@@ -1026,6 +1138,10 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                                 pid1_done = true;
                                 w->wstatus = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
                                                                       : W_EXITCODE(0, si.si_status);
+                        } else if (errno != EINTR) {
+                                /* Readable but not waitable would spin here. */
+                                pid1_done = true;
+                                wait_fail(w, errno, "cannot wait for PID 1");
                         }
                 }
                 if (w->failed && !pid1_done)
@@ -1036,7 +1152,7 @@ static void wait_container(Container *c, int outer_fd, Waiter *w, uint64_t start
                 struct pollfd q = { .fd = c->sync[0], .events = POLLIN };
                 if (poll(&q, 1, 0) <= 0)
                         break;
-                recv_msg(c, w);
+                recv_msg(c, w, outer);
         }
         if (c->console_master >= 0)
                 pump(c->console_master, console_copy, console_tty);
@@ -1195,7 +1311,8 @@ static void container_done(Container *c)
         ThError scratch = {};
         const int fds[] = { c->upper_fd,        c->console_master, c->console_slave, c->out_fd,
                             c->err_fd,          c->console_fd,     c->journal_fd,    c->result_fd,
-                            c->setup_result_fd, c->sync[0],        c->sync[1] };
+                            c->setup_result_fd, c->sync[0],        c->sync[1],       c->pidsock[0],
+                            c->pidsock[1] };
         (void)isolate_cgroup_destroy(&c->cg, &scratch);
         c->net = isolate_net_release(c->net);
         isolate_registry_release(&c->reg);
@@ -1341,7 +1458,8 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
         c->stage = th_strdup_printf(STATE_DIR "/stage/%s", name);
         if (r < 0 || !c->stage || mkdir(c->stage, 0700) < 0)
                 return th_error_errno(err, r < 0 ? -r : errno, "create the staging dir");
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0 ||
+            socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->pidsock) < 0)
                 return th_error_errno(err, errno, "socketpair");
         return 0;
 }
@@ -1360,6 +1478,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
                         .result_fd = -1,
                         .setup_result_fd = -1,
                         .sync = { -1, -1 },
+                        .pidsock = { -1, -1 },
                         .cg = { .v2_fd = -1 },
                         .userns = { .lock_fd = -1, .userns_fd = -1 },
                         .reg = { .lock_fd = -1 },
@@ -1383,14 +1502,14 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         }
         if (outer == 0)
                 outer_child(&c);
-        close(c.sync[1]);
-        c.sync[1] = -1;
+        close(TAKE_FD(c.sync[1]));
+        close(TAKE_FD(c.pidsock[1]));
         if (raw) {
                 struct termios t = saved;
                 cfmakeraw(&t);
                 (void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
         }
-        wait_container(&c, outer_fd, &w, start, &res);
+        wait_container(&c, outer, outer_fd, &w, start, &res);
         if (raw)
                 (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         /* Nothing may survive PID 1 (e.g. the outer child on an error path). */

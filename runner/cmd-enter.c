@@ -8,11 +8,15 @@
 #include "runner-internal.h"
 
 static const char usage[] =
-        "Usage: harness enter NAME [CMD [ARG...]]\n"
+        "Usage: harness enter NAME [--] [CMD [ARG...]]\n"
         "\n"
         "Run CMD (default: the container's /bin/sh) inside the running container\n"
         "NAME (see 'harness ps'), as its root, with its environment. The program is\n"
         "the container's own, found with the container's PATH.\n"
+        "\n"
+        "CMD runs in a session of its own: with a terminal on stdin, stdout or\n"
+        "stderr it gets a new pty of the container (window size passed on; Ctrl-]\n"
+        "three times in a row leaves), without one no controlling terminal.\n"
         "\n"
         "The exit status is the command's; 3 when the container cannot be entered.\n";
 
@@ -35,6 +39,8 @@ int runner_cmd_enter(int argc, char **argv)
         if (optind >= argc)
                 return runner_usage_error("enter", "no machine name given");
         const char *name = argv[optind++];
+        if (optind < argc && strcmp(argv[optind], "--") == 0)
+                optind++;
         int status = 0;
         ThError err = {};
         IsolateMachine m;

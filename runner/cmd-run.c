@@ -564,11 +564,13 @@ static void run_hold(void *userdata, size_t item, const void *msg, size_t len)
         memcpy(&m, msg, sizeof(m));
         m.machine[sizeof(m.machine) - 1] = m.message[sizeof(m.message) - 1] = 0;
         runner_progress_clear(&ctx->progress);
+        char safe[sizeof(m.message) * 4];
+        th_cescape_buf(m.message, safe, sizeof(safe), 0);
         fprintf(stderr,
                 "FAIL  %s: %s\n"
                 "harness: container '%s' kept; a shell in it follows (root, the test's "
                 "environment); exit the shell to go on\n",
-                t->id, m.message, m.machine);
+                t->id, safe, m.machine);
         if (runner_terminal_shell(m.machine, &status, &err) < 0) {
                 th_log(TH_LOG_ERROR, "shell in '%s': %s", m.machine, err.msg);
                 return;

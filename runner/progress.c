@@ -55,8 +55,12 @@ void runner_progress_result(RunProgress *p, const char *suite, const char *test,
         fprintf(p->out, "%-5s %s/%s", status_word(status, flaky), suite, test);
         if (status != REPORT_SKIP)
                 fprintf(p->out, " (%.2fs)", time_sec);
-        if (message && message[0])
-                fprintf(p->out, ": %s", message);
+        if (message && message[0]) {
+                /* The message can quote the container (an error, a line). */
+                char safe[2048];
+                th_cescape_buf(message, safe, sizeof(safe), 0);
+                fprintf(p->out, ": %s", safe);
+        }
         fputc('\n', p->out);
         if (p->live)
                 runner_progress_tick(p, p->running);

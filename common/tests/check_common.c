@@ -162,6 +162,35 @@ START_TEST(test_dlopen_symbols__all_or_none_with_clear_errors)
 }
 END_TEST
 
+START_TEST(test_cescape__controls_escaped_and_round_trip)
+{
+        char buf[256];
+        th_cescape_buf("a\033]0;x\007b\nc\\d\xc2\x9b[2J\x7f\xc3\xa9", buf, sizeof(buf), 0);
+        ck_assert_str_eq(buf, "a\\x1b]0;x\\x07b\\nc\\d\\xc2\\x9b[2J\\x7f\xc3\xa9");
+        for (const char *p = buf; *p; p++)
+                ck_assert((unsigned char)*p >= 0x20 && *p != 0x7f);
+        /* Cut at an escape boundary, never in the middle of one. */
+        th_cescape_buf("ab\033", buf, 6, 0);
+        ck_assert_str_eq(buf, "ab");
+
+        const char *hostile = "x=y\nleader=1\r\\n\\\033\t\xc2\x85"
+                              "end";
+        _cleanup_free_ char *e = th_cescape(hostile, TH_ESCAPE_BACKSLASH);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_ptr_null(strchr(e, '\n'));
+        _cleanup_free_ char *back = NULL;
+        ck_assert_int_eq(th_cunescape(e, &back), 0);
+        ck_assert_str_eq(back, hostile);
+
+        char *bad = NULL;
+        ck_assert_int_eq(th_cunescape("a\\", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\x0", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\x00", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\q", &bad), -EINVAL);
+        ck_assert_ptr_null(bad);
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
         Suite *s = suite_create("common");
@@ -176,6 +205,7 @@ static Suite *common_suite(void)
         tcase_add_test(tc, test_snprintf__reports_truncation);
         tcase_add_test(tc, test_files__atomic_write_and_rm_rf);
         tcase_add_test(tc, test_dlopen_symbols__all_or_none_with_clear_errors);
+        tcase_add_test(tc, test_cescape__controls_escaped_and_round_trip);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -13,7 +13,12 @@
  *                            x86_64), and print what each returned; 0 when
  *                            every one failed with EPERM
  *   probe fill PATH          write PATH in 1 MiB steps until a write fails;
- *                            print the bytes written and the errno */
+ *                            print the bytes written and the errno
+ *   probe forge-sync pid|error [PID]
+ *                            take PID 1's sync socket with pidfd_getfd() and
+ *                            send a forged SYNC_PID naming the host's PID, or
+ *                            a SYNC_ERROR full of terminal escapes; prints
+ *                            "STOLE fd N" and "SENT ..." when that worked */
 #define _GNU_SOURCE 1 /* strerrorname_np() */
 #include <dirent.h>
 #include <linux/io_uring.h>
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -332,6 +338,61 @@ static int cmd_fill(const char *path)
         return 0;
 }
 
+/* The worker's SyncMsg (isolate-internal.h): kind, value, ThError. */
+struct forged_msg {
+        int kind;
+        int value;
+        int code;
+        char msg[512];
+};
+
+static int cmd_forge_sync(const char *what, const char *arg)
+{
+        int pidfd = pidfd_open(1, 0);
+        if (pidfd < 0) {
+                printf("pidfd_open(1): %s\n", strerror(errno));
+                return 0;
+        }
+        int sock = -1;
+        for (int target = 3; target < 256 && sock < 0; target++) {
+                int fd = pidfd_getfd(pidfd, target, 0);
+                if (fd < 0)
+                        continue;
+                int type = 0;
+                socklen_t len = sizeof(type);
+                struct sockaddr_storage a;
+                socklen_t alen = sizeof(a);
+                if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                    type == SOCK_SEQPACKET && getsockname(fd, (struct sockaddr *)&a, &alen) == 0 &&
+                    a.ss_family == AF_UNIX) {
+                        printf("STOLE fd %d of PID 1 (a unix seqpacket socket)\n", target);
+                        sock = fd;
+                } else
+                        close(fd);
+        }
+        if (sock < 0) {
+                printf("pidfd_getfd: no sync socket in PID 1 (%s)\n", strerror(errno));
+                return 0;
+        }
+        struct forged_msg m = {};
+        if (strcmp(what, "pid") == 0) {
+                m.kind = 0; /* SYNC_PID */
+                m.value = arg ? atoi(arg) : 1;
+        } else {
+                m.kind = 2; /* SYNC_ERROR */
+                m.code = 5;
+                snprintf(m.msg, sizeof(m.msg),
+                         "FORGED \033]0;PWNED-TITLE\007\033[2J\033[31mred\033[0m bell\a end");
+        }
+        if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
+                printf("send forged %s: %s\n", what, strerror(errno));
+                return 0;
+        }
+        printf("SENT forged SYNC_%s%s%s\n", strcmp(what, "pid") == 0 ? "PID " : "ERROR",
+               strcmp(what, "pid") == 0 && arg ? arg : "", "");
+        return 1;
+}
+
 int main(int argc, char **argv)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -347,6 +408,9 @@ int main(int argc, char **argv)
                 return cmd_syscalls();
         if (argc == 3 && strcmp(argv[1], "fill") == 0)
                 return cmd_fill(argv[2]);
-        fprintf(stderr, "usage: probe tiocsti|fds|abstract-listen NAME|abstract-connect NAME\n");
+        if (argc >= 3 && strcmp(argv[1], "forge-sync") == 0)
+                return cmd_forge_sync(argv[2], argc > 3 ? argv[3] : NULL);
+        fprintf(stderr, "usage: probe tiocsti|fds|abstract-listen NAME|abstract-connect NAME|"
+                        "forge-sync pid|error [PID]|syscalls|fill PATH\n");
         return 2;
 }
