@@ -1,6 +1,7 @@
 /* isolate: copying out of a finished container: artifacts (resolved inside
  * the container's root, written beneath the test's artifacts dir without
  * following anything) and the upper dir kept for --keep-failed. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -326,4 +327,62 @@ int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy
         if (r < 0)
                 return th_error_errno(err, -r, "copy artifact '%s'", path);
         return 0;
+}
+
+/* Clears the set-uid and set-gid bits of the regular file open as fd. */
+static void strip_fd(int fd)
+{
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)))
+                (void)fchmod(fd, st.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
+}
+
+static void strip_dir(int dir, dev_t dev, unsigned depth)
+{
+        if (depth > 256)
+                return;
+        int d2 = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+        if (!d) {
+                if (d2 >= 0)
+                        close(d2);
+                return;
+        }
+        for (struct dirent *e; (e = readdir(d));) {
+                struct stat st;
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+                    fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int sub = openat(
+                                dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0)
+                                strip_dir(sub, dev, depth + 1);
+                } else if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
+                        _cleanup_close_ int f =
+                                openat(dir, e->d_name,
+                                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                        if (f >= 0)
+                                strip_fd(f);
+                }
+        }
+        closedir(d);
+}
+
+void isolate_strip_setid(int fd)
+{
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return;
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dir >= 0)
+                        strip_dir(dir, st.st_dev, 0);
+        } else if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
+                char p[64];
+                th_snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+                _cleanup_close_ int f = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                if (f >= 0)
+                        strip_fd(f);
+        }
 }

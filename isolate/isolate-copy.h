@@ -33,3 +33,10 @@ int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *d
  * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS. A path with a `..` component is
  * refused. */
 int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy *cp, ThError *err);
+
+/* After a container with a writable bind ended: clears the set-uid and
+ * set-gid bits of every regular file beneath fd (a directory or a file, O_PATH
+ * will do), never following a symlink or crossing into another file system.
+ * The container wrote those files as host root (idmapped), so a set-uid file
+ * it left would be a set-uid-root program on the host. Best effort. */
+void isolate_strip_setid(int fd);

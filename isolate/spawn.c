@@ -1275,9 +1275,24 @@ static void copy_artifacts(const IsolateSpec *s, int root_fd, IsolateResult *res
         }
 }
 
+/* What the container left in its writable binds keeps no set-id bit. */
+static void strip_writable_binds(const IsolateSpec *s)
+{
+        for (size_t i = 0; i < s->n_binds; i++) {
+                const IsolateBind *b = &s->binds[i];
+                if (!b->writable)
+                        continue;
+                _cleanup_close_ int fd = b->source_fd >= 0
+                                                 ? fcntl(b->source_fd, F_DUPFD_CLOEXEC, 3)
+                                                 : open(b->source, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                isolate_strip_setid(fd);
+        }
+}
+
 static void copy_out(Container *c, const Waiter *w, IsolateResult *res)
 {
         const IsolateSpec *s = c->spec;
+        strip_writable_binds(s);
         copy_artifacts(s, w->root_fd, res);
         if (s->keep_upper_dir && c->upper_fd >= 0) {
                 IsolateCopy cp = { .faithful = true, .left = UINT64_MAX };
@@ -1357,7 +1372,7 @@ static int prepare_users(Container *c, ThError *err)
                 isolate_userns_release(&c->userns);
                 return th_error_set(err, EOPNOTSUPP,
                                     "the kernel cannot idmap '%s', and this container needs "
-                                    "private users",
+                                    "private users (without them, its root is host root)",
                                     c->spec->rootfs);
         }
         if (r == -EOPNOTSUPP) {

@@ -171,7 +171,8 @@ static int layer_build(const char *base, char *const *lower_layers, char *const 
 
         char *env[] = { "DEBIAN_FRONTEND=noninteractive",
                         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        IsolateBind resolv = { .source = resolv_copy, .target = "/etc/resolv.conf",
+        IsolateBind resolv = { .source = resolv_copy,
+                               .target = "/etc/resolv.conf",
                                .source_fd = -1 };
         bool have_resolv = copy_resolv_conf(resolv_copy);
         IsolateSpec spec = {

@@ -11,14 +11,16 @@
 # suite's tree. The later tests must get what was checked (the moved
 # directories), never the host's /etc (its shadow file is compared by
 # checksum, never printed) and never the host directory (which must stay as
-# it was). Then a setuid-root copy of id(1) planted in a writable fixture
-# must not run setuid for an unprivileged user in the next test (nosuid).
+# it was). A setuid-root copy of id(1) in the suite's tree must not run
+# setuid for an unprivileged user from a read-only or a writable bind
+# (nosuid), and one planted through a writable fixture must not stay setuid
+# on the host once the test ended.
 #
 # Every mode (boot and direct, private users on and off) runs with -j 1 (the
 # order of the file); the private-users modes again with -j 2 (a sleeper
 # after the swap keeps the victims after it). Each attack step is checked to
 # have happened: the swap is printed by the test and seen on the host
-# afterwards, the planted file is setuid root on the host.
+# afterwards, the planting test prints the file's setuid-root mode.
 #
 # Usage: attack-fixtures.sh HARNESS
 set -u
@@ -76,16 +78,16 @@ tests:
       echo "sees: \$(ls /srv/rw | tr '\n' ' ')"
       cp /bin/sh /srv/rw/sh && chmod 4755 /srv/rw/sh && echo "wrote setuid sh"
       true
-  - name: plant-suid
-    fixtures: ["suid:/srv/s:rw"]
-    run: |
-      cp /usr/bin/id /srv/s/id && chown 0:0 /srv/s/id && chmod 4755 /srv/s/id &&
-      echo "planted: \$(stat -c '%a %u' /srv/s/id)"
   - name: run-suid
     user: nobody
     fixtures: ["suid:/srv/s:rw", "suid:/srv/s-ro"]
     run: |
       echo "uid=\$(id -u) euid-rw=\$(/srv/s/id -u) euid-ro=\$(/srv/s-ro/id -u)"
+  - name: plant-suid
+    fixtures: ["suid:/srv/s:rw"]
+    run: |
+      cp /usr/bin/id /srv/s/id2 && chown 0:0 /srv/s/id2 && chmod 4755 /srv/s/id2 &&
+      echo "planted: \$(stat -c '%a %u' /srv/s/id2)"
 YAML
 }
 
@@ -106,6 +108,8 @@ EOF
         mkdir -p "$d/data/ro" "$d/data/rw" "$d/suid"
         echo "original fixture" >"$d/data/ro/marker"
         echo "original rw" >"$d/data/rw/marker"
+        # A setuid-root program already in the suite's tree (nosuid binds).
+        cp /usr/bin/id "$d/suid/id" && chown 0:0 "$d/suid/id" && chmod 4755 "$d/suid/id"
         gen_suite "$name" "$boot" "$pu" >"$d/suite.yaml"
         p=
         [ "$pu" = false ] && p=$priv
@@ -120,9 +124,19 @@ EOF
         else
                 bad "$name: the swap did not happen: $(out "$name" swap | head -3)"
         fi
-        planted=$(stat -c '%a %u' "$d/suid/id" 2>/dev/null)
-        [ "$planted" = "4755 0" ] && ok "$name: a setuid-root id was planted in the writable fixture" ||
-                bad "$name: planting the setuid file did not happen ($planted)"
+        # A setuid-root file written through a writable fixture does not
+        # stay setuid on the host (nor does one that was there before).
+        if out "$name" plant-suid | grep -q "^planted: 4755 0$"; then
+                ok "$name: a setuid-root id2 was planted through the writable fixture"
+        else
+                bad "$name: planting the setuid file did not happen: $(out "$name" plant-suid | head -2)"
+        fi
+        left=$(stat -c '%a %u' "$d/suid/id2" "$d/suid/id" 2>/dev/null | tr '\n' ' ')
+        if [ "$left" = "755 0 755 0 " ]; then
+                ok "$name: on the host the files the writable fixture held lost their setuid bit ($left)"
+        else
+                bad "$name: a setuid file stayed on the host after the test: $left"
+        fi
 
         # Read-only victim: never the host's /etc.
         ro=$(out "$name" read-ro)
