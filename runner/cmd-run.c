@@ -629,6 +629,9 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .workdir = ts->workdir,
                 .boot = ts->boot,
                 .private_users = ts->private_users,
+                /* A tree the kernel cannot idmap would otherwise run its
+                 * code as host root: the operator has to allow that. */
+                .private_users_required = !ctx->args->allow_privileged,
                 .network = network_of(ts->network),
                 .limits = { .memory_bytes = ts->memory_bytes, .pids = ts->pids, .cpu = ts->cpu },
                 .timeout_usec = t->timeout_usec,
