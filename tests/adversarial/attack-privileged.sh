@@ -236,6 +236,46 @@ cat caps.log
 [ "$rc" -eq 2 ] && [ ! -e "$work/marks/caps" ] && ok "extra capabilities: refused (exit 2), nothing ran" ||
         bad "extra capabilities: exit $rc"
 
+# A tree on a file system the kernel cannot idmap (ramfs) would run without
+# private users, its code as host root: only with the operator's flag.
+mkdir -p "$work/ramfs"
+if mount -t ramfs -o mode=0755 ramfs "$work/ramfs"; then
+        t=$work/ramfs
+        mkdir -p "$t/bin" "$t/proc" "$t/dev" "$t/sys" "$t/tmp" "$t/etc"
+        cp /bin/dash "$t/bin/sh"
+        for lib in $(ldd /bin/dash | grep -o '/[^ ]*'); do
+                mkdir -p "$t$(dirname "$lib")" && cp "$lib" "$t$lib"
+        done
+        cat >ramfs.yaml <<EOF
+name: ramfs
+rootfs: $t
+defaults: {boot: false, fixtures: ["$work/marks:/marks:rw"]}
+tests:
+  - name: a
+    run: echo ran >/marks/ramfs
+EOF
+        "$h" run -o out-ramfs ramfs.yaml >ramfs.log 2>&1
+        rc=$?
+        sed 's/^/#   /' ramfs.log | tail -4
+        if [ "$rc" -eq 3 ] && [ ! -e "$work/marks/ramfs" ] && grep -q "cannot idmap" ramfs.log; then
+                ok "ramfs tree: refused without --allow-privileged (exit 3, names the idmap), nothing ran"
+        else
+                bad "ramfs tree: exit $rc without the flag$([ -e "$work/marks/ramfs" ] && echo ', the test ran')"
+        fi
+        rm -f "$work/marks/ramfs"
+        "$h" run --allow-privileged -o out-ramfs2 ramfs.yaml >ramfs2.log 2>&1
+        rc=$?
+        if [ "$rc" -eq 0 ] && [ -e "$work/marks/ramfs" ] && grep -q "without private users" ramfs2.log; then
+                ok "ramfs tree: runs with --allow-privileged, warned"
+        else
+                bad "ramfs tree with the flag: exit $rc"
+                sed 's/^/#   /' ramfs2.log | tail -4
+        fi
+        umount "$work/ramfs"
+else
+        echo "# ramfs cannot be mounted here: the idmap row is not run"
+fi
+
 cd /
 host_snapshot >"$work/snap.after"
 if snapshot_same "$work/snap.before" "$work/snap.after"; then
