@@ -278,6 +278,17 @@ fi
 # be read by the shell that runs after the harness and create the marker.
 if command -v script >/dev/null; then
         marker=/tmp/PWNED-BY-TIOCSTI
+        # The probe itself, on the host under the same terminal, does inject
+        # (so the rows below cannot pass because the probe never works).
+        rm -f "$marker"
+        (sleep 3; echo exit) | timeout 30 script -qec "$work/probe/probe tiocsti; cd $work && sh" \
+                /dev/null >"$work/tty-host.log" 2>&1
+        if [ -e "$marker" ]; then
+                ok "tiocsti control: the probe injects into a terminal it shares (host)"
+                rm -f "$marker"
+        else
+                echo "# tiocsti control: no injection on the host (TIOCSTI disabled here?)"
+        fi
         for pu in yes no; do
                 rm -f "$marker"
                 (sleep 15; echo exit) | timeout 60 script -qec \

@@ -47,7 +47,11 @@ static int try_tiocsti(int fd, const char *what)
          * flatpak's seccomp filter (CVE-2019-10063). */
         unsigned long reqs[] = { TIOCSTI, (1UL << 32) | TIOCSTI };
         for (size_t r = 0; r < sizeof(reqs) / sizeof(reqs[0]); r++) {
-                long rc = syscall(SYS_ioctl, fd, reqs[r], cmd);
+                /* TIOCSTI queues one byte per call: the whole command, one
+                 * byte at a time, so a hole would run it for real. */
+                long rc = 0;
+                for (const char *c = cmd; *c && rc == 0; c++)
+                        rc = syscall(SYS_ioctl, fd, reqs[r], c);
                 if (rc == 0) {
                         printf("INJECTED via %s (request %#lx)\n", what, reqs[r]);
                         bad = 1;
