@@ -39,6 +39,13 @@ typedef enum RunnerPrivileged {
 } RunnerPrivileged;
 int runner_check_privileged(const Suite *s, RunnerPrivileged mode);
 
+/* resolv.c: the host's /etc/resolv.conf copied to dst (created, 0644), for
+ * a read-only bind over a `network: host` container's (as systemd-nspawn's
+ * --resolv-conf=copy-host). */
+int runner_resolv_conf_copy(const char *dst, ThError *err);
+/* Whether one of the binds has this container target. */
+bool runner_binds_target(const IsolateBind *binds, size_t n, const char *target);
+
 /* --shard I/N: 1-based index; total == 0 means no sharding. */
 typedef struct RunShard {
         unsigned index;
