@@ -319,6 +319,9 @@ static int load_suites(RunCtx *ctx, char *const *paths)
                 runner_print_suite_diags(paths[i], r, &diags);
                 suite_diags_done(&diags);
         }
+        if (!bad && runner_check_suites(ctx->suites, ctx->n_suites, /* trees= */ false,
+                                        ctx->args->allow_outside) < 0)
+                bad = true;
         if (bad) {
                 th_log(TH_LOG_ERROR, "invalid suite, nothing was run");
                 return RUNNER_EXIT_USAGE;

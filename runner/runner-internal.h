@@ -39,6 +39,17 @@ typedef enum RunnerPrivileged {
 } RunnerPrivileged;
 int runner_check_privileged(const Suite *s, RunnerPrivileged mode);
 
+/* suite-check.c: what `harness run` would refuse about these suites, before
+ * anything is built: names unique in the run, Debian release names known to
+ * distro-info-data (with "did you mean"), and with trees: the directory
+ * trees, every fixture source, and systemd in a tree whose tests boot.
+ * Prints FILE:LINE:COL: messages; returns 0 or -EINVAL. */
+int runner_check_suites(Suite *const *suites, size_t n, bool trees, bool allow_outside);
+int runner_check_suite_names(Suite *const *suites, size_t n);
+/* The release names of distro-info-data's debian.csv (its series column)
+ * and the archive's aliases (stable, testing, ...). */
+int runner_debian_releases(const char *csv, char ***ret);
+
 /* resolv.c: the host's /etc/resolv.conf copied to dst (created, 0644), for
  * a read-only bind over a `network: host` container's (as systemd-nspawn's
  * --resolv-conf=copy-host). */

@@ -1091,6 +1091,9 @@ static int load_root(LoadCtx *c, const Node *root, Suite *s)
                          &set);
         s->name = TAKE_PTR(doc.name);
         s->rootfs = doc.rootfs;
+        for (size_t i = 0; i + 1 < root->n; i += 2)
+                if (root->items[i]->kind == NODE_SCALAR && th_streq(root->items[i]->value, "name"))
+                        s->name_loc = root->items[i + 1]->loc;
         if (r == -ENOMEM)
                 return r;
 

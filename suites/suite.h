@@ -129,9 +129,10 @@ typedef struct SuiteRootfs {
 } SuiteRootfs;
 
 typedef struct Suite {
-        char *path;     /* the file as given */
-        char *base_dir; /* the file's directory (absolute) */
-        char *name;     /* `name:` or the file stem */
+        char *path;        /* the file as given */
+        char *base_dir;    /* the file's directory (absolute) */
+        char *name;        /* `name:` or the file stem */
+        SuiteLoc name_loc; /* of the `name:` value; line 0: the file stem */
         SuiteRootfs rootfs;
         TestSpec defaults;
         TestSpec *tests; /* defaults already merged in */
