@@ -52,27 +52,27 @@ int runner_cmd_check(int argc, char **argv)
         if (optind >= argc)
                 return runner_usage_error("check", "no suite file given");
 
-        Suite **loaded = calloc((size_t)(argc - optind) + 1, sizeof(Suite *));
+        Suite **loaded = NULL;
         size_t n_loaded = 0;
-        if (!loaded)
-                return RUNNER_EXIT_INFRA;
         for (int i = optind; i < argc; i++) {
                 SuiteDiags diags = {};
-                Suite *s = NULL;
-                int r = suite_load(argv[i], &s, &diags);
-                if (r < 0) {
+                size_t from = n_loaded;
+                int r = runner_load_suite_file(argv[i], &loaded, &n_loaded, &diags);
+                bool bad = r < 0;
+                if (r < 0)
                         runner_print_suite_diags(argv[i], r, &diags);
+                /* Every tree of a matrix; the privileged notes once a file. */
+                if (!bad && runner_check_privileged(loaded[from], RUNNER_PRIVILEGED_NOTE) < 0)
+                        bad = true;
+                if (!bad && runner_check_suites(loaded + from, n_loaded - from, /* trees= */ true,
+                                                allow_outside) < 0)
+                        bad = true;
+                if (bad)
                         ret = RUNNER_EXIT_USAGE;
-                } else if (runner_check_privileged(s, RUNNER_PRIVILEGED_NOTE) < 0) {
-                        ret = RUNNER_EXIT_USAGE;
-                } else if (runner_check_suites(&s, 1, /* trees= */ true, allow_outside) < 0) {
-                        ret = RUNNER_EXIT_USAGE;
-                } else if (!quiet) {
-                        printf("%s: ok, %zu test%s\n", argv[i], s->n_tests,
-                               s->n_tests == 1 ? "" : "s");
-                }
-                if (s)
-                        loaded[n_loaded++] = s;
+                else if (!quiet)
+                        printf("%s: ok, %zu test%s%s\n", argv[i], loaded[from]->n_tests,
+                               loaded[from]->n_tests == 1 ? "" : "s",
+                               n_loaded - from > 1 ? ", on each tree of the rootfs list" : "");
                 suite_diags_done(&diags);
         }
         fflush(stdout);

@@ -304,14 +304,14 @@ static int load_suites(RunCtx *ctx, char *const *paths)
         size_t n = th_strv_length(paths);
         bool bad = false;
 
-        ctx->suites = calloc(n, sizeof(Suite *));
-        if (!ctx->suites)
-                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 SuiteDiags diags = { 0 };
-                int r = suite_load(paths[i], &ctx->suites[ctx->n_suites], &diags);
+                int r = runner_load_suite_file(paths[i], &ctx->suites, &ctx->n_suites, &diags);
+                if (r == -ENOMEM) {
+                        suite_diags_done(&diags);
+                        return r;
+                }
                 if (r >= 0) {
-                        ctx->n_suites++;
                         suite_diags_done(&diags);
                         continue;
                 }

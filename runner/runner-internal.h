@@ -46,6 +46,9 @@ int runner_check_privileged(const Suite *s, RunnerPrivileged mode);
  * Prints FILE:LINE:COL: messages; returns 0 or -EINVAL. */
 int runner_check_suites(Suite *const *suites, size_t n, bool trees, bool allow_outside);
 int runner_check_suite_names(Suite *const *suites, size_t n);
+/* Loads a suite file, once per tree of a `rootfs:` list, appending to
+ * *suites (kept NULL-terminated) and *n. diags: of the first load. */
+int runner_load_suite_file(const char *path, Suite ***suites, size_t *n, SuiteDiags *diags);
 /* The release names of distro-info-data's debian.csv (its series column)
  * and the archive's aliases (stable, testing, ...). */
 int runner_debian_releases(const char *csv, char ***ret);

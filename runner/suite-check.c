@@ -197,3 +197,29 @@ int runner_check_suites(Suite *const *suites, size_t n, bool trees, bool allow_o
         }
         return ret;
 }
+
+int runner_load_suite_file(const char *path, Suite ***suites, size_t *n, SuiteDiags *diags)
+{
+        Suite *first = NULL;
+        int r = suite_load(path, &first, diags);
+        if (r < 0)
+                return r;
+        size_t count = first->n_matrix;
+        Suite **grown = realloc(*suites, (*n + count + 1) * sizeof(Suite *));
+        if (!grown) {
+                suite_free(first);
+                return -ENOMEM;
+        }
+        *suites = grown;
+        grown[(*n)++] = first;
+        grown[*n] = NULL;
+        for (size_t i = 1; i < count; i++) {
+                SuiteDiags more = {};
+                r = suite_load_matrix(path, i, &grown[*n], &more);
+                suite_diags_done(&more);
+                if (r < 0)
+                        return r; /* the file changed meanwhile */
+                grown[++(*n)] = NULL;
+        }
+        return 0;
+}
