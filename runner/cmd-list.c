@@ -147,13 +147,13 @@ int runner_cmd_list(int argc, char **argv)
         }
 
         /* Load everything first: nothing is listed unless every suite is valid. */
-        _cleanup_(suitesp_free) Suite **suites =
-                calloc((size_t)(argc - optind) + 1, sizeof(Suite *));
+        _cleanup_(suitesp_free) Suite **suites = calloc(1, sizeof(Suite *));
+        size_t n_suites = 0;
         if (!suites)
                 ret = RUNNER_EXIT_INFRA;
         for (int i = optind; suites && i < argc; i++) {
                 SuiteDiags diags = {};
-                int r = suite_load(argv[i], &suites[i - optind], &diags);
+                int r = runner_load_suite_file(argv[i], &suites, &n_suites, &diags);
                 if (r < 0) {
                         runner_print_suite_diags(argv[i], r, &diags);
                         ret = RUNNER_EXIT_USAGE;

@@ -103,7 +103,8 @@ typedef struct RunCtx {
         size_t n_held;
         int **fixture_fds; /* per test, owns TestRun.fixture_fds */
         RunProgress progress;
-        char *output_dir; /* absolute */
+        char *output_dir;  /* absolute */
+        char *resolv_conf; /* the host's, copied for `network: host`; NULL = none */
         uint64_t start_realtime, start_usec;
         bool any_fail, any_error;
 } RunCtx;
@@ -303,14 +304,14 @@ static int load_suites(RunCtx *ctx, char *const *paths)
         size_t n = th_strv_length(paths);
         bool bad = false;
 
-        ctx->suites = calloc(n, sizeof(Suite *));
-        if (!ctx->suites)
-                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 SuiteDiags diags = { 0 };
-                int r = suite_load(paths[i], &ctx->suites[ctx->n_suites], &diags);
+                int r = runner_load_suite_file(paths[i], &ctx->suites, &ctx->n_suites, &diags);
+                if (r == -ENOMEM) {
+                        suite_diags_done(&diags);
+                        return r;
+                }
                 if (r >= 0) {
-                        ctx->n_suites++;
                         suite_diags_done(&diags);
                         continue;
                 }
@@ -318,6 +319,9 @@ static int load_suites(RunCtx *ctx, char *const *paths)
                 runner_print_suite_diags(paths[i], r, &diags);
                 suite_diags_done(&diags);
         }
+        if (!bad && runner_check_suites(ctx->suites, ctx->n_suites, /* trees= */ false,
+                                        ctx->args->allow_outside) < 0)
+                bad = true;
         if (bad) {
                 th_log(TH_LOG_ERROR, "invalid suite, nothing was run");
                 return RUNNER_EXIT_USAGE;
@@ -588,11 +592,18 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
         st->binds = calloc(ts->n_fixtures + 1, sizeof(IsolateBind));
         if (!st->binds)
                 return -ENOMEM;
+        size_t n_binds = ts->n_fixtures;
         for (size_t i = 0; i < ts->n_fixtures; i++)
                 st->binds[i] = (IsolateBind){ .source = ts->fixtures[i].source_abs,
                                               .target = ts->fixtures[i].target,
                                               .writable = ts->fixtures[i].writable,
                                               .source_fd = t->fixture_fds[i] };
+        /* The host's resolver, read-only, unless a fixture brings its own. */
+        if (ts->network == SUITE_NETWORK_HOST && ctx->resolv_conf &&
+            !runner_binds_target(st->binds, n_binds, "/etc/resolv.conf"))
+                st->binds[n_binds++] = (IsolateBind){ .source = ctx->resolv_conf,
+                                                      .target = "/etc/resolv.conf",
+                                                      .source_fd = -1 };
         for (size_t i = 0; i < ts->n_env; i++) {
                 _cleanup_free_ char *kv =
                         th_strdup_printf("%s=%s", ts->env[i].key, ts->env[i].value);
@@ -622,7 +633,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .n_layers = th_strv_length(t->rootfs->layers),
                 .ephemeral = true,
                 .binds = st->binds,
-                .n_binds = ts->n_fixtures,
+                .n_binds = n_binds,
                 .machine = st->machine,
                 .env = st->env,
                 .user = ts->user,
@@ -1043,6 +1054,9 @@ static void run_ctx_done(RunCtx *ctx)
         free(ctx->rootfs);
         suites_free(ctx->suites, ctx->n_suites);
         free(ctx->output_dir);
+        if (ctx->resolv_conf)
+                (void)unlink(ctx->resolv_conf);
+        free(ctx->resolv_conf);
 }
 
 static int make_output_dir(RunCtx *ctx)
@@ -1057,6 +1071,29 @@ static int make_output_dir(RunCtx *ctx)
         }
         ctx->output_dir = realpath(dir, NULL);
         return ctx->output_dir ? 0 : -errno;
+}
+
+/* One copy of the host's resolv.conf for the run's `network: host` tests
+ * (runner/resolv.c); a host without one leaves theirs as the tree has it. */
+static int prepare_resolv_conf(RunCtx *ctx)
+{
+        ThError err = { 0 };
+        bool any = false;
+
+        for (size_t i = 0; i < ctx->n_runnable && !any; i++)
+                any = ctx->tests[ctx->runnable[i]].test->network == SUITE_NETWORK_HOST;
+        if (!any)
+                return 0;
+        ctx->resolv_conf = th_strdup_printf("%s/.resolv.conf", ctx->output_dir);
+        if (!ctx->resolv_conf)
+                return -ENOMEM;
+        (void)unlink(ctx->resolv_conf);
+        if (runner_resolv_conf_copy(ctx->resolv_conf, &err) < 0) {
+                th_log(TH_LOG_WARNING, "network: host: no resolver for the containers: %s",
+                       err.msg);
+                ctx->resolv_conf = (free(ctx->resolv_conf), NULL);
+        }
+        return 0;
 }
 
 static int exit_status(const RunCtx *ctx, bool interrupted)
@@ -1162,6 +1199,8 @@ int runner_cmd_run(int argc, char **argv)
                 r = check_fixtures(&ctx);
         if (r == 0)
                 r = prepare_trees(&ctx);
+        if (r == 0)
+                r = prepare_resolv_conf(&ctx);
         if (r != 0)
                 return r > 0 ? r : RUNNER_EXIT_INFRA;
         if (ctx.n_tests == 0)

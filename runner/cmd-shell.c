@@ -274,6 +274,29 @@ int runner_cmd_shell(int argc, char **argv)
         for (size_t n = strlen(trimmed); n > 1 && trimmed[n - 1] == '/'; n--)
                 trimmed[n - 1] = 0;
 
+        /* The host's network: the host's resolver too, a read-only copy
+         * (runner/resolv.c), unless a bind brings one. */
+        char resolv_dir[] = "/tmp/harness-resolv-XXXXXX";
+        bool resolv = a.network == ISOLATE_NETWORK_HOST &&
+                      !runner_binds_target(a.binds, a.n_binds, "/etc/resolv.conf");
+        if (resolv) {
+                ThError rerr = {};
+                _cleanup_free_ char *bind = NULL;
+                if (!mkdtemp(resolv_dir)) {
+                        th_log(TH_LOG_ERROR, "cannot create a temporary directory: %m");
+                        return RUNNER_EXIT_INFRA;
+                }
+                _cleanup_free_ char *copy = th_strdup_printf("%s/resolv.conf", resolv_dir);
+                if (copy && runner_resolv_conf_copy(copy, &rerr) >= 0)
+                        bind = th_strdup_printf("%s:/etc/resolv.conf", copy);
+                else if (copy)
+                        th_log(TH_LOG_WARNING, "--network=host: no resolver: %s", rerr.msg);
+                if (bind && add_bind(&a, bind, /* writable= */ false) < 0) {
+                        (void)th_rm_rf(resolv_dir);
+                        return RUNNER_EXIT_INFRA;
+                }
+        }
+
         IsolateSpec spec = {
                 .rootfs = a.directory,
                 .ephemeral = a.ephemeral,
@@ -317,6 +340,8 @@ int runner_cmd_shell(int argc, char **argv)
         ThError err = {};
         r = isolate_run(&spec, &res, &err);
         sigprocmask(SIG_SETMASK, &saved, NULL);
+        if (resolv)
+                (void)th_rm_rf(resolv_dir);
         /* A failed boot's message names the console and journal files in
          * tmpdir: they stay for the user to read. */
         bool boot_failed = r < 0 && err.code == EIO && strstr(err.msg, tmpdir);

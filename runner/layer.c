@@ -126,24 +126,6 @@ static int shift_ids(int dir, const char *name, uint32_t base, unsigned depth)
         return 0;
 }
 
-/* The tree's resolv.conf may be empty; apt needs a resolver. A copy of the
- * host's, bound read-only for the build only: nothing goes back to the host
- * file, and nothing of it stays in the layer. Returns whether there is one. */
-static bool copy_resolv_conf(const char *dst)
-{
-        _cleanup_close_ int in = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
-        _cleanup_close_ int out =
-                in >= 0 ? open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
-        char buf[16384];
-        ssize_t n;
-        if (out < 0)
-                return false;
-        while ((n = read(in, buf, sizeof(buf))) > 0)
-                if (th_write_all(out, buf, (size_t)n) < 0)
-                        return false;
-        return n == 0;
-}
-
 static int layer_build(const char *base, char *const *lower_layers, char *const *packages,
                        const char *upper_dir, const char *log_path, void *userdata, ThError *err)
 {
@@ -174,7 +156,9 @@ static int layer_build(const char *base, char *const *lower_layers, char *const 
         IsolateBind resolv = { .source = resolv_copy,
                                .target = "/etc/resolv.conf",
                                .source_fd = -1 };
-        bool have_resolv = copy_resolv_conf(resolv_copy);
+        /* apt needs a resolver; the copy goes before the layer is kept. */
+        ThError resolv_err = { 0 };
+        bool have_resolv = runner_resolv_conf_copy(resolv_copy, &resolv_err) >= 0;
         IsolateSpec spec = {
                 .rootfs = base,
                 .layers = (const char *const *)lower_layers,

@@ -39,6 +39,27 @@ typedef enum RunnerPrivileged {
 } RunnerPrivileged;
 int runner_check_privileged(const Suite *s, RunnerPrivileged mode);
 
+/* suite-check.c: what `harness run` would refuse about these suites, before
+ * anything is built: names unique in the run, Debian release names known to
+ * distro-info-data (with "did you mean"), and with trees: the directory
+ * trees, every fixture source, and systemd in a tree whose tests boot.
+ * Prints FILE:LINE:COL: messages; returns 0 or -EINVAL. */
+int runner_check_suites(Suite *const *suites, size_t n, bool trees, bool allow_outside);
+int runner_check_suite_names(Suite *const *suites, size_t n);
+/* Loads a suite file, once per tree of a `rootfs:` list, appending to
+ * *suites (kept NULL-terminated) and *n. diags: of the first load. */
+int runner_load_suite_file(const char *path, Suite ***suites, size_t *n, SuiteDiags *diags);
+/* The release names of distro-info-data's debian.csv (its series column)
+ * and the archive's aliases (stable, testing, ...). */
+int runner_debian_releases(const char *csv, char ***ret);
+
+/* resolv.c: the host's /etc/resolv.conf copied to dst (created, 0644), for
+ * a read-only bind over a `network: host` container's (as systemd-nspawn's
+ * --resolv-conf=copy-host). */
+int runner_resolv_conf_copy(const char *dst, ThError *err);
+/* Whether one of the binds has this container target. */
+bool runner_binds_target(const IsolateBind *binds, size_t n, const char *target);
+
 /* --shard I/N: 1-based index; total == 0 means no sharding. */
 typedef struct RunShard {
         unsigned index;

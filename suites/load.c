@@ -940,13 +940,81 @@ static const KeyDef rootfs_keys[] = {
         { "mirror", parse_mirror, offsetof(SuiteRootfs, mirror), 1u << 4, SCOPE_BOTH },
 };
 
+static int parse_rootfs_one(LoadCtx *c, const Node *v, SuiteRootfs *r);
+
+static char *rootfs_label(const SuiteRootfs *r)
+{
+        if (r->release)
+                return strdup(r->release);
+        const char *slash = strrchr(r->dir, '/');
+        return strdup(slash && slash[1] ? slash + 1 : r->dir);
+}
+
+/* `rootfs: [A, B, ...]`: every entry is checked, the matrix_index'th kept. */
+static int parse_rootfs_list(LoadCtx *c, const Node *v, SuiteRootfs *r)
+{
+        if (v->n == 0) {
+                ctx_error(c, v->loc, "'rootfs' is an empty list: name at least one tree");
+                return -EINVAL;
+        }
+        _cleanup_strv_ char **labels = NULL;
+        int ret = 0;
+        c->n_matrix = v->n;
+        for (size_t i = 0; i < v->n; i++) {
+                SuiteRootfs one = { .loc = v->items[i]->loc };
+                int q = parse_rootfs_one(c, v->items[i], &one);
+                if (q == -ENOMEM) {
+                        suite_rootfs_done(&one);
+                        return q;
+                }
+                if (q < 0) {
+                        ret = q;
+                        suite_rootfs_done(&one);
+                        continue;
+                }
+                one.loc = v->items[i]->loc;
+                _cleanup_free_ char *label = rootfs_label(&one);
+                if (!label || th_strv_push(&labels, label) < 0) {
+                        suite_rootfs_done(&one);
+                        return -ENOMEM;
+                }
+                for (size_t j = 0; labels[j + 1]; j++)
+                        if (strcmp(labels[j], label) == 0) {
+                                ctx_error(c, v->items[i]->loc,
+                                          "rootfs '%s' is listed twice (test ids name the "
+                                          "tree by it)",
+                                          label);
+                                ret = -EINVAL;
+                        }
+                if (i == c->matrix_index) {
+                        *r = one;
+                        free(c->matrix_label);
+                        c->matrix_label = TAKE_PTR(label);
+                } else
+                        suite_rootfs_done(&one);
+        }
+        return ret;
+}
+
 static int parse_rootfs(LoadCtx *c, const Node *v, void *dst)
 {
         SuiteRootfs *r = dst;
-        uint32_t set = 0;
 
         suite_rootfs_done(r);
         r->loc = c->key_loc; /* the key: a refusal of the tree points at it */
+        if (v->kind == NODE_SEQUENCE) {
+                int q = parse_rootfs_list(c, v, r);
+                if (r->loc.line == 0)
+                        r->loc = c->key_loc;
+                return q;
+        }
+        return parse_rootfs_one(c, v, r);
+}
+
+static int parse_rootfs_one(LoadCtx *c, const Node *v, SuiteRootfs *r)
+{
+        uint32_t set = 0;
+
         if (v->kind != NODE_MAPPING)
                 return parse_rootfs_string(c, v, r);
         int ret = walk_mapping(c, v, rootfs_keys, ELEMENTSOF(rootfs_keys), SCOPE_BOTH, "'rootfs'",
@@ -1091,6 +1159,9 @@ static int load_root(LoadCtx *c, const Node *root, Suite *s)
                          &set);
         s->name = TAKE_PTR(doc.name);
         s->rootfs = doc.rootfs;
+        for (size_t i = 0; i + 1 < root->n; i += 2)
+                if (root->items[i]->kind == NODE_SCALAR && th_streq(root->items[i]->value, "name"))
+                        s->name_loc = root->items[i + 1]->loc;
         if (r == -ENOMEM)
                 return r;
 
@@ -1144,13 +1215,15 @@ static char *base_dir_of(const char *name)
 
 /* name: how messages and s->path name the file; location: where it is, for
  * the base directory (they differ when suite_load resolved symlinks). */
-static int load_buffer(const char *name, const char *location, const char *data, size_t size,
-                       Suite **ret, SuiteDiags *diags)
+static int load_buffer(const char *name, const char *location, size_t matrix_index,
+                       const char *data, size_t size, Suite **ret, SuiteDiags *diags)
 {
         _cleanup_(suite_freep) Suite *s = calloc(1, sizeof(Suite));
         _cleanup_node_ Node *root = NULL;
         _cleanup_free_ char *base_dir = base_dir_of(location);
-        LoadCtx c = { .file = name, .base_dir = base_dir, .diags = diags };
+        LoadCtx c = {
+                .file = name, .base_dir = base_dir, .diags = diags, .matrix_index = matrix_index
+        };
         int r;
 
         *ret = NULL;
@@ -1166,6 +1239,16 @@ static int load_buffer(const char *name, const char *location, const char *data,
                 r = load_root(&c, root, s);
         if (r >= 0 && !s->name && !(s->name = file_stem(name)))
                 r = -ENOMEM;
+        s->matrix_index = c.n_matrix ? matrix_index : 0;
+        s->n_matrix = c.n_matrix ? c.n_matrix : 1;
+        if (r >= 0 && c.n_matrix > 1 && c.matrix_label) {
+                char *named = th_strdup_printf("%s@%s", s->name, c.matrix_label);
+                if (!named)
+                        r = -ENOMEM;
+                else
+                        free(s->name), s->name = named;
+        }
+        free(c.matrix_label);
         bool too_large = c.model_bytes > SUITE_MAX_MODEL;
         if (too_large)
                 ctx_error(&c, (SuiteLoc){ 1, 1 },
@@ -1186,10 +1269,15 @@ static int load_buffer(const char *name, const char *location, const char *data,
 int suite_load_buffer(const char *name, const char *data, size_t size, Suite **ret,
                       SuiteDiags *diags)
 {
-        return load_buffer(name, name, data, size, ret, diags);
+        return load_buffer(name, name, 0, data, size, ret, diags);
 }
 
 int suite_load(const char *path, Suite **ret, SuiteDiags *diags)
+{
+        return suite_load_matrix(path, 0, ret, diags);
+}
+
+int suite_load_matrix(const char *path, size_t index, Suite **ret, SuiteDiags *diags)
 {
         LoadCtx c = { .file = path, .diags = diags };
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -1233,5 +1321,5 @@ int suite_load(const char *path, Suite **ret, SuiteDiags *diags)
                 }
         }
         _cleanup_free_ char *real = realpath(path, NULL);
-        return load_buffer(path, real ? real : path, buf, len, ret, diags);
+        return load_buffer(path, real ? real : path, index, buf, len, ret, diags);
 }

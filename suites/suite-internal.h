@@ -35,6 +35,10 @@ typedef struct LoadCtx {
         uint64_t regex_nodes; /* estimated regcomp work, bounded by SUITE_MAX_REGEX_ALL */
         bool oom;
         SuiteLoc key_loc; /* of the key whose value is being parsed */
+        /* `rootfs: [A, B]`: which entry this load keeps (0-based), how many
+         * there are (0: not a list) and the kept one's label. */
+        size_t matrix_index, n_matrix;
+        char *matrix_label;
 } LoadCtx;
 
 /* Whether further messages would be dropped (only counted). */

@@ -129,9 +129,15 @@ typedef struct SuiteRootfs {
 } SuiteRootfs;
 
 typedef struct Suite {
-        char *path;     /* the file as given */
-        char *base_dir; /* the file's directory (absolute) */
-        char *name;     /* `name:` or the file stem */
+        char *path;        /* the file as given */
+        char *base_dir;    /* the file's directory (absolute) */
+        char *name;        /* `name:` or the file stem */
+        SuiteLoc name_loc; /* of the `name:` value; line 0: the file stem */
+        /* `rootfs: [debian:bookworm, debian:trixie]`: the suite is loaded
+         * once per tree (suite_load_matrix), this load has matrix_index of
+         * n_matrix, its name is "NAME@LABEL" (the release, or the
+         * directory's name). n_matrix 1: a single tree, the name as is. */
+        size_t matrix_index, n_matrix;
         SuiteRootfs rootfs;
         TestSpec defaults;
         TestSpec *tests; /* defaults already merged in */
@@ -177,6 +183,9 @@ typedef struct SuiteDiags {
  * s->path name the file as given; relative rootfs and fixture paths resolve
  * against the real directory of the file. */
 int suite_load(const char *path, Suite **ret, SuiteDiags *diags);
+/* The same for the index'th tree of a `rootfs:` list (suite_load: 0);
+ * *ret's n_matrix says how many there are. */
+int suite_load_matrix(const char *path, size_t index, Suite **ret, SuiteDiags *diags);
 /* The same from a buffer (for tests and fuzzing): name is used in messages
  * and, made absolute against the working directory, as the file's location. */
 int suite_load_buffer(const char *name, const char *data, size_t size, Suite **ret,

@@ -88,6 +88,48 @@ if [ "$got" = "$host_ifaces" ]; then
 else
         fail "host: '$got', the host has '$host_ifaces'"
 fi
+# host: the host's resolver, a read-only copy bound over the tree's; a run's
+# bind of its own resolv.conf wins; nothing is written back.
+host_sum=$(sha256sum </etc/resolv.conf)
+"$HARNESS" shell -D "$T" -x --network=host -- /bin/sh -c \
+        'cat /etc/resolv.conf; grep -c " /etc/resolv.conf .*ro," /proc/self/mountinfo;
+         echo appended >>/etc/resolv.conf && echo WROTE' </dev/null >"$WORK/resolv" 2>&1
+if head -n "$(wc -l </etc/resolv.conf)" "$WORK/resolv" | cmp -s - /etc/resolv.conf &&
+        grep -qx 1 "$WORK/resolv"; then
+        ok "host: /etc/resolv.conf is the host's, bound read-only"
+else
+        fail "host: not the host's resolv.conf, read-only: $(cat "$WORK/resolv")"
+fi
+grep -q "Read-only file system" "$WORK/resolv" && ! grep -q WROTE "$WORK/resolv" &&
+        ok "host: a write to /etc/resolv.conf is refused (the write was tried)" ||
+        fail "host: the container wrote its resolv.conf"
+[ "$(sha256sum </etc/resolv.conf)" = "$host_sum" ] && ok "host: the host's resolv.conf is unchanged" ||
+        fail "host: the host's resolv.conf changed"
+ls /tmp | grep -q '^harness-resolv-' && fail "host: the resolv.conf copy was left in /tmp" ||
+        ok "host: the resolv.conf copy is removed"
+echo "nameserver 192.0.2.53" >"$WORK/own-resolv"
+cat >"$WORK/resolv.yaml" <<YAML
+name: resolv
+rootfs: $T
+defaults: {boot: false, timeout: 60, network: host}
+tests:
+  - name: host-copy
+    run: grep -q . /etc/resolv.conf && ! grep -q 192.0.2.53 /etc/resolv.conf && ! touch /etc/resolv.conf
+  - name: own
+    fixtures: ["$WORK/own-resolv:/etc/resolv.conf"]
+    run: grep -qx "nameserver 192.0.2.53" /etc/resolv.conf
+YAML
+expect_rc 0 "run: network host gets the host's resolver, a fixture's wins" -- \
+        "$HARNESS" run -j 2 -o "$WORK/resolvout" "$WORK/resolv.yaml"
+[ ! -e "$WORK/resolvout/.resolv.conf" ] && ok "run: the run's resolv.conf copy is removed" ||
+        fail "run: .resolv.conf left in the output directory"
+# A name the host resolves, the container resolves (only when the host can).
+if getent hosts deb.debian.org >/dev/null 2>&1; then
+        expect_rc 0 "host: DNS resolves in the container" -- \
+                "$HARNESS" shell -D "$T" -x --network=host -- getent hosts deb.debian.org
+else
+        echo "# skip: the host resolves no names; DNS in the container not tried"
+fi
 net_same "none and host"
 
 # ---- a veth group: two containers of one run ------------------------------

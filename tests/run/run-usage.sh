@@ -52,9 +52,13 @@ if [ -d out/ok ]; then echo "FAIL: a test ran although a suite was refused"; fai
 expect 2 'nonexistent-tree' "$h" run --allow-privileged -o out pu.yaml
 expect 2 'warning: suite .pu. (pu.yaml:4): private-users: false, allowed by --allow-privileged' \
         "$h" run --allow-privileged -o out pu.yaml
-expect 0 "^pu.yaml:4:3: note: 'private-users: false' needs 'harness run --allow-privileged'" \
-        "$h" check pu.yaml
-expect 0 'pu.yaml: ok, 3 tests' "$h" check pu.yaml
+# check looks at the tree too: the same suite on a tree that is there.
+mkdir -p shtree/bin && cp /bin/sh shtree/bin/sh
+sed 's|/nonexistent-tree|./shtree|; s|^defaults:|defaults:\n  boot: false|' pu.yaml >pucheck.yaml
+expect 0 "^pucheck.yaml:5:3: note: 'private-users: false' needs 'harness run --allow-privileged'" \
+        "$h" check pucheck.yaml
+expect 0 'pucheck.yaml: ok, 3 tests' "$h" check pucheck.yaml
+expect 2 "^pu.yaml:2:1: rootfs '/nonexistent-tree': No such file" "$h" check pu.yaml
 expect 2 "^root.yaml:2:1: rootfs '/' is the host's root directory" "$h" run -o out root.yaml
 expect 2 'even with --allow-privileged' "$h" run --allow-privileged -o out root.yaml
 expect 2 "^rootlink.yaml:2:1: rootfs '.*rootlink' is the host's root directory" \

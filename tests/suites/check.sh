@@ -61,6 +61,39 @@ expect 2 "bad.yaml:5:11: duplicate test name 'a' \(first at line 2\)" "$h" check
 expect 2 "bad.yaml:7:14: invalid network mode 'bridge'" "$h" check "$tmp/bad.yaml"
 expect 2 "hello.yaml: ok, 1 test" "$h" check "$src/suites/examples/hello.yaml" "$tmp/bad.yaml"
 
+# What `harness run` would refuse, before anything is built: a release
+# name distro-info-data does not know, two suites of one name, a missing
+# rootfs directory or fixture source, boot mode on a tree without systemd.
+if [ -r /usr/share/distro-info/debian.csv ]; then
+        printf 'name: web\nrootfs: debian:bookwrom\ntests:\n  - {name: t, run: "true"}\n' >"$tmp/typo.yaml"
+        expect 2 "typo.yaml:2:1: unknown Debian release 'bookwrom': did you mean 'bookworm'\?" \
+                "$h" check "$tmp/typo.yaml"
+        printf 'name: web\nrootfs: {suite: trixie}\ntests:\n  - {name: t, run: "true"}\n' >"$tmp/web2.yaml"
+        expect 0 "web2.yaml: ok" "$h" check "$tmp/web2.yaml"
+        expect 2 "web2.yaml:1:7: suite name 'web' is also the name of $tmp/typo.yaml:1:7" \
+                "$h" check "$tmp/typo.yaml" "$tmp/web2.yaml"
+else
+        echo "# skip: no distro-info-data (scripts/deps installs it)"
+fi
+mkdir -p "$tmp/nosd/bin" && cp /bin/sh "$tmp/nosd/bin/sh"
+cat >"$tmp/trees.yaml" <<'Y'
+name: trees
+rootfs: ./nosd
+tests:
+  - name: boots
+    run: "true"
+  - name: direct
+    boot: false
+    fixtures: [./missing:/srv/x]
+    run: "true"
+Y
+expect 2 "trees.yaml:4:5: test 'boots' boots .* has no systemd" "$h" check "$tmp/trees.yaml"
+expect 2 "trees.yaml:8:16: fixture source './missing' does not exist" "$h" check "$tmp/trees.yaml"
+out=$("$h" check "$tmp/trees.yaml" 2>&1)
+printf '%s\n' "$out" | grep -q "'direct' boots" && { echo "FAIL: boot: false flagged"; fail=1; }
+printf 'name: nodir\nrootfs: ./nope\ntests:\n  - {name: t, run: "true"}\n' >"$tmp/nodir.yaml"
+expect 2 "nodir.yaml:2:1: rootfs '.*nope': No such file or directory" "$h" check "$tmp/nodir.yaml"
+
 # The example suites are valid.
 for f in "$src"/suites/examples/*.yaml; do
         expect 0 "ok, [0-9]+ tests?" "$h" check "$f"
