@@ -329,15 +329,22 @@ int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy
         return 0;
 }
 
+static bool changed_since(const struct stat *st, const struct timespec *since)
+{
+        return st->st_ctim.tv_sec > since->tv_sec ||
+               (st->st_ctim.tv_sec == since->tv_sec && st->st_ctim.tv_nsec >= since->tv_nsec);
+}
+
 /* Clears the set-uid and set-gid bits of the regular file open as fd. */
-static void strip_fd(int fd)
+static void strip_fd(int fd, const struct timespec *since)
 {
         struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)))
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)) &&
+            changed_since(&st, since))
                 (void)fchmod(fd, st.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
 }
 
-static void strip_dir(int dir, dev_t dev, unsigned depth)
+static void strip_dir(int dir, dev_t dev, const struct timespec *since, unsigned depth)
 {
         if (depth > 256)
                 return;
@@ -357,19 +364,19 @@ static void strip_dir(int dir, dev_t dev, unsigned depth)
                         _cleanup_close_ int sub = openat(
                                 dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub >= 0)
-                                strip_dir(sub, dev, depth + 1);
+                                strip_dir(sub, dev, since, depth + 1);
                 } else if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
                         _cleanup_close_ int f =
                                 openat(dir, e->d_name,
                                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
                         if (f >= 0)
-                                strip_fd(f);
+                                strip_fd(f, since);
                 }
         }
         closedir(d);
 }
 
-void isolate_strip_setid(int fd)
+void isolate_strip_setid(int fd, const struct timespec *since)
 {
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0)
@@ -377,12 +384,12 @@ void isolate_strip_setid(int fd)
         if (S_ISDIR(st.st_mode)) {
                 _cleanup_close_ int dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (dir >= 0)
-                        strip_dir(dir, st.st_dev, 0);
+                        strip_dir(dir, st.st_dev, since, 0);
         } else if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
                 char p[64];
                 th_snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
                 _cleanup_close_ int f = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
                 if (f >= 0)
-                        strip_fd(f);
+                        strip_fd(f, since);
         }
 }

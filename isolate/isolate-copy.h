@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common.h"
 
@@ -36,7 +37,10 @@ int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy
 
 /* After a container with a writable bind ended: clears the set-uid and
  * set-gid bits of every regular file beneath fd (a directory or a file, O_PATH
- * will do), never following a symlink or crossing into another file system.
- * The container wrote those files as host root (idmapped), so a set-uid file
- * it left would be a set-uid-root program on the host. Best effort. */
-void isolate_strip_setid(int fd);
+ * will do) whose inode changed since `since` (its ctime, which no process can
+ * set back: a chmod, chown or write of the container's), never following a
+ * symlink or crossing into another file system. The container wrote those
+ * files as host root (idmapped), so a set-uid file it left would be a
+ * set-uid-root program on the host; files it did not touch keep their modes.
+ * Best effort. */
+void isolate_strip_setid(int fd, const struct timespec *since);

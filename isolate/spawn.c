@@ -1276,7 +1276,7 @@ static void copy_artifacts(const IsolateSpec *s, int root_fd, IsolateResult *res
 }
 
 /* What the container left in its writable binds keeps no set-id bit. */
-static void strip_writable_binds(const IsolateSpec *s)
+static void strip_writable_binds(const IsolateSpec *s, const struct timespec *since)
 {
         for (size_t i = 0; i < s->n_binds; i++) {
                 const IsolateBind *b = &s->binds[i];
@@ -1285,14 +1285,15 @@ static void strip_writable_binds(const IsolateSpec *s)
                 _cleanup_close_ int fd = b->source_fd >= 0
                                                  ? fcntl(b->source_fd, F_DUPFD_CLOEXEC, 3)
                                                  : open(b->source, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-                isolate_strip_setid(fd);
+                isolate_strip_setid(fd, since);
         }
 }
 
-static void copy_out(Container *c, const Waiter *w, IsolateResult *res)
+static void copy_out(Container *c, const Waiter *w, IsolateResult *res,
+                     const struct timespec *started)
 {
         const IsolateSpec *s = c->spec;
-        strip_writable_binds(s);
+        strip_writable_binds(s, started);
         copy_artifacts(s, w->root_fd, res);
         if (s->keep_upper_dir && c->upper_fd >= 0) {
                 IsolateCopy cp = { .faithful = true, .left = UINT64_MAX };
@@ -1501,6 +1502,8 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         Waiter w = { .pid1_fd = -1, .root_fd = -1 };
         IsolateResult res = {};
         uint64_t start = th_now_usec();
+        struct timespec started;
+        (void)clock_gettime(CLOCK_REALTIME, &started);
         int outer_fd = -1, r;
 
         r = prepare(&c, &res, err);
@@ -1538,7 +1541,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         r = collect(&c, &w, &res, err);
         if (r < 0)
                 goto out;
-        copy_out(&c, &w, &res);
+        copy_out(&c, &w, &res, &started);
         res.wall_usec = th_now_usec() - start - w.held_usec;
         *ret = res;
         r = 0;
