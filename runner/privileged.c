@@ -1,6 +1,7 @@
 /* runner: what a suite file may not decide on its own. A suite can lower
- * the container's isolation (`private-users: false`), but only the operator
- * can allow that, with `harness run --allow-privileged`; a tree that is the
+ * the container's isolation (`private-users: false`, a package layer built
+ * over its own tree with the host's network), but only the operator can
+ * allow that, with `harness run --allow-privileged`; a tree that is the
  * host's own root directory is refused whatever the flags say. */
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,10 @@
 #define PRIVATE_USERS_RISK                                                               \
         "without private users container root can become host root (e.g. by remounting " \
         "/proc/sys and writing kernel.core_pattern)"
+
+#define PACKAGES_RISK                                                                        \
+        "the layer build runs the tree's own programs (apt, dpkg, /bin/sh) with the host's " \
+        "network, its loopback services and abstract sockets"
 
 static void report(const Suite *s, SuiteLoc loc, RunnerPrivileged mode, const char *what,
                    const char *risk)
@@ -74,6 +79,20 @@ int runner_check_privileged(const Suite *s, RunnerPrivileged mode)
                 if (n_off++ == 0)
                         first = t->private_users_loc;
                 report(s, t->private_users_loc, mode, "'private-users: false'", PRIVATE_USERS_RISK);
+        }
+        /* The package layer over a tree of the suite's own: its programs
+         * (apt, dpkg, /bin/sh) run with the host's network to download. A
+         * managed tree is the Debian archive's, built by harness. */
+        if (s->rootfs.dir && s->defaults.packages && s->defaults.packages[0]) {
+                report(s, s->defaults.packages_loc, mode,
+                       "'packages:' over a directory tree of the suite's", PACKAGES_RISK);
+                if (mode == RUNNER_PRIVILEGED_REFUSE)
+                        ret = -EPERM;
+                if (mode == RUNNER_PRIVILEGED_ALLOW)
+                        th_log(TH_LOG_WARNING,
+                               "suite '%s' (%s:%u): packages over a directory tree, allowed by "
+                               "--allow-privileged: " PACKAGES_RISK,
+                               s->name, s->path, s->defaults.packages_loc.line);
         }
         if (n_off > 0 && mode == RUNNER_PRIVILEGED_REFUSE)
                 ret = -EPERM;

@@ -185,6 +185,18 @@ static int parse_private_users(LoadCtx *c, const Node *v, void *dst)
         return r;
 }
 
+static int parse_words(LoadCtx *c, const Node *v, void *dst);
+
+/* packages: where they were named, so that a refusal can point at them. */
+static int parse_packages(LoadCtx *c, const Node *v, void *dst)
+{
+        TestSpec *t = dst;
+        int r = parse_words(c, v, &t->packages);
+        if (r >= 0)
+                t->packages_loc = c->key_loc;
+        return r;
+}
+
 static int parse_timeout(LoadCtx *c, const Node *v, void *dst)
 {
         uint64_t usec;
@@ -831,8 +843,7 @@ static const KeyDef test_keys[] = {
         { "tags", parse_words, offsetof(TestSpec, tags), SUITE_FIELD_TAGS, SCOPE_BOTH },
         { "retries", parse_retries, offsetof(TestSpec, retries), SUITE_FIELD_RETRIES, SCOPE_BOTH },
         { "skip", parse_skip, offsetof(TestSpec, skip), SUITE_FIELD_SKIP, SCOPE_BOTH },
-        { "packages", parse_words, offsetof(TestSpec, packages), SUITE_FIELD_PACKAGES,
-          SCOPE_DEFAULTS },
+        { "packages", parse_packages, 0, SUITE_FIELD_PACKAGES, SCOPE_DEFAULTS },
 };
 
 static void test_spec_init(TestSpec *t)

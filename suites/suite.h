@@ -115,6 +115,7 @@ typedef struct TestSpec {
         unsigned retries;
         char *skip;      /* skip reason; NULL = run; `skip: true` gives "skipped" */
         char **packages; /* defaults only: packages for the cached layer */
+        SuiteLoc packages_loc;
 } TestSpec;
 
 /* rootfs: either a directory (relative to the suite file) or a managed tree. */

@@ -14,7 +14,9 @@
 # it was). A setuid-root copy of id(1) in the suite's tree must not run
 # setuid for an unprivileged user from a read-only or a writable bind
 # (nosuid), and one planted through a writable fixture must not stay setuid
-# on the host once the test ended.
+# on the host once the test ended, while the files the test did not touch
+# keep their modes. A suite cannot bind a host path outside its own tree
+# (`/`, `/etc`) without the operator's --allow-outside-fixtures.
 #
 # Every mode (boot and direct, private users on and off) runs with -j 1 (the
 # order of the file); the private-users modes again with -j 2 (a sleeper
@@ -132,10 +134,10 @@ EOF
                 bad "$name: planting the setuid file did not happen: $(out "$name" plant-suid | head -2)"
         fi
         left=$(stat -c '%a %u' "$d/suid/id2" "$d/suid/id" 2>/dev/null | tr '\n' ' ')
-        if [ "$left" = "755 0 755 0 " ]; then
-                ok "$name: on the host the files the writable fixture held lost their setuid bit ($left)"
+        if [ "$left" = "755 0 4755 0 " ]; then
+                ok "$name: on the host the planted file lost its setuid bit; the operator's own file kept its mode ($left)"
         else
-                bad "$name: a setuid file stayed on the host after the test: $left"
+                bad "$name: after the test, planted and the operator's file: $left (want 755 0 4755 0)"
         fi
 
         # Read-only victim: never the host's /etc.
@@ -168,6 +170,30 @@ EOF
                 ok "$name: the setuid-root file runs without setuid from writable and read-only fixtures ($su)"
         else
                 bad "$name: setuid in a fixture: ${su:-no output}"
+        fi
+done
+
+# Host paths as fixture sources: refused before anything runs, whatever the
+# mode; the marker the test would write never appears.
+mkdir -p "$work/hostpaths"
+for src in / /etc "$hostdir"; do
+        cat >"$work/hostpaths/suite.yaml" <<EOF
+name: hostpath
+rootfs: $rootfs
+defaults: {boot: false}
+tests:
+  - name: t
+    fixtures: ["$src:/host:rw"]
+    run: echo written >/host/th-fixture-marker-$$
+EOF
+        (cd "$work/hostpaths" && "$h" run -o out suite.yaml >run.log 2>&1)
+        rc=$?
+        if [ "$rc" -eq 2 ] && grep -q "outside the suite's tree" "$work/hostpaths/run.log" &&
+                [ ! -e "$src/th-fixture-marker-$$" ]; then
+                ok "host path '$src' as a writable fixture: refused (exit 2), nothing written"
+        else
+                bad "host path '$src' as a writable fixture: exit $rc"
+                rm -f "$src/th-fixture-marker-$$"
         fi
 done
 

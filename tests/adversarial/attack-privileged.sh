@@ -80,6 +80,8 @@ fi
 if { echo "\$pattern" >/proc/sys/kernel/core_pattern; } 2>/dev/null; then
         echo "PAYLOAD: wrote core_pattern through /proc"; fi
 echo "PAYLOAD: core_pattern is now \$(cat /proc/sys/kernel/core_pattern)"
+mkdir -p /usr/local/bin && cp /bin/dash /usr/local/bin/th-rootsh &&
+        chmod 4755 /usr/local/bin/th-rootsh && echo "PAYLOAD: planted a setuid shell"
 EOF
 # dpkg is installed in every Debian tree: nothing to download but the lists.
 cat >layer.yaml <<EOF
@@ -92,7 +94,18 @@ tests:
   - name: runs on the layer
     run: "true"
 EOF
-HARNESS_CACHE="$work/cache" "$h" run -o out-layer layer.yaml >layer.log 2>&1
+# Over the suite's own tree the layer build runs the tree's programs with
+# the host's network: only the operator can allow that.
+HARNESS_CACHE="$work/cache" "$h" run -o out-layer0 layer.yaml >layer0.log 2>&1
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q "layer.yaml:4:3: 'packages:' over a directory tree" layer0.log &&
+        ! ls "$work"/cache/layers/layer-* >/dev/null 2>&1; then
+        ok "layer: refused over the suite's own tree without --allow-privileged (exit 2), nothing built"
+else
+        bad "layer: without --allow-privileged: exit $rc"
+        cat layer0.log
+fi
+HARNESS_CACHE="$work/cache" "$h" run --allow-privileged -o out-layer layer.yaml >layer.log 2>&1
 rc=$?
 core_after=$(cat /proc/sys/kernel/core_pattern)
 # Put it back at once (a red run), so nothing else on the host runs with it.
@@ -118,6 +131,18 @@ else
 fi
 if printf '%s\n' "$report" | grep -q "core_pattern is now .*$tag"; then
         bad "layer: the payload's core_pattern took effect"
+fi
+
+# A setuid-root program the build left in the layer is no host user's to run:
+# the layer store is root's alone.
+planted=$(ls "$work"/cache/layers/layer-*/upper/usr/local/bin/th-rootsh 2>/dev/null | head -1)
+if [ -n "$planted" ] && [ "$(stat -c %a "$planted")" = 4755 ]; then
+        ok "layer: the build planted a setuid-root shell in the layer"
+        mode=$(stat -c %a "$work/cache/layers")
+        [ "$mode" = 700 ] && ok "layer: the layer store is 0700: no other host user reaches it" ||
+                bad "layer: the layer store is $mode: a local user can run the planted shell"
+else
+        bad "layer: the setuid plant did not happen: the attack did not run ($planted)"
 fi
 
 # ---- 7. private-users: false needs the operator ---------------------------
