@@ -133,6 +133,8 @@ fi
 net_same "none and host"
 
 # ---- a veth group: two containers of one run ------------------------------
+# The suite's fixtures lie in its own tree (the helper is copied beside it).
+cp "$HELPER" "$WORK/nl"
 cat >"$WORK/group.yaml" <<YAML
 name: netgroup
 rootfs: $T
@@ -141,7 +143,7 @@ defaults:
   timeout: 120
   network: {veth: pair}
   fixtures:
-    - $HELPER:/usr/local/bin/nl
+    - nl:/usr/local/bin/nl
 tests:
   - name: server
     run: nl once 7000 from-the-server

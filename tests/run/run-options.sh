@@ -81,16 +81,27 @@ name: infra
 rootfs: $rootfs
 defaults: {boot: false}
 tests:
+  - name: bad target
+    run: "true"
+    fixtures: ["infra-data:/etc/passwd/sub"]
   - name: bad user
     run: "true"
     user: no-such-user
   - name: fine
     run: "true"
 YAML
+mkdir -p infra-data
 "$h" run -o o7 --junit e.xml bad.yaml >e.log 2>&1
 rc=$?
+# A bind target under a file fails the container's setup, before anything
+# of the test runs: an infrastructure error. A user the tree does not know
+# is the test's own failure, found by the init that runs its command (after
+# setup, when the worker no longer takes error reports from the container).
 check "a container that cannot be set up: exit 3 (got $rc)" [ "$rc" -eq 3 ]
-expect_case e.xml "bad user" error infrastructure
+expect_case e.xml "bad target" error infrastructure
+expect_case e.xml "bad user" failure exit-status
+check "the unknown user is named on the test's stderr" \
+        grep -q "no-such-user" o7/infra/bad_user*/stderr
 expect_case e.xml "fine" pass
 
 "$h" run -o o8 --junit cap-default.xml --filter 'big output' opts.yaml >/dev/null 2>&1
