@@ -201,16 +201,27 @@ int th_strv_push(char ***v, const char *s);
 /* ---- text from elsewhere -------------------------------------------------
  *
  * A string a container or a file could have chosen, made safe to show or to
- * store on one line: control characters (C0, DEL, and C1 in UTF-8 form) become
- * \n, \t, \r or \xHH, so no terminal escape, newline or bell gets through.
- * With TH_ESCAPE_BACKSLASH a backslash becomes \\ as well and
- * th_cunescape() gives back the exact bytes (a stored value). */
+ * store on one line: C0 controls and DEL become \n, \t, \r or \xHH, a byte
+ * of no valid UTF-8 sequence (such as a lone 0x9b, CSI to a terminal not in
+ * UTF-8 mode) \xHH, and C1 controls and the bidirectional controls written in
+ * UTF-8 \u{HHHH}; so no terminal escape, newline, bell or reordering of the
+ * line gets through. With TH_ESCAPE_BACKSLASH a backslash becomes \\ as well
+ * and th_cunescape() gives back the exact bytes (a stored value). */
 #define TH_ESCAPE_BACKSLASH 1u
 /* Into buf (always NUL-terminated, cut at an escape boundary); returns the
  * length written. */
 size_t th_cescape_buf(const char *s, char *buf, size_t size, unsigned flags);
 /* malloc()ed; NULL on OOM. */
 char *th_cescape(const char *s, unsigned flags);
+/* The code point of the UTF-8 sequence at s and its length in *ret_len, or
+ * -1 (*ret_len = 1) when s does not start a valid one (a stray byte, an
+ * overlong form, a surrogate). Reads no further than a NUL. */
+int32_t th_utf8_decode(const char *s, size_t *ret_len);
+/* Whether a code point must not reach a terminal or a name as it is: C0
+ * controls, DEL, C1 controls (U+0080..U+009F) and the bidirectional controls
+ * that reorder what is shown (U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069). */
+bool th_unichar_is_unsafe(uint32_t c);
 /* Reverses th_cescape(s, TH_ESCAPE_BACKSLASH); -EINVAL on a malformed escape
  * or one that makes a NUL. */
 int th_cunescape(const char *s, char **ret);

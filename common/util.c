@@ -1,5 +1,6 @@
 /* common: small libc-only helpers: clocks, duration and size parsing, whole
  * writes, atomic files, mkdir -p, a rm -rf that stays on its mount, strv. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -283,6 +284,42 @@ int th_strv_push(char ***v, const char *s)
 
 /* ---- text from elsewhere ------------------------------------------------- */
 
+int32_t th_utf8_decode(const char *s, size_t *ret_len)
+{
+        const unsigned char *u = (const unsigned char *)s;
+        uint32_t c;
+        size_t n;
+
+        *ret_len = 1;
+        if (u[0] < 0x80)
+                return u[0];
+        if (u[0] >= 0xc2 && u[0] <= 0xdf)
+                n = 2, c = u[0] & 0x1f;
+        else if (u[0] >= 0xe0 && u[0] <= 0xef)
+                n = 3, c = u[0] & 0x0f;
+        else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+                n = 4, c = u[0] & 0x07;
+        else
+                return -1;
+        /* A NUL is no continuation byte: this never reads past the end. */
+        for (size_t i = 1; i < n; i++) {
+                if ((u[i] & 0xc0) != 0x80)
+                        return -1;
+                c = c << 6 | (u[i] & 0x3f);
+        }
+        if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
+            (c >= 0xd800 && c <= 0xdfff))
+                return -1;
+        *ret_len = n;
+        return (int32_t)c;
+}
+
+bool th_unichar_is_unsafe(uint32_t c)
+{
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x61c || c == 0x200e || c == 0x200f ||
+               (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
 /* The escape for s[i] (or "" to copy it as it is); *ret_skip: bytes taken. */
 static const char *escape_one(const unsigned char *s, size_t i, unsigned flags, char tmp[16],
                               size_t *ret_skip)
@@ -297,14 +334,17 @@ static const char *escape_one(const unsigned char *s, size_t i, unsigned flags, 
                 return "\\t";
         if (c == '\r')
                 return "\\r";
-        if (c < 0x20 || c == 0x7f) {
+        int32_t u = th_utf8_decode((const char *)s + i, ret_skip);
+        if (u < 0 || u < 0x80) {
+                /* A byte of no valid UTF-8 sequence (0x9b alone is CSI to a
+                 * terminal that is not in UTF-8 mode) or a C0 control. */
+                if (u >= 0x20 && u != 0x7f)
+                        return "";
                 snprintf(tmp, 16, "\\x%02x", c);
                 return tmp;
         }
-        /* U+0080..U+009F: C1 controls (CSI is U+009B) in UTF-8. */
-        if (c == 0xc2 && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f) {
-                snprintf(tmp, 16, "\\xc2\\x%02x", s[i + 1]);
-                *ret_skip = 2;
+        if (th_unichar_is_unsafe((uint32_t)u)) {
+                snprintf(tmp, 16, "\\u{%04x}", (unsigned)u);
                 return tmp;
         }
         return "";
@@ -334,7 +374,7 @@ size_t th_cescape_buf(const char *s, char *buf, size_t size, unsigned flags)
 char *th_cescape(const char *s, unsigned flags)
 {
         size_t len = strlen(s ? s : "");
-        /* \xc2\xHH (8 bytes) for 2 input bytes is the worst case: 4x. */
+        /* \xHH for one byte, \u{HHHH} for two: 4x is the worst case. */
         char *buf = malloc(len * 4 + 1);
         if (buf)
                 th_cescape_buf(s, buf, len * 4 + 1, flags);
@@ -350,6 +390,30 @@ static int hexval(char c)
         if (c >= 'A' && c <= 'F')
                 return c - 'A' + 10;
         return -1;
+}
+
+static size_t utf8_encode(uint32_t c, char *out)
+{
+        if (c < 0x80) {
+                out[0] = (char)c;
+                return 1;
+        }
+        if (c < 0x800) {
+                out[0] = (char)(0xc0 | c >> 6);
+                out[1] = (char)(0x80 | (c & 0x3f));
+                return 2;
+        }
+        if (c < 0x10000) {
+                out[0] = (char)(0xe0 | c >> 12);
+                out[1] = (char)(0x80 | (c >> 6 & 0x3f));
+                out[2] = (char)(0x80 | (c & 0x3f));
+                return 3;
+        }
+        out[0] = (char)(0xf0 | c >> 18);
+        out[1] = (char)(0x80 | (c >> 12 & 0x3f));
+        out[2] = (char)(0x80 | (c >> 6 & 0x3f));
+        out[3] = (char)(0x80 | (c & 0x3f));
+        return 4;
 }
 
 int th_cunescape(const char *s, char **ret)
@@ -380,6 +444,16 @@ int th_cunescape(const char *s, char **ret)
                                 return -EINVAL;
                         out[o++] = (char)v;
                         i += 2;
+                } else if (e == 'u' && s[i + 1] == '{') {
+                        /* \u{HHHH}: a code point, written back as UTF-8. */
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(s + i + 2, &end, 16);
+                        if (errno || end == s + i + 2 || *end != '}' || v == 0 || v > 0x10ffff ||
+                            (v >= 0xd800 && v <= 0xdfff) || !isxdigit((unsigned char)s[i + 2]))
+                                return -EINVAL;
+                        o += utf8_encode((uint32_t)v, out + o);
+                        i = (size_t)(end - s);
                 } else
                         return -EINVAL;
         }

@@ -70,8 +70,8 @@ int runner_cmd_check(int argc, char **argv)
                 if (bad)
                         ret = RUNNER_EXIT_USAGE;
                 else if (!quiet)
-                        printf("%s: ok, %zu test%s%s\n", argv[i], loaded[from]->n_tests,
-                               loaded[from]->n_tests == 1 ? "" : "s",
+                        printf("%s: ok, %zu test%s%s\n", runner_safe(argv[i]),
+                               loaded[from]->n_tests, loaded[from]->n_tests == 1 ? "" : "s",
                                n_loaded - from > 1 ? ", on each tree of the rootfs list" : "");
                 suite_diags_done(&diags);
         }

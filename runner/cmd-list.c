@@ -21,44 +21,26 @@ static const char usage[] =
         "      --json           a JSON array of {id, suite, name, file, line, tags, skip}\n"
         "  -h, --help           show this help\n";
 
-static void json_string(FILE *f, const char *s)
-{
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p == '\n')
-                        fputs("\\n", f);
-                else if (*p == '\t')
-                        fputs("\\t", f);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\u%04x", *p);
-                else
-                        fputc(*p, f);
-        }
-        fputc('"', f);
-}
-
 static void print_json(FILE *f, const Suite *s, const TestSpec *t, bool first)
 {
         _cleanup_free_ char *id = suite_test_id(s, t);
         fputs(first ? "\n  {\"id\": " : ",\n  {\"id\": ", f);
-        json_string(f, id ? id : "");
+        runner_json_string(f, id ? id : "");
         fputs(", \"suite\": ", f);
-        json_string(f, s->name);
+        runner_json_string(f, s->name);
         fputs(", \"name\": ", f);
-        json_string(f, t->name);
+        runner_json_string(f, t->name);
         fputs(", \"file\": ", f);
-        json_string(f, s->path);
+        runner_json_string(f, s->path);
         fprintf(f, ", \"line\": %u, \"tags\": [", t->loc.line);
         for (char **p = t->tags; p && *p; p++) {
                 if (p != t->tags)
                         fputs(", ", f);
-                json_string(f, *p);
+                runner_json_string(f, *p);
         }
         fputs("], \"skip\": ", f);
         if (t->skip)
-                json_string(f, t->skip);
+                runner_json_string(f, t->skip);
         else
                 fputs("null", f);
         fputc('}', f);
@@ -66,19 +48,21 @@ static void print_json(FILE *f, const Suite *s, const TestSpec *t, bool first)
 
 static void print_line(FILE *f, const Suite *s, const TestSpec *t)
 {
-        fprintf(f, "%s/%s", s->name, t->name);
+        /* Everything comes from the suite file: escaped, and one line per
+         * test even for a multi-line skip reason. */
+        fprintf(f, "%s/%s", runner_safe(s->name), runner_safe(t->name));
         if (t->tags && t->tags[0]) {
                 fputs(" [", f);
                 for (char **p = t->tags; *p; p++)
-                        fprintf(f, "%s%s", p == t->tags ? "" : ",", *p);
+                        fprintf(f, "%s%s", p == t->tags ? "" : ",", runner_safe(*p));
                 fputc(']', f);
         }
         if (t->skip) {
-                /* One line per test, even for a multi-line reason. */
-                fputs(" (skip: ", f);
-                for (const char *p = t->skip; *p; p++)
-                        fputc(*p == '\n' || *p == '\t' ? ' ' : *p, f);
-                fputc(')', f);
+                _cleanup_free_ char *flat = strdup(t->skip);
+                for (char *p = flat; p && *p; p++)
+                        if (*p == '\n' || *p == '\t')
+                                *p = ' ';
+                fprintf(f, " (skip: %s)", runner_safe(flat ? flat : "?"));
         }
         fputc('\n', f);
 }

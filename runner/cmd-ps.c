@@ -17,41 +17,27 @@ static const char usage[] = "Usage: harness ps [--json]\n"
                             "      --json     one JSON array of objects\n"
                             "  -h, --help     show this help\n";
 
-static void json_string(FILE *f, const char *s)
-{
-        fputc('"', f);
-        for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-                if (*c == '"' || *c == '\\')
-                        fprintf(f, "\\%c", *c);
-                else if (*c < 0x20)
-                        fprintf(f, "\\u%04x", *c);
-                else
-                        fputc(*c, f);
-        }
-        fputc('"', f);
-}
-
 static void print_json(const IsolateMachine *v, size_t n)
 {
         printf("[");
         for (size_t i = 0; i < n; i++) {
                 const IsolateMachine *m = &v[i];
                 printf("%s\n  {\"name\": ", i ? "," : "");
-                json_string(stdout, m->name);
+                runner_json_string(stdout, m->name);
                 printf(", \"suite\": ");
-                json_string(stdout, m->suite);
+                runner_json_string(stdout, m->suite);
                 printf(", \"test\": ");
-                json_string(stdout, m->test);
+                runner_json_string(stdout, m->test);
                 printf(", \"leader\": %d, \"start_usec\": %llu, \"mode\": \"%s\", \"network\": ",
                        (int)m->leader, (unsigned long long)m->start_usec,
                        m->boot ? "boot" : "direct");
-                json_string(stdout, m->network);
+                runner_json_string(stdout, m->network);
                 printf(", \"address\": ");
-                json_string(stdout, m->address);
+                runner_json_string(stdout, m->address);
                 printf(", \"rootfs\": ");
-                json_string(stdout, m->rootfs);
+                runner_json_string(stdout, m->rootfs);
                 printf(", \"cgroup\": ");
-                json_string(stdout, m->cgroup);
+                runner_json_string(stdout, m->cgroup);
                 printf("}");
         }
         printf("%s]\n", n ? "\n" : "");
@@ -68,10 +54,13 @@ static void print_table(const IsolateMachine *v, size_t n)
                 struct tm tm;
                 if (localtime_r(&t, &tm))
                         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-                printf("%-40s %-8d %-20s %-6s %-8s %-16s %s%s%s\n", m->name, (int)m->leader, when,
-                       m->boot ? "boot" : "direct", m->network[0] ? m->network : "-",
-                       m->address[0] ? m->address : "-", m->suite, m->suite[0] ? "/" : "",
-                       m->test[0] ? m->test : (m->suite[0] ? "" : "-"));
+                /* The registry holds names from suite files: escaped. */
+                printf("%-40s %-8d %-20s %-6s %-8s %-16s %s%s%s\n", runner_safe(m->name),
+                       (int)m->leader, when, m->boot ? "boot" : "direct",
+                       m->network[0] ? runner_safe(m->network) : "-",
+                       m->address[0] ? runner_safe(m->address) : "-", runner_safe(m->suite),
+                       m->suite[0] ? "/" : "",
+                       m->test[0] ? runner_safe(m->test) : (m->suite[0] ? "" : "-"));
         }
 }
 

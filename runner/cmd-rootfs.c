@@ -60,9 +60,14 @@ static void print_log_tail(const char *msg)
                 n++;
         }
         size_t first = n > ELEMENTSOF(lines) ? n - ELEMENTSOF(lines) : 0;
-        fprintf(stderr, "--- last lines of %s ---\n", path);
-        for (size_t i = first; i < n; i++)
-                fputs(lines[i % ELEMENTSOF(lines)] ? lines[i % ELEMENTSOF(lines)] : "\n", stderr);
+        /* Package scripts wrote it: escaped, a line at a time. */
+        fprintf(stderr, "--- last lines of %s ---\n", runner_safe(path));
+        for (size_t i = first; i < n; i++) {
+                char *l = lines[i % ELEMENTSOF(lines)];
+                if (l)
+                        l[strcspn(l, "\n")] = 0;
+                fprintf(stderr, "%s\n", l ? runner_safe(l) : "");
+        }
         for (size_t i = 0; i < ELEMENTSOF(lines); i++)
                 free(lines[i]);
 }
@@ -217,32 +222,18 @@ static void format_age(uint64_t then_usec, char buf[static 32])
                 snprintf(buf, 32, "%llud ago", (unsigned long long)(s / 86400));
 }
 
-static void json_string(const char *s)
-{
-        putchar('"');
-        for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        printf("\\%c", *p);
-                else if (*p < 0x20)
-                        printf("\\u%04x", *p);
-                else
-                        putchar(*p);
-        }
-        putchar('"');
-}
-
 static void list_json(const FixtureTreeInfo *a, size_t n)
 {
         printf("[");
         for (size_t i = 0; i < n; i++) {
                 printf("%s\n  {\"name\": ", i ? "," : "");
-                json_string(a[i].name);
+                runner_json_string(stdout, a[i].name);
                 printf(", \"spec\": ");
-                json_string(a[i].spec);
+                runner_json_string(stdout, a[i].spec);
                 printf(", \"path\": ");
-                json_string(a[i].path);
+                runner_json_string(stdout, a[i].path);
                 printf(", \"command\": ");
-                json_string(a[i].tool);
+                runner_json_string(stdout, a[i].tool);
                 printf(", \"size\": %llu, \"packages\": %u, \"layers\": %u, "
                        "\"built_usec\": %llu, \"last_used_usec\": %llu}",
                        (unsigned long long)a[i].size_bytes, a[i].n_packages, a[i].n_layers,
@@ -279,8 +270,9 @@ static int cmd_list(int argc, char **argv)
                         fixture_format_size(a[i].size_bytes, size);
                         format_age(a[i].built_usec, age);
                         format_age(a[i].last_used_usec, used);
-                        printf("%-44s %-24s %8s %6u %9s %10s\n", a[i].name,
-                               a[i].spec ? a[i].spec : "?", size, a[i].n_packages, age, used);
+                        printf("%-44s %-24s %8s %6u %9s %10s\n", runner_safe(a[i].name),
+                               runner_safe(a[i].spec ? a[i].spec : "?"), size, a[i].n_packages, age,
+                               used);
                 }
         }
         fixture_tree_info_free_array(a, n);

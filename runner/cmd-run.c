@@ -574,12 +574,13 @@ static void run_hold(void *userdata, size_t item, const void *msg, size_t len)
                 "FAIL  %s: %s\n"
                 "harness: container '%s' kept; a shell in it follows (root, the test's "
                 "environment); exit the shell to go on\n",
-                t->id, safe, m.machine);
+                runner_safe(t->id), safe, runner_safe(m.machine));
         if (runner_terminal_shell(m.machine, &status, &err) < 0) {
                 th_log(TH_LOG_ERROR, "shell in '%s': %s", m.machine, err.msg);
                 return;
         }
-        fprintf(stderr, "harness: shell exited with status %d; removing '%s'\n", status, m.machine);
+        fprintf(stderr, "harness: shell exited with status %d; removing '%s'\n", status,
+                runner_safe(m.machine));
 }
 
 /* The container for one try, from the merged test and its suite's tree. */
@@ -1028,8 +1029,9 @@ static void print_summary(RunCtx *ctx, const ReportRun *run, bool interrupted)
                         if (c->status != REPORT_FAIL && c->status != REPORT_ERROR)
                                 continue;
                         fprintf(f, "  %s %s/%s: %s\n        logs: %s/\n",
-                                c->status == REPORT_FAIL ? "FAIL " : "ERROR", c->classname, c->name,
-                                c->message ? c->message : "", case_dir(ctx, c));
+                                c->status == REPORT_FAIL ? "FAIL " : "ERROR",
+                                runner_safe(c->classname), runner_safe(c->name),
+                                runner_safe(c->message), runner_safe(case_dir(ctx, c)));
                 }
         fflush(f);
 }

@@ -24,11 +24,11 @@ static void report(const Suite *s, SuiteLoc loc, RunnerPrivileged mode, const ch
                 fprintf(stderr,
                         "%s:%u:%u: %s: %s; only the operator can allow it, with "
                         "'harness run --allow-privileged'\n",
-                        s->path, loc.line, loc.column, what, risk);
+                        runner_safe(s->path), loc.line, loc.column, what, risk);
                 break;
         case RUNNER_PRIVILEGED_NOTE:
                 fprintf(stderr, "%s:%u:%u: note: %s needs 'harness run --allow-privileged': %s\n",
-                        s->path, loc.line, loc.column, what, risk);
+                        runner_safe(s->path), loc.line, loc.column, what, risk);
                 break;
         case RUNNER_PRIVILEGED_ALLOW:
                 break;
@@ -54,7 +54,8 @@ int runner_check_privileged(const Suite *s, RunnerPrivileged mode)
                         "%s:%u:%u: rootfs '%s' is the host's root directory: a test would "
                         "read and run the host's own files (e.g. /etc/shadow); refused, "
                         "even with --allow-privileged\n",
-                        s->path, s->rootfs.loc.line, s->rootfs.loc.column, s->rootfs.dir);
+                        runner_safe(s->path), s->rootfs.loc.line, s->rootfs.loc.column,
+                        runner_safe(s->rootfs.dir));
                 ret = -EPERM;
         }
 

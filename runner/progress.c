@@ -52,11 +52,13 @@ void runner_progress_result(RunProgress *p, const char *suite, const char *test,
                 return;
         }
         runner_progress_clear(p);
-        fprintf(p->out, "%-5s %s/%s", status_word(status, flaky), suite, test);
+        /* Names come from the suite file, the message can quote the
+         * container (an error, a line): all escaped. */
+        fprintf(p->out, "%-5s %s/%s", status_word(status, flaky), runner_safe(suite),
+                runner_safe(test));
         if (status != REPORT_SKIP)
                 fprintf(p->out, " (%.2fs)", time_sec);
         if (message && message[0]) {
-                /* The message can quote the container (an error, a line). */
                 char safe[2048];
                 th_cescape_buf(message, safe, sizeof(safe), 0);
                 fprintf(p->out, ": %s", safe);

@@ -11,6 +11,14 @@ typedef struct RunnerCommand {
         int (*fn)(int argc, char **argv);
 } RunnerCommand;
 
+/* text.c: s with every control and bidirectional control escaped (see
+ * th_cescape()), for a line on the terminal; valid until 8 more calls in
+ * this thread; "?" when out of memory. */
+const char *runner_safe(const char *s);
+/* s as a JSON string: controls, C1 and bidirectional controls as \uXXXX,
+ * a byte of no valid UTF-8 sequence as \ufffd. */
+void runner_json_string(FILE *f, const char *s);
+
 /* Logs "error: MSG" and a "Try 'harness CMD --help'" hint; returns 2. */
 int runner_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

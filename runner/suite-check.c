@@ -31,9 +31,9 @@ int runner_check_suite_names(Suite *const *suites, size_t n)
                                 "%s:%u:%u: suite name '%s' is also the name of %s:%u:%u; suite "
                                 "names must be unique in a run (their test ids, output folders "
                                 "and reports would collide)\n",
-                                b->path, b->name_loc.line ? b->name_loc.line : 1,
-                                b->name_loc.column ? b->name_loc.column : 1, b->name, a->path,
-                                a->name_loc.line ? a->name_loc.line : 1,
+                                runner_safe(b->path), b->name_loc.line ? b->name_loc.line : 1,
+                                b->name_loc.column ? b->name_loc.column : 1, runner_safe(b->name),
+                                runner_safe(a->path), a->name_loc.line ? a->name_loc.line : 1,
                                 a->name_loc.column ? a->name_loc.column : 1);
                         ret = -EINVAL;
                         break;
@@ -112,12 +112,14 @@ static int check_release(const Suite *s, const SuiteRootfs *rs, char *const *kno
                 fprintf(stderr,
                         "%s:%u:%u: unknown Debian release '%s': did you mean '%s'? (releases "
                         "from distro-info-data)\n",
-                        s->path, rs->loc.line, rs->loc.column, rs->release, best);
+                        runner_safe(s->path), rs->loc.line, rs->loc.column,
+                        runner_safe(rs->release), best);
         else
                 fprintf(stderr,
                         "%s:%u:%u: unknown Debian release '%s' (releases from "
                         "distro-info-data)\n",
-                        s->path, rs->loc.line, rs->loc.column, rs->release);
+                        runner_safe(s->path), rs->loc.line, rs->loc.column,
+                        runner_safe(rs->release));
         return -EINVAL;
 }
 
@@ -146,8 +148,8 @@ static int check_tree(const Suite *s, bool allow_outside)
         _cleanup_free_ char *managed = NULL;
 
         if (dir && fixture_rootfs_check_dir(dir, &err) < 0) {
-                fprintf(stderr, "%s:%u:%u: %s\n", s->path, s->rootfs.loc.line, s->rootfs.loc.column,
-                        err.msg);
+                fprintf(stderr, "%s:%u:%u: %s\n", runner_safe(s->path), s->rootfs.loc.line,
+                        s->rootfs.loc.column, runner_safe(err.msg));
                 ret = -EINVAL;
                 dir = NULL;
         }
@@ -169,12 +171,13 @@ static int check_tree(const Suite *s, bool allow_outside)
                                 "%s:%u:%u: test '%s' boots (boot: true, the default) but the "
                                 "tree '%s' has no systemd (/lib/systemd/systemd): install it "
                                 "or set 'boot: false'\n",
-                                s->path, t->loc.line, t->loc.column, t->name, dir);
+                                runner_safe(s->path), t->loc.line, t->loc.column,
+                                runner_safe(t->name), runner_safe(dir));
                         ret = -EINVAL;
                 }
                 err = (ThError){};
                 if (fixture_check_test(s, t, allow_outside, &err) < 0) {
-                        fprintf(stderr, "%s\n", err.msg);
+                        fprintf(stderr, "%s\n", runner_safe(err.msg));
                         ret = -EINVAL;
                 }
         }

@@ -105,6 +105,29 @@ static bool has_control_chars(const char *s, bool allow_newlines)
         return false;
 }
 
+/* Names and path-like values are printed to the operator's terminal and
+ * used as paths: none may hold a character a terminal acts on instead of
+ * showing (C0, DEL, C1: escapes, clearing, clipboard writes) or that
+ * reorders the line (bidirectional controls). Reports "FIELD must not
+ * contain U+XXXX (...)" at loc; returns 0 or -EINVAL. */
+static int check_chars(LoadCtx *c, SuiteLoc loc, const char *field, const char *s)
+{
+        for (size_t i = 0, n; s[i]; i += n) {
+                int32_t u = th_utf8_decode(s + i, &n);
+                if (u < 0) {
+                        ctx_error(c, loc, "%s must be UTF-8, not byte 0x%02x", field,
+                                  (unsigned char)s[i]);
+                        return -EINVAL;
+                }
+                if (th_unichar_is_unsafe((uint32_t)u)) {
+                        ctx_error(c, loc, "%s must not contain U+%04X (%s)", field, (unsigned)u,
+                                  u <= 0x9f ? "a control character" : "a bidirectional control");
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 static int set_string(LoadCtx *c, char **dst, const char *s)
 {
         char *copy = ctx_strdup(c, s);
@@ -147,10 +170,8 @@ static int parse_name(LoadCtx *c, const Node *v, void *dst)
                 ctx_error(c, v->loc, "name is longer than %d bytes", SUITE_MAX_NAME);
                 return -EINVAL;
         }
-        if (has_control_chars(s, /* allow_newlines= */ false)) {
-                ctx_error(c, v->loc, "name must not contain control characters or newlines");
+        if (check_chars(c, v->loc, c->key, s) < 0)
                 return -EINVAL;
-        }
         return set_string(c, dst, s);
 }
 
@@ -232,6 +253,7 @@ static int parse_network(LoadCtx *c, const Node *v, void *dst)
                         ctx_error(c, bad->loc, "invalid network: expected {veth: GROUP}");
                         return -EINVAL;
                 }
+                c->key = "network group";
                 if (parse_name(c, v->items[1], &t->network_group) < 0)
                         return -EINVAL;
                 t->network = SUITE_NETWORK_VETH;
@@ -258,7 +280,9 @@ static int parse_user(LoadCtx *c, const Node *v, void *dst)
         const char *s = string_value(c, v, "a user name or uid");
         if (!s)
                 return -EINVAL;
-        if (v->len == 0 || v->len > 256 || has_control_chars(s, false) || strpbrk(s, ":/ ")) {
+        if (check_chars(c, v->loc, "user", s) < 0)
+                return -EINVAL;
+        if (v->len == 0 || v->len > 256 || strpbrk(s, ":/ ")) {
                 ctx_error(c, v->loc, "invalid user '%s': expected a user name or a uid", s);
                 return -EINVAL;
         }
@@ -270,7 +294,9 @@ static int abs_path_value(LoadCtx *c, const Node *v, const char *what, const cha
         const char *s = string_value(c, v, what);
         if (!s)
                 return -EINVAL;
-        if (s[0] != '/' || v->len >= PATH_MAX || has_control_chars(s, false)) {
+        if (check_chars(c, v->loc, c->key, s) < 0)
+                return -EINVAL;
+        if (s[0] != '/' || v->len >= PATH_MAX) {
                 ctx_error(c, v->loc, "'%s' is not %s", s, what);
                 return -EINVAL;
         }
@@ -314,8 +340,12 @@ static int parse_words(LoadCtx *c, const Node *v, void *dst)
                         ret = -EINVAL;
                         continue;
                 }
+                if (check_chars(c, v->items[i]->loc, c->key, s) < 0) {
+                        ret = -EINVAL;
+                        continue;
+                }
                 if (v->items[i]->len == 0 || v->items[i]->len > SUITE_MAX_NAME ||
-                    strpbrk(s, " ,\t") || has_control_chars(s, false)) {
+                    strpbrk(s, " ,\t")) {
                         ctx_error(c, v->items[i]->loc,
                                   "invalid '%s': expected a non-empty word without spaces or "
                                   "commas",
@@ -423,8 +453,11 @@ static int parse_env(LoadCtx *c, const Node *v, void *dst)
                         ret = -EINVAL;
                         continue;
                 }
-                if (k->len == 0 || k->len > SUITE_MAX_NAME || strchr(key, '=') ||
-                    has_control_chars(key, false)) {
+                if (check_chars(c, k->loc, "env variable name", key) < 0) {
+                        ret = -EINVAL;
+                        continue;
+                }
+                if (k->len == 0 || k->len > SUITE_MAX_NAME || strchr(key, '=')) {
                         ctx_error(c, k->loc, "invalid variable name '%s'", key);
                         ret = -EINVAL;
                         continue;
@@ -527,6 +560,7 @@ static int walk_mapping(LoadCtx *c, const Node *m, const KeyDef *table, size_t n
                         continue;
                 }
                 c->key_loc = k->loc;
+                c->key = def->key;
                 int r = def->parse(c, v, (char *)base + def->offset);
                 if (r == -ENOMEM)
                         return r;
@@ -711,16 +745,15 @@ static int parse_limits(LoadCtx *c, const Node *v, void *dst)
 
 static int fixture_finish(LoadCtx *c, SuiteFixture *f, const Node *v)
 {
+        if (check_chars(c, v->loc, "fixture source", f->source) < 0 ||
+            check_chars(c, v->loc, "fixture target", f->target) < 0)
+                return -EINVAL;
         if (!f->source[0]) {
                 ctx_error(c, v->loc, "fixture source must not be empty");
                 return -EINVAL;
         }
         if (f->target[0] != '/' || strlen(f->target) >= PATH_MAX) {
                 ctx_error(c, v->loc, "fixture target '%s' is not an absolute path", f->target);
-                return -EINVAL;
-        }
-        if (has_control_chars(f->source, false) || has_control_chars(f->target, false)) {
-                ctx_error(c, v->loc, "fixture paths must not contain control characters");
                 return -EINVAL;
         }
         f->source_abs = f->source[0] == '/' ? ctx_strdup(c, f->source)
@@ -884,7 +917,9 @@ static int parse_rootfs_string(LoadCtx *c, const Node *v, SuiteRootfs *r)
         const char *s = string_value(c, v, "a rootfs: debian:RELEASE, a directory or a mapping");
         if (!s)
                 return -EINVAL;
-        if (v->len == 0 || v->len >= PATH_MAX || has_control_chars(s, false)) {
+        if (check_chars(c, v->loc, "rootfs", s) < 0)
+                return -EINVAL;
+        if (v->len == 0 || v->len >= PATH_MAX) {
                 ctx_error(c, v->loc, "invalid rootfs '%s'", s);
                 return -EINVAL;
         }
@@ -933,7 +968,9 @@ static int parse_mirror(LoadCtx *c, const Node *v, void *dst)
         const char *s = string_value(c, v, "a mirror URL");
         if (!s)
                 return -EINVAL;
-        if (!strstr(s, "://") || strpbrk(s, " \t") || has_control_chars(s, false)) {
+        if (check_chars(c, v->loc, "mirror", s) < 0)
+                return -EINVAL;
+        if (!strstr(s, "://") || strpbrk(s, " \t")) {
                 ctx_error(c, v->loc,
                           "invalid mirror '%s': expected a URL such as "
                           "http://deb.debian.org/debian",
@@ -1250,6 +1287,8 @@ static int load_buffer(const char *name, const char *location, size_t matrix_ind
                 r = load_root(&c, root, s);
         if (r >= 0 && !s->name && !(s->name = file_stem(name)))
                 r = -ENOMEM;
+        if (r >= 0 && s->name_loc.line == 0)
+                r = check_chars(&c, (SuiteLoc){ 1, 1 }, "suite name (the file's name)", s->name);
         s->matrix_index = c.n_matrix ? matrix_index : 0;
         s->n_matrix = c.n_matrix ? c.n_matrix : 1;
         if (r >= 0 && c.n_matrix > 1 && c.matrix_label) {

@@ -35,6 +35,7 @@ typedef struct LoadCtx {
         uint64_t regex_nodes; /* estimated regcomp work, bounded by SUITE_MAX_REGEX_ALL */
         bool oom;
         SuiteLoc key_loc; /* of the key whose value is being parsed */
+        const char *key;  /* and its name, for messages */
         /* `rootfs: [A, B]`: which entry this load keeps (0-based), how many
          * there are (0: not a list) and the kept one's label. */
         size_t matrix_index, n_matrix;

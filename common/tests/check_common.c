@@ -166,14 +166,25 @@ START_TEST(test_cescape__controls_escaped_and_round_trip)
 {
         char buf[256];
         th_cescape_buf("a\033]0;x\007b\nc\\d\xc2\x9b[2J\x7f\xc3\xa9", buf, sizeof(buf), 0);
-        ck_assert_str_eq(buf, "a\\x1b]0;x\\x07b\\nc\\d\\xc2\\x9b[2J\\x7f\xc3\xa9");
+        ck_assert_str_eq(buf, "a\\x1b]0;x\\x07b\\nc\\d\\u{009b}[2J\\x7f\xc3\xa9");
+        /* C1 as a lone byte, C1 and bidirectional controls in UTF-8, broken
+         * UTF-8 (overlong, truncated, surrogate); printable UTF-8 stays. */
+        th_cescape_buf("\x9b"
+                       "2J|\xc2\x9d"
+                       "0;T\xc2\x9c|\xe2\x80\xae|\xe2\x81\xa6|\xe2\x80\x8e|"
+                       "\xd8\x9c|\xc0\x9b|\xe2\x80|\xed\xa0\x80|\xe2\x82\xac\xf0\x9f\x98\x80",
+                       buf, sizeof(buf), 0);
+        ck_assert_str_eq(
+                buf,
+                "\\x9b2J|\\u{009d}0;T\\u{009c}|\\u{202e}|\\u{2066}|\\u{200e}|"
+                "\\u{061c}|\\xc0\\x9b|\\xe2\\x80|\\xed\\xa0\\x80|\xe2\x82\xac\xf0\x9f\x98\x80");
         for (const char *p = buf; *p; p++)
                 ck_assert((unsigned char)*p >= 0x20 && *p != 0x7f);
         /* Cut at an escape boundary, never in the middle of one. */
         th_cescape_buf("ab\033", buf, 6, 0);
         ck_assert_str_eq(buf, "ab");
 
-        const char *hostile = "x=y\nleader=1\r\\n\\\033\t\xc2\x85"
+        const char *hostile = "x=y\nleader=1\r\\n\\\033\t\xc2\x85\x9b\xe2\x80\xae\\u{41}"
                               "end";
         _cleanup_free_ char *e = th_cescape(hostile, TH_ESCAPE_BACKSLASH);
         ck_assert_ptr_nonnull(e);
@@ -187,7 +198,16 @@ START_TEST(test_cescape__controls_escaped_and_round_trip)
         ck_assert_int_eq(th_cunescape("a\\x0", &bad), -EINVAL);
         ck_assert_int_eq(th_cunescape("a\\x00", &bad), -EINVAL);
         ck_assert_int_eq(th_cunescape("a\\q", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\u{}", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\u{0}", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\u{d800}", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\u{110000}", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\u{-1}", &bad), -EINVAL);
+        ck_assert_int_eq(th_cunescape("a\\u{202e", &bad), -EINVAL);
         ck_assert_ptr_null(bad);
+        ck_assert_int_eq(th_cunescape("\\u{202e}\\u{9b}\\u{1f600}", &bad), 0);
+        ck_assert_str_eq(bad, "\xe2\x80\xae\xc2\x9b\xf0\x9f\x98\x80");
+        free(bad);
 }
 END_TEST
 

@@ -499,8 +499,8 @@ END_TEST
 START_TEST(test_suite_load__names)
 {
         assert_error("tests:\n  - name: \"a\\nb\"\n    run: x\n", 2, 11,
-                     "control characters or newlines");
-        assert_error("tests:\n  - name: \"a\\tb\"\n    run: x\n", 2, 11, "control characters");
+                     "name must not contain U+000A (a control character)");
+        assert_error("tests:\n  - name: \"a\\tb\"\n    run: x\n", 2, 11, "U+0009");
         assert_error("tests:\n  - name: ''\n    run: x\n", 2, 11, "name must not be empty");
         {
                 /* An invalid name is one error, not also a missing name. */
@@ -511,12 +511,68 @@ START_TEST(test_suite_load__names)
                 ck_assert(has_diag(&d, 2, 12, "expected a name (a string), got a list"));
                 suite_diags_done(&d);
         }
-        assert_error("name: \"\\x01\"\n" T1 "    run: x\n", 1, 7, "control characters");
+        assert_error("name: \"\\x01\"\n" T1 "    run: x\n", 1, 7, "U+0001 (a control character)");
         char buf[600];
         snprintf(buf, sizeof(buf), "tests:\n  - name: %0300d\n    run: x\n", 0);
         assert_error(buf, 2, 11, "name is longer than 256 bytes");
         Suite *s = load_ok("tests:\n  - name: 'ünïcode / with spaces: ok'\n    run: x\n");
         ck_assert_str_eq(s->tests[0].name, "ünïcode / with spaces: ok");
+        suite_free(s);
+}
+END_TEST
+
+/* Names and path-like values reach the operator's terminal and the file
+ * system: no character that a terminal acts on (C0, DEL, C1) or that
+ * reorders the line (bidirectional controls). Scripts and env values stay
+ * free. */
+START_TEST(test_suite_load__terminal_controls)
+{
+        assert_error("name: \"ps\\x9b2J\\x9d0;TITLE\\x9c\"\n" T1 "    run: x\n", 1, 7,
+                     "name must not contain U+009B (a control character)");
+        assert_error("tests:\n  - name: \"direct\\u202e\"\n    run: x\n", 2, 11,
+                     "name must not contain U+202E (a bidirectional control)");
+        assert_error("tests:\n  - name: \"a\\N\"\n    run: x\n", 2, 11, "U+0085");
+        assert_error("tests:\n  - name: \"a\\x7f\"\n    run: x\n", 2, 11, "U+007F");
+        assert_error("tests:\n  - name: \"\\u2066x\\u2069\"\n    run: x\n", 2, 11, "U+2066");
+        assert_error("tests:\n  - name: \"\\u200f\"\n    run: x\n", 2, 11, "U+200F");
+        assert_error("rootfs: \"nope\\e[2J\\e]0;TITLE\\a\"\n" T1 "    run: x\n", 1, 9,
+                     "rootfs must not contain U+001B");
+        assert_error("rootfs: [debian:bookworm, \"/t\\u202a\"]\n" T1 "    run: x\n", 1, 27,
+                     "rootfs must not contain U+202A");
+        assert_error(T1 "    run: x\n    user: \"u\\e[32m\"\n", 4, 11,
+                     "user must not contain U+001B");
+        assert_error(T1 "    run: x\n    workdir: \"/w\\e[33m\"\n", 4, 14,
+                     "workdir must not contain U+001B");
+        assert_error(T1 "    run: x\n    artifacts: [\"/l\\u202e\"]\n", 4, 17,
+                     "artifacts must not contain U+202E");
+        assert_error(T1 "    run: x\n    fixtures: [\"a\\x9b:/b\"]\n", 4, 16,
+                     "fixture source must not contain U+009B");
+        assert_error(T1 "    run: x\n    fixtures: [{source: a, target: \"/b\\t\"}]\n", 4, 16,
+                     "fixture target must not contain U+0009");
+        assert_error(T1 "    run: x\n    env: {\"A\\u202e\": x}\n", 4, 11,
+                     "env variable name must not contain U+202E");
+        assert_error(T1 "    run: x\n    tags: [\"t\\e\"]\n", 4, 12,
+                     "tags must not contain U+001B");
+        assert_error(T1 "    run: x\n    network: {veth: \"g\\x85\"}\n", 4, 21,
+                     "network group must not contain U+0085");
+        assert_error("defaults:\n  workdir: \"/\\x1b\"\n" T1 "    run: x\n", 2, 12,
+                     "workdir must not contain U+001B");
+
+        /* A suite named by its file's name. */
+        Suite *s = NULL;
+        SuiteDiags d = {};
+        const char *y = T1 "    run: x\n";
+        ck_assert_int_eq(suite_load_buffer("/src/s\033]0;T\a.yaml", y, strlen(y), &s, &d), -EINVAL);
+        ck_assert(has_diag(&d, 1, 1, "suite name (the file's name) must not contain U+001B"));
+        suite_diags_done(&d);
+
+        /* Scripts and env values are the test's own business; printable
+         * UTF-8 in names is fine. */
+        s = load_ok("name: \"s\\u00e9\\u20ac\"\n" T1 "    setup: \"printf '\\e[1m\\x9b\\u202e'\"\n"
+                    "    run: \"echo \\e[2J\\u202e\"\n    env: {A: \"\\e]52;c;eA==\\a\\u2066\"}\n");
+        ck_assert_str_eq(s->name, "s\u00e9\u20ac");
+        ck_assert_str_eq(s->tests[0].env[0].value, "\033]52;c;eA==\a\u2066");
+        ck_assert_ptr_nonnull(strstr(s->tests[0].run, "\033[2J\u202e"));
         suite_free(s);
 }
 END_TEST
@@ -742,6 +798,7 @@ static Suite *suite_load_suite(void)
         tcase_add_test(tc, test_suite_load__fixtures);
         tcase_add_test(tc, test_suite_load__scope_and_values);
         tcase_add_test(tc, test_suite_load__names);
+        tcase_add_test(tc, test_suite_load__terminal_controls);
         tcase_add_test(tc, test_suite_load__anchors_aliases_tags);
         tcase_add_test(tc, test_suite_load__billion_laughs);
         tcase_add_test(tc, test_suite_load__syntax_errors);

@@ -137,4 +137,48 @@ P
                 { echo "FAIL: empty --json"; fail=1; }
         echo "ok: list --json"
 fi
+# Terminal controls in names and path-like values: a located error naming
+# the field and the character, and nothing raw on the terminal (ESC, C1 as
+# a byte or in UTF-8, bidirectional controls).
+raw_controls() { # raw_controls FILE: whether FILE holds one
+        LC_ALL=C grep -qaP '\x1b|\x9b|\x9d|\xe2\x80[\x8e\x8f\xaa-\xae]|\xe2\x81[\xa6-\xa9]' "$1"
+}
+cat >"$tmp/ctl.yaml" <<'Y'
+name: "ps\u009b2J\u009d0;TITLE\u009c"
+rootfs: "nope\e[2J\e]0;TITLE\a"
+tests:
+  - name: "direct\u202e"
+    run: "true"
+    user: "u\e[32m"
+    workdir: "/w\e[33m"
+    env: {"K\e[1m": v}
+    fixtures: ["src\e]52;c;eA==\a:/f"]
+Y
+for pat in "ctl.yaml:1:7: name must not contain U\+009B \(a control character\)" \
+        "ctl.yaml:2:9: rootfs must not contain U\+001B" \
+        "ctl.yaml:4:11: name must not contain U\+202E \(a bidirectional control\)" \
+        "ctl.yaml:6:11: user must not contain U\+001B" \
+        "ctl.yaml:7:14: workdir must not contain U\+001B" \
+        "ctl.yaml:8:11: env variable name must not contain U\+001B" \
+        "ctl.yaml:9:16: fixture source must not contain U\+001B"; do
+        expect 2 "$pat" "$h" check "$tmp/ctl.yaml"
+done
+"$h" check "$tmp/ctl.yaml" >"$tmp/ctl.out" 2>&1
+"$h" list "$tmp/ctl.yaml" >>"$tmp/ctl.out" 2>&1
+if raw_controls "$tmp/ctl.out"; then
+        echo "FAIL: a raw terminal control reached the output:"; od -c "$tmp/ctl.out" | head -20; fail=1
+else
+        echo "ok: no raw terminal control in check and list output"
+fi
+# An unknown key and a bad value are echoed, escaped.
+printf 'tests:\n  - name: a\n    run: "true"\n    "x\\e]0;T\\a": 1\n    network: "\\u202e\\x9b"\n' \
+        >"$tmp/ctl2.yaml"
+"$h" check "$tmp/ctl2.yaml" >"$tmp/ctl2.out" 2>&1
+if raw_controls "$tmp/ctl2.out" || ! grep -q 'unknown key .x\\x1b\]0;T\\x07' "$tmp/ctl2.out" ||
+        ! grep -q 'network mode .\\u{202e}\\u{009b}' "$tmp/ctl2.out"; then
+        echo "FAIL: echoed values not escaped:"; od -c "$tmp/ctl2.out" | head -20; fail=1
+else
+        echo "ok: echoed values escaped"
+fi
+
 exit $fail
