@@ -281,7 +281,7 @@ static int plan_sysfs(MountPlan *p, const PlanContext *ctx)
                               .attr = attr });
         if (r >= 0)
                 /* Over the read-only sysfs, after it; the cgroup2 mount is
-                 * made by the outer child (see spawn.c, step 8) after the
+                 * made by the outer child (spawn-outer.c, step 4) after the
                  * OUTER phase, so it is attached by PID 1. */
                 r = plan_add(p, (MountOp){ .kind = MOUNT_OP_BIND_FD,
                                            .phase = MOUNT_PHASE_INNER,

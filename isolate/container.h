@@ -1,0 +1,66 @@
+/* isolate: one container's state, shared by the files of its lifecycle:
+ * spawn.c (the worker: host-side preparation, isolate_run(), teardown),
+ * spawn-outer.c (the outer child), spawn-inner.c (PID 1's setup and exec)
+ * and spawn-wait.c (the worker's wait loop and the results). Internal to
+ * isolate/. */
+#pragma once
+
+#include "isolate-internal.h"
+
+/* Everything one container needs; owned by the worker. */
+typedef struct Container {
+        const IsolateSpec *spec;
+        bool private_users;
+        uid_t base;
+        Cgroup cg;
+        Userns userns;
+        MountPlan plan;
+        int *fds; /* the plan's fd table */
+        size_t n_fds;
+        int *layer_fds;
+        size_t n_layers;
+        int upper_fd; /* the tmpfs holding upper/ and work/, or -1 */
+        int init_fd;  /* harness-init's sealed memfd (not owned), or -1 */
+        int console_master, console_slave;
+        int out_fd, err_fd, console_fd, journal_fd, result_fd, setup_result_fd;
+        int sync[2];         /* PID 1 -> worker: READY, errors before it, status claims */
+        int pidsock[2];      /* outer child -> worker: PID 1's pidfd and the root, once */
+        const char *systemd; /* path inside the rootfs */
+        char *stage;         /* per-container staging dir (host path, own mount ns only) */
+        char **env;
+        uint64_t caps;
+        const struct sock_fprog *seccomp; /* the filter PID 1 loads last */
+        pid_t worker;
+        IsolateNet *net;  /* veth: the namespace made by net.c, joined by the outer child */
+        Registration reg; /* the entry under /run/harness/machines */
+} Container;
+
+/* What the worker learns while it waits; owned by isolate_run(). */
+typedef struct Waiter {
+        int pid1_fd;
+        pid_t pid1;
+        int root_fd;
+        bool ready, sync_eof, timed_out, failed, setup_failed;
+        bool kept;       /* the command ended and the container was kept */
+        int interrupted; /* the stop signal that arrived, or 0 */
+        int setup_status;
+        int wstatus;
+        int kept_wstatus;   /* the kept command's, as a wait status */
+        uint64_t held_usec; /* in spec->hold: not the container's time */
+        ThError err;
+} Waiter;
+
+/* spawn-inner.c */
+int container_init_fd(void);
+_Noreturn void container_inner_child(Container *c, const char *root);
+
+/* spawn-outer.c */
+pid_t container_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
+_Noreturn void container_outer_child(Container *c);
+
+/* spawn-wait.c */
+void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t start,
+                    const IsolateResult *base);
+void container_kill(Container *c, Waiter *w);
+int container_collect(Container *c, const Waiter *w, IsolateResult *ret, ThError *err);
+void container_copy_out(Container *c, const Waiter *w, IsolateResult *res);
