@@ -7,6 +7,26 @@
 
 #include "isolate-internal.h"
 
+/* The container's own fds, each -1 until its step made it; the teardown
+ * closes them all. CFD_STDOUT..CFD_SETUP_RESULT are in the order of
+ * PLAN_FD_STDOUT.. (boot mode binds them into the container). */
+typedef enum ContainerFd {
+        CFD_UPPER,          /* the tmpfs holding upper/ and work/ (-x) */
+        CFD_CONSOLE_MASTER, /* the console pty */
+        CFD_CONSOLE_SLAVE,
+        CFD_STDOUT, /* output files */
+        CFD_STDERR,
+        CFD_JOURNAL,
+        CFD_RESULT,
+        CFD_SETUP_RESULT,
+        CFD_CONSOLE_LOG,   /* the console's copy */
+        CFD_SYNC,          /* PID 1 -> worker: READY, errors before it, status claims */
+        CFD_SYNC_PID1,     /* its other end */
+        CFD_PIDSOCK,       /* outer child -> worker: PID 1's pidfd and the root, once */
+        CFD_PIDSOCK_OUTER, /* its other end */
+        _CFD_MAX,
+} ContainerFd;
+
 /* Everything one container needs; owned by the worker. */
 typedef struct Container {
         const IsolateSpec *spec;
@@ -19,12 +39,8 @@ typedef struct Container {
         size_t n_fds;
         int *layer_fds;
         size_t n_layers;
-        int upper_fd; /* the tmpfs holding upper/ and work/, or -1 */
-        int init_fd;  /* harness-init's sealed memfd (not owned), or -1 */
-        int console_master, console_slave;
-        int out_fd, err_fd, console_fd, journal_fd, result_fd, setup_result_fd;
-        int sync[2];         /* PID 1 -> worker: READY, errors before it, status claims */
-        int pidsock[2];      /* outer child -> worker: PID 1's pidfd and the root, once */
+        int init_fd; /* harness-init's sealed memfd (not owned), or -1 */
+        int fd[_CFD_MAX];
         const char *systemd; /* path inside the rootfs */
         char *stage;         /* per-container staging dir (host path, own mount ns only) */
         char **env;
@@ -33,6 +49,9 @@ typedef struct Container {
         pid_t worker;
         IsolateNet *net;  /* veth: the namespace made by net.c, joined by the outer child */
         Registration reg; /* the entry under /run/harness/machines */
+        char name[64];    /* of its cgroup and staging dir */
+        bool *bind_is_file;
+        size_t n_started; /* preparation steps begun (spawn.c), undone in reverse */
 } Container;
 
 /* What the worker learns while it waits; owned by isolate_run(). */

@@ -339,3 +339,10 @@ void isolate_registry_mark_stopped(const char *name);
 void isolate_registry_sweep(void);
 /* Whether systemd-machined can be asked (systemd runs under run_dir). */
 bool isolate_machined_available(const char *run_dir);
+
+/* The worker's preparation steps (spawn.c) by index, in the order they run;
+ * NULL past the last. */
+const char *isolate_prepare_step(size_t i);
+/* Tests: isolate_run() fails right after the step named STEP (NULL: none),
+ * as if that step had failed, and must leave nothing behind. */
+void isolate_prepare_fail_at(const char *step);

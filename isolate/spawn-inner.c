@@ -207,17 +207,18 @@ _Noreturn void container_inner_child(Container *c, const char *root)
 {
         ThError err = {};
         /* The outer child's channel to the worker is never the container's. */
-        close(c->pidsock[1]);
+        close(c->fd[CFD_PIDSOCK_OUTER]);
         reset_signals();
         const IsolateSpec *s = c->spec;
         if (inner_setup(c, root, &err) < 0)
-                isolate_sync_fail(c->sync[1], &err);
+                isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
 
-        bool console = c->console_slave >= 0;
-        if (console && (dup2(c->console_slave, 0) < 0 || dup2(c->console_slave, 1) < 0 ||
-                        dup2(c->console_slave, 2) < 0)) {
+        bool console = c->fd[CFD_CONSOLE_SLAVE] >= 0;
+        if (console &&
+            (dup2(c->fd[CFD_CONSOLE_SLAVE], 0) < 0 || dup2(c->fd[CFD_CONSOLE_SLAVE], 1) < 0 ||
+             dup2(c->fd[CFD_CONSOLE_SLAVE], 2) < 0)) {
                 th_error_errno(&err, errno, "attach the console");
-                isolate_sync_fail(c->sync[1], &err);
+                isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
         }
         if (s->boot) {
                 /* The test unit is the default target: one that fails to load
@@ -226,11 +227,11 @@ _Noreturn void container_inner_child(Container *c, const char *root)
                                  NULL };
                 (void)setsid();
                 (void)ioctl(0, TIOCSCTTY, 0);
-                if (isolate_sync_send(c->sync[1], SYNC_READY, 0, NULL) < 0)
+                if (isolate_sync_send(c->fd[CFD_SYNC_PID1], SYNC_READY, 0, NULL) < 0)
                         _exit(127);
                 execve(c->systemd, argv, c->env);
                 th_error_errno(&err, errno, "execute '%s' in the container", c->systemd);
-                isolate_sync_fail(c->sync[1], &err);
+                isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
         }
         if (!console && !s->interactive) {
                 /* Nothing of the harness's terminal or session stays with
@@ -238,7 +239,7 @@ _Noreturn void container_inner_child(Container *c, const char *root)
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) {
                         th_error_errno(&err, errno, "redirect PID 1's stdio");
-                        isolate_sync_fail(c->sync[1], &err);
+                        isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
                 }
                 close(null);
                 (void)setsid();
@@ -251,11 +252,11 @@ _Noreturn void container_inner_child(Container *c, const char *root)
                 .workdir = s->workdir,
                 .interactive = s->interactive,
                 .hold = s->hold != NULL,
-                .stdout_fd = c->out_fd,
-                .stderr_fd = c->err_fd,
-                .sync_fd = c->sync[1],
+                .stdout_fd = c->fd[CFD_STDOUT],
+                .stderr_fd = c->fd[CFD_STDERR],
+                .sync_fd = c->fd[CFD_SYNC_PID1],
         };
-        if (isolate_sync_send(c->sync[1], SYNC_READY, 0, NULL) < 0)
+        if (isolate_sync_send(c->fd[CFD_SYNC_PID1], SYNC_READY, 0, NULL) < 0)
                 _exit(127);
         if (c->init_fd >= 0)
                 exec_init(c, &p);

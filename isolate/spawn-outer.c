@@ -106,7 +106,7 @@ static int outer_setup(Container *c, const char *root, int *ret_root_fd, ThError
                 }
                 th_snprintf(p, sizeof(p), "%s/upper", stage);
                 if (mkdir(p, 0755) < 0 ||
-                    move_mount(c->upper_fd, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                    move_mount(c->fd[CFD_UPPER], "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                         return th_error_errno(err, errno, "mount the upper tmpfs");
                 r = mount_overlay(c, stage, root, err);
                 if (r < 0)
@@ -152,12 +152,12 @@ _Noreturn void container_outer_child(Container *c)
         ThError err = {};
         char root[4096];
         int root_fd = -1;
-        close(c->sync[0]);
-        close(c->pidsock[0]);
+        close(c->fd[CFD_SYNC]);
+        close(c->fd[CFD_PIDSOCK]);
         if (th_snprintf(root, sizeof(root), "%s/root", c->stage) < 0)
                 _exit(127);
         if (outer_setup(c, root, &root_fd, &err) < 0)
-                isolate_sync_fail(c->sync[1], &err);
+                isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
 
         uint64_t flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
         if (c->spec->network != ISOLATE_NETWORK_HOST && !c->net)
@@ -168,11 +168,11 @@ _Noreturn void container_outer_child(Container *c)
         pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
         if (pid < 0) {
                 th_error_errno(&err, errno, "create the container's namespaces");
-                isolate_sync_fail(c->sync[1], &err);
+                isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
         }
         if (pid == 0)
                 container_inner_child(c, root);
         const int pass[] = { pidfd, root_fd };
-        (void)isolate_sync_send_fds(c->pidsock[1], SYNC_PID, 0, pass, ELEMENTSOF(pass));
+        (void)isolate_sync_send_fds(c->fd[CFD_PIDSOCK_OUTER], SYNC_PID, 0, pass, ELEMENTSOF(pass));
         _exit(0);
 }

@@ -52,11 +52,11 @@ static void recv_pid(Container *c, Waiter *w, pid_t outer)
                               .msg_iovlen = 1,
                               .msg_control = cb.buf,
                               .msg_controllen = sizeof(cb.buf) };
-        ssize_t n = recvmsg(c->pidsock[0], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        ssize_t n = recvmsg(c->fd[CFD_PIDSOCK], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
         /* One message at most, whatever it was. */
-        close(TAKE_FD(c->pidsock[0]));
+        close(TAKE_FD(c->fd[CFD_PIDSOCK]));
         int fds[2] = { -1, -1 };
         size_t n_fds = 0;
         for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
@@ -111,7 +111,7 @@ static void recv_msg(Container *c, Waiter *w, pid_t outer)
                               .msg_iovlen = 1,
                               .msg_control = cb.buf,
                               .msg_controllen = sizeof(cb.buf) };
-        ssize_t n = recvmsg(c->sync[0], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        ssize_t n = recvmsg(c->fd[CFD_SYNC], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
         if (n <= 0) {
@@ -134,8 +134,8 @@ static void recv_msg(Container *c, Waiter *w, pid_t outer)
         case SYNC_READY:
                 /* The leader is known before anything of the container runs:
                  * the outer child sent it right after the clone. */
-                if (!w->ready && c->pidsock[0] >= 0) {
-                        struct pollfd q = { .fd = c->pidsock[0], .events = POLLIN };
+                if (!w->ready && c->fd[CFD_PIDSOCK] >= 0) {
+                        struct pollfd q = { .fd = c->fd[CFD_PIDSOCK], .events = POLLIN };
                         if (poll(&q, 1, 10000) > 0)
                                 recv_pid(c, w, outer);
                 }
@@ -260,7 +260,7 @@ static void result_written(Container *c, Waiter *w, int wfd)
         int v = 0;
         while (read(wfd, buf, sizeof(buf)) > 0)
                 ;
-        if (parse_result_file(c->result_fd, &sig, &v) >= 0) {
+        if (parse_result_file(c->fd[CFD_RESULT], &sig, &v) >= 0) {
                 w->kept = true;
                 w->kept_wstatus = sig ? W_EXITCODE(0, v) : W_EXITCODE(v & 0xff, 0);
         }
@@ -286,7 +286,7 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
         bool outer_done = false, pid1_done = false, stdin_open = s->interactive, held = false;
         bool console_hup = false;
         uint64_t deadline = s->timeout_usec ? start + s->timeout_usec : 0;
-        int console_copy = c->console_fd >= 0 ? c->console_fd : -1;
+        int console_copy = c->fd[CFD_CONSOLE_LOG] >= 0 ? c->fd[CFD_CONSOLE_LOG] : -1;
         int console_tty = s->interactive ? STDOUT_FILENO : -1;
         _cleanup_close_ int sfd = stop_signal_fd();
         _cleanup_close_ int wfd = watch_result(c);
@@ -296,23 +296,24 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
                 struct pollfd p[8];
                 int n = 0, i_sync = -1, i_outer = -1, i_pid1 = -1, i_con = -1, i_in = -1,
                     i_sig = -1, i_watch = -1, i_pidsock = -1;
-                if (c->pidsock[0] >= 0)
+                if (c->fd[CFD_PIDSOCK] >= 0)
                         i_pidsock = n,
-                        p[n++] = (struct pollfd){ .fd = c->pidsock[0], .events = POLLIN };
+                        p[n++] = (struct pollfd){ .fd = c->fd[CFD_PIDSOCK], .events = POLLIN };
                 if (sfd >= 0 && !w->interrupted)
                         i_sig = n, p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
                 if (wfd >= 0 && !held)
                         i_watch = n, p[n++] = (struct pollfd){ .fd = wfd, .events = POLLIN };
                 if (!w->sync_eof)
-                        i_sync = n, p[n++] = (struct pollfd){ .fd = c->sync[0], .events = POLLIN };
+                        i_sync = n,
+                        p[n++] = (struct pollfd){ .fd = c->fd[CFD_SYNC], .events = POLLIN };
                 if (!outer_done)
                         i_outer = n, p[n++] = (struct pollfd){ .fd = outer_fd, .events = POLLIN };
                 if (!pid1_done && w->pid1_fd >= 0)
                         i_pid1 = n, p[n++] = (struct pollfd){ .fd = w->pid1_fd, .events = POLLIN };
-                if (c->console_master >= 0 && !console_hup)
-                        i_con = n,
-                        p[n++] = (struct pollfd){ .fd = c->console_master, .events = POLLIN };
-                if (stdin_open && c->console_master >= 0)
+                if (c->fd[CFD_CONSOLE_MASTER] >= 0 && !console_hup)
+                        i_con = n, p[n++] = (struct pollfd){ .fd = c->fd[CFD_CONSOLE_MASTER],
+                                                             .events = POLLIN };
+                if (stdin_open && c->fd[CFD_CONSOLE_MASTER] >= 0)
                         i_in = n, p[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 
                 int timeout = -1;
@@ -349,7 +350,7 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
                         hold_container(c, w, base);
                 }
                 if (i_con >= 0 && (p[i_con].revents & POLLIN))
-                        pump(c->console_master, console_copy, console_tty);
+                        pump(c->fd[CFD_CONSOLE_MASTER], console_copy, console_tty);
                 else if (i_con >= 0 && p[i_con].revents)
                         console_hup = true; /* no slave open: polling it would spin */
                 if (i_in >= 0 && p[i_in].revents) {
@@ -361,17 +362,18 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
                                 w->interrupted = SIGKILL;
                                 container_kill(c, w);
                         } else
-                                (void)th_write_all(c->console_master, buf, (size_t)k);
+                                (void)th_write_all(c->fd[CFD_CONSOLE_MASTER], buf, (size_t)k);
                 }
                 if (i_outer >= 0 && p[i_outer].revents) {
                         siginfo_t si = {};
                         if (waitid(P_PIDFD, (id_t)outer_fd, &si, WEXITED) == 0) {
                                 outer_done = true;
                                 /* Drain its last messages before judging. */
-                                if (c->pidsock[0] >= 0)
+                                if (c->fd[CFD_PIDSOCK] >= 0)
                                         recv_pid(c, w, outer);
                                 while (!w->sync_eof && w->pid1 <= 0) {
-                                        struct pollfd q = { .fd = c->sync[0], .events = POLLIN };
+                                        struct pollfd q = { .fd = c->fd[CFD_SYNC],
+                                                            .events = POLLIN };
                                         if (poll(&q, 1, 0) <= 0)
                                                 break;
                                         recv_msg(c, w, outer);
@@ -406,13 +408,13 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
         }
         /* Late messages (an exec error, a failed setup) and console output. */
         for (int i = 0; i < 64 && !w->sync_eof; i++) {
-                struct pollfd q = { .fd = c->sync[0], .events = POLLIN };
+                struct pollfd q = { .fd = c->fd[CFD_SYNC], .events = POLLIN };
                 if (poll(&q, 1, 0) <= 0)
                         break;
                 recv_msg(c, w, outer);
         }
-        if (c->console_master >= 0)
-                pump(c->console_master, console_copy, console_tty);
+        if (c->fd[CFD_CONSOLE_MASTER] >= 0)
+                pump(c->fd[CFD_CONSOLE_MASTER], console_copy, console_tty);
 }
 
 /* ---- results ------------------------------------------------------------- */
@@ -470,13 +472,13 @@ int container_collect(Container *c, const Waiter *w, IsolateResult *ret, ThError
         if (s->boot && s->argv && !w->timed_out) {
                 bool sig = false;
                 int v = 0;
-                int r = parse_result_file(c->setup_result_fd, &sig, &v);
+                int r = parse_result_file(c->fd[CFD_SETUP_RESULT], &sig, &v);
                 if (r >= 0 && (sig || v != 0)) {
                         ret->status = ISOLATE_SETUP_FAILED;
                         ret->exit_status = sig ? 128 + v : v;
                         return 0;
                 }
-                r = parse_result_file(c->result_fd, &sig, &v);
+                r = parse_result_file(c->fd[CFD_RESULT], &sig, &v);
                 if (r < 0 && !isolate_cgroup_oom(&c->cg) && !ret->stopped)
                         return th_error_set(err, EIO,
                                             "boot failed: systemd ended before the test unit "
@@ -551,15 +553,15 @@ void container_copy_out(Container *c, const Waiter *w, IsolateResult *res)
         const IsolateSpec *s = c->spec;
         strip_writable_binds(s);
         copy_artifacts(s, w->root_fd, res);
-        if (s->keep_upper_dir && c->upper_fd >= 0) {
+        if (s->keep_upper_dir && c->fd[CFD_UPPER] >= 0) {
                 IsolateCopy cp = { .faithful = true, .left = UINT64_MAX };
                 /* 0700: the copy keeps set-uid files and their owners. */
                 int r = th_mkdir_p(s->keep_upper_dir, 0700);
                 _cleanup_close_ int d = open(s->keep_upper_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 _cleanup_close_ int u =
-                        openat(c->upper_fd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        openat(c->fd[CFD_UPPER], "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 _cleanup_close_ int src =
-                        openat(c->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        openat(c->fd[CFD_UPPER], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (r < 0 || d < 0 || src < 0 ||
                     isolate_copy_entry(src, "upper", d, "upper", &cp, 0) < 0)
                         th_log(TH_LOG_WARNING, "could not keep the upper dir in '%s'",

@@ -118,23 +118,23 @@ static int open_outputs(Container *c, IsolateResult *ret, ThError *err)
         if (!s->output_dir)
                 return 0;
         r = open_output(s->output_dir, "stdout", ret->stdout_path, sizeof(ret->stdout_path),
-                        &c->out_fd, err);
+                        &c->fd[CFD_STDOUT], err);
         if (r >= 0)
                 r = open_output(s->output_dir, "stderr", ret->stderr_path, sizeof(ret->stderr_path),
-                                &c->err_fd, err);
+                                &c->fd[CFD_STDERR], err);
         if (r < 0 || !s->boot)
                 return r;
         r = open_output(s->output_dir, "journal", ret->journal_path, sizeof(ret->journal_path),
-                        &c->journal_fd, err);
+                        &c->fd[CFD_JOURNAL], err);
         if (r >= 0)
                 r = open_output(s->output_dir, "console", ret->console_path,
-                                sizeof(ret->console_path), &c->console_fd, err);
+                                sizeof(ret->console_path), &c->fd[CFD_CONSOLE_LOG], err);
         if (r >= 0)
-                r = open_output(s->output_dir, "result", scratch, sizeof(scratch), &c->result_fd,
-                                err);
+                r = open_output(s->output_dir, "result", scratch, sizeof(scratch),
+                                &c->fd[CFD_RESULT], err);
         if (r >= 0)
                 r = open_output(s->output_dir, "setup-result", scratch, sizeof(scratch),
-                                &c->setup_result_fd, err);
+                                &c->fd[CFD_SETUP_RESULT], err);
         return r;
 }
 
@@ -142,22 +142,22 @@ static int open_outputs(Container *c, IsolateResult *ret, ThError *err)
 
 static int open_console(Container *c, ThError *err)
 {
-        c->console_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-        if (c->console_master < 0 || grantpt(c->console_master) < 0 ||
-            unlockpt(c->console_master) < 0)
+        c->fd[CFD_CONSOLE_MASTER] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (c->fd[CFD_CONSOLE_MASTER] < 0 || grantpt(c->fd[CFD_CONSOLE_MASTER]) < 0 ||
+            unlockpt(c->fd[CFD_CONSOLE_MASTER]) < 0)
                 return th_error_errno(err, errno, "allocate the console pty");
         char name[128];
-        if (ptsname_r(c->console_master, name, sizeof(name)) != 0)
+        if (ptsname_r(c->fd[CFD_CONSOLE_MASTER], name, sizeof(name)) != 0)
                 return th_error_errno(err, errno, "allocate the console pty");
-        c->console_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (c->console_slave < 0)
+        c->fd[CFD_CONSOLE_SLAVE] = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (c->fd[CFD_CONSOLE_SLAVE] < 0)
                 return th_error_errno(err, errno, "open '%s'", name);
         /* Owned by the container's root and its tty group (gid 5). */
-        (void)fchown(c->console_slave, c->base, c->base + 5);
+        (void)fchown(c->fd[CFD_CONSOLE_SLAVE], c->base, c->base + 5);
         if (c->spec->interactive && isatty(STDIN_FILENO)) {
                 struct winsize ws;
                 if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-                        (void)ioctl(c->console_master, TIOCSWINSZ, &ws);
+                        (void)ioctl(c->fd[CFD_CONSOLE_MASTER], TIOCSWINSZ, &ws);
         }
         return 0;
 }
@@ -172,17 +172,17 @@ static int make_upper(Container *c, ThError *err)
             fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
             fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return th_error_errno(err, errno, "create the tmpfs for the upper dir");
-        c->upper_fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-        if (c->upper_fd < 0)
+        c->fd[CFD_UPPER] = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (c->fd[CFD_UPPER] < 0)
                 return th_error_errno(err, errno, "create the tmpfs for the upper dir");
         struct stat st;
         if (stat(c->spec->rootfs, &st) < 0)
                 return th_error_errno(err, errno, "stat '%s'", c->spec->rootfs);
         /* The overlay's root takes the upper dir's owner and mode. */
-        if (mkdirat(c->upper_fd, "upper", st.st_mode & 07777) < 0 ||
-            mkdirat(c->upper_fd, "work", 0700) < 0 ||
-            fchownat(c->upper_fd, "upper", c->base + st.st_uid, c->base + st.st_gid, 0) < 0 ||
-            fchmodat(c->upper_fd, "upper", st.st_mode & 07777, 0) < 0)
+        if (mkdirat(c->fd[CFD_UPPER], "upper", st.st_mode & 07777) < 0 ||
+            mkdirat(c->fd[CFD_UPPER], "work", 0700) < 0 ||
+            fchownat(c->fd[CFD_UPPER], "upper", c->base + st.st_uid, c->base + st.st_gid, 0) < 0 ||
+            fchmodat(c->fd[CFD_UPPER], "upper", st.st_mode & 07777, 0) < 0)
                 return th_error_errno(err, errno, "prepare the upper dir");
         return 0;
 }
@@ -196,7 +196,7 @@ static int make_mounts(Container *c, ThError *err)
         c->n_layers = 1 + (s->ephemeral ? s->n_layers : 0);
         c->layer_fds = malloc(c->n_layers * sizeof(int));
         if (!c->layer_fds)
-                return -ENOMEM;
+                return th_error_errno(err, ENOMEM, "the layers' mounts");
         for (size_t i = 0; i < c->n_layers; i++)
                 c->layer_fds[i] = -1;
         /* nodev on every layer and bind: a device node in the tree or in a
@@ -220,18 +220,18 @@ static int make_mounts(Container *c, ThError *err)
         c->n_fds = _PLAN_FD_BINDS + s->n_binds;
         c->fds = malloc(c->n_fds * sizeof(int));
         if (!c->fds)
-                return -ENOMEM;
+                return th_error_errno(err, ENOMEM, "the mount plan's fds");
         for (size_t i = 0; i < c->n_fds; i++)
                 c->fds[i] = -1;
-        if (c->console_slave >= 0) {
-                r = isolate_detached_bind(c->console_slave, "", -1, 0, &c->fds[PLAN_FD_CONSOLE],
-                                          err);
+        if (c->fd[CFD_CONSOLE_SLAVE] >= 0) {
+                r = isolate_detached_bind(c->fd[CFD_CONSOLE_SLAVE], "", -1, 0,
+                                          &c->fds[PLAN_FD_CONSOLE], err);
                 if (r < 0)
                         return r;
         }
         if (s->boot && s->output_dir) {
-                const int files[] = { c->out_fd, c->err_fd, c->journal_fd, c->result_fd,
-                                      c->setup_result_fd };
+                const int files[] = { c->fd[CFD_STDOUT], c->fd[CFD_STDERR], c->fd[CFD_JOURNAL],
+                                      c->fd[CFD_RESULT], c->fd[CFD_SETUP_RESULT] };
                 for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                         /* The container's root writes these through systemd. */
                         (void)fchown(files[i], c->base, c->base);
@@ -300,41 +300,6 @@ void isolate_sweep(void)
         isolate_net_sweep();
 }
 
-static void container_done(Container *c)
-{
-        ThError scratch = {};
-        const int fds[] = { c->upper_fd,        c->console_master, c->console_slave, c->out_fd,
-                            c->err_fd,          c->console_fd,     c->journal_fd,    c->result_fd,
-                            c->setup_result_fd, c->sync[0],        c->sync[1],       c->pidsock[0],
-                            c->pidsock[1] };
-        (void)isolate_cgroup_destroy(&c->cg, &scratch);
-        c->net = isolate_net_release(c->net);
-        isolate_registry_release(&c->reg);
-        isolate_userns_release(&c->userns);
-        for (size_t i = 0; c->fds && i < c->n_fds; i++)
-                if (c->fds[i] >= 0)
-                        close(c->fds[i]);
-        free(c->fds);
-        for (size_t i = 0; c->layer_fds && i < c->n_layers; i++)
-                if (c->layer_fds[i] >= 0)
-                        close(c->layer_fds[i]);
-        free(c->layer_fds);
-        /* Output files handed to the container's root come back to us. */
-        const int owned[] = { c->out_fd, c->err_fd, c->journal_fd, c->result_fd,
-                              c->setup_result_fd };
-        for (size_t i = 0; c->base && i < ELEMENTSOF(owned); i++)
-                if (owned[i] >= 0)
-                        (void)fchown(owned[i], getuid(), getgid());
-        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
-                if (fds[i] >= 0)
-                        close(fds[i]);
-        if (c->stage)
-                (void)rmdir(c->stage);
-        free(c->stage);
-        th_strv_free(c->env);
-        isolate_plan_done(&c->plan);
-}
-
 static int prepare_users(Container *c, ThError *err)
 {
         static bool warned;
@@ -373,135 +338,341 @@ static int prepare_users(Container *c, ThError *err)
         return 0;
 }
 
-/* The worker's preparation, in this order:
- *  1. check the spec (rootfs is a directory with /bin/sh, systemd for boot
- *     mode, bind sources exist); open the output files; direct mode:
- *     harness-init in a sealed memfd (once per process).
- *  2. sweep what a SIGKILLed harness left: cgroups, staging dirs, registry
- *     entries, veth namespaces.
- *  3. private users: lock a free 65536-id range, create a user namespace
- *     mapping 0..65535 onto it; the worker writes the maps. A tree the
- *     kernel cannot idmap runs without (warned once).
- *  4. the container's cgroup (v2 for cgroup.kill and the container's
- *     /sys/fs/cgroup; v1 memory/pids/cpu/devices on hybrid hosts), limits;
- *     without private users the device policy (v1 list or v2 program) on
- *     it, the processes one cgroup below (payload).
- *  5. the registry entry under /run/harness/machines (the name reserved).
- *  6. veth: the network namespace and its link (net.c).
- *  7. boot mode with private users: the cgroup delegated to the container's
- *     root, as systemd does.
- *  8. the console pty (boot mode, or an interactive terminal).
- *  9. detached mounts (open_tree) of the rootfs layers and the bind sources
- *     (from the caller's fd when given), nodev (binds also nosuid),
- *     idmapped to that user namespace; a size-limited tmpfs for the
- *     overlay's upper dir; the console and boot-mode output files.
- * 10. what PID 1 applies, as data: the mount plan, the capability bounding
- *     set, the system call filter (seccomp.c), the environment.
- * 11. the staging dir; the sync socket (PID 1 -> worker) and the outer
- *     child's socket (its one message: PID 1's pidfd and the root).
- * Then isolate_run() clones the outer child (CLONE_NEWNS |
- * CLONE_INTO_CGROUP, still host root in the host user namespace) and
- * waits (spawn-wait.c). */
-static int prepare(Container *c, IsolateResult *ret, ThError *err)
+/* ---- the worker's preparation: ordered steps, each with its undo ------- */
+
+static void close_fds(Container *c, ContainerFd first, ContainerFd last)
 {
-        const IsolateSpec *s = c->spec;
-        static unsigned counter;
-        _cleanup_free_ bool *bind_is_file = calloc(s->n_binds + 1, sizeof(bool));
-        if (!bind_is_file)
-                return -ENOMEM;
-        int r = check_spec(c, bind_is_file, err);
-        if (r < 0)
-                return r;
-        r = open_outputs(c, ret, err);
-        if (r < 0)
-                return r;
-        if (!s->boot)
+        for (int i = (int)first; i <= (int)last; i++)
+                if (c->fd[i] >= 0)
+                        close(TAKE_FD(c->fd[i]));
+}
+
+static int step_spec(Container *c, IsolateResult *ret, ThError *err)
+{
+        (void)ret;
+        c->bind_is_file = calloc(c->spec->n_binds + 1, sizeof(bool));
+        if (!c->bind_is_file)
+                return th_error_errno(err, ENOMEM, "the binds");
+        return check_spec(c, c->bind_is_file, err);
+}
+
+static void undo_spec(Container *c)
+{
+        free(c->bind_is_file);
+        c->bind_is_file = NULL;
+}
+
+static int step_outputs(Container *c, IsolateResult *ret, ThError *err)
+{
+        int r = open_outputs(c, ret, err);
+        if (r >= 0 && !c->spec->boot)
                 c->init_fd = container_init_fd();
+        return r;
+}
 
-        /* What a SIGKILLed harness left is swept by the next run. */
+static void undo_outputs(Container *c)
+{
+        /* Output files handed to the container's root come back to us. */
+        for (int i = CFD_STDOUT; c->base && i <= CFD_SETUP_RESULT; i++)
+                if (c->fd[i] >= 0)
+                        (void)fchown(c->fd[i], getuid(), getgid());
+        close_fds(c, CFD_STDOUT, CFD_CONSOLE_LOG);
+}
+
+/* What a SIGKILLed harness left is swept by the next run. */
+static int step_sweep(Container *c, IsolateResult *ret, ThError *err)
+{
+        static unsigned counter;
+        (void)ret;
+        (void)err;
         isolate_sweep();
-
-        char name[64];
-        th_snprintf(name, sizeof(name), "c%d-%u-%llx", (int)getpid(), counter++,
+        th_snprintf(c->name, sizeof(c->name), "c%d-%u-%llx", (int)getpid(), counter++,
                     (unsigned long long)(th_now_usec() & 0xffffff));
-        /* Users first: a tree the kernel cannot idmap runs without private
-         * users, and then the device policy must apply. */
-        r = prepare_users(c, err);
+        return 0;
+}
+
+/* Users before the cgroup: a tree the kernel cannot idmap runs without
+ * private users, and then the device policy must apply. */
+static int step_users(Container *c, IsolateResult *ret, ThError *err)
+{
+        int r = prepare_users(c, err);
         if (r < 0)
                 return r;
         if (r > 0)
                 ret->private_users_off = true;
         ret->uid_base = c->private_users ? (uint32_t)c->base : 0;
-        r = isolate_cgroup_create("/sys/fs/cgroup", name, &s->limits, !c->private_users, &c->cg,
-                                  err);
-        if (r < 0)
-                return r;
-        r = isolate_registry_reserve(s, &c->reg, err);
-        if (r < 0)
-                return r;
-        r = isolate_net_prepare(s, c->private_users ? c->userns.userns_fd : -1, &c->net, err);
-        if (r < 0)
-                return r;
-        if (c->private_users && s->boot) {
-                /* Delegate the container's cgroup to its root, as systemd does. */
-                const char *files[] = { "", "/cgroup.procs", "/cgroup.subtree_control",
-                                        "/cgroup.threads" };
-                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                        _cleanup_free_ char *p = th_strdup_printf("%s%s", c->cg.v2_path, files[i]);
-                        if (p)
-                                (void)chown(p, c->base, c->base);
-                }
+        return 0;
+}
+
+static void undo_users(Container *c)
+{
+        isolate_userns_release(&c->userns);
+}
+
+static int step_cgroup(Container *c, IsolateResult *ret, ThError *err)
+{
+        (void)ret;
+        return isolate_cgroup_create("/sys/fs/cgroup", c->name, &c->spec->limits, !c->private_users,
+                                     &c->cg, err);
+}
+
+static void undo_cgroup(Container *c)
+{
+        ThError scratch = {};
+        (void)isolate_cgroup_destroy(&c->cg, &scratch);
+}
+
+static int step_registry(Container *c, IsolateResult *ret, ThError *err)
+{
+        (void)ret;
+        return isolate_registry_reserve(c->spec, &c->reg, err);
+}
+
+static void undo_registry(Container *c)
+{
+        isolate_registry_release(&c->reg);
+}
+
+static int step_network(Container *c, IsolateResult *ret, ThError *err)
+{
+        (void)ret;
+        return isolate_net_prepare(c->spec, c->private_users ? c->userns.userns_fd : -1, &c->net,
+                                   err);
+}
+
+static void undo_network(Container *c)
+{
+        c->net = isolate_net_release(c->net);
+}
+
+/* Boot mode with private users: the container's cgroup is delegated to its
+ * root, as systemd does (removed with the cgroup). */
+static int step_delegate(Container *c, IsolateResult *ret, ThError *err)
+{
+        const char *files[] = { "", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads" };
+        (void)ret;
+        (void)err;
+        if (!c->private_users || !c->spec->boot)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *p = th_strdup_printf("%s%s", c->cg.v2_path, files[i]);
+                if (p)
+                        (void)chown(p, c->base, c->base);
         }
-        if (s->boot || (s->interactive && isatty(STDIN_FILENO))) {
-                r = open_console(c, err);
-                if (r < 0)
-                        return r;
-        }
-        r = make_mounts(c, err);
-        if (r < 0)
-                return r;
+        return 0;
+}
+
+static int step_console(Container *c, IsolateResult *ret, ThError *err)
+{
+        (void)ret;
+        if (!c->spec->boot && !(c->spec->interactive && isatty(STDIN_FILENO)))
+                return 0;
+        return open_console(c, err);
+}
+
+static void undo_console(Container *c)
+{
+        close_fds(c, CFD_CONSOLE_MASTER, CFD_CONSOLE_SLAVE);
+}
+
+static int step_mounts(Container *c, IsolateResult *ret, ThError *err)
+{
+        (void)ret;
+        return make_mounts(c, err);
+}
+
+static void undo_mounts(Container *c)
+{
+        for (size_t i = 0; c->fds && i < c->n_fds; i++)
+                if (c->fds[i] >= 0)
+                        close(c->fds[i]);
+        free(c->fds);
+        c->fds = NULL;
+        for (size_t i = 0; c->layer_fds && i < c->n_layers; i++)
+                if (c->layer_fds[i] >= 0)
+                        close(c->layer_fds[i]);
+        free(c->layer_fds);
+        c->layer_fds = NULL;
+        close_fds(c, CFD_UPPER, CFD_UPPER);
+}
+
+/* What PID 1 applies, as data. */
+static int step_plan(Container *c, IsolateResult *ret, ThError *err)
+{
+        const IsolateSpec *s = c->spec;
         PlanContext ctx = { .owner_uid = c->base,
                             .owner_gid = c->base,
-                            .has_console = c->console_slave >= 0,
+                            .has_console = c->fd[CFD_CONSOLE_SLAVE] >= 0,
                             .network_host = s->network == ISOLATE_NETWORK_HOST,
-                            .bind_is_file = bind_is_file };
-        r = isolate_plan_build(s, &ctx, &c->plan, err);
+                            .bind_is_file = c->bind_is_file };
+        (void)ret;
+        int r = isolate_plan_build(s, &ctx, &c->plan, err);
+        if (r >= 0)
+                r = isolate_caps_bounding(s->caps_keep, s->n_caps_keep, &c->caps, err);
+        if (r >= 0)
+                r = isolate_seccomp_program(&c->seccomp, err);
+        return r;
+}
+
+static void undo_plan(Container *c)
+{
+        isolate_plan_done(&c->plan);
+}
+
+static int step_environment(Container *c, IsolateResult *ret, ThError *err)
+{
+        (void)ret;
+        return build_env(c, err);
+}
+
+static void undo_environment(Container *c)
+{
+        th_strv_free(c->env);
+        c->env = NULL;
+}
+
+/* The staging dir (host path; the outer child mounts on it in its own
+ * mount namespace only). */
+static int step_stage(Container *c, IsolateResult *ret, ThError *err)
+{
+        (void)ret;
+        int r = th_mkdir_p(STATE_DIR "/stage", 0700);
         if (r < 0)
+                return th_error_errno(err, -r, "create '%s'", STATE_DIR "/stage");
+        c->stage = th_strdup_printf(STATE_DIR "/stage/%s", c->name);
+        if (!c->stage)
+                return th_error_errno(err, ENOMEM, "the staging dir");
+        if (mkdir(c->stage, 0700) < 0) {
+                r = th_error_errno(err, errno, "create '%s'", c->stage);
+                free(c->stage);
+                c->stage = NULL;
                 return r;
-        r = isolate_caps_bounding(s->caps_keep, s->n_caps_keep, &c->caps, err);
-        if (r < 0)
-                return r;
-        r = isolate_seccomp_program(&c->seccomp, err);
-        if (r < 0)
-                return r;
-        r = build_env(c, err);
-        if (r < 0)
-                return r;
-        r = th_mkdir_p(STATE_DIR "/stage", 0700);
-        c->stage = th_strdup_printf(STATE_DIR "/stage/%s", name);
-        if (r < 0 || !c->stage || mkdir(c->stage, 0700) < 0)
-                return th_error_errno(err, r < 0 ? -r : errno, "create the staging dir");
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0 ||
-            socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->pidsock) < 0)
-                return th_error_errno(err, errno, "socketpair");
+        }
         return 0;
+}
+
+static void undo_stage(Container *c)
+{
+        if (c->stage)
+                (void)rmdir(c->stage);
+        free(c->stage);
+        c->stage = NULL;
+}
+
+static int step_sockets(Container *c, IsolateResult *ret, ThError *err)
+{
+        int sync[2], pidsock[2];
+        (void)ret;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
+                return th_error_errno(err, errno, "socketpair");
+        c->fd[CFD_SYNC] = sync[0];
+        c->fd[CFD_SYNC_PID1] = sync[1];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pidsock) < 0)
+                return th_error_errno(err, errno, "socketpair");
+        c->fd[CFD_PIDSOCK] = pidsock[0];
+        c->fd[CFD_PIDSOCK_OUTER] = pidsock[1];
+        return 0;
+}
+
+static void undo_sockets(Container *c)
+{
+        close_fds(c, CFD_SYNC, CFD_PIDSOCK_OUTER);
+}
+
+typedef struct PrepareStep {
+        const char *name; /* prefixes the step's error */
+        int (*run)(Container *c, IsolateResult *ret, ThError *err);
+        void (*undo)(Container *c); /* also after a partial run; NULL: nothing to undo */
+} PrepareStep;
+
+/* The worker's preparation, in the order it runs; the teardown runs the
+ * undos in reverse, from the last step that started.
+ *  spec: rootfs is a directory with /bin/sh, systemd for boot mode, bind
+ *     sources exist.
+ *  outputs: the output files; direct mode: harness-init in a sealed memfd
+ *     (once per process).
+ *  sweep: what a SIGKILLed harness left (cgroups, staging dirs, registry
+ *     entries, veth namespaces); the container's name.
+ *  users: private users: lock a free 65536-id range, create a user
+ *     namespace mapping 0..65535 onto it; the worker writes the maps. A tree
+ *     the kernel cannot idmap runs without (warned once).
+ *  cgroup: v2 for cgroup.kill and the container's /sys/fs/cgroup; v1
+ *     memory/pids/cpu/devices on hybrid hosts; limits; without private users
+ *     the device policy (v1 list or v2 program) on it, the processes one
+ *     cgroup below (payload).
+ *  registry: the entry under /run/harness/machines (the name reserved).
+ *  network: veth: the network namespace and its link (net.c).
+ *  delegation: boot mode with private users: the cgroup to the container's
+ *     root.
+ *  console: the console pty (boot mode, or an interactive terminal).
+ *  mounts: detached mounts (open_tree) of the rootfs layers and the bind
+ *     sources (from the caller's fd when given), nodev (binds also nosuid),
+ *     idmapped to that user namespace; a size-limited tmpfs for the
+ *     overlay's upper dir; the console and boot-mode output files.
+ *  plan: what PID 1 applies, as data: the mount plan, the capability
+ *     bounding set, the system call filter (seccomp.c).
+ *  environment: PID 1's.
+ *  staging dir: where the outer child builds the new root.
+ *  sockets: the sync socket (PID 1 -> worker) and the outer child's (its
+ *     one message: PID 1's pidfd and the root).
+ * Then isolate_run() clones the outer child (CLONE_NEWNS |
+ * CLONE_INTO_CGROUP, still host root in the host user namespace) and
+ * waits (spawn-wait.c). */
+static const PrepareStep prepare_steps[] = {
+        { "spec", step_spec, undo_spec },
+        { "outputs", step_outputs, undo_outputs },
+        { "sweep", step_sweep, NULL },
+        { "users", step_users, undo_users },
+        { "cgroup", step_cgroup, undo_cgroup },
+        { "registry", step_registry, undo_registry },
+        { "network", step_network, undo_network },
+        { "delegation", step_delegate, NULL },
+        { "console", step_console, undo_console },
+        { "mounts", step_mounts, undo_mounts },
+        { "plan", step_plan, undo_plan },
+        { "environment", step_environment, undo_environment },
+        { "staging dir", step_stage, undo_stage },
+        { "sockets", step_sockets, undo_sockets },
+};
+
+static const char *fail_at; /* isolate_prepare_fail_at() */
+
+const char *isolate_prepare_step(size_t i)
+{
+        return i < ELEMENTSOF(prepare_steps) ? prepare_steps[i].name : NULL;
+}
+
+void isolate_prepare_fail_at(const char *step)
+{
+        fail_at = step;
+}
+
+static int prepare(Container *c, IsolateResult *ret, ThError *err)
+{
+        for (size_t i = 0; i < ELEMENTSOF(prepare_steps); i++) {
+                const PrepareStep *st = &prepare_steps[i];
+                /* A step that fails is undone too: it may have done part. */
+                c->n_started = i + 1;
+                int r = st->run(c, ret, err);
+                if (r >= 0 && fail_at && strcmp(fail_at, st->name) == 0)
+                        r = th_error_set(err, EIO, "failure injected after the step");
+                if (r < 0)
+                        return th_error_prefix(err, "%s", st->name);
+        }
+        return 0;
+}
+
+static void container_done(Container *c)
+{
+        for (size_t i = c->n_started; i-- > 0;)
+                if (prepare_steps[i].undo)
+                        prepare_steps[i].undo(c);
 }
 
 int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
 {
         Container c = { .spec = spec,
-                        .upper_fd = -1,
                         .init_fd = -1,
-                        .console_master = -1,
-                        .console_slave = -1,
-                        .out_fd = -1,
-                        .err_fd = -1,
-                        .console_fd = -1,
-                        .journal_fd = -1,
-                        .result_fd = -1,
-                        .setup_result_fd = -1,
-                        .sync = { -1, -1 },
-                        .pidsock = { -1, -1 },
                         .cg = { .v2_fd = -1 },
                         .userns = { .lock_fd = -1, .userns_fd = -1 },
                         .reg = { .lock_fd = -1 },
@@ -511,6 +682,8 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         uint64_t start = th_now_usec();
         int outer_fd = -1, r;
 
+        for (size_t i = 0; i < _CFD_MAX; i++)
+                c.fd[i] = -1;
         r = prepare(&c, &res, err);
         if (r < 0)
                 goto out;
@@ -525,8 +698,8 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         }
         if (outer == 0)
                 container_outer_child(&c);
-        close(TAKE_FD(c.sync[1]));
-        close(TAKE_FD(c.pidsock[1]));
+        close(TAKE_FD(c.fd[CFD_SYNC_PID1]));
+        close(TAKE_FD(c.fd[CFD_PIDSOCK_OUTER]));
         if (raw) {
                 struct termios t = saved;
                 cfmakeraw(&t);
