@@ -327,6 +327,7 @@ static _Noreturn void run_child(const EnterCtx *e, int err_fd)
                 IsolatePtyForward f = { .master = t.master,
                                         .in_fd = t.is_tty[0] ? 0 : -1,
                                         .out_fd = t.is_tty[1] ? 1 : 2,
+                                        .copy_fd = -1,
                                         .size_fd = size_fd,
                                         .escape_presses = 3 };
                 if (isolate_pty_forward(&f) == ISOLATE_PTY_ESCAPE) {

@@ -3,7 +3,9 @@
  * and one interpreter applies it (mounts.c). */
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "isolate.h"
 
@@ -346,3 +348,25 @@ const char *isolate_prepare_step(size_t i);
 /* Tests: isolate_run() fails right after the step named STEP (NULL: none),
  * as if that step had failed, and must leave nothing behind. */
 void isolate_prepare_fail_at(const char *step);
+
+/* The same forwarder in steps, for a caller with a poll loop of its own
+ * (the container's wait loop): begin makes the terminal raw and blocks
+ * SIGWINCH (winch_fd then reports it), end restores both; between them the
+ * caller polls f->master, f->in_fd while in_open, and winch_fd. */
+typedef struct IsolatePty {
+        const IsolatePtyForward *f;
+        unsigned presses; /* Ctrl-] so far in a row */
+        bool in_open;
+        bool raw;
+        struct termios saved;
+        sigset_t old_mask;
+        int winch_fd; /* SIGWINCH as an fd, or -1 */
+} IsolatePty;
+int isolate_pty_begin(IsolatePty *p, const IsolatePtyForward *f);
+void isolate_pty_end(IsolatePty *p);
+/* One read of the master to out_fd and copy_fd: bytes, 0 at EOF, -errno. */
+ssize_t isolate_pty_pump(IsolatePty *p);
+/* One read of the input to the master: ISOLATE_PTY_ESCAPE or 0. */
+int isolate_pty_input(IsolatePty *p);
+/* SIGWINCH arrived: the pty takes size_fd's window size. */
+void isolate_pty_resized(IsolatePty *p);

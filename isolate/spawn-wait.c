@@ -173,20 +173,6 @@ static void recv_msg(Container *c, Waiter *w, pid_t outer)
         }
 }
 
-static void pump(int from, int to1, int to2)
-{
-        char buf[16384];
-        for (int i = 0; i < 64; i++) {
-                ssize_t n = read(from, buf, sizeof(buf));
-                if (n <= 0)
-                        return;
-                if (to1 >= 0)
-                        (void)th_write_all(to1, buf, (size_t)n);
-                if (to2 >= 0)
-                        (void)th_write_all(to2, buf, (size_t)n);
-        }
-}
-
 void container_kill(Container *c, Waiter *w)
 {
         if (c->cg.v2_path) {
@@ -216,18 +202,6 @@ static int stop_signal_fd(void)
         if (sigisemptyset(&stop))
                 return -1;
         return signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
-/* Ctrl-] three times in a row on an interactive console kills the
- * container, as with systemd-nspawn. */
-static bool escape_pressed(const char *buf, size_t n, unsigned *count)
-{
-        for (size_t i = 0; i < n; i++) {
-                *count = buf[i] == 0x1d ? *count + 1 : 0;
-                if (*count >= 3)
-                        return true;
-        }
-        return false;
 }
 
 /* ---- kept containers (IsolateSpec.hold) ------------------------------- */
@@ -279,133 +253,266 @@ static void hold_container(Container *c, Waiter *w, const IsolateResult *base)
         container_kill(c, w);
 }
 
+/* ---- the loop: fds and their handlers -------------------------------- */
+
+typedef struct Loop {
+        Container *c;
+        Waiter *w;
+        const IsolateResult *base;
+        pid_t outer;
+        int outer_fd;
+        bool outer_done, pid1_done, held, console_hup;
+        uint64_t deadline; /* 0: none */
+        int sfd;           /* the caller's stop signals, or -1 */
+        int wfd;           /* the result file's watch (hold), or -1 */
+        IsolatePtyForward console;
+        IsolatePty pty; /* the console to the terminal and its copy */
+        bool pty_on;
+} Loop;
+
+/* One source of events: the fd to poll now (or -1), and its handler. A
+ * source without fd runs after every poll that reported something, in
+ * its place in the table. */
+typedef struct Source {
+        int (*fd)(const Loop *l);
+        void (*ready)(Loop *l, short revents);
+} Source;
+
+static int signal_fd(const Loop *l)
+{
+        return l->w->interrupted ? -1 : l->sfd;
+}
+
+static void signal_ready(Loop *l, short revents)
+{
+        struct signalfd_siginfo si;
+        (void)revents;
+        if (read(l->sfd, &si, sizeof(si)) == sizeof(si)) {
+                l->w->interrupted = (int)si.ssi_signo;
+                container_kill(l->c, l->w);
+        }
+}
+
+static int pidsock_fd(const Loop *l)
+{
+        return l->c->fd[CFD_PIDSOCK];
+}
+
+static void pidsock_ready(Loop *l, short revents)
+{
+        (void)revents;
+        recv_pid(l->c, l->w, l->outer);
+}
+
+static int sync_fd(const Loop *l)
+{
+        return l->w->sync_eof ? -1 : l->c->fd[CFD_SYNC];
+}
+
+static void sync_ready(Loop *l, short revents)
+{
+        (void)revents;
+        recv_msg(l->c, l->w, l->outer);
+}
+
+static int result_fd(const Loop *l)
+{
+        return l->held ? -1 : l->wfd;
+}
+
+static void result_ready(Loop *l, short revents)
+{
+        (void)revents;
+        result_written(l->c, l->w, l->wfd);
+}
+
+/* The command ended and the container is kept: the caller has it now. */
+static void hold_if_kept(Loop *l, short revents)
+{
+        Waiter *w = l->w;
+        (void)revents;
+        if (w->kept && !l->held && !l->pid1_done && !w->timed_out && !w->interrupted &&
+            !w->failed) {
+                l->held = true;
+                l->deadline = 0; /* the timeout does not run while held */
+                hold_container(l->c, w, l->base);
+        }
+}
+
+static int console_fd(const Loop *l)
+{
+        return l->pty_on && !l->console_hup ? l->console.master : -1;
+}
+
+/* Whatever the console has now, up to a bound (it is non-blocking). */
+static void console_drain(Loop *l)
+{
+        for (int i = 0; i < 64 && isolate_pty_pump(&l->pty) > 0; i++)
+                ;
+}
+
+static void console_ready(Loop *l, short revents)
+{
+        if (revents & POLLIN)
+                console_drain(l);
+        else
+                l->console_hup = true; /* no slave open: polling it would spin */
+}
+
+static int winch_fd(const Loop *l)
+{
+        return l->pty_on ? l->pty.winch_fd : -1;
+}
+
+static void winch_ready(Loop *l, short revents)
+{
+        (void)revents;
+        isolate_pty_resized(&l->pty);
+}
+
+static int input_fd(const Loop *l)
+{
+        return l->pty_on && l->pty.in_open ? l->console.in_fd : -1;
+}
+
+/* Ctrl-] three times in a row kills the container, as with nspawn. */
+static void input_ready(Loop *l, short revents)
+{
+        (void)revents;
+        if (isolate_pty_input(&l->pty) == ISOLATE_PTY_ESCAPE) {
+                l->w->interrupted = SIGKILL;
+                container_kill(l->c, l->w);
+        }
+}
+
+static int outer_fd(const Loop *l)
+{
+        return l->outer_done ? -1 : l->outer_fd;
+}
+
+static void outer_ready(Loop *l, short revents)
+{
+        Container *c = l->c;
+        Waiter *w = l->w;
+        siginfo_t si = {};
+        (void)revents;
+        if (waitid(P_PIDFD, (id_t)l->outer_fd, &si, WEXITED) < 0)
+                return;
+        l->outer_done = true;
+        /* Drain its last messages before judging. */
+        if (c->fd[CFD_PIDSOCK] >= 0)
+                recv_pid(c, w, l->outer);
+        while (!w->sync_eof && w->pid1 <= 0) {
+                struct pollfd q = { .fd = c->fd[CFD_SYNC], .events = POLLIN };
+                if (poll(&q, 1, 0) <= 0)
+                        break;
+                recv_msg(c, w, l->outer);
+        }
+        if (w->pid1 > 0)
+                return;
+        l->pid1_done = true;
+        if (!w->failed) {
+                w->failed = true;
+                th_error_set(&w->err, EIO, "container setup process died (%s %d)",
+                             si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+        }
+}
+
+static int pid1_fd(const Loop *l)
+{
+        return l->pid1_done ? -1 : l->w->pid1_fd;
+}
+
+static void pid1_ready(Loop *l, short revents)
+{
+        Waiter *w = l->w;
+        siginfo_t si = {};
+        (void)revents;
+        if (waitid(P_PIDFD, (id_t)w->pid1_fd, &si, WEXITED) == 0) {
+                l->pid1_done = true;
+                w->wstatus = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
+                                                      : W_EXITCODE(0, si.si_status);
+        } else if (errno != EINTR) {
+                /* Readable but not waitable would spin here. */
+                l->pid1_done = true;
+                wait_fail(w, errno, "cannot wait for PID 1");
+        }
+}
+
+static void kill_if_failed(Loop *l, short revents)
+{
+        (void)revents;
+        if (l->w->failed && !l->pid1_done)
+                container_kill(l->c, l->w);
+}
+
+/* In the order they are handled after each poll. */
+static const Source sources[] = {
+        { signal_fd, signal_ready }, { pidsock_fd, pidsock_ready }, { sync_fd, sync_ready },
+        { result_fd, result_ready }, { NULL, hold_if_kept },        { console_fd, console_ready },
+        { winch_fd, winch_ready },   { input_fd, input_ready },     { outer_fd, outer_ready },
+        { pid1_fd, pid1_ready },     { NULL, kill_if_failed },
+};
+
+/* One poll over the sources' fds, bounded by the deadline, then their
+ * handlers. Returns false when poll failed for good. */
+static bool loop_once(Loop *l)
+{
+        struct pollfd p[ELEMENTSOF(sources)];
+        int idx[ELEMENTSOF(sources)];
+        nfds_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
+                int fd = sources[i].fd ? sources[i].fd(l) : -1;
+                idx[i] = fd >= 0 ? (int)n : -1;
+                if (fd >= 0)
+                        p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+        }
+        int timeout = -1;
+        if (l->deadline && !l->w->timed_out) {
+                uint64_t now = th_now_usec();
+                timeout = now >= l->deadline ? 0 : (int)((l->deadline - now + 999) / 1000);
+        }
+        int r = poll(p, n, timeout);
+        if (r < 0 && errno != EINTR)
+                return false;
+        if (l->deadline && !l->w->timed_out && th_now_usec() >= l->deadline) {
+                l->w->timed_out = true;
+                container_kill(l->c, l->w);
+        }
+        if (r <= 0)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
+                if (!sources[i].fd)
+                        sources[i].ready(l, 0);
+                else if (idx[i] >= 0 && p[idx[i]].revents)
+                        sources[i].ready(l, p[idx[i]].revents);
+        }
+        return true;
+}
+
 void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t start,
                     const IsolateResult *base)
 {
         const IsolateSpec *s = c->spec;
-        bool outer_done = false, pid1_done = false, stdin_open = s->interactive, held = false;
-        bool console_hup = false;
-        uint64_t deadline = s->timeout_usec ? start + s->timeout_usec : 0;
-        int console_copy = c->fd[CFD_CONSOLE_LOG] >= 0 ? c->fd[CFD_CONSOLE_LOG] : -1;
-        int console_tty = s->interactive ? STDOUT_FILENO : -1;
-        _cleanup_close_ int sfd = stop_signal_fd();
-        _cleanup_close_ int wfd = watch_result(c);
-        unsigned escapes = 0;
+        bool tty = s->interactive && isatty(STDIN_FILENO);
+        Loop l = { .c = c,
+                   .w = w,
+                   .base = base,
+                   .outer = outer,
+                   .outer_fd = outer_fd,
+                   .deadline = s->timeout_usec ? start + s->timeout_usec : 0,
+                   .sfd = stop_signal_fd(),
+                   .wfd = watch_result(c),
+                   .console = { .master = c->fd[CFD_CONSOLE_MASTER],
+                                .in_fd = s->interactive ? STDIN_FILENO : -1,
+                                .out_fd = s->interactive ? STDOUT_FILENO : -1,
+                                .copy_fd = c->fd[CFD_CONSOLE_LOG],
+                                .size_fd = tty ? STDIN_FILENO : -1,
+                                .escape_presses = 3 } };
+        l.pty_on = l.console.master >= 0 && isolate_pty_begin(&l.pty, &l.console) >= 0;
 
-        while (!pid1_done || !outer_done) {
-                struct pollfd p[8];
-                int n = 0, i_sync = -1, i_outer = -1, i_pid1 = -1, i_con = -1, i_in = -1,
-                    i_sig = -1, i_watch = -1, i_pidsock = -1;
-                if (c->fd[CFD_PIDSOCK] >= 0)
-                        i_pidsock = n,
-                        p[n++] = (struct pollfd){ .fd = c->fd[CFD_PIDSOCK], .events = POLLIN };
-                if (sfd >= 0 && !w->interrupted)
-                        i_sig = n, p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-                if (wfd >= 0 && !held)
-                        i_watch = n, p[n++] = (struct pollfd){ .fd = wfd, .events = POLLIN };
-                if (!w->sync_eof)
-                        i_sync = n,
-                        p[n++] = (struct pollfd){ .fd = c->fd[CFD_SYNC], .events = POLLIN };
-                if (!outer_done)
-                        i_outer = n, p[n++] = (struct pollfd){ .fd = outer_fd, .events = POLLIN };
-                if (!pid1_done && w->pid1_fd >= 0)
-                        i_pid1 = n, p[n++] = (struct pollfd){ .fd = w->pid1_fd, .events = POLLIN };
-                if (c->fd[CFD_CONSOLE_MASTER] >= 0 && !console_hup)
-                        i_con = n, p[n++] = (struct pollfd){ .fd = c->fd[CFD_CONSOLE_MASTER],
-                                                             .events = POLLIN };
-                if (stdin_open && c->fd[CFD_CONSOLE_MASTER] >= 0)
-                        i_in = n, p[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-
-                int timeout = -1;
-                if (deadline && !w->timed_out) {
-                        uint64_t now = th_now_usec();
-                        timeout = now >= deadline ? 0 : (int)((deadline - now + 999) / 1000);
-                }
-                int r = poll(p, (nfds_t)n, timeout);
-                if (r < 0 && errno != EINTR)
-                        break;
-                if (deadline && !w->timed_out && th_now_usec() >= deadline) {
-                        w->timed_out = true;
-                        container_kill(c, w);
-                }
-                if (r <= 0)
-                        continue;
-                if (i_sig >= 0 && p[i_sig].revents) {
-                        struct signalfd_siginfo si;
-                        if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                                w->interrupted = (int)si.ssi_signo;
-                                container_kill(c, w);
-                        }
-                }
-                if (i_pidsock >= 0 && p[i_pidsock].revents)
-                        recv_pid(c, w, outer);
-                if (i_sync >= 0 && p[i_sync].revents)
-                        recv_msg(c, w, outer);
-                if (i_watch >= 0 && p[i_watch].revents)
-                        result_written(c, w, wfd);
-                if (w->kept && !held && !pid1_done && !w->timed_out && !w->interrupted &&
-                    !w->failed) {
-                        held = true;
-                        deadline = 0; /* the timeout does not run while held */
-                        hold_container(c, w, base);
-                }
-                if (i_con >= 0 && (p[i_con].revents & POLLIN))
-                        pump(c->fd[CFD_CONSOLE_MASTER], console_copy, console_tty);
-                else if (i_con >= 0 && p[i_con].revents)
-                        console_hup = true; /* no slave open: polling it would spin */
-                if (i_in >= 0 && p[i_in].revents) {
-                        char buf[4096];
-                        ssize_t k = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (k <= 0)
-                                stdin_open = false;
-                        else if (escape_pressed(buf, (size_t)k, &escapes)) {
-                                w->interrupted = SIGKILL;
-                                container_kill(c, w);
-                        } else
-                                (void)th_write_all(c->fd[CFD_CONSOLE_MASTER], buf, (size_t)k);
-                }
-                if (i_outer >= 0 && p[i_outer].revents) {
-                        siginfo_t si = {};
-                        if (waitid(P_PIDFD, (id_t)outer_fd, &si, WEXITED) == 0) {
-                                outer_done = true;
-                                /* Drain its last messages before judging. */
-                                if (c->fd[CFD_PIDSOCK] >= 0)
-                                        recv_pid(c, w, outer);
-                                while (!w->sync_eof && w->pid1 <= 0) {
-                                        struct pollfd q = { .fd = c->fd[CFD_SYNC],
-                                                            .events = POLLIN };
-                                        if (poll(&q, 1, 0) <= 0)
-                                                break;
-                                        recv_msg(c, w, outer);
-                                }
-                                if (w->pid1 <= 0) {
-                                        pid1_done = true;
-                                        if (!w->failed) {
-                                                w->failed = true;
-                                                th_error_set(&w->err, EIO,
-                                                             "container setup process died (%s %d)",
-                                                             si.si_code == CLD_EXITED ? "status"
-                                                                                      : "signal",
-                                                             si.si_status);
-                                        }
-                                }
-                        }
-                }
-                if (i_pid1 >= 0 && p[i_pid1].revents) {
-                        siginfo_t si = {};
-                        if (waitid(P_PIDFD, (id_t)w->pid1_fd, &si, WEXITED) == 0) {
-                                pid1_done = true;
-                                w->wstatus = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
-                                                                      : W_EXITCODE(0, si.si_status);
-                        } else if (errno != EINTR) {
-                                /* Readable but not waitable would spin here. */
-                                pid1_done = true;
-                                wait_fail(w, errno, "cannot wait for PID 1");
-                        }
-                }
-                if (w->failed && !pid1_done)
-                        container_kill(c, w);
-        }
+        while ((!l.pid1_done || !l.outer_done) && loop_once(&l))
+                ;
         /* Late messages (an exec error, a failed setup) and console output. */
         for (int i = 0; i < 64 && !w->sync_eof; i++) {
                 struct pollfd q = { .fd = c->fd[CFD_SYNC], .events = POLLIN };
@@ -413,8 +520,14 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
                         break;
                 recv_msg(c, w, outer);
         }
-        if (c->fd[CFD_CONSOLE_MASTER] >= 0)
-                pump(c->fd[CFD_CONSOLE_MASTER], console_copy, console_tty);
+        if (l.pty_on) {
+                console_drain(&l);
+                isolate_pty_end(&l.pty);
+        }
+        if (l.sfd >= 0)
+                close(l.sfd);
+        if (l.wfd >= 0)
+                close(l.wfd);
 }
 
 /* ---- results ------------------------------------------------------------- */

@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <termios.h>
 
 #include "container.h"
 
@@ -688,9 +687,6 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         if (r < 0)
                 goto out;
 
-        struct termios saved;
-        bool raw =
-                spec->interactive && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
         pid_t outer = container_clone3(CLONE_NEWNS | CLONE_PIDFD, &outer_fd, c.cg.v2_fd);
         if (outer < 0) {
                 r = th_error_errno(err, errno, "clone3");
@@ -700,14 +696,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
                 container_outer_child(&c);
         close(TAKE_FD(c.fd[CFD_SYNC_PID1]));
         close(TAKE_FD(c.fd[CFD_PIDSOCK_OUTER]));
-        if (raw) {
-                struct termios t = saved;
-                cfmakeraw(&t);
-                (void)tcsetattr(STDIN_FILENO, TCSANOW, &t);
-        }
         container_wait(&c, outer, outer_fd, &w, start, &res);
-        if (raw)
-                (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         /* Nothing may survive PID 1 (e.g. the outer child on an error path). */
         container_kill(&c, &w);
 
