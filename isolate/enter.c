@@ -116,7 +116,7 @@ static int join_cgroups(pid_t pid, const char *enter_cg, ThError *err)
                         unified ? th_strdup_printf("%s%s/cgroup.procs", v2, path)
                                 : th_strdup_printf("/sys/fs/cgroup/%s%s/cgroup.procs", ctrl, path);
                 if (!procs)
-                        return -ENOMEM;
+                        return th_error_set(err, ENOMEM, "out of memory");
                 _cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
                 if (fd < 0 && !unified)
                         continue;

@@ -9,6 +9,10 @@
 
 #include "isolate.h"
 
+/* What the boot's emergency unit writes to the result file (plan.c) when
+ * systemd gave up before the test unit ran, as the worker reads it. */
+#define ISOLATE_RESULT_BOOT_FAILED "boot-failed"
+
 /* Where the plan's ops run:
  *   OUTER: the setup child, host user namespace, own mount namespace, paths
  *          relative to the new root, before the container's namespaces exist;

@@ -37,12 +37,12 @@ static int mount_overlay(Container *c, const char *stage, const char *root, ThEr
                 free(lower);
                 lower = n;
                 if (!lower)
-                        return -ENOMEM;
+                        return th_error_set(err, ENOMEM, "out of memory");
         }
         _cleanup_free_ char *upper = th_strdup_printf("%s/upper/upper", stage);
         _cleanup_free_ char *work = th_strdup_printf("%s/upper/work", stage);
         if (!upper || !work)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         _cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ||
             fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||

@@ -549,7 +549,7 @@ static int parse_result_file(int fd, bool *ret_signaled, int *ret_value)
         ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
         if (n <= 0)
                 return -ENODATA;
-        if (strncmp(buf, "boot-failed", 11) == 0)
+        if (strncmp(buf, ISOLATE_RESULT_BOOT_FAILED, strlen(ISOLATE_RESULT_BOOT_FAILED)) == 0)
                 return -EBADMSG;
         if (sscanf(buf, "%63s %63s %63s", result, code, status) != 3)
                 return -ENODATA;
@@ -592,11 +592,13 @@ int container_collect(Container *c, const Waiter *w, IsolateResult *ret, ThError
                         return 0;
                 }
                 r = parse_result_file(c->fd[CFD_RESULT], &sig, &v);
-                if (r < 0 && !isolate_cgroup_oom(&c->cg) && !ret->stopped)
+                if (r < 0 && !isolate_cgroup_oom(&c->cg) && !ret->stopped) {
+                        ret->boot_failed = true;
                         return th_error_set(err, EIO,
                                             "boot failed: systemd ended before the test unit "
                                             "ran (exit status %d); see '%s' and '%s'",
                                             ret->exit_status, ret->console_path, ret->journal_path);
+                }
                 if (r >= 0) {
                         ret->status = sig ? ISOLATE_SIGNALED : ISOLATE_EXITED;
                         ret->term_signal = sig ? v : 0;

@@ -706,6 +706,8 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
                 goto out;
         }
         r = container_collect(&c, &w, &res, err);
+        if (r < 0 && res.boot_failed)
+                *ret = res;
         if (r < 0)
                 goto out;
         container_copy_out(&c, &w, &res);
