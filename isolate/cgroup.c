@@ -54,6 +54,11 @@ static int write_file(const char *dir, const char *file, const char *value)
         return n < 0 ? -errno : 0;
 }
 
+int isolate_cgroup_kill(const char *dir)
+{
+        return write_file(dir, "cgroup.kill", "1");
+}
+
 static int read_key(const char *dir, const char *file, const char *key, uint64_t *ret)
 {
         char p[4096], line[256];
@@ -217,7 +222,7 @@ static void sweep_dir(const char *parent)
                 if (!leaf)
                         continue;
                 th_debug("removing the stale cgroup '%s'", leaf);
-                if (write_file(leaf, "cgroup.kill", "1") < 0)
+                if (isolate_cgroup_kill(leaf) < 0)
                         kill_procs(leaf);
                 rmdir_retry(leaf);
         }
@@ -449,7 +454,7 @@ int isolate_cgroup_destroy(Cgroup *cg, ThError *err)
         int ret = 0;
         if (cg->v2_top) {
                 /* cgroup.kill and "populated" cover the payload below. */
-                if (write_file(cg->v2_top, "cgroup.kill", "1") < 0) {
+                if (isolate_cgroup_kill(cg->v2_top) < 0) {
                         kill_procs(cg->v2_top);
                         if (cg->v2_path)
                                 kill_procs(cg->v2_path);

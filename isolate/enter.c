@@ -427,11 +427,7 @@ static bool wait_exit(int pidfd, uint64_t usec)
 /* Only ever a cgroup open_leader() accepted. */
 static bool kill_cgroup(const char *cgroup)
 {
-        char p[1100];
-        if (!cgroup[0] || th_snprintf(p, sizeof(p), "%s/cgroup.kill", cgroup) < 0)
-                return false;
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
-        return fd >= 0 && write(fd, "1", 1) == 1;
+        return cgroup[0] && isolate_cgroup_kill(cgroup) >= 0;
 }
 
 int isolate_machine_stop(const char *name, uint64_t timeout_usec, ThError *err)

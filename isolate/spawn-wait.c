@@ -175,13 +175,8 @@ static void recv_msg(Container *c, Waiter *w, pid_t outer)
 
 void container_kill(Container *c, Waiter *w)
 {
-        if (c->cg.v2_path) {
-                char p[4096];
-                th_snprintf(p, sizeof(p), "%s/cgroup.kill", c->cg.v2_path);
-                _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
-                if (fd >= 0 && write(fd, "1", 1) == 1)
-                        return;
-        }
+        if (c->cg.v2_path && isolate_cgroup_kill(c->cg.v2_path) >= 0)
+                return;
         if (w->pid1_fd >= 0)
                 (void)pidfd_send_signal(w->pid1_fd, SIGKILL, NULL, 0);
 }

@@ -11,7 +11,6 @@
  * the veth namespace and the staging dir, release the id range. Mounts die
  * with the mount namespaces. */
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <string.h>
@@ -27,16 +26,6 @@
 
 static const char *const systemd_paths[] = { "/usr/lib/systemd/systemd", "/lib/systemd/systemd" };
 
-static int open_in_root(int root_fd, const char *path, int flags)
-{
-        struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        while (*path == '/')
-                path++;
-        int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-        return fd < 0 ? -errno : fd;
-}
-
 /* ---- 1. checks ----------------------------------------------------------- */
 
 static int check_spec(Container *c, bool *bind_is_file, ThError *err)
@@ -49,12 +38,13 @@ static int check_spec(Container *c, bool *bind_is_file, ThError *err)
                 return th_error_set(err, ENOTDIR, "rootfs '%s' is not a directory", s->rootfs);
         if (root < 0)
                 return th_error_errno(err, errno, "rootfs '%s'", s->rootfs);
-        _cleanup_close_ int sh = open_in_root(root, "/bin/sh", O_PATH);
+        _cleanup_close_ int sh = isolate_open_in_root(root, "/bin/sh", O_PATH);
         if (sh < 0)
                 return th_error_set(err, ENOENT, "rootfs '%s' has no /bin/sh", s->rootfs);
         if (s->boot) {
                 for (size_t i = 0; i < ELEMENTSOF(systemd_paths) && !c->systemd; i++) {
-                        _cleanup_close_ int fd = open_in_root(root, systemd_paths[i], O_PATH);
+                        _cleanup_close_ int fd =
+                                isolate_open_in_root(root, systemd_paths[i], O_PATH);
                         if (fd >= 0)
                                 c->systemd = systemd_paths[i];
                 }
