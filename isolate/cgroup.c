@@ -54,6 +54,11 @@ static int write_file(const char *dir, const char *file, const char *value)
         return n < 0 ? -errno : 0;
 }
 
+int isolate_cgroup_kill(const char *dir)
+{
+        return write_file(dir, "cgroup.kill", "1");
+}
+
 static int read_key(const char *dir, const char *file, const char *key, uint64_t *ret)
 {
         char p[4096], line[256];
@@ -112,7 +117,7 @@ static int limits_v2(Cgroup *cg, const char *root, const IsolateLimits *l, ThErr
         char v[64];
         _cleanup_free_ char *mid = th_strdup_printf("%s/harness", root);
         if (!mid)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         /* Controllers must be enabled from the root down to our parent. */
         const char *ctl[] = { "+memory", "+pids", "+cpu" };
         bool want[] = { l->memory_bytes > 0, l->pids > 0, l->cpu > 0 };
@@ -191,7 +196,7 @@ static int limits_v1(Cgroup *cg, const IsolateLimits *l, bool device_policy, ThE
                  * the list (which the child inherits), never the cgroup. */
                 cg->v1_devices_payload = th_strdup_printf("%s/payload", cg->v1_paths[V1_DEVICES]);
                 if (!cg->v1_devices_payload)
-                        return -ENOMEM;
+                        return th_error_set(err, ENOMEM, "out of memory");
                 if (mkdir(cg->v1_devices_payload, 0755) < 0)
                         return th_error_errno(err, errno, "create cgroup '%s'",
                                               cg->v1_devices_payload);
@@ -217,7 +222,7 @@ static void sweep_dir(const char *parent)
                 if (!leaf)
                         continue;
                 th_debug("removing the stale cgroup '%s'", leaf);
-                if (write_file(leaf, "cgroup.kill", "1") < 0)
+                if (isolate_cgroup_kill(leaf) < 0)
                         kill_procs(leaf);
                 rmdir_retry(leaf);
         }
@@ -251,7 +256,7 @@ static int make_payload(Cgroup *cg, bool device_policy, ThError *err)
         bool nest = device_policy && !cg->v1_paths[V1_DEVICES];
         cg->v2_path = nest ? th_strdup_printf("%s/payload", cg->v2_top) : strdup(cg->v2_top);
         if (!cg->v2_path)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         if (nest && mkdir(cg->v2_path, 0755) < 0)
                 return th_error_errno(err, errno, "create cgroup '%s'", cg->v2_path);
         return 0;
@@ -270,7 +275,7 @@ int isolate_cgroup_create(const char *root, const char *name, const IsolateLimit
                                                ? th_strdup_printf("%s/unified", root)
                                                : strdup(root);
         if (!v2_root)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         r = make_dir(v2_root, name, &cg.v2_top);
         if (r < 0)
                 return th_error_errno(err, -r, "create cgroup '%s/harness/%s'", v2_root, name);
@@ -449,7 +454,7 @@ int isolate_cgroup_destroy(Cgroup *cg, ThError *err)
         int ret = 0;
         if (cg->v2_top) {
                 /* cgroup.kill and "populated" cover the payload below. */
-                if (write_file(cg->v2_top, "cgroup.kill", "1") < 0) {
+                if (isolate_cgroup_kill(cg->v2_top) < 0) {
                         kill_procs(cg->v2_top);
                         if (cg->v2_path)
                                 kill_procs(cg->v2_path);

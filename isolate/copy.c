@@ -277,10 +277,6 @@ static int open_dst_dir(int dst_fd, const char *rel, IsolateCopy *cp, int *ret_f
 /* "/var/log/apt/history.log" -> dst_fd/var/log/apt/history.log. */
 int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy *cp, ThError *err)
 {
-        struct open_how how = {
-                .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
         char parent[4096], name[NAME_MAX + 1] = "";
         size_t plen = 0, n;
         const char *p = path;
@@ -312,9 +308,9 @@ int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy
         /* The directory is resolved inside the root; the last component is
          * then taken as it is (a symlink is copied as a symlink). */
         _cleanup_close_ int src =
-                (int)syscall(SYS_openat2, root_fd, plen ? parent : ".", &how, sizeof(how));
+                isolate_open_in_root(root_fd, plen ? parent : ".", O_RDONLY | O_DIRECTORY);
         if (src < 0)
-                return th_error_errno(err, errno, "artifact '%s'", path);
+                return th_error_errno(err, -src, "artifact '%s'", path);
         _cleanup_close_ int dst = -1;
         int r = open_dst_dir(dst_fd, parent, cp, &dst);
         if (r == -EFBIG)

@@ -112,7 +112,7 @@ int isolate_devices_program(const DeviceRule *rules, size_t n_rules, struct bpf_
                 return th_error_set(err, E2BIG, "device program: %zu instructions", total);
         _cleanup_free_ struct bpf_insn *p = calloc(total, sizeof(*p));
         if (!p)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
 
         size_t k = 0;
         p[k++] = ldx_w(R2, offsetof(struct bpf_cgroup_dev_ctx, access_type));

@@ -116,7 +116,7 @@ static int join_cgroups(pid_t pid, const char *enter_cg, ThError *err)
                         unified ? th_strdup_printf("%s%s/cgroup.procs", v2, path)
                                 : th_strdup_printf("/sys/fs/cgroup/%s%s/cgroup.procs", ctrl, path);
                 if (!procs)
-                        return -ENOMEM;
+                        return th_error_set(err, ENOMEM, "out of memory");
                 _cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
                 if (fd < 0 && !unified)
                         continue;
@@ -327,6 +327,7 @@ static _Noreturn void run_child(const EnterCtx *e, int err_fd)
                 IsolatePtyForward f = { .master = t.master,
                                         .in_fd = t.is_tty[0] ? 0 : -1,
                                         .out_fd = t.is_tty[1] ? 1 : 2,
+                                        .copy_fd = -1,
                                         .size_fd = size_fd,
                                         .escape_presses = 3 };
                 if (isolate_pty_forward(&f) == ISOLATE_PTY_ESCAPE) {
@@ -426,11 +427,7 @@ static bool wait_exit(int pidfd, uint64_t usec)
 /* Only ever a cgroup open_leader() accepted. */
 static bool kill_cgroup(const char *cgroup)
 {
-        char p[1100];
-        if (!cgroup[0] || th_snprintf(p, sizeof(p), "%s/cgroup.kill", cgroup) < 0)
-                return false;
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
-        return fd >= 0 && write(fd, "1", 1) == 1;
+        return cgroup[0] && isolate_cgroup_kill(cgroup) >= 0;
 }
 
 int isolate_machine_stop(const char *name, uint64_t timeout_usec, ThError *err)

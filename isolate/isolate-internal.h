@@ -3,9 +3,15 @@
  * and one interpreter applies it (mounts.c). */
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "isolate.h"
+
+/* What the boot's emergency unit writes to the result file (plan.c) when
+ * systemd gave up before the test unit ran, as the worker reads it. */
+#define ISOLATE_RESULT_BOOT_FAILED "boot-failed"
 
 /* Where the plan's ops run:
  *   OUTER: the setup child, host user namespace, own mount namespace, paths
@@ -161,6 +167,8 @@ bool isolate_cgroup_pids_hit(const Cgroup *cg);
 void isolate_cgroup_sweep(const char *root);
 /* Kills every process, waits until the cgroup is empty, removes it. */
 int isolate_cgroup_destroy(Cgroup *cg, ThError *err);
+/* SIGKILL to everything in the v2 cgroup DIR and below (cgroup.kill). */
+int isolate_cgroup_kill(const char *dir);
 /* Limit values as the v1/v2 files want them (pure). */
 int isolate_cgroup_cpu_max(double cpus, char *buf, size_t size);
 
@@ -218,6 +226,9 @@ void isolate_userns_release(Userns *u);
 void isolate_state_sweep(const char *state_dir);
 /* "0 BASE 65536\n" (pure). */
 int isolate_userns_map_format(uid_t base, char *buf, size_t size);
+/* Opens path inside root_fd as if root_fd were "/" (openat2 with
+ * RESOLVE_IN_ROOT, no magic links; O_CLOEXEC added): an fd or -errno. */
+int isolate_open_in_root(int root_fd, const char *path, int flags);
 /* A detached clone of path (recursive), idmapped to userns_fd when >= 0,
  * with attributes attr_set (MOUNT_ATTR_RDONLY...). */
 int isolate_detached_bind(int dir_fd, const char *path, int userns_fd, unsigned attr_set,
@@ -339,3 +350,32 @@ void isolate_registry_mark_stopped(const char *name);
 void isolate_registry_sweep(void);
 /* Whether systemd-machined can be asked (systemd runs under run_dir). */
 bool isolate_machined_available(const char *run_dir);
+
+/* The worker's preparation steps (spawn.c) by index, in the order they run;
+ * NULL past the last. */
+const char *isolate_prepare_step(size_t i);
+/* Tests: isolate_run() fails right after the step named STEP (NULL: none),
+ * as if that step had failed, and must leave nothing behind. */
+void isolate_prepare_fail_at(const char *step);
+
+/* The same forwarder in steps, for a caller with a poll loop of its own
+ * (the container's wait loop): begin makes the terminal raw and blocks
+ * SIGWINCH (winch_fd then reports it), end restores both; between them the
+ * caller polls f->master, f->in_fd while in_open, and winch_fd. */
+typedef struct IsolatePty {
+        const IsolatePtyForward *f;
+        unsigned presses; /* Ctrl-] so far in a row */
+        bool in_open;
+        bool raw;
+        struct termios saved;
+        sigset_t old_mask;
+        int winch_fd; /* SIGWINCH as an fd, or -1 */
+} IsolatePty;
+int isolate_pty_begin(IsolatePty *p, const IsolatePtyForward *f);
+void isolate_pty_end(IsolatePty *p);
+/* One read of the master to out_fd and copy_fd: bytes, 0 at EOF, -errno. */
+ssize_t isolate_pty_pump(IsolatePty *p);
+/* One read of the input to the master: ISOLATE_PTY_ESCAPE or 0. */
+int isolate_pty_input(IsolatePty *p);
+/* SIGWINCH arrived: the pty takes size_fd's window size. */
+void isolate_pty_resized(IsolatePty *p);

@@ -158,12 +158,17 @@ struct IsolateResult {
         int interrupted;
         /* `harness stop` ended the container (whatever stage it was in). */
         bool stopped;
+        /* Boot mode: systemd ended before the test unit ran. isolate_run()
+         * then fails (EIO) and fills ret all the same: console_path and
+         * journal_path name what the boot left for the user to read. */
+        bool boot_failed;
 };
 
 /* Runs spec->argv in a fresh container and waits for it. Returns 0 when the
  * container ran (whatever the command's status: see ret->status), or a
  * negative errno with err filled when it could not be set up: that is an
- * infrastructure error. Nothing is left behind on either path. A caller that
+ * infrastructure error (ret untouched, except for a failed boot: see
+ * boot_failed). Nothing is left behind on either path. A caller that
  * blocks SIGINT, SIGTERM or SIGHUP gets them handled here: the container is
  * killed and torn down, and ret->interrupted names the signal. */
 int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err);
@@ -222,6 +227,7 @@ typedef struct IsolatePtyForward {
         int master;              /* the pty's master */
         int in_fd;               /* the terminal's input (made raw meanwhile), or -1 */
         int out_fd;              /* where the pty's output goes, or -1 */
+        int copy_fd;             /* a second copy of it (a log), or -1 */
         int size_fd;             /* the terminal whose window size the pty follows, or -1 */
         unsigned escape_presses; /* Ctrl-] this many times in a row; 0: no escape */
         /* Called on the escape; returns whether to stop (NULL: stop). */

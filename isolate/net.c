@@ -263,7 +263,7 @@ static int acquire_slot(IsolateNet *n, unsigned start, ThError *err)
                 unsigned slot = (start + i) % ISOLATE_NET_SLOTS;
                 _cleanup_free_ char *p = th_strdup_printf(NET_DIR "/slot-%u", slot);
                 if (!p)
-                        return -ENOMEM;
+                        return th_error_set(err, ENOMEM, "out of memory");
                 int r = try_lock(p, LOCK_EX, &n->slot_fd);
                 if (r == -EBUSY)
                         continue;
@@ -480,7 +480,7 @@ static int join_group(IsolateNet *n, Nl *nl, const char *key, unsigned *ret_grou
         for (unsigned g = 0; g < ISOLATE_NET_GROUPS; g++) {
                 _cleanup_free_ char *p = th_strdup_printf(NET_DIR "/group-%u", g);
                 if (!p)
-                        return -ENOMEM;
+                        return th_error_set(err, ENOMEM, "out of memory");
                 char buf[256] = {};
                 _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
                 if (fd < 0) {
@@ -535,7 +535,7 @@ static int join_group(IsolateNet *n, Nl *nl, const char *key, unsigned *ret_grou
 found:
         n->group_path = th_strdup_printf(NET_DIR "/group-%u", *ret_group);
         if (!n->group_path)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         n->group_fd = open(n->group_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (n->group_fd < 0 || flock(n->group_fd, LOCK_SH) < 0)
                 return th_error_errno(err, errno, "lock '%s'", n->group_path);
@@ -543,7 +543,7 @@ found:
         for (unsigned m = 0; m < ISOLATE_NET_GROUP_MEMBERS; m++) {
                 _cleanup_free_ char *p = th_strdup_printf(NET_DIR "/group-%u-%u", *ret_group, m);
                 if (!p)
-                        return -ENOMEM;
+                        return th_error_set(err, ENOMEM, "out of memory");
                 r = try_lock(p, LOCK_EX, &n->slot_fd);
                 if (r == -EBUSY)
                         continue;
@@ -703,7 +703,7 @@ int isolate_net_prepare(const IsolateSpec *spec, int userns_fd, IsolateNet **ret
         }
         IsolateNet *n = calloc(1, sizeof(*n));
         if (!n)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         *n = (IsolateNet){ .netns_fd = -1, .slot_fd = -1, .group_fd = -1 };
         int r = setup(n, spec, userns_fd, err);
         if (r < 0) {

@@ -222,7 +222,7 @@ static int plan_user_mounts(MountPlan *p, const IsolateSpec *spec, const bool *b
         size_t n = spec->n_binds + spec->n_tmpfs;
         _cleanup_free_ UserMount *m = calloc(n ? n : 1, sizeof(*m));
         if (!m)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         for (size_t i = 0; i < spec->n_binds; i++)
                 m[i] = (UserMount){ spec->binds[i].target, i, true };
         for (size_t i = 0; i < spec->n_tmpfs; i++)
@@ -239,7 +239,7 @@ static int plan_user_mounts(MountPlan *p, const IsolateSpec *spec, const bool *b
         const char *tmpfs_opts =
                 plan_own(p, th_strdup_printf("mode=0755,%s,%s", size_opt, owner_opts));
         if (!tmpfs_opts)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
                 int r;
                 if (m[i].is_bind)
@@ -281,7 +281,7 @@ static int plan_sysfs(MountPlan *p, const PlanContext *ctx)
                               .attr = attr });
         if (r >= 0)
                 /* Over the read-only sysfs, after it; the cgroup2 mount is
-                 * made by the outer child (see spawn.c, step 8) after the
+                 * made by the outer child (spawn-outer.c, step 4) after the
                  * OUTER phase, so it is attached by PID 1. */
                 r = plan_add(p, (MountOp){ .kind = MOUNT_OP_BIND_FD,
                                            .phase = MOUNT_PHASE_INNER,
@@ -519,7 +519,7 @@ const char isolate_unit_boot_failed_dropin[] =
         "\n[Service]\n"
         "ExecStartPre=\n"
         "ExecStart=\n"
-        "ExecStart=-/bin/sh -c 'echo boot-failed > /run/harness/result; "
+        "ExecStart=-/bin/sh -c 'echo " ISOLATE_RESULT_BOOT_FAILED " > /run/harness/result; "
         "journalctl -b --no-pager -o short-monotonic > /run/harness/journal 2>&1'\n"
         "StandardInput=null\n"
         "StandardOutput=journal+console\n";

@@ -49,78 +49,112 @@ static ssize_t find_escape(const char *buf, size_t n, unsigned want, unsigned *c
         return -1;
 }
 
-static int forward(const IsolatePtyForward *f, int winch_fd)
+ssize_t isolate_pty_pump(IsolatePty *p)
 {
-        unsigned presses = 0;
-        bool in_open = f->in_fd >= 0;
         char buf[16384];
-        for (;;) {
-                struct pollfd p[3] = {
-                        { .fd = f->master, .events = POLLIN },
-                        { .fd = in_open ? f->in_fd : -1, .events = POLLIN },
-                        { .fd = winch_fd, .events = POLLIN },
-                };
-                if (poll(p, 3, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (p[2].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(winch_fd, &si, sizeof(si)) == sizeof(si))
-                                ;
-                        copy_size(f->size_fd, f->master);
-                }
-                if (p[0].revents) {
-                        ssize_t n = read(f->master, buf, sizeof(buf));
-                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                                continue;
-                        if (n <= 0)
-                                return ISOLATE_PTY_HANGUP; /* EIO: every slave fd is closed */
-                        if (f->out_fd >= 0)
-                                (void)th_write_all(f->out_fd, buf, (size_t)n);
-                }
-                if (p[1].revents) {
-                        ssize_t n = read(f->in_fd, buf, sizeof(buf));
-                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                                continue;
-                        if (n <= 0) {
-                                in_open = false;
-                                continue;
-                        }
-                        ssize_t at = find_escape(buf, (size_t)n, f->escape_presses, &presses);
-                        if (at >= 0) {
-                                if (!f->escape || f->escape(f->userdata))
-                                        return ISOLATE_PTY_ESCAPE;
-                                presses = 0;
-                        }
-                        (void)th_write_all(f->master, buf, (size_t)n);
-                }
-        }
+        ssize_t n = read(p->f->master, buf, sizeof(buf));
+        if (n < 0)
+                return -errno;
+        if (n > 0 && p->f->out_fd >= 0)
+                (void)th_write_all(p->f->out_fd, buf, (size_t)n);
+        if (n > 0 && p->f->copy_fd >= 0)
+                (void)th_write_all(p->f->copy_fd, buf, (size_t)n);
+        return n;
 }
 
-int isolate_pty_forward(const IsolatePtyForward *f)
+int isolate_pty_input(IsolatePty *p)
 {
-        struct termios saved;
-        bool raw = f->in_fd >= 0 && isatty(f->in_fd) && tcgetattr(f->in_fd, &saved) == 0;
-        sigset_t winch, old;
+        char buf[16384];
+        ssize_t n = read(p->f->in_fd, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return 0;
+        if (n <= 0) {
+                p->in_open = false;
+                return 0;
+        }
+        ssize_t at = find_escape(buf, (size_t)n, p->f->escape_presses, &p->presses);
+        if (at >= 0) {
+                if (!p->f->escape || p->f->escape(p->f->userdata))
+                        return ISOLATE_PTY_ESCAPE;
+                p->presses = 0;
+        }
+        (void)th_write_all(p->f->master, buf, (size_t)n);
+        return 0;
+}
+
+void isolate_pty_resized(IsolatePty *p)
+{
+        struct signalfd_siginfo si;
+        while (read(p->winch_fd, &si, sizeof(si)) == sizeof(si))
+                ;
+        copy_size(p->f->size_fd, p->f->master);
+}
+
+int isolate_pty_begin(IsolatePty *p, const IsolatePtyForward *f)
+{
+        *p = (IsolatePty){ .f = f, .in_open = f->in_fd >= 0, .winch_fd = -1 };
+        p->raw = f->in_fd >= 0 && isatty(f->in_fd) && tcgetattr(f->in_fd, &p->saved) == 0;
+        sigset_t winch;
         sigemptyset(&winch);
         sigaddset(&winch, SIGWINCH);
-        if (sigprocmask(SIG_BLOCK, &winch, &old) < 0)
+        if (sigprocmask(SIG_BLOCK, &winch, &p->old_mask) < 0)
                 return -errno;
-        int winch_fd = f->size_fd >= 0 ? signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK) : -1;
-        if (raw) {
-                struct termios t = saved;
+        if (f->size_fd >= 0)
+                p->winch_fd = signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (p->raw) {
+                struct termios t = p->saved;
                 cfmakeraw(&t);
                 (void)tcsetattr(f->in_fd, TCSANOW, &t);
         }
         /* The size may have changed between the pty's opening and now. */
         copy_size(f->size_fd, f->master);
-        int r = forward(f, winch_fd);
-        if (raw)
-                (void)tcsetattr(f->in_fd, TCSANOW, &saved);
-        if (winch_fd >= 0)
-                close(winch_fd);
-        (void)sigprocmask(SIG_SETMASK, &old, NULL);
+        return 0;
+}
+
+void isolate_pty_end(IsolatePty *p)
+{
+        if (p->raw)
+                (void)tcsetattr(p->f->in_fd, TCSANOW, &p->saved);
+        p->raw = false;
+        if (p->winch_fd >= 0)
+                close(TAKE_FD(p->winch_fd));
+        (void)sigprocmask(SIG_SETMASK, &p->old_mask, NULL);
+}
+
+static int forward(IsolatePty *p)
+{
+        for (;;) {
+                struct pollfd q[3] = {
+                        { .fd = p->f->master, .events = POLLIN },
+                        { .fd = p->in_open ? p->f->in_fd : -1, .events = POLLIN },
+                        { .fd = p->winch_fd, .events = POLLIN },
+                };
+                if (poll(q, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (q[2].revents)
+                        isolate_pty_resized(p);
+                if (q[0].revents) {
+                        ssize_t n = isolate_pty_pump(p);
+                        if (n == -EINTR || n == -EAGAIN)
+                                continue;
+                        if (n <= 0)
+                                return ISOLATE_PTY_HANGUP; /* EIO: every slave fd is closed */
+                }
+                if (q[1].revents && isolate_pty_input(p) == ISOLATE_PTY_ESCAPE)
+                        return ISOLATE_PTY_ESCAPE;
+        }
+}
+
+int isolate_pty_forward(const IsolatePtyForward *f)
+{
+        IsolatePty p;
+        int r = isolate_pty_begin(&p, f);
+        if (r < 0)
+                return r;
+        r = forward(&p);
+        isolate_pty_end(&p);
         return r;
 }

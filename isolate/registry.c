@@ -392,7 +392,7 @@ int isolate_machine_list(IsolateMachine **ret, size_t *ret_n, ThError *err)
                         continue;
                 IsolateMachine *nv = reallocarray(v, n + 1, sizeof(*v));
                 if (!nv)
-                        return -ENOMEM;
+                        return th_error_set(err, ENOMEM, "out of memory");
                 v = nv;
                 v[n++] = m;
         }

@@ -112,7 +112,7 @@ int isolate_userns_acquire(const char *state_dir, Userns *ret, ThError *err)
         Userns u = { .lock_fd = -1, .userns_fd = -1 };
         _cleanup_free_ char *dir = th_strdup_printf("%s/userns", state_dir);
         if (!dir)
-                return -ENOMEM;
+                return th_error_set(err, ENOMEM, "out of memory");
         int r = th_mkdir_p(dir, 0700);
         if (r < 0)
                 return th_error_errno(err, -r, "create '%s'", dir);

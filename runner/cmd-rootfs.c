@@ -39,15 +39,10 @@ static void progress_line(const char *line, void *userdata)
         th_log(TH_LOG_NOTICE, "%s", line);
 }
 
-/* The fixtures errors end in "log: PATH" when a build log exists; show its
- * tail so the reason is on screen. */
-static void print_log_tail(const char *msg)
+/* The tail of the log a failed build kept, so the reason is on screen. */
+static void print_log_tail(const char *path)
 {
-        const char *p = strstr(msg, "log: ");
-        if (!p)
-                return;
-        _cleanup_free_ char *path = strndup(p + 5, strcspn(p + 5, ") \n"));
-        _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f)
                 return;
         char *lines[20] = {};
@@ -75,7 +70,6 @@ static void print_log_tail(const char *msg)
 static int fail(const ThError *err, int code)
 {
         th_log(TH_LOG_ERROR, "%s", err->msg);
-        print_log_tail(err->msg);
         return code;
 }
 
@@ -157,8 +151,13 @@ static int cmd_build(int argc, char **argv)
         int r = parse_target(argc, argv, /* allow_name= */ false, &spec, NULL);
         if (r != 0)
                 return r;
-        if (fixture_tree_ensure(&spec, progress_line, NULL, &dir, &err) < 0)
-                return fail(&err, RUNNER_EXIT_INFRA);
+        if (fixture_tree_ensure(&spec, progress_line, NULL, &dir, &err) < 0) {
+                _cleanup_free_ char *log = fixture_tree_failed_log(&spec);
+                fail(&err, RUNNER_EXIT_INFRA);
+                if (log)
+                        print_log_tail(log);
+                return RUNNER_EXIT_INFRA;
+        }
         printf("%s\n", dir);
         return RUNNER_EXIT_OK;
 }

@@ -344,7 +344,7 @@ int runner_cmd_shell(int argc, char **argv)
                 (void)th_rm_rf(resolv_dir);
         /* A failed boot's message names the console and journal files in
          * tmpdir: they stay for the user to read. */
-        bool boot_failed = r < 0 && err.code == EIO && strstr(err.msg, tmpdir);
+        bool boot_failed = r < 0 && res.boot_failed;
         if (replay_files && !boot_failed) {
                 replay(res.stdout_path, STDOUT_FILENO);
                 replay(res.stderr_path, STDERR_FILENO);
