@@ -331,12 +331,17 @@ static bool changed_since(const struct stat *st, const struct timespec *since)
                (st->st_ctim.tv_sec == since->tv_sec && st->st_ctim.tv_nsec >= since->tv_nsec);
 }
 
-/* Clears the set-uid and set-gid bits of the regular file open as fd. */
+/* Takes the privileges off the regular file open as fd if the container
+ * changed it: the set-uid and set-gid bits, and file capabilities (a
+ * security.capability written through an idmapped mount is valid for the
+ * host's root). */
 static void strip_fd(int fd, const struct timespec *since)
 {
         struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)) &&
-            changed_since(&st, since))
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !changed_since(&st, since))
+                return;
+        (void)fremovexattr(fd, "security.capability");
+        if (st.st_mode & (S_ISUID | S_ISGID))
                 (void)fchmod(fd, st.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
 }
 
@@ -361,7 +366,7 @@ static void strip_dir(int dir, dev_t dev, const struct timespec *since, unsigned
                                 dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub >= 0)
                                 strip_dir(sub, dev, since, depth + 1);
-                } else if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
+                } else if (S_ISREG(st.st_mode) && changed_since(&st, since)) {
                         _cleanup_close_ int f =
                                 openat(dir, e->d_name,
                                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -381,7 +386,7 @@ void isolate_strip_setid(int fd, const struct timespec *since)
                 _cleanup_close_ int dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (dir >= 0)
                         strip_dir(dir, st.st_dev, since, 0);
-        } else if (S_ISREG(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID))) {
+        } else if (S_ISREG(st.st_mode) && changed_since(&st, since)) {
                 char p[64];
                 th_snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
                 _cleanup_close_ int f = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);

@@ -36,7 +36,7 @@ int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *d
 int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy *cp, ThError *err);
 
 /* After a container with a writable bind ended: clears the set-uid and
- * set-gid bits of every regular file beneath fd (a directory or a file, O_PATH
+ * set-gid bits and removes the file capabilities of every regular file beneath fd (a directory or a file, O_PATH
  * will do) whose inode changed since `since` (its ctime, which no process can
  * set back: a chmod, chown or write of the container's), never following a
  * symlink or crossing into another file system. The container wrote those

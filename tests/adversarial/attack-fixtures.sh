@@ -27,6 +27,7 @@
 # Usage: attack-fixtures.sh HARNESS
 set -u
 h=$1
+probe_bin=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/snapshot.sh"
 
@@ -90,6 +91,7 @@ tests:
     run: |
       cp /usr/bin/id /srv/s/id2 && chown 0:0 /srv/s/id2 && chmod 4755 /srv/s/id2 &&
       echo "planted: \$(stat -c '%a %u' /srv/s/id2)"
+      cp /bin/cat /srv/s/cat2 && /srv/s/probe setcap /srv/s/cat2
 YAML
 }
 
@@ -112,6 +114,7 @@ EOF
         echo "original rw" >"$d/data/rw/marker"
         # A setuid-root program already in the suite's tree (nosuid binds).
         cp /usr/bin/id "$d/suid/id" && chown 0:0 "$d/suid/id" && chmod 4755 "$d/suid/id"
+        cp "$probe_bin" "$d/suid/probe"
         gen_suite "$name" "$boot" "$pu" >"$d/suite.yaml"
         p=
         [ "$pu" = false ] && p=$priv
@@ -132,6 +135,18 @@ EOF
                 ok "$name: a setuid-root id2 was planted through the writable fixture"
         else
                 bad "$name: planting the setuid file did not happen: $(out "$name" plant-suid | head -2)"
+        fi
+        # A file capability written through the idmapped fixture is valid
+        # for the host's root: it must not stay either.
+        if out "$name" plant-suid | grep -q "^SETCAP ok"; then
+                if python3 -c 'import os,sys; os.getxattr(sys.argv[1], "security.capability")' \
+                        "$d/suid/cat2" 2>/dev/null; then
+                        bad "$name: a file capability planted through the writable fixture stayed on the host"
+                else
+                        ok "$name: the file capability planted through the writable fixture is gone on the host"
+                fi
+        else
+                bad "$name: planting a file capability did not happen: $(out "$name" plant-suid | tail -1)"
         fi
         left=$(stat -c '%a %u' "$d/suid/id2" "$d/suid/id" 2>/dev/null | tr '\n' ' ')
         if [ "$left" = "755 0 4755 0 " ]; then

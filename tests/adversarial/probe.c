@@ -14,6 +14,9 @@
  *                            every one failed with EPERM
  *   probe fill PATH          write PATH in 1 MiB steps until a write fails;
  *                            print the bytes written and the errno
+ *   probe setcap PATH        give PATH the file capability cap_dac_read_search
+ *                            (a raw security.capability xattr, v2); prints
+ *                            "SETCAP ok" when the kernel took it
  *   probe forge-sync pid|error [PID]
  *                            take PID 1's sync socket with pidfd_getfd() and
  *                            send a forged SYNC_PID naming the host's PID, or
@@ -21,6 +24,8 @@
  *                            "STOLE fd N" and "SENT ..." when that worked */
 #define _GNU_SOURCE 1 /* strerrorname_np() */
 #include <dirent.h>
+#include <stdint.h>
+#include <sys/xattr.h>
 #include <linux/io_uring.h>
 #include <linux/perf_event.h>
 #include <errno.h>
@@ -397,6 +402,19 @@ static int cmd_forge_sync(const char *what, const char *arg)
         return 1;
 }
 
+static int cmd_setcap(const char *path)
+{
+        /* struct vfs_cap_data, revision 2: permitted and effective
+         * CAP_DAC_READ_SEARCH (2). */
+        uint32_t cap[5] = { 0x02000000u | 0x000001u, 1u << 2, 0, 0, 0 };
+        if (setxattr(path, "security.capability", cap, sizeof(cap), 0) < 0) {
+                printf("setcap %s: %s\n", path, strerror(errno));
+                return 1;
+        }
+        printf("SETCAP ok %s\n", path);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -412,6 +430,8 @@ int main(int argc, char **argv)
                 return cmd_syscalls();
         if (argc == 3 && strcmp(argv[1], "fill") == 0)
                 return cmd_fill(argv[2]);
+        if (argc == 3 && strcmp(argv[1], "setcap") == 0)
+                return cmd_setcap(argv[2]);
         if (argc >= 3 && strcmp(argv[1], "forge-sync") == 0)
                 return cmd_forge_sync(argv[2], argc > 3 ? argv[3] : NULL);
         fprintf(stderr, "usage: probe tiocsti|fds|abstract-listen NAME|abstract-connect NAME|"
