@@ -26,6 +26,7 @@ int runner_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 
 #include <regex.h>
 
+#include "fixture.h"
 #include "isolate.h"
 #include "report.h"
 #include "suite.h"
@@ -223,6 +224,28 @@ void runner_progress_result(RunProgress *p, const char *suite, const char *test,
 void runner_progress_tick(RunProgress *p, unsigned running);
 /* Clears the live line before other output. */
 void runner_progress_clear(RunProgress *p);
+
+/* ---- install: (install.c) ----------------------------------------------- */
+
+/* Where a test sees the local apt repository of `install:` (read-only). */
+#define RUNNER_INSTALL_TARGET "/var/lib/harness-apt"
+/* How long a built repository is used before it is downloaded again. */
+#define RUNNER_INSTALL_MAX_AGE_USEC (7ull * 24 * 3600 * 1000000)
+
+void runner_register_repo_builder(void);
+/* A local .deb of `install:` (relative to the suite file): its real path,
+ * a regular file within the suite's directory unless allow_outside. */
+int runner_install_local_path(const Suite *s, const char *item, bool allow_outside, char **ret_abs,
+                              ThError *err);
+/* The test's setup script: apt-get install of its `install:` items from
+ * the repository at RUNNER_INSTALL_TARGET, then its own `setup`. */
+int runner_install_script(const Suite *s, const TestSpec *t, bool allow_outside, char **ret,
+                          ThError *err);
+/* The repository for the tests of s (those selected[i], or all when
+ * selected is NULL) on rootfs; *ret_dir NULL when none installs anything. */
+int runner_install_repo(const Suite *s, const FixtureRootfs *rootfs, const TestSpec *tests,
+                        const bool *selected, bool allow_outside, uint64_t max_age_usec,
+                        FixtureProgress progress, char **ret_dir, ThError *err);
 
 /* ---- package layers (layer.c) ------------------------------------------- */
 

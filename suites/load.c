@@ -218,6 +218,46 @@ static int parse_packages(LoadCtx *c, const Node *v, void *dst)
         return r;
 }
 
+/* install: package names (`nginx-light`, `nginx-light=1.22.1-9`) or local
+ * .deb files relative to the suite file (`./pkgs/hello_1.0_all.deb`): a
+ * local file is an item with a `/` that ends in `.deb`. */
+static int parse_install(LoadCtx *c, const Node *v, void *dst)
+{
+        TestSpec *t = dst;
+        int r = parse_words(c, v, &t->install);
+        if (r < 0)
+                return r;
+        t->install_loc = c->key_loc;
+        for (size_t i = 0; i < v->n; i++) {
+                const char *s = v->items[i]->value;
+                if (suite_install_is_local(s)) {
+                        if (s[0] == '/') {
+                                ctx_error(c, v->items[i]->loc,
+                                          "invalid install item '%s': a local .deb is relative "
+                                          "to the suite file (./%s)",
+                                          s, strrchr(s, '/') + 1);
+                                r = -EINVAL;
+                        }
+                        continue;
+                }
+                size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789+-.");
+                bool ok = n > 1 && s[0] != '-' && s[0] != '.' &&
+                          (s[n] == 0 ||
+                           (s[n] == '=' && s[n + 1] &&
+                            strspn(s + n + 1, "abcdefghijklmnopqrstuvwxyz"
+                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~:-") ==
+                                    strlen(s + n + 1)));
+                if (!ok) {
+                        ctx_error(c, v->items[i]->loc,
+                                  "invalid install item '%s': expected a package name, "
+                                  "NAME=VERSION or a local file ./FILE.deb",
+                                  s);
+                        r = -EINVAL;
+                }
+        }
+        return r;
+}
+
 static int parse_timeout(LoadCtx *c, const Node *v, void *dst)
 {
         uint64_t usec;
@@ -877,6 +917,7 @@ static const KeyDef test_keys[] = {
         { "retries", parse_retries, offsetof(TestSpec, retries), SUITE_FIELD_RETRIES, SCOPE_BOTH },
         { "skip", parse_skip, offsetof(TestSpec, skip), SUITE_FIELD_SKIP, SCOPE_BOTH },
         { "packages", parse_packages, 0, SUITE_FIELD_PACKAGES, SCOPE_DEFAULTS },
+        { "install", parse_install, 0, SUITE_FIELD_INSTALL, SCOPE_BOTH },
 };
 
 static void test_spec_init(TestSpec *t)

@@ -242,6 +242,11 @@ int test_spec_merge_defaults(LoadCtx *c, TestSpec *t, const TestSpec *d)
                 r = merge_strv(c, &t->tags, d->tags);
         if (r >= 0 && (d->set & SUITE_FIELD_ARTIFACTS))
                 r = merge_strv(c, &t->artifacts, d->artifacts);
+        if (r >= 0 && (d->set & SUITE_FIELD_INSTALL)) {
+                if (!(t->set & SUITE_FIELD_INSTALL))
+                        t->install_loc = d->install_loc;
+                r = merge_strv(c, &t->install, d->install);
+        }
         if (sub & SUITE_LIMIT_MEMORY)
                 t->memory_bytes = d->memory_bytes;
         if (sub & SUITE_LIMIT_PIDS)

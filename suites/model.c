@@ -133,6 +133,7 @@ void test_spec_done(TestSpec *t)
         th_strv_free(t->tags);
         free(t->skip);
         th_strv_free(t->packages);
+        th_strv_free(t->install);
         *t = (TestSpec){};
 }
 

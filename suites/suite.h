@@ -62,6 +62,7 @@ typedef enum SuiteField {
         SUITE_FIELD_RETRIES = 1u << 14,
         SUITE_FIELD_SKIP = 1u << 15,
         SUITE_FIELD_PACKAGES = 1u << 16,
+        SUITE_FIELD_INSTALL = 1u << 17,
 } SuiteField;
 
 /* Which keys of `expect` and `limits` were set; they merge key by key. */
@@ -116,6 +117,11 @@ typedef struct TestSpec {
         char *skip;      /* skip reason; NULL = run; `skip: true` gives "skipped" */
         char **packages; /* defaults only: packages for the cached layer */
         SuiteLoc packages_loc;
+        /* `install: [pkg, pkg=version, ./local.deb]`: installed with apt
+         * from the suite's cached local repository before `setup`. Local
+         * files are as written (relative to the suite file's directory). */
+        char **install;
+        SuiteLoc install_loc; /* where the test's (or the defaults') list is */
 } TestSpec;
 
 /* rootfs: either a directory (relative to the suite file) or a managed tree. */
@@ -208,6 +214,10 @@ char *suite_test_id(const Suite *s, const TestSpec *t);
 /* Whether a test is selected: filter (may be NULL) is matched against the
  * test id "SUITE/TEST", tag (may be NULL) must be one of the test's tags. */
 bool suite_test_matches(const Suite *s, const TestSpec *t, const regex_t *filter, const char *tag);
+
+/* Whether an `install:` item names a local .deb file (has a `/`, ends in
+ * `.deb`) rather than a package of the archive. */
+bool suite_install_is_local(const char *item);
 
 /* Whether the test carries tag. */
 bool suite_test_has_tag(const TestSpec *t, const char *tag);

@@ -143,6 +143,41 @@ START_TEST(test_suite_load__defaults_for_unset_fields)
 }
 END_TEST
 
+START_TEST(test_suite_load__install)
+{
+        Suite *s = load_ok("defaults:\n"
+                           "  install: [nginx-light, ./debs/own_1.0_all.deb]\n"
+                           "tests:\n"
+                           "  - name: inherits\n"
+                           "    run: x\n"
+                           "  - name: adds\n"
+                           "    run: y\n"
+                           "    install: [curl=7.88.1-10+deb12u5, nginx-light]\n");
+        const TestSpec *a = &s->tests[0], *b = &s->tests[1];
+        ck_assert_uint_eq(th_strv_length(a->install), 2);
+        ck_assert_str_eq(a->install[1], "./debs/own_1.0_all.deb");
+        ck_assert_uint_eq(a->install_loc.line, 2);
+        /* Union, defaults first, an item of both where the test has it. */
+        ck_assert_uint_eq(th_strv_length(b->install), 3);
+        ck_assert_str_eq(b->install[0], "./debs/own_1.0_all.deb");
+        ck_assert_str_eq(b->install[1], "curl=7.88.1-10+deb12u5");
+        ck_assert_str_eq(b->install[2], "nginx-light");
+        ck_assert_uint_eq(b->install_loc.line, 8);
+        ck_assert(suite_install_is_local(a->install[1]));
+        ck_assert(!suite_install_is_local(a->install[0]));
+        ck_assert(!suite_install_is_local("x.deb"));
+        suite_free(s);
+
+        assert_error(T1 "    run: x\n    install: [/abs/x.deb]\n", 4, 15,
+                     "relative to the suite file");
+        assert_error(T1 "    run: x\n    install: ['Bad_Name']\n", 4, 15,
+                     "expected a package name");
+        assert_error(T1 "    run: x\n    install: ['pkg=']\n", 4, 15, "NAME=VERSION");
+        assert_error(T1 "    run: x\n    install: [-o]\n", 4, 15, "expected a package name");
+        assert_error(T1 "    run: x\n    install: nginx\n", 4, 14, "a list of words");
+}
+END_TEST
+
 START_TEST(test_suite_load__defaults_merge)
 {
         Suite *s = load_ok("defaults:\n"
@@ -782,6 +817,7 @@ static Suite *suite_load_suite(void)
         tcase_add_test(tc, test_suite_load__defaults_for_unset_fields);
         tcase_add_test(tc, test_suite_load__private_users_location);
         tcase_add_test(tc, test_suite_load__defaults_merge);
+        tcase_add_test(tc, test_suite_load__install);
         tcase_add_test(tc, test_suite_load__merge_over_invalid_list);
         tcase_add_test(tc, test_suite_load__rootfs_forms);
         tcase_add_test(tc, test_suite_load__network_and_skip);
