@@ -558,6 +558,9 @@ static IsolateNetwork network_of(SuiteNetwork n)
         return ISOLATE_NETWORK_NONE;
 }
 
+/* Where a booted test's unit writes journal.json and units. */
+#define RUN_STATE_DIR "/var/lib/harness"
+
 typedef struct SpecStorage {
         const TestRun *test; /* for the hold of --shell-on-fail */
         IsolateBind *binds;
@@ -566,7 +569,8 @@ typedef struct SpecStorage {
         char *network_group; /* the suite's group, scoped to this run */
         char machine[64];
         char *setup_argv[4], *argv[4];
-        char *setup; /* `install:` then `setup` */
+        char *setup;        /* `install:` then `setup` */
+        char **state_files; /* host path, container path, ... */
 } SpecStorage;
 
 static void spec_storage_done(SpecStorage *s)
@@ -577,6 +581,7 @@ static void spec_storage_done(SpecStorage *s)
         free(s->upper_dir);
         free(s->network_group);
         free(s->setup);
+        th_strv_free(s->state_files);
 }
 
 /* ---- --shell-on-fail ------------------------------------------------------ */
@@ -640,7 +645,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
         const TestSpec *ts = t->test;
         int r;
 
-        st->binds = calloc(ts->n_fixtures + 2, sizeof(IsolateBind));
+        st->binds = calloc(ts->n_fixtures + 4, sizeof(IsolateBind));
         if (!st->binds)
                 return -ENOMEM;
         size_t n_binds = ts->n_fixtures;
@@ -667,6 +672,33 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                         th_log(TH_LOG_ERROR, "%s", err.msg);
                         return r;
                 }
+        }
+        /* Boot mode: the journal as JSON and the units' states, written
+         * by the unit when it stops into files of the test's folder. */
+        if (ts->boot) {
+                static const char *const names[] = { "journal.json", "units" };
+                for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                        char *p = th_strdup_printf("%s/%s", t->dir, names[i]);
+                        char *target = th_strdup_printf(RUN_STATE_DIR "/%s", names[i]);
+                        if (!p || !target || th_strv_push(&st->state_files, p) < 0 ||
+                            th_strv_push(&st->state_files, target) < 0) {
+                                free(p);
+                                free(target);
+                                return -ENOMEM;
+                        }
+                        free(p);
+                        free(target);
+                        _cleanup_close_ int fd =
+                                open(st->state_files[2 * i],
+                                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        if (fd < 0)
+                                return -errno;
+                }
+                for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                        st->binds[n_binds++] = (IsolateBind){ .source = st->state_files[2 * i],
+                                                              .target = st->state_files[2 * i + 1],
+                                                              .writable = true,
+                                                              .source_fd = -1 };
         }
         for (size_t i = 0; i < ts->n_env; i++) {
                 _cleanup_free_ char *kv =
@@ -719,6 +751,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .artifacts_max_bytes = ts->artifacts_bytes,
                 .keep_upper_dir = ctx->args->keep_failed ? st->upper_dir : NULL,
                 .network_group = st->network_group,
+                .state_dir = ts->boot ? RUN_STATE_DIR : NULL,
                 .test_name = ts->name,
                 .suite_name = t->suite->name,
         };
