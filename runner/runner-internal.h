@@ -126,6 +126,15 @@ typedef struct RunOutcome {
         char details[RUN_DETAILS_MAX]; /* every expectation that failed, one a line */
 } RunOutcome;
 
+/* Adds a failure of type: the first becomes the message, every one a line
+ * of details. */
+void runner_outcome_add(RunOutcome *out, const char *type, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* `expect: {journal, journal-not, units, crashes}` (expect-system.c): from
+ * journal.json and units beside res->stdout_path in boot mode, from the
+ * exit status in direct mode. */
+void runner_expect_system(const IsolateResult *res, const TestSpec *test, RunOutcome *out);
+
 /* Streams the file at path (missing or "" = empty) line by line with bounded
  * memory and checks the regexes: every `match` must match some line, no
  * `not` may match any line. Lines longer than 64 KiB are matched in 64 KiB

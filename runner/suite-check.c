@@ -176,6 +176,17 @@ static int check_tree(const Suite *s, bool allow_outside)
                                 runner_safe(t->name), runner_safe(dir));
                         ret = -EINVAL;
                 }
+                const SuiteExpect *x = &t->expect;
+                if (!t->boot &&
+                    (x->n_journal_match || x->n_journal_not || x->units || x->units_no_failed)) {
+                        fprintf(stderr,
+                                "%s:%u:%u: test '%s' expects journal or unit states, which "
+                                "only a booted test has (boot: false); 'crashes' works in "
+                                "both modes\n",
+                                runner_safe(s->path), t->loc.line, t->loc.column,
+                                runner_safe(t->name));
+                        ret = -EINVAL;
+                }
                 if (t->install && t->user && strcmp(t->user, "root") != 0 &&
                     strcmp(t->user, "0") != 0) {
                         fprintf(stderr,

@@ -72,6 +72,10 @@ typedef enum SuiteSubField {
         SUITE_EXPECT_STDOUT_NOT = 1u << 2,
         SUITE_EXPECT_STDERR = 1u << 3,
         SUITE_EXPECT_STDERR_NOT = 1u << 4,
+        SUITE_EXPECT_JOURNAL = 1u << 5,
+        SUITE_EXPECT_JOURNAL_NOT = 1u << 6,
+        SUITE_EXPECT_UNITS = 1u << 7,
+        SUITE_EXPECT_CRASHES = 1u << 16,
         SUITE_LIMIT_MEMORY = 1u << 8,
         SUITE_LIMIT_PIDS = 1u << 9,
         SUITE_LIMIT_CPU = 1u << 10,
@@ -82,6 +86,18 @@ typedef struct SuiteExpect {
         int exit_status; /* default 0 */
         SuiteRegex *stdout_match, *stdout_not, *stderr_match, *stderr_not;
         size_t n_stdout_match, n_stdout_not, n_stderr_match, n_stderr_not;
+        /* Boot mode: journal entries of journal_priority (0 emerg .. 7
+         * debug, default 7: all) or more important, as
+         * "IDENTIFIER[PID]: MESSAGE": every journal_match must match one,
+         * no journal_not any. */
+        SuiteRegex *journal_match, *journal_not;
+        size_t n_journal_match, n_journal_not;
+        int journal_priority;
+        /* Boot mode, `units:`: pairs of unit name and state (NULL-terminated,
+         * [name, state, name, state, ...]); units_no_failed: `failed: none`. */
+        char **units;
+        bool units_no_failed;
+        bool no_crashes; /* `crashes: none` */
 } SuiteExpect;
 
 typedef struct TestSpec {
