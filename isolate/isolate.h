@@ -102,6 +102,12 @@ typedef struct IsolateSpec {
         const char *network_group;
         const IsolatePort *ports; /* veth: tcp forwarded from 127.0.0.1:host */
         size_t n_ports;
+        /* Boot mode: a container directory where the test's unit, when it
+         * stops, writes the journal as JSON (journal.json, `journalctl -o
+         * json`: priorities and fields kept) and the states of all units
+         * (units, `systemctl list-units --all`), into files the caller
+         * bound there writable; NULL = neither. */
+        const char *state_dir;
         /* Shown by `harness ps`; may be NULL. */
         const char *test_name;
         const char *suite_name;

@@ -473,11 +473,25 @@ static char *unit_service_common(char *u, const IsolateSpec *spec, const char *r
          * complete and the result file writable. The result is written
          * last: once it is there, so is the journal (a kept container's
          * worker waits for it). */
+        _cleanup_free_ char *state = NULL;
+        if (spec->state_dir) {
+                _cleanup_free_ char *d = unit_escape_specifiers(spec->state_dir);
+                state = d ? th_strdup_printf(
+                                    "journalctl -b --no-pager -o json > %s/journal.json "
+                                    "2>/dev/null; "
+                                    "systemctl list-units --all --plain --no-legend --no-pager "
+                                    "> %s/units 2>/dev/null; ",
+                                    d, d)
+                          : NULL;
+                if (!state)
+                        return free(u), NULL;
+        }
         _cleanup_free_ char *post = th_strdup_printf(
                 "ExecStopPost=+/bin/sh -c 'journalctl -b --no-pager -o short-monotonic "
-                "> /run/harness/journal 2>&1; echo \"$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS\" "
+                "> /run/harness/journal 2>&1; %secho \"$$SERVICE_RESULT $$EXIT_CODE "
+                "$$EXIT_STATUS\" "
                 "> /run/harness/%s'\n",
-                result);
+                state ? state : "", result);
         return u && post ? str_append(u, post) : (free(u), NULL);
 }
 

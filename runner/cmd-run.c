@@ -45,6 +45,8 @@ static const char usage[] =
         "      --output-cap SIZE     output per stream kept in the XML (default 64K)\n"
         "      --allow-outside-fixtures  allow fixtures that lead outside the suite's\n"
         "                            directory through a symlink\n"
+        "      --refresh             download the packages of 'install:' again, even\n"
+        "                            if the cached repository is not a week old yet\n"
         "      --allow-privileged    allow suites that lower the isolation\n"
         "                            (private-users: false: container root can become\n"
         "                            host root)\n"
@@ -63,7 +65,7 @@ typedef struct RunArgs {
         RunShard shard;
         int retries;           /* -1 = as the suite says */
         uint64_t timeout_usec; /* 0 = as the suite says */
-        bool keep_failed, fail_fast, allow_outside, shell_on_fail, allow_privileged;
+        bool keep_failed, fail_fast, allow_outside, shell_on_fail, allow_privileged, refresh;
         uint64_t output_cap;
         char **suites; /* positional */
 } RunArgs;
@@ -79,7 +81,8 @@ typedef struct TestRun {
         uint64_t total_usec;
         bool finished;
         ReportCase rc;
-        const int *fixture_fds; /* per fixture, from RunCtx.held */
+        const int *fixture_fds;   /* per fixture, from RunCtx.held */
+        const char *install_repo; /* the suite's `install:` repository; NULL = none */
 } TestRun;
 
 /* A fixture source opened at the check, bound from this fd by every test
@@ -95,6 +98,7 @@ typedef struct RunCtx {
         Suite **suites;
         size_t n_suites;
         FixtureRootfs *rootfs; /* per suite */
+        char **install_repo;   /* per suite; NULL entries: nothing to install */
         TestRun *tests;        /* plan order */
         size_t n_tests;
         size_t *runnable; /* indices into tests of those that run */
@@ -159,6 +163,7 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 ARG_ALLOW_OUTSIDE,
                 ARG_SHELL_ON_FAIL,
                 ARG_ALLOW_PRIVILEGED,
+                ARG_REFRESH,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -178,6 +183,7 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 { "allow-outside-fixtures", no_argument, NULL, ARG_ALLOW_OUTSIDE },
                 { "shell-on-fail", no_argument, NULL, ARG_SHELL_ON_FAIL },
                 { "allow-privileged", no_argument, NULL, ARG_ALLOW_PRIVILEGED },
+                { "refresh", no_argument, NULL, ARG_REFRESH },
                 {},
         };
         unsigned u;
@@ -275,6 +281,9 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                         break;
                 case ARG_ALLOW_PRIVILEGED:
                         a->allow_privileged = true;
+                        break;
+                case ARG_REFRESH:
+                        a->refresh = true;
                         break;
                 default:
                         return runner_usage_error("run", "unknown or incomplete option '%s'",
@@ -493,6 +502,45 @@ static int prepare_trees(RunCtx *ctx)
         return 0;
 }
 
+/* The local apt repository of each suite whose selected tests `install:`
+ * (runner/install.c), downloaded before any test runs. */
+static int prepare_install(RunCtx *ctx)
+{
+        ctx->install_repo = calloc(ctx->n_suites + 1, sizeof(char *));
+        if (!ctx->install_repo)
+                return -ENOMEM;
+        for (size_t s = 0; s < ctx->n_suites; s++) {
+                const Suite *suite = ctx->suites[s];
+                _cleanup_free_ bool *selected = calloc(suite->n_tests + 1, sizeof(bool));
+                bool any = false;
+                ThError err = { 0 };
+                if (!selected)
+                        return -ENOMEM;
+                for (size_t k = 0; k < ctx->n_runnable; k++) {
+                        const TestRun *t = &ctx->tests[ctx->runnable[k]];
+                        if (t->suite != suite || !t->test->install)
+                                continue;
+                        selected[t->test - suite->tests] = any = true;
+                }
+                if (!any)
+                        continue;
+                int r = runner_install_repo(suite, &ctx->rootfs[s], suite->tests, selected,
+                                            ctx->args->allow_outside,
+                                            ctx->args->refresh ? 0 : RUNNER_INSTALL_MAX_AGE_USEC,
+                                            rootfs_progress, &ctx->install_repo[s], &err);
+                if (r < 0) {
+                        th_log(TH_LOG_ERROR, "suite '%s': install: %s", suite->path,
+                               err.msg[0] ? err.msg : strerror(-r));
+                        return is_user_error(r) || r == -EPERM ? RUNNER_EXIT_USAGE
+                                                               : RUNNER_EXIT_INFRA;
+                }
+                for (size_t k = 0; k < ctx->n_tests; k++)
+                        if (ctx->tests[k].suite == suite)
+                                ctx->tests[k].install_repo = ctx->install_repo[s];
+        }
+        return 0;
+}
+
 /* ---- one try, in the worker --------------------------------------------- */
 
 static IsolateNetwork network_of(SuiteNetwork n)
@@ -510,6 +558,9 @@ static IsolateNetwork network_of(SuiteNetwork n)
         return ISOLATE_NETWORK_NONE;
 }
 
+/* Where a booted test's unit writes journal.json and units. */
+#define RUN_STATE_DIR "/var/lib/harness"
+
 typedef struct SpecStorage {
         const TestRun *test; /* for the hold of --shell-on-fail */
         IsolateBind *binds;
@@ -518,6 +569,8 @@ typedef struct SpecStorage {
         char *network_group; /* the suite's group, scoped to this run */
         char machine[64];
         char *setup_argv[4], *argv[4];
+        char *setup;        /* `install:` then `setup` */
+        char **state_files; /* host path, container path, ... */
 } SpecStorage;
 
 static void spec_storage_done(SpecStorage *s)
@@ -527,6 +580,8 @@ static void spec_storage_done(SpecStorage *s)
         free(s->artifacts_dir);
         free(s->upper_dir);
         free(s->network_group);
+        free(s->setup);
+        th_strv_free(s->state_files);
 }
 
 /* ---- --shell-on-fail ------------------------------------------------------ */
@@ -590,7 +645,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
         const TestSpec *ts = t->test;
         int r;
 
-        st->binds = calloc(ts->n_fixtures + 1, sizeof(IsolateBind));
+        st->binds = calloc(ts->n_fixtures + 4, sizeof(IsolateBind));
         if (!st->binds)
                 return -ENOMEM;
         size_t n_binds = ts->n_fixtures;
@@ -605,6 +660,46 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 st->binds[n_binds++] = (IsolateBind){ .source = ctx->resolv_conf,
                                                       .target = "/etc/resolv.conf",
                                                       .source_fd = -1 };
+        /* The suite's package repository, read-only; the install runs
+         * first in the setup step. */
+        if (ts->install && t->install_repo) {
+                ThError err = { 0 };
+                st->binds[n_binds++] = (IsolateBind){ .source = t->install_repo,
+                                                      .target = RUNNER_INSTALL_TARGET,
+                                                      .source_fd = -1 };
+                r = runner_install_script(t->suite, ts, ctx->args->allow_outside, &st->setup, &err);
+                if (r < 0) {
+                        th_log(TH_LOG_ERROR, "%s", err.msg);
+                        return r;
+                }
+        }
+        /* Boot mode: the journal as JSON and the units' states, written
+         * by the unit when it stops into files of the test's folder. */
+        if (ts->boot) {
+                static const char *const names[] = { "journal.json", "units" };
+                for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                        char *p = th_strdup_printf("%s/%s", t->dir, names[i]);
+                        char *target = th_strdup_printf(RUN_STATE_DIR "/%s", names[i]);
+                        if (!p || !target || th_strv_push(&st->state_files, p) < 0 ||
+                            th_strv_push(&st->state_files, target) < 0) {
+                                free(p);
+                                free(target);
+                                return -ENOMEM;
+                        }
+                        free(p);
+                        free(target);
+                        _cleanup_close_ int fd =
+                                open(st->state_files[2 * i],
+                                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        if (fd < 0)
+                                return -errno;
+                }
+                for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                        st->binds[n_binds++] = (IsolateBind){ .source = st->state_files[2 * i],
+                                                              .target = st->state_files[2 * i + 1],
+                                                              .writable = true,
+                                                              .source_fd = -1 };
+        }
         for (size_t i = 0; i < ts->n_env; i++) {
                 _cleanup_free_ char *kv =
                         th_strdup_printf("%s=%s", ts->env[i].key, ts->env[i].value);
@@ -626,7 +721,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
         st->argv[0] = st->setup_argv[0] = (char *)"/bin/sh";
         st->argv[1] = st->setup_argv[1] = (char *)"-c";
         st->argv[2] = ts->run;
-        st->setup_argv[2] = ts->setup;
+        st->setup_argv[2] = st->setup ? st->setup : ts->setup;
 
         *ret = (IsolateSpec){
                 .rootfs = t->rootfs->dir,
@@ -647,7 +742,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .network = network_of(ts->network),
                 .limits = { .memory_bytes = ts->memory_bytes, .pids = ts->pids, .cpu = ts->cpu },
                 .timeout_usec = t->timeout_usec,
-                .setup_argv = ts->setup ? st->setup_argv : NULL,
+                .setup_argv = st->setup_argv[2] ? st->setup_argv : NULL,
                 .argv = st->argv,
                 .output_dir = t->dir,
                 .artifacts = (const char *const *)ts->artifacts,
@@ -656,6 +751,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .artifacts_max_bytes = ts->artifacts_bytes,
                 .keep_upper_dir = ctx->args->keep_failed ? st->upper_dir : NULL,
                 .network_group = st->network_group,
+                .state_dir = ts->boot ? RUN_STATE_DIR : NULL,
                 .test_name = ts->name,
                 .suite_name = t->suite->name,
         };
@@ -1054,6 +1150,9 @@ static void run_ctx_done(RunCtx *ctx)
         for (size_t s = 0; ctx->rootfs && s < ctx->n_suites; s++)
                 fixture_rootfs_done(&ctx->rootfs[s]);
         free(ctx->rootfs);
+        for (size_t s = 0; ctx->install_repo && s < ctx->n_suites; s++)
+                free(ctx->install_repo[s]);
+        free(ctx->install_repo);
         suites_free(ctx->suites, ctx->n_suites);
         free(ctx->output_dir);
         if (ctx->resolv_conf)
@@ -1192,6 +1291,7 @@ int runner_cmd_run(int argc, char **argv)
         if (r != 0)
                 return r > 0 ? r : RUNNER_EXIT_INFRA;
         runner_register_layer_builder();
+        runner_register_repo_builder();
         r = prepare_rootfs(&ctx);
         if (r == 0)
                 r = make_output_dir(&ctx);
@@ -1201,6 +1301,8 @@ int runner_cmd_run(int argc, char **argv)
                 r = check_fixtures(&ctx);
         if (r == 0)
                 r = prepare_trees(&ctx);
+        if (r == 0)
+                r = prepare_install(&ctx);
         if (r == 0)
                 r = prepare_resolv_conf(&ctx);
         if (r != 0)

@@ -4,6 +4,9 @@
  * packages in a throw-away container over the base tree, and the overlay's
  * upper dir, kept, becomes the layer (whiteouts included, so it stacks).
  *
+ * Per-container identity does not go into the layer: its machine-id is
+ * emptied and SSH host keys are removed, to be made in each container.
+ *
  * The install runs the tree's own code (its /bin/sh, apt, maintainer
  * scripts), so it gets the isolation of a test: private users, required
  * (never host root). Only the network is the host's, for the download. */
@@ -27,11 +30,27 @@
  * again: the layer is the packages, not a snapshot of the archive. Only the
  * list files go ("*_*"): the tree's own lists/lock and lists/partial stay,
  * or the layer would carry whiteouts for them. */
-static const char install_script[] = "set -e\n"
-                                     "apt-get update\n"
-                                     "apt-get install -y --no-install-recommends \"$@\"\n"
-                                     "apt-get clean\n"
-                                     "rm -rf /var/lib/apt/lists/*_* /var/lib/apt/lists/auxfiles\n";
+static const char install_script[] =
+        "set -e\n"
+        "apt-get update\n"
+        "apt-get install -y --no-install-recommends \"$@\"\n"
+        "apt-get clean\n"
+        "rm -rf /var/lib/apt/lists/*_* /var/lib/apt/lists/auxfiles\n"
+        /* Identity is per container, not per layer: an empty machine-id
+         * makes systemd generate a new one at every boot; SSH host keys
+         * are generated when ssh.service first starts in a container
+         * (Debian's unit only checks them, with sshd -t). */
+        "if [ -s /etc/machine-id ]; then : >/etc/machine-id; fi\n"
+        "if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then\n"
+        "        rm -f /var/lib/dbus/machine-id\n"
+        "fi\n"
+        "if ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then\n"
+        "        rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub\n"
+        "        d=/etc/systemd/system/ssh.service.d\n"
+        "        mkdir -p $d\n"
+        "        printf '[Service]\\nExecStartPre=\\nExecStartPre=/usr/bin/ssh-keygen -A\\n"
+        "ExecStartPre=/usr/sbin/sshd -t\\n' >$d/harness-host-keys.conf\n"
+        "fi\n";
 
 static void append_file(FILE *log, const char *title, const char *path)
 {

@@ -28,11 +28,8 @@ static void excerpt(const char *line, size_t len, char *buf, size_t size)
         buf[o] = '\0';
 }
 
-static void outcome_add(RunOutcome *out, const char *type, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
 /* The first problem becomes the message; every problem is a line in details. */
-static void outcome_add(RunOutcome *out, const char *type, const char *fmt, ...)
+void runner_outcome_add(RunOutcome *out, const char *type, const char *fmt, ...)
 {
         char line[RUN_MESSAGE_MAX];
         size_t dl = strlen(out->details);
@@ -50,6 +47,8 @@ static void outcome_add(RunOutcome *out, const char *type, const char *fmt, ...)
         if (dl + 1 < sizeof(out->details))
                 snprintf(out->details + dl, sizeof(out->details) - dl, "%s\n", line);
 }
+
+#define outcome_add runner_outcome_add
 
 typedef struct Scan {
         const char *stream;
@@ -260,6 +259,7 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
         if (r < 0)
                 outcome_add(ret, "error", "cannot read stderr '%s': %s", res->stderr_path,
                             strerror(-r));
+        runner_expect_system(res, test, ret);
 }
 
 RunNext runner_next_after_try(ReportStatus status, unsigned attempt, unsigned max_attempts,

@@ -16,6 +16,10 @@
         "the layer build runs the tree's own programs (apt, dpkg, /bin/sh) with the host's " \
         "network, its loopback services and abstract sockets"
 
+#define INSTALL_RISK                                                                         \
+        "the download runs the tree's own programs (apt, /bin/sh) with the host's network, " \
+        "its loopback services and abstract sockets"
+
 static void report(const Suite *s, SuiteLoc loc, RunnerPrivileged mode, const char *what,
                    const char *risk)
 {
@@ -94,6 +98,22 @@ int runner_check_privileged(const Suite *s, RunnerPrivileged mode)
                                "suite '%s' (%s:%u): packages over a directory tree, allowed by "
                                "--allow-privileged: " PACKAGES_RISK,
                                s->name, s->path, s->defaults.packages_loc.line);
+        }
+        /* The same for the download of `install:`: one refusal per suite,
+         * at the first test that installs. */
+        for (size_t i = 0; s->rootfs.dir && i < s->n_tests; i++) {
+                if (!s->tests[i].install || s->tests[i].skip)
+                        continue;
+                report(s, s->tests[i].install_loc, mode,
+                       "'install:' over a directory tree of the suite's", INSTALL_RISK);
+                if (mode == RUNNER_PRIVILEGED_REFUSE)
+                        ret = -EPERM;
+                if (mode == RUNNER_PRIVILEGED_ALLOW)
+                        th_log(TH_LOG_WARNING,
+                               "suite '%s' (%s:%u): install over a directory tree, allowed by "
+                               "--allow-privileged: " INSTALL_RISK,
+                               s->name, s->path, s->tests[i].install_loc.line);
+                break;
         }
         if (n_off > 0 && mode == RUNNER_PRIVILEGED_REFUSE)
                 ret = -EPERM;

@@ -26,6 +26,7 @@ int runner_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 
 #include <regex.h>
 
+#include "fixture.h"
 #include "isolate.h"
 #include "report.h"
 #include "suite.h"
@@ -125,6 +126,15 @@ typedef struct RunOutcome {
         char details[RUN_DETAILS_MAX]; /* every expectation that failed, one a line */
 } RunOutcome;
 
+/* Adds a failure of type: the first becomes the message, every one a line
+ * of details. */
+void runner_outcome_add(RunOutcome *out, const char *type, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* `expect: {journal, journal-not, units, crashes}` (expect-system.c): from
+ * journal.json and units beside res->stdout_path in boot mode, from the
+ * exit status in direct mode. */
+void runner_expect_system(const IsolateResult *res, const TestSpec *test, RunOutcome *out);
+
 /* Streams the file at path (missing or "" = empty) line by line with bounded
  * memory and checks the regexes: every `match` must match some line, no
  * `not` may match any line. Lines longer than 64 KiB are matched in 64 KiB
@@ -223,6 +233,28 @@ void runner_progress_result(RunProgress *p, const char *suite, const char *test,
 void runner_progress_tick(RunProgress *p, unsigned running);
 /* Clears the live line before other output. */
 void runner_progress_clear(RunProgress *p);
+
+/* ---- install: (install.c) ----------------------------------------------- */
+
+/* Where a test sees the local apt repository of `install:` (read-only). */
+#define RUNNER_INSTALL_TARGET "/var/lib/harness-apt"
+/* How long a built repository is used before it is downloaded again. */
+#define RUNNER_INSTALL_MAX_AGE_USEC (7ull * 24 * 3600 * 1000000)
+
+void runner_register_repo_builder(void);
+/* A local .deb of `install:` (relative to the suite file): its real path,
+ * a regular file within the suite's directory unless allow_outside. */
+int runner_install_local_path(const Suite *s, const char *item, bool allow_outside, char **ret_abs,
+                              ThError *err);
+/* The test's setup script: apt-get install of its `install:` items from
+ * the repository at RUNNER_INSTALL_TARGET, then its own `setup`. */
+int runner_install_script(const Suite *s, const TestSpec *t, bool allow_outside, char **ret,
+                          ThError *err);
+/* The repository for the tests of s (those selected[i], or all when
+ * selected is NULL) on rootfs; *ret_dir NULL when none installs anything. */
+int runner_install_repo(const Suite *s, const FixtureRootfs *rootfs, const TestSpec *tests,
+                        const bool *selected, bool allow_outside, uint64_t max_age_usec,
+                        FixtureProgress progress, char **ret_dir, ThError *err);
 
 /* ---- package layers (layer.c) ------------------------------------------- */
 

@@ -7,7 +7,8 @@
  * - a managed tree's release is a Debian release distro-info-data knows
  *   (a typo would otherwise be found by mmdebstrap, minutes later);
  * - a directory tree exists and is a root filesystem, every fixture
- *   source is there, and a tree that boots has systemd. */
+ *   source is there, and a tree that boots has systemd;
+ * - `install:` runs as root, and its local .deb files are there. */
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
@@ -173,6 +174,38 @@ static int check_tree(const Suite *s, bool allow_outside)
                                 "or set 'boot: false'\n",
                                 runner_safe(s->path), t->loc.line, t->loc.column,
                                 runner_safe(t->name), runner_safe(dir));
+                        ret = -EINVAL;
+                }
+                const SuiteExpect *x = &t->expect;
+                if (!t->boot &&
+                    (x->n_journal_match || x->n_journal_not || x->units || x->units_no_failed)) {
+                        fprintf(stderr,
+                                "%s:%u:%u: test '%s' expects journal or unit states, which "
+                                "only a booted test has (boot: false); 'crashes' works in "
+                                "both modes\n",
+                                runner_safe(s->path), t->loc.line, t->loc.column,
+                                runner_safe(t->name));
+                        ret = -EINVAL;
+                }
+                if (t->install && t->user && strcmp(t->user, "root") != 0 &&
+                    strcmp(t->user, "0") != 0) {
+                        fprintf(stderr,
+                                "%s:%u:%u: test '%s' installs packages (install:) as user "
+                                "'%s': apt-get runs before setup, as root; leave 'user' to "
+                                "root and switch users in 'run' (e.g. with runuser)\n",
+                                runner_safe(s->path), t->install_loc.line, t->install_loc.column,
+                                runner_safe(t->name), runner_safe(t->user));
+                        ret = -EINVAL;
+                }
+                for (size_t k = 0; t->install && t->install[k]; k++) {
+                        _cleanup_free_ char *abs = NULL;
+                        err = (ThError){};
+                        if (!suite_install_is_local(t->install[k]) ||
+                            runner_install_local_path(s, t->install[k], allow_outside, &abs,
+                                                      &err) >= 0)
+                                continue;
+                        fprintf(stderr, "%s:%u:%u: %s\n", runner_safe(s->path), t->install_loc.line,
+                                t->install_loc.column, runner_safe(err.msg));
                         ret = -EINVAL;
                 }
                 err = (ThError){};

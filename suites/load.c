@@ -218,6 +218,46 @@ static int parse_packages(LoadCtx *c, const Node *v, void *dst)
         return r;
 }
 
+/* install: package names (`nginx-light`, `nginx-light=1.22.1-9`) or local
+ * .deb files relative to the suite file (`./pkgs/hello_1.0_all.deb`): a
+ * local file is an item with a `/` that ends in `.deb`. */
+static int parse_install(LoadCtx *c, const Node *v, void *dst)
+{
+        TestSpec *t = dst;
+        int r = parse_words(c, v, &t->install);
+        if (r < 0)
+                return r;
+        t->install_loc = c->key_loc;
+        for (size_t i = 0; i < v->n; i++) {
+                const char *s = v->items[i]->value;
+                if (suite_install_is_local(s)) {
+                        if (s[0] == '/') {
+                                ctx_error(c, v->items[i]->loc,
+                                          "invalid install item '%s': a local .deb is relative "
+                                          "to the suite file (./%s)",
+                                          s, strrchr(s, '/') + 1);
+                                r = -EINVAL;
+                        }
+                        continue;
+                }
+                size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789+-.");
+                bool ok = n > 1 && s[0] != '-' && s[0] != '.' &&
+                          (s[n] == 0 ||
+                           (s[n] == '=' && s[n + 1] &&
+                            strspn(s + n + 1, "abcdefghijklmnopqrstuvwxyz"
+                                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~:-") ==
+                                    strlen(s + n + 1)));
+                if (!ok) {
+                        ctx_error(c, v->items[i]->loc,
+                                  "invalid install item '%s': expected a package name, "
+                                  "NAME=VERSION or a local file ./FILE.deb",
+                                  s);
+                        r = -EINVAL;
+                }
+        }
+        return r;
+}
+
 static int parse_timeout(LoadCtx *c, const Node *v, void *dst)
 {
         uint64_t usec;
@@ -640,12 +680,144 @@ static int parse_exit(LoadCtx *c, const Node *v, void *dst)
         return 0;
 }
 
+static const char *const priority_names[] = { "emerg",   "alert",  "crit", "err",
+                                              "warning", "notice", "info", "debug" };
+
+static int parse_priority(LoadCtx *c, const Node *v, int *ret)
+{
+        const char *s = string_value(c, v, "a journal priority");
+        if (!s)
+                return -EINVAL;
+        for (int i = 0; i < (int)ELEMENTSOF(priority_names); i++)
+                if (strcmp(s, priority_names[i]) == 0 || (s[0] == '0' + i && !s[1])) {
+                        *ret = i;
+                        return 0;
+                }
+        ctx_error(c, v->loc,
+                  "invalid priority '%s': expected emerg, alert, crit, err, warning, notice, "
+                  "info, debug or 0 to 7",
+                  s);
+        return -EINVAL;
+}
+
+static int set_journal_not(LoadCtx *c, const Node *v, SuiteExpect *e)
+{
+        if (e->journal_not) {
+                ctx_error(c, v->loc,
+                          "journal patterns that must not match are given twice "
+                          "('journal-not' and 'journal: {not: ...}')");
+                return -EINVAL;
+        }
+        return parse_regex_list(c, v, &e->journal_not, &e->n_journal_not);
+}
+
+/* journal: REGEX | [REGEX...] | {priority: P, match: [...], not: [...]} */
+static int parse_journal(LoadCtx *c, const Node *v, void *dst)
+{
+        SuiteExpect *e = dst;
+        if (v->kind != NODE_MAPPING)
+                return parse_regex_list(c, v, &e->journal_match, &e->n_journal_match);
+        int ret = 0;
+        for (size_t i = 0; i + 1 < v->n; i += 2) {
+                const Node *k = v->items[i], *val = v->items[i + 1];
+                const char *key = k->kind == NODE_SCALAR ? k->value : "";
+                int r;
+                if (strcmp(key, "priority") == 0)
+                        r = parse_priority(c, val, &e->journal_priority);
+                else if (strcmp(key, "match") == 0)
+                        r = parse_regex_list(c, val, &e->journal_match, &e->n_journal_match);
+                else if (strcmp(key, "not") == 0)
+                        r = set_journal_not(c, val, e);
+                else {
+                        ctx_error(c, k->loc,
+                                  "unknown key '%s' in 'journal': expected priority, match, not",
+                                  key);
+                        r = -EINVAL;
+                }
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+static int parse_journal_not(LoadCtx *c, const Node *v, void *dst)
+{
+        return set_journal_not(c, v, dst);
+}
+
+/* units: {failed: none, UNIT: STATE, ...} */
+static int parse_units(LoadCtx *c, const Node *v, void *dst)
+{
+        SuiteExpect *e = dst;
+        int ret = 0;
+        if (v->kind != NODE_MAPPING || v->n == 0)
+                return expected(c, v, "a mapping such as {failed: none, nginx.service: active}");
+        for (size_t i = 0; i + 1 < v->n; i += 2) {
+                const Node *k = v->items[i], *val = v->items[i + 1];
+                const char *name = k->kind == NODE_SCALAR ? k->value : NULL;
+                const char *state = string_value(c, val, "a unit state such as active");
+                if (!state) {
+                        ret = -EINVAL;
+                        continue;
+                }
+                if (name && strcmp(name, "failed") == 0) {
+                        if (strcmp(state, "none") != 0) {
+                                ctx_error(c, val->loc, "'failed' takes 'none' (no failed unit)");
+                                ret = -EINVAL;
+                        } else
+                                e->units_no_failed = true;
+                        continue;
+                }
+                if (!name || !name[0] || strpbrk(name, " \t/'\"") || !strchr(name, '.') ||
+                    strlen(name) > SUITE_MAX_NAME || check_chars(c, k->loc, "unit", name) < 0) {
+                        ctx_error(c, k->loc,
+                                  "invalid unit name: expected NAME.TYPE such as "
+                                  "nginx.service");
+                        ret = -EINVAL;
+                        continue;
+                }
+                if (!state[0] || strspn(state, "abcdefghijklmnopqrstuvwxyz-") != strlen(state)) {
+                        ctx_error(c, val->loc,
+                                  "invalid unit state '%s': expected an active state (active, "
+                                  "inactive, failed, activating, ...) or a sub-state (running, "
+                                  "exited, dead, ...)",
+                                  state);
+                        ret = -EINVAL;
+                        continue;
+                }
+                if (!ctx_account(c, strlen(name) + strlen(state) + 2 * sizeof(char *)) ||
+                    th_strv_push(&e->units, name) < 0 || th_strv_push(&e->units, state) < 0)
+                        return -ENOMEM;
+        }
+        return ret;
+}
+
+static int parse_crashes(LoadCtx *c, const Node *v, void *dst)
+{
+        SuiteExpect *e = dst;
+        const char *s = string_value(c, v, "'none'");
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "none") != 0) {
+                ctx_error(c, v->loc, "crashes takes 'none' (no process may dump core)");
+                return -EINVAL;
+        }
+        e->no_crashes = true;
+        return 0;
+}
+
 static const KeyDef expect_keys[] = {
         { "exit", parse_exit, 0, SUITE_EXPECT_EXIT, SCOPE_BOTH },
         { "stdout", parse_stdout_match, 0, SUITE_EXPECT_STDOUT, SCOPE_BOTH },
         { "stdout-not", parse_stdout_not, 0, SUITE_EXPECT_STDOUT_NOT, SCOPE_BOTH },
         { "stderr", parse_stderr_match, 0, SUITE_EXPECT_STDERR, SCOPE_BOTH },
         { "stderr-not", parse_stderr_not, 0, SUITE_EXPECT_STDERR_NOT, SCOPE_BOTH },
+        { "journal", parse_journal, 0, SUITE_EXPECT_JOURNAL, SCOPE_BOTH },
+        { "journal-not", parse_journal_not, 0, SUITE_EXPECT_JOURNAL_NOT, SCOPE_BOTH },
+        { "units", parse_units, 0, SUITE_EXPECT_UNITS, SCOPE_BOTH },
+        { "crashes", parse_crashes, 0, SUITE_EXPECT_CRASHES, SCOPE_BOTH },
 };
 
 static int parse_expect(LoadCtx *c, const Node *v, void *dst)
@@ -653,7 +825,8 @@ static int parse_expect(LoadCtx *c, const Node *v, void *dst)
         TestSpec *t = dst;
         if (v->kind != NODE_MAPPING)
                 return expected(c, v,
-                                "a mapping with exit, stdout, stdout-not, stderr, stderr-not");
+                                "a mapping with exit, stdout, stdout-not, stderr, stderr-not, "
+                                "journal, journal-not, units, crashes");
         /* Replacing a list would leak the first; each key appears once (dedup). */
         return walk_mapping(c, v, expect_keys, ELEMENTSOF(expect_keys), SCOPE_BOTH, "'expect'",
                             &t->expect, &t->sub_set);
@@ -877,6 +1050,7 @@ static const KeyDef test_keys[] = {
         { "retries", parse_retries, offsetof(TestSpec, retries), SUITE_FIELD_RETRIES, SCOPE_BOTH },
         { "skip", parse_skip, offsetof(TestSpec, skip), SUITE_FIELD_SKIP, SCOPE_BOTH },
         { "packages", parse_packages, 0, SUITE_FIELD_PACKAGES, SCOPE_DEFAULTS },
+        { "install", parse_install, 0, SUITE_FIELD_INSTALL, SCOPE_BOTH },
 };
 
 static void test_spec_init(TestSpec *t)
@@ -887,6 +1061,7 @@ static void test_spec_init(TestSpec *t)
                 .network = SUITE_NETWORK_NONE,
                 .private_users = true,
                 .artifacts_bytes = SUITE_ARTIFACTS_DEFAULT,
+                .expect = { .journal_priority = 7 },
         };
 }
 

@@ -191,6 +191,28 @@ static int merge_expect(LoadCtx *c, TestSpec *t, const TestSpec *d, uint32_t fro
         if (r >= 0 && (from_defaults & SUITE_EXPECT_STDERR_NOT))
                 r = copy_regexes(c, &e->stderr_not, &e->n_stderr_not, de->stderr_not,
                                  de->n_stderr_not);
+        if (r >= 0 && (from_defaults & SUITE_EXPECT_JOURNAL)) {
+                e->journal_priority = de->journal_priority;
+                r = copy_regexes(c, &e->journal_match, &e->n_journal_match, de->journal_match,
+                                 de->n_journal_match);
+        }
+        /* `not` of a defaults' `journal:` mapping or `journal-not`, unless
+         * the test has patterns that must not match of its own. */
+        if (r >= 0 && !e->journal_not &&
+            (from_defaults & (SUITE_EXPECT_JOURNAL | SUITE_EXPECT_JOURNAL_NOT)))
+                r = copy_regexes(c, &e->journal_not, &e->n_journal_not, de->journal_not,
+                                 de->n_journal_not);
+        if (r >= 0 && (from_defaults & SUITE_EXPECT_UNITS)) {
+                e->units_no_failed = de->units_no_failed;
+                th_strv_free(e->units);
+                e->units = NULL;
+                for (char *const *p = de->units; r >= 0 && p && *p; p++)
+                        if (!ctx_account(c, strlen(*p) + 1 + sizeof(char *)) ||
+                            th_strv_push(&e->units, *p) < 0)
+                                r = -ENOMEM;
+        }
+        if (from_defaults & SUITE_EXPECT_CRASHES)
+                e->no_crashes = de->no_crashes;
         return r;
 }
 
@@ -242,6 +264,11 @@ int test_spec_merge_defaults(LoadCtx *c, TestSpec *t, const TestSpec *d)
                 r = merge_strv(c, &t->tags, d->tags);
         if (r >= 0 && (d->set & SUITE_FIELD_ARTIFACTS))
                 r = merge_strv(c, &t->artifacts, d->artifacts);
+        if (r >= 0 && (d->set & SUITE_FIELD_INSTALL)) {
+                if (!(t->set & SUITE_FIELD_INSTALL))
+                        t->install_loc = d->install_loc;
+                r = merge_strv(c, &t->install, d->install);
+        }
         if (sub & SUITE_LIMIT_MEMORY)
                 t->memory_bytes = d->memory_bytes;
         if (sub & SUITE_LIMIT_PIDS)

@@ -129,10 +129,14 @@ void test_spec_done(TestSpec *t)
         suite_regexes_free(t->expect.stdout_not, t->expect.n_stdout_not);
         suite_regexes_free(t->expect.stderr_match, t->expect.n_stderr_match);
         suite_regexes_free(t->expect.stderr_not, t->expect.n_stderr_not);
+        suite_regexes_free(t->expect.journal_match, t->expect.n_journal_match);
+        suite_regexes_free(t->expect.journal_not, t->expect.n_journal_not);
+        th_strv_free(t->expect.units);
         th_strv_free(t->artifacts);
         th_strv_free(t->tags);
         free(t->skip);
         th_strv_free(t->packages);
+        th_strv_free(t->install);
         *t = (TestSpec){};
 }
 

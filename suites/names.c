@@ -21,3 +21,9 @@ SuiteNetwork suite_network_from_string(const char *s)
                         return (SuiteNetwork)i;
         return _SUITE_NETWORK_INVALID;
 }
+
+bool suite_install_is_local(const char *item)
+{
+        size_t n = item ? strlen(item) : 0;
+        return n > 4 && strchr(item, '/') && strcmp(item + n - 4, ".deb") == 0;
+}

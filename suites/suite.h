@@ -62,6 +62,7 @@ typedef enum SuiteField {
         SUITE_FIELD_RETRIES = 1u << 14,
         SUITE_FIELD_SKIP = 1u << 15,
         SUITE_FIELD_PACKAGES = 1u << 16,
+        SUITE_FIELD_INSTALL = 1u << 17,
 } SuiteField;
 
 /* Which keys of `expect` and `limits` were set; they merge key by key. */
@@ -71,6 +72,10 @@ typedef enum SuiteSubField {
         SUITE_EXPECT_STDOUT_NOT = 1u << 2,
         SUITE_EXPECT_STDERR = 1u << 3,
         SUITE_EXPECT_STDERR_NOT = 1u << 4,
+        SUITE_EXPECT_JOURNAL = 1u << 5,
+        SUITE_EXPECT_JOURNAL_NOT = 1u << 6,
+        SUITE_EXPECT_UNITS = 1u << 7,
+        SUITE_EXPECT_CRASHES = 1u << 16,
         SUITE_LIMIT_MEMORY = 1u << 8,
         SUITE_LIMIT_PIDS = 1u << 9,
         SUITE_LIMIT_CPU = 1u << 10,
@@ -81,6 +86,18 @@ typedef struct SuiteExpect {
         int exit_status; /* default 0 */
         SuiteRegex *stdout_match, *stdout_not, *stderr_match, *stderr_not;
         size_t n_stdout_match, n_stdout_not, n_stderr_match, n_stderr_not;
+        /* Boot mode: journal entries of journal_priority (0 emerg .. 7
+         * debug, default 7: all) or more important, as
+         * "IDENTIFIER[PID]: MESSAGE": every journal_match must match one,
+         * no journal_not any. */
+        SuiteRegex *journal_match, *journal_not;
+        size_t n_journal_match, n_journal_not;
+        int journal_priority;
+        /* Boot mode, `units:`: pairs of unit name and state (NULL-terminated,
+         * [name, state, name, state, ...]); units_no_failed: `failed: none`. */
+        char **units;
+        bool units_no_failed;
+        bool no_crashes; /* `crashes: none` */
 } SuiteExpect;
 
 typedef struct TestSpec {
@@ -116,6 +133,11 @@ typedef struct TestSpec {
         char *skip;      /* skip reason; NULL = run; `skip: true` gives "skipped" */
         char **packages; /* defaults only: packages for the cached layer */
         SuiteLoc packages_loc;
+        /* `install: [pkg, pkg=version, ./local.deb]`: installed with apt
+         * from the suite's cached local repository before `setup`. Local
+         * files are as written (relative to the suite file's directory). */
+        char **install;
+        SuiteLoc install_loc; /* where the test's (or the defaults') list is */
 } TestSpec;
 
 /* rootfs: either a directory (relative to the suite file) or a managed tree. */
@@ -208,6 +230,10 @@ char *suite_test_id(const Suite *s, const TestSpec *t);
 /* Whether a test is selected: filter (may be NULL) is matched against the
  * test id "SUITE/TEST", tag (may be NULL) must be one of the test's tags. */
 bool suite_test_matches(const Suite *s, const TestSpec *t, const regex_t *filter, const char *tag);
+
+/* Whether an `install:` item names a local .deb file (has a `/`, ends in
+ * `.deb`) rather than a package of the archive. */
+bool suite_install_is_local(const char *item);
 
 /* Whether the test carries tag. */
 bool suite_test_has_tag(const TestSpec *t, const char *tag);

@@ -143,6 +143,93 @@ START_TEST(test_suite_load__defaults_for_unset_fields)
 }
 END_TEST
 
+START_TEST(test_suite_load__install)
+{
+        Suite *s = load_ok("defaults:\n"
+                           "  install: [nginx-light, ./debs/own_1.0_all.deb]\n"
+                           "tests:\n"
+                           "  - name: inherits\n"
+                           "    run: x\n"
+                           "  - name: adds\n"
+                           "    run: y\n"
+                           "    install: [curl=7.88.1-10+deb12u5, nginx-light]\n");
+        const TestSpec *a = &s->tests[0], *b = &s->tests[1];
+        ck_assert_uint_eq(th_strv_length(a->install), 2);
+        ck_assert_str_eq(a->install[1], "./debs/own_1.0_all.deb");
+        ck_assert_uint_eq(a->install_loc.line, 2);
+        /* Union, defaults first, an item of both where the test has it. */
+        ck_assert_uint_eq(th_strv_length(b->install), 3);
+        ck_assert_str_eq(b->install[0], "./debs/own_1.0_all.deb");
+        ck_assert_str_eq(b->install[1], "curl=7.88.1-10+deb12u5");
+        ck_assert_str_eq(b->install[2], "nginx-light");
+        ck_assert_uint_eq(b->install_loc.line, 8);
+        ck_assert(suite_install_is_local(a->install[1]));
+        ck_assert(!suite_install_is_local(a->install[0]));
+        ck_assert(!suite_install_is_local("x.deb"));
+        suite_free(s);
+
+        assert_error(T1 "    run: x\n    install: [/abs/x.deb]\n", 4, 15,
+                     "relative to the suite file");
+        assert_error(T1 "    run: x\n    install: ['Bad_Name']\n", 4, 15,
+                     "expected a package name");
+        assert_error(T1 "    run: x\n    install: ['pkg=']\n", 4, 15, "NAME=VERSION");
+        assert_error(T1 "    run: x\n    install: [-o]\n", 4, 15, "expected a package name");
+        assert_error(T1 "    run: x\n    install: nginx\n", 4, 14, "a list of words");
+}
+END_TEST
+
+START_TEST(test_suite_load__system_expect)
+{
+        Suite *s = load_ok("defaults:\n"
+                           "  expect:\n"
+                           "    journal: {priority: err, match: [started], not: [oops]}\n"
+                           "    units: {failed: none, nginx.service: active}\n"
+                           "    crashes: none\n"
+                           "tests:\n"
+                           "  - name: inherits\n"
+                           "    run: x\n"
+                           "  - name: own not\n"
+                           "    run: y\n"
+                           "    expect: {journal-not: [mine]}\n");
+        const SuiteExpect *a = &s->tests[0].expect, *b = &s->tests[1].expect;
+        ck_assert_int_eq(a->journal_priority, 3);
+        ck_assert_uint_eq(a->n_journal_match, 1);
+        ck_assert_uint_eq(a->n_journal_not, 1);
+        ck_assert_str_eq(a->journal_not[0].pattern, "oops");
+        ck_assert(a->units_no_failed);
+        ck_assert_uint_eq(th_strv_length(a->units), 2);
+        ck_assert_str_eq(a->units[0], "nginx.service");
+        ck_assert_str_eq(a->units[1], "active");
+        ck_assert(a->no_crashes);
+        /* The test's own journal-not wins over the defaults' `not`. */
+        ck_assert_uint_eq(b->n_journal_not, 1);
+        ck_assert_str_eq(b->journal_not[0].pattern, "mine");
+        ck_assert_uint_eq(b->n_journal_match, 1);
+        ck_assert_int_eq(s->tests[1].expect.journal_priority, 3);
+        ck_assert_int_eq(s->defaults.expect.journal_priority, 3);
+        suite_free(s);
+
+        s = load_ok(T1 "    run: x\n");
+        ck_assert_int_eq(s->tests[0].expect.journal_priority, 7);
+        ck_assert(!s->tests[0].expect.no_crashes);
+        suite_free(s);
+
+        assert_error(T1 "    run: x\n    expect: {journal: {priority: loud}}\n", 4, 34,
+                     "invalid priority 'loud'");
+        assert_error(T1 "    run: x\n    expect: {journal: {when: x}}\n", 4, 24,
+                     "unknown key 'when' in 'journal'");
+        assert_error(T1 "    run: x\n    expect: {journal: {not: [a]}, journal-not: [b]}\n", 4, 48,
+                     "given twice");
+        assert_error(T1 "    run: x\n    expect: {units: {failed: some}}\n", 4, 30,
+                     "'failed' takes 'none'");
+        assert_error(T1 "    run: x\n    expect: {units: {nginx: active}}\n", 4, 22,
+                     "invalid unit name");
+        assert_error(T1 "    run: x\n    expect: {units: {a.service: Up}}\n", 4, 33,
+                     "invalid unit state 'Up'");
+        assert_error(T1 "    run: x\n    expect: {crashes: some}\n", 4, 23, "crashes takes 'none'");
+}
+END_TEST
+
 START_TEST(test_suite_load__defaults_merge)
 {
         Suite *s = load_ok("defaults:\n"
@@ -782,6 +869,8 @@ static Suite *suite_load_suite(void)
         tcase_add_test(tc, test_suite_load__defaults_for_unset_fields);
         tcase_add_test(tc, test_suite_load__private_users_location);
         tcase_add_test(tc, test_suite_load__defaults_merge);
+        tcase_add_test(tc, test_suite_load__install);
+        tcase_add_test(tc, test_suite_load__system_expect);
         tcase_add_test(tc, test_suite_load__merge_over_invalid_list);
         tcase_add_test(tc, test_suite_load__rootfs_forms);
         tcase_add_test(tc, test_suite_load__network_and_skip);

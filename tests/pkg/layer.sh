@@ -29,4 +29,29 @@ else
 fi
 "$h" rootfs list --json | grep -q '"layers": [1-9]' && echo "ok: rootfs list counts the layer" ||
         { echo "FAIL: rootfs list shows no layer"; fail=1; }
+# Identity: each booted container over an openssh-server layer has its own
+# machine-id and SSH host keys; the layer itself has neither.
+"$h" run "$here/identity.yaml" -o "$tmp/id" >"$tmp/logid" 2>&1
+rc=$?
+cat "$tmp/logid"
+[ $rc -eq 0 ] && echo "ok: sshd runs in both containers" || { echo "FAIL: identity run exited $rc"; fail=1; }
+for w in machine-id hostkey; do
+        a=$(grep "^$w " "$tmp"/id/layer-identity/first*/stdout)
+        b=$(grep "^$w " "$tmp"/id/layer-identity/second*/stdout)
+        if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; then
+                echo "ok: the containers have their own $w"
+        else
+                echo "FAIL: $w: '$a' and '$b'"; fail=1
+        fi
+done
+for l in /var/cache/harness/layers/layer-*/upper; do
+        [ -e "$l/usr/sbin/sshd" ] || continue
+        found=1
+        if ls "$l"/etc/ssh/ssh_host_*key* >/dev/null 2>&1 || [ -s "$l/etc/machine-id" ]; then
+                echo "FAIL: the layer $l holds host keys or a machine-id"; fail=1
+        else
+                echo "ok: the layer holds no host key and no machine-id"
+        fi
+done
+[ -n "${found:-}" ] || { echo "FAIL: no openssh-server layer found"; fail=1; }
 exit $fail
