@@ -83,6 +83,7 @@ has "segfaults directly" "was killed by SIGSEGV (core-dumping signal 11)"
 for t in clean unit_fails; do
         check "$t: journal.json has priorities" grep -q '"PRIORITY":"6"' out/system/$t*/journal.json
         check "$t: units saved" grep -q '^systemd-journald.service ' out/system/$t*/units
+        check "$t: services saved" grep -q '^Id=systemd-journald.service$' out/system/$t*/services
 done
 # Checked before anything runs: no journal without boot.
 cat >"$work/direct.yaml" <<Y
