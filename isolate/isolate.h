@@ -105,8 +105,9 @@ typedef struct IsolateSpec {
         /* Boot mode: a container directory where the test's unit, when it
          * stops, writes the journal as JSON (journal.json, `journalctl -o
          * json`: priorities and fields kept) and the states of all units
-         * (units, `systemctl list-units --all`), into files the caller
-         * bound there writable; NULL = neither. */
+         * (units, `systemctl list-units --all`) and the services' commands
+         * (services, `systemctl show -p Id,ExecStart`), into files the
+         * caller bound there writable; NULL = none. */
         const char *state_dir;
         /* Shown by `harness ps`; may be NULL. */
         const char *test_name;

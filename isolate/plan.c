@@ -480,8 +480,10 @@ static char *unit_service_common(char *u, const IsolateSpec *spec, const char *r
                                     "journalctl -b --no-pager -o json > %s/journal.json "
                                     "2>/dev/null; "
                                     "systemctl list-units --all --plain --no-legend --no-pager "
-                                    "> %s/units 2>/dev/null; ",
-                                    d, d)
+                                    "> %s/units 2>/dev/null; "
+                                    "systemctl show --no-pager --property=Id,ExecStart "
+                                    "\"*.service\" > %s/services 2>/dev/null; ",
+                                    d, d, d)
                           : NULL;
                 if (!state)
                         return free(u), NULL;

@@ -558,7 +558,7 @@ static IsolateNetwork network_of(SuiteNetwork n)
         return ISOLATE_NETWORK_NONE;
 }
 
-/* Where a booted test's unit writes journal.json and units. */
+/* Where a booted test's unit writes journal.json, units and services. */
 #define RUN_STATE_DIR "/var/lib/harness"
 
 typedef struct SpecStorage {
@@ -645,7 +645,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
         const TestSpec *ts = t->test;
         int r;
 
-        st->binds = calloc(ts->n_fixtures + 4, sizeof(IsolateBind));
+        st->binds = calloc(ts->n_fixtures + 5, sizeof(IsolateBind));
         if (!st->binds)
                 return -ENOMEM;
         size_t n_binds = ts->n_fixtures;
@@ -676,7 +676,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
         /* Boot mode: the journal as JSON and the units' states, written
          * by the unit when it stops into files of the test's folder. */
         if (ts->boot) {
-                static const char *const names[] = { "journal.json", "units" };
+                static const char *const names[] = { "journal.json", "units", "services" };
                 for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                         char *p = th_strdup_printf("%s/%s", t->dir, names[i]);
                         char *target = th_strdup_printf(RUN_STATE_DIR "/%s", names[i]);

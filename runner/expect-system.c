@@ -198,6 +198,7 @@ typedef struct UnitSeen {
 
 typedef struct SysScan {
         const SuiteExpect *e;
+        const char *services; /* the services file */
         RunOutcome *out;
         bool *found, *hit;
         UnitSeen seen[UNITS_SEEN];
@@ -221,6 +222,39 @@ static UnitSeen *seen_of(SysScan *s, const char *unit, bool add)
 static void safe_text(const char *in, char *buf, size_t size)
 {
         th_cescape_buf(in, buf, size, 0);
+}
+
+/* The program of a service's main process: the basename of the path= of
+ * its ExecStart in `systemctl show -p Id,ExecStart` (blocks of lines,
+ * ExecStart= before Id=, separated by empty lines). */
+static int service_program(const char *path, const char *unit, char *buf, size_t size)
+{
+        _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+        _cleanup_free_ char *line = NULL;
+        char exec[256] = "";
+        size_t cap = 0;
+        if (!f)
+                return -ENOENT;
+        for (ssize_t n; (n = getline(&line, &cap, f)) > 0;) {
+                line[strcspn(line, "\n")] = '\0';
+                if (!line[0]) {
+                        exec[0] = '\0';
+                        continue;
+                }
+                const char *p = strncmp(line, "ExecStart={ path=", 17) == 0 ? line + 17 : NULL;
+                if (p && !exec[0]) {
+                        size_t l = strcspn(p, " ;");
+                        const char *slash = memrchr(p, '/', l);
+                        const char *b = slash ? slash + 1 : p;
+                        snprintf(exec, sizeof(exec), "%.*s", (int)(p + l - b), b);
+                        continue;
+                }
+                if (strncmp(line, "Id=", 3) == 0 && strcmp(line + 3, unit) == 0 && exec[0]) {
+                        snprintf(buf, size, "%s", exec);
+                        return 0;
+                }
+        }
+        return -ENOENT;
 }
 
 static bool core_signal_name(const char *n)
@@ -251,7 +285,12 @@ static void check_crash(SysScan *s, const JEntry *e, const char *unit)
         if (p && name) {
                 snprintf(sig, sizeof(sig), "SIG%.20s", name + 1);
                 UnitSeen *u = seen_of(s, unit, false);
-                snprintf(prog, sizeof(prog), "%s", u && u->comm[0] ? u->comm : "?");
+                bool main = strncmp(p - 4, "Main", 4) == 0;
+                if (!main || service_program(s->services, unit, prog, sizeof(prog)) < 0)
+                        snprintf(prog, sizeof(prog), "%s",
+                                 !main             ? "a control process"
+                                 : u && u->comm[0] ? u->comm
+                                                   : "?");
         } else if (strncmp(m, "Process ", 8) == 0 && strstr(m, " dumped core")) {
                 const char *a = strchr(m, '('), *b = a ? strchr(a, ')') : NULL;
                 if (e->cd_comm[0])
@@ -457,14 +496,15 @@ void runner_expect_system(const IsolateResult *res, const TestSpec *test, RunOut
         *slash = '\0';
         _cleanup_free_ char *jpath = th_strdup_printf("%s/journal.json", dir);
         _cleanup_free_ char *upath = th_strdup_printf("%s/units", dir);
+        _cleanup_free_ char *spath = th_strdup_printf("%s/services", dir);
         _cleanup_free_ SysScan *s = calloc(1, sizeof(SysScan));
         _cleanup_free_ bool *found = calloc(x->n_journal_match + 1, sizeof(bool));
         _cleanup_free_ bool *hit = calloc(x->n_journal_not + 1, sizeof(bool));
-        if (!jpath || !upath || !s || !found || !hit) {
+        if (!jpath || !upath || !spath || !s || !found || !hit) {
                 runner_outcome_add(out, "error", "out of memory");
                 return;
         }
-        *s = (SysScan){ .e = x, .out = out, .found = found, .hit = hit };
+        *s = (SysScan){ .e = x, .services = spath, .out = out, .found = found, .hit = hit };
         int r = scan_journal(s, jpath);
         if (r < 0) {
                 runner_outcome_add(out, "error", "journal: no JSON journal saved ('%s'): %s", jpath,
