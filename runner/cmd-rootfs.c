@@ -10,27 +10,35 @@
 
 static const char usage[] =
         "Usage: harness rootfs build SPEC [--include PKG,...] [--mirror URL]\n"
+        "       harness rootfs update SPEC|NAME [--include PKG,...] [--mirror URL]\n"
         "       harness rootfs list [--json]\n"
+        "       harness rootfs layers [SPEC|NAME] [--json]\n"
         "       harness rootfs path SPEC|NAME [--include PKG,...] [--mirror URL]\n"
-        "       harness rootfs remove SPEC|NAME|--all [--include PKG,...] [--mirror URL]\n"
+        "       harness rootfs remove SPEC|NAME|LAYER|--all [--include PKG,...] [--mirror URL]\n"
         "\n"
         "Managed Debian trees, built once with mmdebstrap (debootstrap when it is\n"
         "missing) and cached under $HARNESS_CACHE, /var/cache/harness as root, or\n"
         "$XDG_CACHE_HOME/harness. SPEC is DISTRO:RELEASE[:VARIANT], like\n"
         "'debian:bookworm' or 'debian:trixie:apt'; --include and --mirror name\n"
         "the same tree as a suite's mapping form `rootfs: {include: [...],\n"
-        "mirror: ...}`. NAME is a name that 'harness rootfs list' shows.\n"
+        "mirror: ...}`. NAME is a name that 'harness rootfs list' shows, LAYER\n"
+        "one that 'harness rootfs layers' shows.\n"
         "\n"
         "  build SPEC    build the tree unless it is cached; print its directory\n"
+        "  update SPEC   build the tree again and replace the cached one (which\n"
+        "                stays until the new one is complete); the package\n"
+        "                layers built on the old tree are removed\n"
         "  list          name, spec, size, age and last use of every cached tree\n"
+        "  layers [SPEC] the package layers on the tree (default: all layers)\n"
         "  path SPEC     print the tree's directory; exit 1 if it is not built\n"
         "  remove SPEC   delete a cached tree and its package layers\n"
+        "  remove LAYER  delete one package layer; its tree stays\n"
         "  remove --all  delete every cached tree and layer\n"
         "\n"
         "Options:\n"
         "  --include L   extra packages (comma-separated) in the tree\n"
         "  --mirror URL  the Debian mirror the tree is built from\n"
-        "  --json        (list) one JSON array on stdout\n"
+        "  --json        (list, layers) one JSON array on stdout\n"
         "  -h, --help    show this help\n";
 
 static void progress_line(const char *line, void *userdata)
@@ -76,12 +84,13 @@ static int fail(const ThError *err, int code)
 /* SPEC [--include A,B] [--mirror URL], or (with allow_name) a NAME from
  * `harness rootfs list`. argv[0] is the subcommand. Returns 0, or an exit
  * status. */
-static int parse_target(int argc, char **argv, bool allow_name, FixtureTreeSpec *ret_spec,
-                        char **ret_name)
+static int parse_target_full(int argc, char **argv, bool allow_name, bool *json, bool *ret_none,
+                             FixtureTreeSpec *ret_spec, char **ret_name)
 {
         static const struct option options[] = {
                 { "include", required_argument, NULL, 'i' },
                 { "mirror", required_argument, NULL, 'm' },
+                { "json", no_argument, NULL, 'j' },
                 {},
         };
         _cleanup_strv_ char **include = NULL;
@@ -107,6 +116,11 @@ static int parse_target(int argc, char **argv, bool allow_name, FixtureTreeSpec 
                 case 'm':
                         mirror = optarg;
                         break;
+                case 'j':
+                        if (!json)
+                                return runner_usage_error("rootfs", "unknown option '--json'");
+                        *json = true;
+                        break;
                 case ':':
                         return runner_usage_error("rootfs", "option '%s' needs an argument",
                                                   argv[optind - 1]);
@@ -114,6 +128,10 @@ static int parse_target(int argc, char **argv, bool allow_name, FixtureTreeSpec 
                         return runner_usage_error("rootfs", "unknown option '%s'",
                                                   argv[optind - 1]);
                 }
+        }
+        if (ret_none && argc == optind && !include && !mirror) {
+                *ret_none = true;
+                return 0;
         }
         if (argc - optind != 1)
                 return runner_usage_error("rootfs", "'rootfs %s' takes exactly one SPEC", cmd);
@@ -143,6 +161,12 @@ static int parse_target(int argc, char **argv, bool allow_name, FixtureTreeSpec 
         return 0;
 }
 
+static int parse_target(int argc, char **argv, bool allow_name, FixtureTreeSpec *ret_spec,
+                        char **ret_name)
+{
+        return parse_target_full(argc, argv, allow_name, NULL, NULL, ret_spec, ret_name);
+}
+
 static int cmd_build(int argc, char **argv)
 {
         _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
@@ -159,6 +183,139 @@ static int cmd_build(int argc, char **argv)
                 return RUNNER_EXIT_INFRA;
         }
         printf("%s\n", dir);
+        return RUNNER_EXIT_OK;
+}
+
+/* The spec a built entry was made from, by its name: the manifest's
+ * user-facing form, split into words and parsed as the command line would
+ * be. Returns 0, or an exit status. */
+static int spec_of_name(const char *name, FixtureTreeSpec *ret_spec)
+{
+        _cleanup_free_ char *dir = NULL;
+        ThError err = {};
+        if (fixture_tree_lookup_name(name, &dir, &err) < 0)
+                return fail(&err, RUNNER_EXIT_FAILED);
+        FixtureTreeInfo *a = NULL;
+        size_t n = 0;
+        if (fixture_tree_list(&a, &n, &err) < 0)
+                return fail(&err, RUNNER_EXIT_INFRA);
+        _cleanup_free_ char *spec = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(a[i].name, name) == 0 && a[i].spec)
+                        spec = strdup(a[i].spec);
+        fixture_tree_info_free_array(a, n);
+        if (!spec) {
+                th_log(TH_LOG_ERROR, "the tree '%s' has no spec in its manifest", name);
+                return RUNNER_EXIT_FAILED;
+        }
+        _cleanup_strv_ char **words = NULL;
+        char *save = NULL;
+        if (th_strv_push(&words, "update") < 0)
+                return RUNNER_EXIT_INFRA;
+        for (char *w = strtok_r(spec, " ", &save); w; w = strtok_r(NULL, " ", &save))
+                if (th_strv_push(&words, w) < 0)
+                        return RUNNER_EXIT_INFRA;
+        return parse_target(th_strv_length(words), words, /* allow_name= */ false, ret_spec, NULL);
+}
+
+static int cmd_update(int argc, char **argv)
+{
+        _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
+        _cleanup_free_ char *dir = NULL, *name = NULL;
+        ThError err = {};
+        unsigned layers = 0;
+        int r = parse_target(argc, argv, /* allow_name= */ true, &spec, &name);
+        if (r == 0 && name)
+                r = spec_of_name(name, &spec);
+        if (r != 0)
+                return r;
+        if (fixture_tree_update(&spec, progress_line, NULL, &dir, &layers, &err) < 0) {
+                _cleanup_free_ char *log = fixture_tree_failed_log(&spec);
+                fail(&err, RUNNER_EXIT_INFRA);
+                if (log)
+                        print_log_tail(log);
+                return RUNNER_EXIT_INFRA;
+        }
+        if (layers > 0)
+                th_log(TH_LOG_NOTICE,
+                       "removed %u package layer%s of the old tree (built again when "
+                       "needed)",
+                       layers, layers == 1 ? "" : "s");
+        printf("%s\n", dir);
+        return RUNNER_EXIT_OK;
+}
+
+static void format_age(uint64_t then_usec, char buf[static 32]);
+
+/* What a layer's base is called: the managed tree's entry name, or the
+ * directory. */
+static const char *base_label(const char *base, char buf[static 256])
+{
+        _cleanup_free_ char *cache = fixture_cache_dir();
+        size_t n = cache ? strlen(cache) : 0, l = strlen(base);
+        if (cache && strncmp(base, cache, n) == 0 && strncmp(base + n, "/rootfs/", 8) == 0 &&
+            l > n + 8 + 5 && strcmp(base + l - 5, "/tree") == 0 && l - n - 8 - 5 < 256) {
+                snprintf(buf, 256, "%.*s", (int)(l - n - 8 - 5), base + n + 8);
+                if (!strchr(buf, '/'))
+                        return buf;
+        }
+        return base;
+}
+
+static int cmd_layers(int argc, char **argv)
+{
+        _cleanup_(fixture_tree_spec_done) FixtureTreeSpec spec = {};
+        _cleanup_free_ char *dir = NULL, *name = NULL;
+        bool json = false, all = false;
+        ThError err = {};
+        int r = parse_target_full(argc, argv, /* allow_name= */ true, &json, &all, &spec, &name);
+        if (r != 0)
+                return r;
+        if (!all) {
+                r = name ? fixture_tree_lookup_name(name, &dir, &err)
+                         : fixture_tree_lookup(&spec, &dir, &err);
+                if (r < 0)
+                        return fail(&err, r == -EINVAL ? RUNNER_EXIT_USAGE : RUNNER_EXIT_FAILED);
+        }
+        FixtureLayerInfo *a = NULL;
+        size_t n = 0;
+        if (fixture_layer_list(dir, &a, &n, &err) < 0)
+                return fail(&err, RUNNER_EXIT_INFRA);
+        if (json) {
+                printf("[");
+                for (size_t i = 0; i < n; i++) {
+                        char label[256];
+                        printf("%s\n  {\"name\": ", i ? "," : "");
+                        runner_json_string(stdout, a[i].name);
+                        printf(", \"tree\": ");
+                        runner_json_string(stdout, base_label(a[i].base, label));
+                        printf(", \"base\": ");
+                        runner_json_string(stdout, a[i].base);
+                        printf(", \"packages\": ");
+                        runner_json_string(stdout, a[i].packages ? a[i].packages : "");
+                        printf(", \"path\": ");
+                        runner_json_string(stdout, a[i].path);
+                        printf(", \"size\": %llu, \"built_usec\": %llu, \"last_used_usec\": %llu}",
+                               (unsigned long long)a[i].size_bytes,
+                               (unsigned long long)a[i].built_usec,
+                               (unsigned long long)a[i].last_used_usec);
+                }
+                printf("%s]\n", n ? "\n" : "");
+        } else if (n == 0) {
+                th_log(TH_LOG_NOTICE, "no package layers%s", all ? "" : " on this tree");
+        } else {
+                printf("%-20s %8s %10s  %-44s %s\n", "NAME", "SIZE", "LAST USED", "TREE",
+                       "PACKAGES");
+                for (size_t i = 0; i < n; i++) {
+                        char size[16], used[32], label[256];
+                        fixture_format_size(a[i].size_bytes, size);
+                        format_age(a[i].last_used_usec, used);
+                        printf("%-20s %8s %10s  %-44s %s\n", runner_safe(a[i].name), size, used,
+                               runner_safe(base_label(a[i].base, label)),
+                               runner_safe(a[i].packages ? a[i].packages : ""));
+                }
+        }
+        fixture_layer_info_free_array(a, n);
         return RUNNER_EXIT_OK;
 }
 
@@ -193,7 +350,10 @@ static int cmd_remove(int argc, char **argv)
         int r = parse_target(argc, argv, /* allow_name= */ true, &spec, &name);
         if (r != 0)
                 return r;
-        r = name ? fixture_tree_remove_name(name, &err) : fixture_tree_remove(&spec, &err);
+        if (name && fixture_layer_name_valid(name))
+                r = fixture_layer_remove_name(name, &err);
+        else
+                r = name ? fixture_tree_remove_name(name, &err) : fixture_tree_remove(&spec, &err);
         if (r < 0)
                 return fail(&err, r == -ENOENT   ? RUNNER_EXIT_FAILED
                                   : r == -EINVAL ? RUNNER_EXIT_USAGE
@@ -282,7 +442,9 @@ int runner_cmd_rootfs(int argc, char **argv)
 {
         static const RunnerCommand subs[] = {
                 { "build", "build a tree", cmd_build },
+                { "update", "build a tree again", cmd_update },
                 { "list", "list cached trees", cmd_list },
+                { "layers", "list package layers", cmd_layers },
                 { "path", "print a tree's directory", cmd_path },
                 { "remove", "remove cached trees", cmd_remove },
         };

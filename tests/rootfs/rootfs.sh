@@ -116,6 +116,54 @@ grep -q "^command=mmdebstrap --mode=root" "$(dirname "$dir")/manifest" &&
         echo "ok: the manifest records the command and package count" ||
         { echo "FAIL: manifest"; cat "$(dirname "$dir")/manifest"; fail=1; }
 
+# Package layers: one is listed, removed on its own (the tree stays), and
+# built again by the next run.
+printf '%s\n' 'name: layered' 'rootfs: debian:bookworm' \
+        'defaults: {boot: false, packages: [hello]}' 'tests:' \
+        '  - {name: greets, run: hello, expect: {stdout: ["Hello, world"]}}' >"$out.suite.yaml"
+expect 0 "no package layers on this tree" "$h" rootfs layers debian:bookworm
+expect 0 "1 passed" "$h" run "$out.suite.yaml" -o "$out.run1"
+layer=$("$h" rootfs layers debian:bookworm | awk 'NR == 2 { print $1 }')
+case $layer in
+layer-?*) echo "ok: 'rootfs layers' lists the layer $layer" ;;
+*) echo "FAIL: no layer listed"; "$h" rootfs layers; fail=1 ;;
+esac
+expect 0 "^$layer .* $name .*hello\$" "$h" rootfs layers
+expect 0 "\"name\": \"$layer\", \"tree\": \"$name\".*\"packages\": \"hello\"" \
+        "$h" rootfs layers "$name" --json
+expect 1 "no layer named 'layer-000000000000'" "$h" rootfs remove layer-000000000000
+expect 0 "removed '$layer'" "$h" rootfs remove "$layer"
+[ ! -e "$HARNESS_CACHE/layers/$layer" ] && [ -x "$dir/lib/systemd/systemd" ] &&
+        echo "ok: the layer is gone, its tree stays" ||
+        { echo "FAIL: after removing the layer"; fail=1; }
+expect 0 "no package layers on this tree" "$h" rootfs layers debian:bookworm
+expect 0 "^$dir\$" "$h" rootfs path debian:bookworm
+"$h" run "$out.suite.yaml" -o "$out.run2" >"$out.run2.log" 2>&1
+grep -q "installing packages \[hello\]" "$out.run2.log" && [ -e "$HARNESS_CACHE/layers/$layer" ] &&
+        echo "ok: the next run built the same layer again" ||
+        { echo "FAIL: the layer was not built again"; cat "$out.run2.log"; fail=1; }
+
+# Update by NAME: a new tree at the same path (a mark left in the old one is
+# gone, the manifest's build time is newer); the old tree's layer is
+# removed; the next run builds its layer on the new tree.
+built_before=$(sed -n 's/^built=//p' "$(dirname "$dir")/manifest")
+touch "$dir/old-tree-mark"
+expect 0 "removed 1 package layer of the old tree" "$h" rootfs update "$name"
+built_after=$(sed -n 's/^built=//p' "$(dirname "$dir")/manifest")
+[ ! -e "$dir/old-tree-mark" ] && [ "${built_after:-0}" -gt "${built_before:-0}" ] &&
+        [ -x "$dir/lib/systemd/systemd" ] && echo "ok: update replaced the tree" ||
+        { echo "FAIL: the tree was not replaced ($built_before -> $built_after)"; fail=1; }
+if ls -d "$HARNESS_CACHE"/rootfs/.build-* 2>/dev/null; then
+        echo "FAIL: update left a build directory"; fail=1
+fi
+[ ! -e "$HARNESS_CACHE/layers/$layer" ] && echo "ok: update removed the old tree's layer" ||
+        { echo "FAIL: the old tree's layer survived the update"; fail=1; }
+expect 0 "^$dir\$" "$h" rootfs path "$name"
+expect 0 "no package layers on this tree" "$h" rootfs layers "$name"
+expect 0 "1 passed" "$h" run "$out.suite.yaml" -o "$out.run3"
+expect 2 "takes exactly one SPEC" "$h" rootfs update
+expect 1 "no tree named 'debian-nope' is built" "$h" rootfs update debian-nope
+
 # Remove frees it.
 expect 0 "removed 'debian:bookworm'" "$h" rootfs remove debian:bookworm
 [ ! -e "$dir" ] && echo "ok: remove deleted the tree" || { echo "FAIL: '$dir' remains"; fail=1; }
