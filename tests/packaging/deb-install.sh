@@ -41,6 +41,18 @@ version=$("$harness" --version | awk '{print $2}')
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] && echo "ok: the package version is the program's, $version" ||
         { echo "FAIL: package version $(dpkg-deb -f "$deb" Version), program $version"; fail=1; }
 
+# lintian: no error or warning tag (the overrides in debian/ explain the
+# ones that stay); info and pedantic tags are shown, not counted.
+if command -v lintian >/dev/null; then
+        lintian --pedantic --info --fail-on error,warning "$tmp"/harness_*.changes >"$tmp/lintian.log" 2>&1
+        rc=$?
+        grep -v '^running with root privileges' "$tmp/lintian.log"
+        [ $rc -eq 0 ] && echo "ok: lintian finds no error or warning" ||
+                { echo "FAIL: lintian exited $rc"; fail=1; }
+else
+        echo "lintian not installed: not checked"
+fi
+
 mkdir "$tmp/suite" && mv "$deb" "$tmp/suite/"
 cat >"$tmp/suite/deb.yaml" <<YAML
 name: deb
