@@ -101,7 +101,13 @@ for cmd in "" $("$harness" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*
                         fails=$((fails + 1))
                 }
         done
-        echo "ok: 'harness $cmd -' offers every option of its --help ($(echo $want | wc -w))"
+        for o in $got; do
+                grep -qxF -- "${o%=}" <<<"$want" || {
+                        echo "FAIL: 'harness $cmd -' offers $o, which its --help does not list"
+                        fails=$((fails + 1))
+                }
+        done
+        echo "ok: 'harness $cmd -' offers every option of its --help and no other ($(echo $want | wc -w))"
 done
 
 [[ $fails -eq 0 ]] || { echo "$fails failure(s)"; exit 1; }
