@@ -78,23 +78,59 @@ typedef struct RunShard {
 /* Parses "I/N" with 1 <= I <= N <= 100000. */
 int runner_shard_parse(const char *s, RunShard *ret);
 /* --shard auto: the CI's own split, from getenv_fn (getenv in the program):
- * GitLab CI_NODE_INDEX/CI_NODE_TOTAL (1-based), CircleCI CIRCLE_NODE_INDEX/
- * CIRCLE_NODE_TOTAL and Buildkite BUILDKITE_PARALLEL_JOB/
- * BUILDKITE_PARALLEL_JOB_COUNT (0-based), normalised to 1-based. -ENOENT when
- * none is set, -EINVAL when the values are not a valid shard. */
+ * HARNESS_SHARD_INDEX/HARNESS_SHARD_TOTAL (1-based; set from a GitHub Actions
+ * matrix, or by hand on any CI), GitLab CI_NODE_INDEX/CI_NODE_TOTAL
+ * (1-based), CircleCI CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL and Buildkite
+ * BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT (0-based), first found
+ * in that order, normalised to 1-based. -ENOENT when none is set, -EINVAL
+ * when the values are not a valid shard. */
 int runner_shard_from_env(char *(*getenv_fn)(const char *name), RunShard *ret);
+/* --shard I/N|auto of `run` and `list` (cmd-list.c): 0, or a usage error
+ * logged for cmd and its exit status. */
+int runner_shard_option(const char *cmd, const char *arg, RunShard *ret);
+/* --filter REGEX of `run` and `list`: compiled and appended (repeated
+ * filters: any of them matches). 0, -ENOMEM or a usage error's exit status. */
+int runner_filter_option(const char *cmd, const char *arg, regex_t **filters, size_t *n);
+void runner_filters_free(regex_t *filters, size_t n);
 /* A stable 32-bit FNV-1a hash of the test id "SUITE/TEST". */
 uint32_t runner_test_hash(const char *suite, const char *test);
-/* Whether the test belongs to the shard: hash(id) mod N == I - 1. Every test
- * is in exactly one shard, independent of order, filters and other tests. */
-bool runner_shard_selects(const RunShard *shard, const char *suite, const char *test);
+
+/* Recorded test durations (--durations FILE), sorted by id "SUITE/TEST". */
+typedef struct RunDuration {
+        char *id;
+        double sec;
+} RunDuration;
+typedef struct RunDurations {
+        RunDuration *v;
+        size_t n;
+} RunDurations;
+
+void runner_durations_sort(RunDurations *d);
+bool runner_durations_find(const RunDurations *d, const char *id, double *ret_sec);
+void runner_durations_done(RunDurations *d);
+/* durations.c: the test times of an earlier run's report, JUnit XML
+ * (testcase classname/name and time) or CTRF JSON (results.tests[]: suite,
+ * name, duration in ms), told apart by the first character. */
+int runner_durations_load(const char *path, RunDurations *ret, ThError *err);
+
+/* Splits n tests (ids) into total shards, ret[i] = 1..total. Tests with a
+ * recorded duration go longest first into the shard with the least recorded
+ * time (greedy LPT); tests without one (all of them without durations) go,
+ * in id order, to the shard with the fewest such tests: a split by count.
+ * Deterministic: a function of the ids and durations only, not of their
+ * order. */
+int runner_shard_assign(const char *const *ids, size_t n, unsigned total, const RunDurations *d,
+                        unsigned *ret);
 
 typedef struct RunSelect {
-        const regex_t *filter; /* matched against "SUITE/TEST"; NULL = all */
-        char *const *tags;     /* NULL-terminated; a test needs one of them; NULL = all */
+        const regex_t *filters; /* any of them matches "SUITE/TEST"; none = all */
+        size_t n_filters;
+        char *const *tags; /* NULL-terminated; a test needs one of them; NULL = all */
         RunShard shard;
+        const RunDurations *durations; /* for the shards; NULL = split by count */
 } RunSelect;
 
+/* By --filter and --tag (not --shard: that needs the whole selection). */
 bool runner_test_selected(const RunSelect *sel, const char *suite, const TestSpec *test);
 
 typedef struct RunPlanItem {
@@ -102,9 +138,11 @@ typedef struct RunPlanItem {
         size_t test;  /* index into that suite's tests */
 } RunPlanItem;
 
-/* Selected tests in suite order, then file order. */
+/* Selected tests in suite order, then file order; with a shard, the
+ * tests of that shard of the selection (runner_shard_assign()).
+ * ret_n_unsharded (may be NULL): how many the selection had before. */
 int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *sel,
-                      RunPlanItem **ret, size_t *ret_n);
+                      RunPlanItem **ret, size_t *ret_n, size_t *ret_n_unsharded);
 
 /* A machine name (hostname) for a test: "[a-z0-9-]", at most 63 characters,
  * ending in a hash of suite, test and salt so that concurrent tests differ. */
