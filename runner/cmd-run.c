@@ -988,6 +988,7 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
                 runner_next_after_try(rec->outcome.status, attempt, max, ctx->args->fail_fast);
 
         t->total_usec += wall_usec;
+        runner_progress_stopped(&ctx->progress, t->id);
         if (next == RUN_NEXT_RETRY && add_attempt(t, attempt, &rec->outcome, wall_usec) >= 0) {
                 th_log(TH_LOG_INFO, "%s: try %u failed (%s), retrying", t->id, attempt,
                        rec->outcome.message);
@@ -995,6 +996,14 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
         }
         finish_test(ctx, t, rec);
         return next == RUN_NEXT_RETRY ? RUN_NEXT_DONE : next;
+}
+
+static void run_started(void *userdata, size_t item, unsigned attempt)
+{
+        RunCtx *ctx = userdata;
+
+        (void)attempt;
+        runner_progress_started(&ctx->progress, ctx->tests[ctx->runnable[item]].id);
 }
 
 static void run_tick(void *userdata, unsigned running)
@@ -1114,6 +1123,61 @@ static const char *case_dir(const RunCtx *ctx, const ReportCase *c)
         return "?";
 }
 
+/* A CI log shows a failed test's output, not only where it is: the last
+ * lines of a file (at most TAIL_LINES, from its last TAIL_BYTES, each cut
+ * at TAIL_LINE_MAX bytes), escaped, indented under the test. */
+#define TAIL_LINES    20
+#define TAIL_BYTES    8192
+#define TAIL_LINE_MAX 300
+
+static void print_tail(FILE *f, const char *label, const char *path)
+{
+        _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        char buf[TAIL_BYTES + 1];
+        struct stat st;
+        off_t from;
+        ssize_t n;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+                return;
+        from = st.st_size > TAIL_BYTES ? st.st_size - TAIL_BYTES : 0;
+        n = pread(fd, buf, TAIL_BYTES, from);
+        if (n <= 0)
+                return;
+        buf[n] = 0;
+        char *start = buf, *end = buf + n;
+        if (from > 0) { /* the first line is cut: start at the next */
+                char *nl = memchr(buf, '\n', (size_t)n);
+                start = nl ? nl + 1 : end;
+        }
+        if (end > start && end[-1] == '\n')
+                end--;
+        /* The last TAIL_LINES lines: walk back over that many newlines. */
+        char *p = end;
+        unsigned lines = 0;
+        while (p > start && lines < TAIL_LINES) {
+                p--;
+                if (*p == '\n' && ++lines == TAIL_LINES) {
+                        p++;
+                        break;
+                }
+        }
+        if (p >= end)
+                return;
+        fprintf(f, "        %s (last lines of %s):\n", label, runner_safe(path));
+        while (p < end) {
+                char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = (size_t)((nl ? nl : end) - p);
+                char line[TAIL_LINE_MAX + 1], safe[TAIL_LINE_MAX * 4 + 1];
+                bool cut = len > TAIL_LINE_MAX;
+                memcpy(line, p, cut ? TAIL_LINE_MAX : len);
+                line[cut ? TAIL_LINE_MAX : len] = 0;
+                th_cescape_buf(line, safe, sizeof(safe), 0);
+                fprintf(f, "        | %s%s\n", safe, cut ? "..." : "");
+                p = nl ? nl + 1 : end;
+        }
+}
+
 static void print_summary(RunCtx *ctx, const ReportRun *run, bool interrupted)
 {
         RunProgress *p = &ctx->progress;
@@ -1143,12 +1207,19 @@ static void print_summary(RunCtx *ctx, const ReportRun *run, bool interrupted)
                                 c->status == REPORT_FAIL ? "FAIL " : "ERROR",
                                 runner_safe(c->classname), runner_safe(c->name),
                                 runner_safe(c->message), runner_safe(case_dir(ctx, c)));
+                        /* Plain mode (a CI log): the output itself. */
+                        if (!p->live) {
+                                print_tail(f, "stdout", c->stdout_path);
+                                print_tail(f, "stderr", c->stderr_path);
+                        }
                 }
         fflush(f);
 }
 
 static void run_ctx_done(RunCtx *ctx)
 {
+        th_log_set_sink(th_log_stderr_sink, NULL);
+        runner_progress_done(&ctx->progress);
         for (size_t i = 0; ctx->tests && i < ctx->n_tests; i++) {
                 free(ctx->tests[i].dir);
                 free(ctx->tests[i].id);
@@ -1229,6 +1300,7 @@ static int execute(RunCtx *ctx)
         const RunPoolOps ops = {
                 .work = run_work,
                 .finished = run_finished,
+                .started = run_started,
                 .tick = run_tick,
                 .limit_usec = run_limit,
                 .hold = ctx->args->shell_on_fail ? run_hold : NULL,
@@ -1242,6 +1314,8 @@ static int execute(RunCtx *ctx)
                 if (case_init(&ctx->tests[i]) < 0)
                         return -ENOMEM;
         runner_progress_init(&ctx->progress, stdout, isatty(STDOUT_FILENO) == 1, ctx->n_tests);
+        /* Log lines (a retry, a warning) never tangle with the status line. */
+        th_log_set_sink(runner_progress_log_sink, &ctx->progress);
         ctx->start_usec = th_now_usec();
         ctx->start_realtime = th_realtime_usec();
         /* Until the run ends, the report files say "run interrupted": a

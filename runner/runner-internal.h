@@ -256,21 +256,39 @@ int runner_pool_run(size_t n_items, unsigned jobs, const RunPoolOps *ops, void *
 
 typedef struct RunProgress {
         FILE *out;
-        bool live; /* a TTY: one status line redrawn with \r */
+        bool live;   /* a TTY: one status line redrawn with \r */
+        bool colour; /* live, NO_COLOR unset or empty, TERM not "dumb" */
         size_t total, done, failed, errors, skipped, flaky;
         unsigned running;
         uint64_t start_usec;
         bool line_drawn;
+        const char **names; /* the ids of the running tests (not owned) */
+        size_t n_names;
+        pid_t pid; /* the runner's (workers share the sink) */
 } RunProgress;
 
+/* Colour on a terminal, unless NO_COLOR is set and not empty
+ * (https://no-color.org) or TERM is "dumb". */
+bool runner_colour_wanted(bool terminal, const char *no_color, const char *term);
 void runner_progress_init(RunProgress *p, FILE *out, bool live, size_t total);
+void runner_progress_done(RunProgress *p);
+/* A try of the test id started or ended: its name is on the status line
+ * meanwhile. id must stay valid until stopped. */
+void runner_progress_started(RunProgress *p, const char *id);
+void runner_progress_stopped(RunProgress *p, const char *id);
 /* One finished test: a line ("PASS suite/test (0.43s)", "FAIL ...: message"),
  * shown for every test when not live and for non-passes when live. */
 void runner_progress_result(RunProgress *p, const char *suite, const char *test,
                             ReportStatus status, bool flaky, double time_sec, const char *message);
 void runner_progress_tick(RunProgress *p, unsigned running);
+/* The status line, at most width - 1 columns (cut with "..."). */
+int runner_progress_format(const RunProgress *p, unsigned running, double elapsed, unsigned width,
+                           char *buf, size_t size);
 /* Clears the live line before other output. */
 void runner_progress_clear(RunProgress *p);
+/* A log sink (userdata: the RunProgress) for the run: clears the live line,
+ * writes the message as th_log_stderr_sink() does, draws the line again. */
+void runner_progress_log_sink(ThLogLevel level, const char *msg, void *userdata);
 
 /* ---- install: (install.c) ----------------------------------------------- */
 
