@@ -40,6 +40,8 @@ t = {c.get('classname') + '/' + c.get('name'): float(c.get('time'))
      for c in ET.parse(sys.argv[1]).iter('testcase')}
 for f in sys.argv[2:]:
     ids = [l.strip() for l in open(f) if l.strip()]
+    if not ids:
+        continue
     print(f"{sum(t[i] for i in ids):.3f} {len(ids)} {max(t[i] for i in ids):.3f}")
 PY
 }
@@ -50,6 +52,8 @@ for i in 1 2 3 4; do
 done
 sums all.xml count-1.names count-2.names count-3.names count-4.names >count.sums
 sums all.xml dur-1.names dur-2.names dur-3.names dur-4.names >dur.sums
+check "4 durations shards listed, none empty" [ "$(grep -c . dur.sums)" -eq 4 ]
+check "4 count shards listed, none empty" [ "$(grep -c . count.sums)" -eq 4 ]
 echo "by count (sum, tests, longest):" $(cat count.sums | tr '\n' ';')
 echo "by durations (sum, tests, longest):" $(cat dur.sums | tr '\n' ';')
 within() { # within FILE PERCENT: max - min <= PERCENT% of max
@@ -85,6 +89,7 @@ done
 sort run-1.names run-2.names >run-union.names
 check "run shards: union = the unsharded selection" cmp -s run-union.names all.names
 sums all.xml run-1.names run-2.names >run.sums
+check "2 run shards, none empty" [ "$(grep -c . run.sums)" -eq 2 ]
 check "run shards 1/2 and 2/2 are within 20% (recorded)" within run.sums 20
 # --shard auto: GitHub Actions passes its matrix as HARNESS_SHARD_INDEX/TOTAL.
 HARNESS_SHARD_INDEX=3 HARNESS_SHARD_TOTAL=4 "$h" list --shard auto --durations all.xml skewed.yaml | sort >auto-3.names
