@@ -5,6 +5,7 @@
  * three attributes matter. CTRF JSON: results.tests[] with suite, name and
  * duration (ms), read with libyaml (JSON is YAML's flow style). */
 #include <fcntl.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <yaml.h>
@@ -16,7 +17,7 @@
 
 static int push(RunDurations *d, size_t *cap, const char *suite, const char *name, double sec)
 {
-        if (!name || !*name || !(sec >= 0))
+        if (!name || !*name || !(sec >= 0) || !isfinite(sec))
                 return 0;
         if (d->n == *cap) {
                 size_t c = *cap ? *cap * 2 : 64;

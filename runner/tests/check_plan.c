@@ -3,6 +3,7 @@
 #include <check.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runner.h"
 #include "runner-internal.h"
@@ -118,6 +119,68 @@ START_TEST(test_plan_shard__stable_hash)
         /* Machine names use it: the same on every run. */
         ck_assert_uint_eq(runner_test_hash("a", "b"), runner_test_hash("a", "b"));
         ck_assert_uint_ne(runner_test_hash("a", "bc"), runner_test_hash("ab", "c"));
+}
+END_TEST
+
+static char *write_tmp(const char *text)
+{
+        char *path = strdup("/tmp/th-durations-XXXXXX");
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        close(fd);
+        return path;
+}
+
+START_TEST(test_plan_durations__junit_and_ctrf)
+{
+        static const char junit[] =
+                "\xef\xbb\xbf<?xml version=\"1.0\"?>\n<testsuites>"
+                "<testsuite name=\"outer\"><testcase name=\"no class\" time=\"1.5\"/>"
+                "<testcase classname='a&amp;b' name=\"x&lt;&#233;&#x41;\" time=\"2\">"
+                "<system-out><![CDATA[<testcase name=\"fake\" time=\"9\"/>]]></system-out>"
+                "</testcase><!-- <testcase name=\"hidden\" time=\"9\"/> -->"
+                "<testcase name=\"inf\" time=\"1e400\"/><testcase name=\"neg\" time=\"-1\"/>"
+                "<testcase name=\"junk\" time=\"soon\"/></testsuite></testsuites>\n";
+        static const char ctrf[] =
+                "{\"results\": {\"tool\": {\"name\": \"harness\"}, \"tests\": ["
+                "{\"name\": \"t\\u00e9\", \"status\": \"passed\", \"duration\": 1500,"
+                " \"suite\": [\"s\"], \"retryAttempts\": [{\"name\": \"x\", \"duration\": 9}]},"
+                "{\"name\": \"u\", \"duration\": 250, \"suite\": \"plain\"},"
+                "{\"name\": \"v\", \"duration\": \"n/a\"}]}}";
+        RunDurations d = { 0 };
+        ThError err = { 0 };
+        double sec = 0;
+        char *path = write_tmp(junit);
+
+        ck_assert_int_eq(runner_durations_load(path, &d, &err), 0);
+        ck_assert_uint_eq(d.n, 2);
+        ck_assert(runner_durations_find(&d, "outer/no class", &sec) && sec == 1.5);
+        ck_assert(runner_durations_find(&d,
+                                        "a&b/x<\xc3\xa9"
+                                        "A",
+                                        &sec) &&
+                  sec == 2);
+        ck_assert(!runner_durations_find(&d, "outer/fake", NULL));
+        ck_assert(!runner_durations_find(&d, "outer/hidden", NULL));
+        runner_durations_done(&d);
+        unlink(path);
+        free(path);
+
+        path = write_tmp(ctrf);
+        ck_assert_int_eq(runner_durations_load(path, &d, &err), 0);
+        ck_assert_uint_eq(d.n, 2);
+        ck_assert(runner_durations_find(&d, "s/t\xc3\xa9", &sec) && sec == 1.5);
+        ck_assert(runner_durations_find(&d, "plain/u", &sec) && sec == 0.25);
+        runner_durations_done(&d);
+        unlink(path);
+        free(path);
+
+        path = write_tmp("name: not a report\n");
+        ck_assert_int_eq(runner_durations_load(path, &d, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.msg, "neither JUnit XML nor CTRF JSON"));
+        unlink(path);
+        free(path);
 }
 END_TEST
 
@@ -304,6 +367,7 @@ static Suite *plan_suite(void)
         tcase_add_test(tc, test_plan_shard__every_test_in_exactly_one_shard_balanced_by_count);
         tcase_add_test(tc, test_plan_shard__durations_balance_longest_first);
         tcase_add_test(tc, test_plan_shard__stable_hash);
+        tcase_add_test(tc, test_plan_durations__junit_and_ctrf);
         tcase_add_test(tc, test_plan_shard__auto_from_ci_variables);
         tcase_add_test(tc, test_plan_select__filter_and_tags);
         tcase_add_test(tc, test_plan_build__keeps_file_order_and_shards);
