@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -36,6 +37,8 @@ static int split_parent(const char *path, char *parent, size_t size, const char 
         return 0;
 }
 
+static int create_entry(int dfd, const char *name, bool is_file, mode_t mode, uid_t uid, gid_t gid);
+
 /* Creates the missing entry name in the directory at parent (a container
  * path): a directory, or with is_file an empty regular file. */
 static int create_in(int root_fd, const char *parent, const char *name, bool is_file, mode_t mode,
@@ -45,6 +48,22 @@ static int create_in(int root_fd, const char *parent, const char *name, bool is_
                 isolate_open_in_root(root_fd, parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY);
         if (dfd < 0)
                 return dfd;
+        int r = create_entry(dfd, name, is_file, mode, uid, gid);
+        if (r != -EOVERFLOW || uid == 0)
+                return r;
+        /* The tree itself on an idmapped mount (private users without an
+         * overlay): host root has no id on it. Create as the container's
+         * root, whose host id the mount maps to the tree's root. */
+        uid_t old_uid = (uid_t)setfsuid(uid);
+        gid_t old_gid = (gid_t)setfsgid(gid);
+        r = create_entry(dfd, name, is_file, mode, uid, gid);
+        (void)setfsgid(old_gid);
+        (void)setfsuid(old_uid);
+        return r;
+}
+
+static int create_entry(int dfd, const char *name, bool is_file, mode_t mode, uid_t uid, gid_t gid)
+{
         if (is_file) {
                 _cleanup_close_ int f =
                         openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,

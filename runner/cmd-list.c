@@ -1,6 +1,7 @@
 /* runner: `harness list`: the tests of suites, one line each (or a JSON
  * array for tools), selected like `harness run` selects them: --filter REGEX
- * (on "SUITE/TEST"), --tag (any of them), --shard. */
+ * (on "SUITE/TEST", any of them), --tag (any of them), --shard (with
+ * --durations). */
 #include <getopt.h>
 #include <regex.h>
 #include <string.h>
@@ -15,9 +16,12 @@ static const char usage[] =
         "List the tests of suite files: SUITE/TEST, then [tags] and (skip: reason).\n"
         "\n"
         "Options:\n"
-        "  -f, --filter REGEX   only tests whose id SUITE/TEST matches (POSIX ERE)\n"
+        "  -f, --filter REGEX   only tests whose id SUITE/TEST matches (POSIX ERE;\n"
+        "                       repeat: any of them)\n"
         "  -t, --tag TAG        only tests with this tag (repeat: any of them)\n"
-        "      --shard I/N      only shard I of N, as 'harness run --shard' splits\n"
+        "      --shard I/N|auto only shard I of N, as 'harness run --shard' splits\n"
+        "      --durations FILE balance the shards by the test times of this JUnit\n"
+        "                       or CTRF JSON report of an earlier run\n"
         "      --json           a JSON array of {id, suite, name, file, line, tags, skip}\n"
         "  -h, --help           show this help\n";
 
@@ -74,59 +78,128 @@ static void suitesp_free(Suite ***v)
         free(*v);
 }
 
+int runner_shard_option(const char *cmd, const char *arg, RunShard *ret)
+{
+        int r;
+
+        if (!th_streq(arg, "auto")) {
+                if (runner_shard_parse(arg, ret) < 0)
+                        return runner_usage_error(
+                                cmd, "invalid --shard '%s': expected I/N with 1 <= I <= N", arg);
+                return 0;
+        }
+        r = runner_shard_from_env(getenv, ret);
+        if (r == -ENOENT)
+                return runner_usage_error(cmd, "--shard auto: no HARNESS_SHARD_INDEX/TOTAL, "
+                                               "CI_NODE_INDEX/TOTAL, CIRCLE_NODE_INDEX/TOTAL or "
+                                               "BUILDKITE_PARALLEL_JOB/_COUNT set");
+        if (r < 0)
+                return runner_usage_error(cmd, "--shard auto: the CI's node index and total are "
+                                               "not a valid shard");
+        return 0;
+}
+
+static void regexes_free(regex_t *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                regfree(&v[i]);
+        free(v);
+}
+
+int runner_filter_option(const char *cmd, const char *arg, regex_t **filters, size_t *n)
+{
+        regex_t *v = reallocarray(*filters, *n + 1, sizeof(regex_t));
+        char msg[256];
+        int e;
+
+        if (!v)
+                return -ENOMEM;
+        *filters = v;
+        e = regcomp(&v[*n], arg, REG_EXTENDED | REG_NOSUB);
+        if (e != 0) {
+                regerror(e, &v[*n], msg, sizeof(msg));
+                return runner_usage_error(cmd, "invalid --filter '%s': %s", arg, msg);
+        }
+        (*n)++;
+        return 0;
+}
+
+void runner_filters_free(regex_t *filters, size_t n)
+{
+        regexes_free(filters, n);
+}
+
 int runner_cmd_list(int argc, char **argv)
 {
-        enum { ARG_JSON = 0x100, ARG_SHARD };
+        enum { ARG_JSON = 0x100, ARG_SHARD, ARG_DURATIONS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "filter", required_argument, NULL, 'f' },
                 { "tag", required_argument, NULL, 't' },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "shard", required_argument, NULL, ARG_SHARD },
+                { "durations", required_argument, NULL, ARG_DURATIONS },
                 {},
         };
-        const char *filter = NULL;
+        regex_t *filters = NULL;
+        size_t n_filters = 0;
+        const char *durations_path = NULL;
+        _cleanup_(runner_durations_done) RunDurations durations = { 0 };
         _cleanup_strv_ char **tags = NULL;
         RunShard shard = {};
         bool json = false;
-        regex_t re;
-        int c, ret = RUNNER_EXIT_OK;
+        int c, r, ret = RUNNER_EXIT_OK;
 
-        while ((c = getopt_long(argc, argv, "+hf:t:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:hf:t:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         fputs(usage, stdout);
                         return RUNNER_EXIT_OK;
                 case 'f':
-                        filter = optarg;
+                        r = runner_filter_option("list", optarg, &filters, &n_filters);
+                        if (r != 0) {
+                                runner_filters_free(filters, n_filters);
+                                return r > 0 ? r : RUNNER_EXIT_INFRA;
+                        }
                         break;
                 case 't':
                         if (th_strv_push(&tags, optarg) < 0)
                                 return RUNNER_EXIT_INFRA;
                         break;
                 case ARG_SHARD:
-                        if (runner_shard_parse(optarg, &shard) < 0)
-                                return runner_usage_error(
-                                        "list",
-                                        "invalid --shard '%s': expected I/N with 1 <= I <= N",
-                                        optarg);
+                        r = runner_shard_option("list", optarg, &shard);
+                        if (r != 0) {
+                                runner_filters_free(filters, n_filters);
+                                return r;
+                        }
+                        break;
+                case ARG_DURATIONS:
+                        durations_path = optarg;
                         break;
                 case ARG_JSON:
                         json = true;
                         break;
-                default:
-                        return runner_usage_error("list", "unknown or incomplete option '%s'",
+                case ':':
+                        runner_filters_free(filters, n_filters);
+                        return runner_usage_error("list", "option '%s' needs an argument",
                                                   argv[optind - 1]);
+                default:
+                        runner_filters_free(filters, n_filters);
+                        return runner_usage_error("list", "unknown option '%s'", argv[optind - 1]);
                 }
         }
-        if (optind >= argc)
-                return runner_usage_error("list", "no suite file given");
-        if (filter) {
-                int e = regcomp(&re, filter, REG_EXTENDED | REG_NOSUB);
-                if (e != 0) {
-                        char buf[256];
-                        regerror(e, &re, buf, sizeof(buf));
-                        return runner_usage_error("list", "invalid --filter '%s': %s", filter, buf);
+        if (optind >= argc || (durations_path && shard.total == 0)) {
+                runner_filters_free(filters, n_filters);
+                return optind >= argc ? runner_usage_error("list", "no suite file given")
+                                      : runner_usage_error("list", "--durations needs --shard");
+        }
+        if (durations_path) {
+                ThError err = { 0 };
+                r = runner_durations_load(durations_path, &durations, &err);
+                if (r < 0) {
+                        th_log(TH_LOG_ERROR, "%s", err.msg);
+                        runner_filters_free(filters, n_filters);
+                        return r == -ENOMEM ? RUNNER_EXIT_INFRA : RUNNER_EXIT_USAGE;
                 }
         }
 
@@ -137,7 +210,7 @@ int runner_cmd_list(int argc, char **argv)
                 ret = RUNNER_EXIT_INFRA;
         for (int i = optind; suites && i < argc; i++) {
                 SuiteDiags diags = {};
-                int r = runner_load_suite_file(argv[i], &suites, &n_suites, &diags);
+                r = runner_load_suite_file(argv[i], &suites, &n_suites, &diags);
                 if (r < 0) {
                         runner_print_suite_diags(argv[i], r, &diags);
                         ret = RUNNER_EXIT_USAGE;
@@ -145,27 +218,31 @@ int runner_cmd_list(int argc, char **argv)
                 suite_diags_done(&diags);
         }
         /* The same selection as `harness run`. */
-        RunSelect sel = { .filter = filter ? &re : NULL, .tags = tags, .shard = shard };
+        RunSelect sel = { .filters = filters,
+                          .n_filters = n_filters,
+                          .tags = tags,
+                          .shard = shard,
+                          .durations = durations_path ? &durations : NULL };
+        _cleanup_free_ RunPlanItem *items = NULL;
+        size_t n_items = 0;
+        if (ret == RUNNER_EXIT_OK &&
+            runner_plan_build(suites, n_suites, &sel, &items, &n_items, NULL) < 0)
+                ret = RUNNER_EXIT_INFRA;
         if (ret == RUNNER_EXIT_OK) {
-                bool first = true;
                 if (json)
                         fputc('[', stdout);
-                for (Suite **s = suites; *s; s++)
-                        for (size_t i = 0; i < (*s)->n_tests; i++) {
-                                const TestSpec *t = &(*s)->tests[i];
-                                if (!runner_test_selected(&sel, (*s)->name, t))
-                                        continue;
-                                if (json)
-                                        print_json(stdout, *s, t, first);
-                                else
-                                        print_line(stdout, *s, t);
-                                first = false;
-                        }
+                for (size_t i = 0; i < n_items; i++) {
+                        const Suite *s = suites[items[i].suite];
+                        const TestSpec *t = &s->tests[items[i].test];
+                        if (json)
+                                print_json(stdout, s, t, i == 0);
+                        else
+                                print_line(stdout, s, t);
+                }
                 if (json)
-                        fputs(first ? "]\n" : "\n]\n", stdout);
+                        fputs(n_items == 0 ? "]\n" : "\n]\n", stdout);
         }
-        if (filter)
-                regfree(&re);
+        runner_filters_free(filters, n_filters);
         fflush(stdout);
         return ret;
 }

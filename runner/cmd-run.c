@@ -32,10 +32,15 @@ static const char usage[] =
         "      --json FILE           write a JSON (CTRF) report\n"
         "  -o, --output-dir DIR      per-test folders with stdout, stderr, journal,\n"
         "                            artifacts/ and result (default: ./" DEFAULT_OUTPUT_DIR ")\n"
-        "      --filter REGEX        only tests whose id SUITE/TEST matches (POSIX ERE)\n"
+        "      --filter REGEX        only tests whose id SUITE/TEST matches (POSIX ERE;\n"
+        "                            repeat: any of them)\n"
         "      --tag TAG             only tests with this tag (repeat: any of them)\n"
-        "      --shard I/N|auto      only shard I of N (1-based, stable by test id);\n"
-        "                            auto: from GitLab, CircleCI or Buildkite variables\n"
+        "      --allow-empty         selecting no test is not an error (exit 0)\n"
+        "      --shard I/N|auto      only shard I of N (1-based; balanced by count);\n"
+        "                            auto: HARNESS_SHARD_INDEX/TOTAL, or GitLab,\n"
+        "                            CircleCI or Buildkite variables\n"
+        "      --durations FILE      balance the shards by the test times of this\n"
+        "                            JUnit or CTRF JSON report of an earlier run\n"
         "      --retries N           retries for every test (overrides the suites)\n"
         "      --timeout DURATION    timeout for every test, e.g. 90s, 2m (overrides)\n"
         "      --keep-failed         keep the container's upper dir of failed tests\n"
@@ -52,17 +57,20 @@ static const char usage[] =
         "                            host root)\n"
         "  -h, --help                show this help\n"
         "\n"
-        "Exit status: 0 all passed, 1 a test failed, 2 usage error or invalid suite,\n"
-        "3 a container could not be set up, 130 interrupted.\n";
+        "Exit status: 0 all passed, 1 a test failed, 2 usage error, invalid suite or no\n"
+        "test selected, 3 a container could not be set up (or not root), 130\n"
+        "interrupted.\n";
 
 typedef struct RunArgs {
         unsigned jobs;
         const char *junit, *tap, *json;
         const char *output_dir;
-        regex_t filter;
-        bool have_filter;
+        regex_t *filters;
+        size_t n_filters;
         char **tags;
         RunShard shard;
+        const char *durations;
+        bool allow_empty;
         int retries;           /* -1 = as the suite says */
         uint64_t timeout_usec; /* 0 = as the suite says */
         bool keep_failed, fail_fast, allow_outside, shell_on_fail, allow_privileged, refresh;
@@ -115,8 +123,7 @@ typedef struct RunCtx {
 
 static void run_args_done(RunArgs *a)
 {
-        if (a->have_filter)
-                regfree(&a->filter);
+        runner_filters_free(a->filters, a->n_filters);
         th_strv_free(a->tags);
         th_strv_free(a->suites);
 }
@@ -164,6 +171,8 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 ARG_SHELL_ON_FAIL,
                 ARG_ALLOW_PRIVILEGED,
                 ARG_REFRESH,
+                ARG_DURATIONS,
+                ARG_ALLOW_EMPTY,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -184,12 +193,14 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 { "shell-on-fail", no_argument, NULL, ARG_SHELL_ON_FAIL },
                 { "allow-privileged", no_argument, NULL, ARG_ALLOW_PRIVILEGED },
                 { "refresh", no_argument, NULL, ARG_REFRESH },
+                { "durations", required_argument, NULL, ARG_DURATIONS },
+                { "allow-empty", no_argument, NULL, ARG_ALLOW_EMPTY },
                 {},
         };
         unsigned u;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hj:o:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hj:o:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         fputs(usage, stdout);
@@ -212,43 +223,25 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 case 'o':
                         a->output_dir = optarg;
                         break;
-                case ARG_FILTER: {
-                        char msg[256];
-                        if (a->have_filter)
-                                regfree(&a->filter);
-                        a->have_filter = false;
-                        r = regcomp(&a->filter, optarg, REG_EXTENDED | REG_NOSUB);
-                        if (r != 0) {
-                                regerror(r, &a->filter, msg, sizeof(msg));
-                                return runner_usage_error("run", "invalid --filter '%s': %s",
-                                                          optarg, msg);
-                        }
-                        a->have_filter = true;
+                case ARG_FILTER:
+                        r = runner_filter_option("run", optarg, &a->filters, &a->n_filters);
+                        if (r != 0)
+                                return r;
                         break;
-                }
                 case ARG_TAG:
                         if (th_strv_push(&a->tags, optarg) < 0)
                                 return -ENOMEM;
                         break;
                 case ARG_SHARD:
-                        if (th_streq(optarg, "auto")) {
-                                r = runner_shard_from_env(getenv, &a->shard);
-                                if (r == -ENOENT)
-                                        return runner_usage_error(
-                                                "run", "--shard auto: no CI_NODE_INDEX/TOTAL, "
-                                                       "CIRCLE_NODE_INDEX/TOTAL or "
-                                                       "BUILDKITE_PARALLEL_JOB/_COUNT set");
-                                if (r < 0)
-                                        return runner_usage_error(
-                                                "run", "--shard auto: the CI's node index and "
-                                                       "total are not a valid shard");
-                                break;
-                        }
-                        if (runner_shard_parse(optarg, &a->shard) < 0)
-                                return runner_usage_error(
-                                        "run",
-                                        "invalid --shard '%s': expected I/N with 1 <= I <= N",
-                                        optarg);
+                        r = runner_shard_option("run", optarg, &a->shard);
+                        if (r != 0)
+                                return r;
+                        break;
+                case ARG_DURATIONS:
+                        a->durations = optarg;
+                        break;
+                case ARG_ALLOW_EMPTY:
+                        a->allow_empty = true;
                         break;
                 case ARG_RETRIES:
                         if (parse_uint(optarg, MAX_RETRIES, &u) < 0)
@@ -285,13 +278,17 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 case ARG_REFRESH:
                         a->refresh = true;
                         break;
-                default:
-                        return runner_usage_error("run", "unknown or incomplete option '%s'",
+                case ':':
+                        return runner_usage_error("run", "option '%s' needs an argument",
                                                   argv[optind - 1]);
+                default:
+                        return runner_usage_error("run", "unknown option '%s'", argv[optind - 1]);
                 }
         }
         if (optind >= argc)
                 return runner_usage_error("run", "no suite given");
+        if (a->durations && a->shard.total == 0)
+                return runner_usage_error("run", "--durations needs --shard");
         for (int i = optind; i < argc; i++)
                 if (th_strv_push(&a->suites, argv[i]) < 0)
                         return -ENOMEM;
@@ -374,15 +371,33 @@ static int plan_tests(RunCtx *ctx)
 {
         const RunArgs *a = ctx->args;
         _cleanup_free_ RunPlanItem *items = NULL;
-        RunSelect sel = { .filter = a->have_filter ? &a->filter : NULL,
+        _cleanup_(runner_durations_done) RunDurations durations = { 0 };
+        RunSelect sel = { .filters = a->filters,
+                          .n_filters = a->n_filters,
                           .tags = a->tags,
-                          .shard = a->shard };
-        size_t n;
+                          .shard = a->shard,
+                          .durations = a->durations ? &durations : NULL };
+        size_t n, n_unsharded;
         int r;
 
-        r = runner_plan_build(ctx->suites, ctx->n_suites, &sel, &items, &n);
+        if (a->durations) {
+                ThError err = { 0 };
+                r = runner_durations_load(a->durations, &durations, &err);
+                if (r < 0) {
+                        th_log(TH_LOG_ERROR, "%s", err.msg);
+                        return r == -ENOMEM ? r : RUNNER_EXIT_USAGE;
+                }
+        }
+        r = runner_plan_build(ctx->suites, ctx->n_suites, &sel, &items, &n, &n_unsharded);
         if (r < 0)
                 return r;
+        /* --filter or --tag that select nothing are a mistake (as pytest's
+         * "no tests collected"); a shard that got none of the tests is not
+         * (more shards than tests). */
+        if (n_unsharded == 0 && !a->allow_empty) {
+                th_log(TH_LOG_ERROR, "no test selected (--allow-empty to accept that)");
+                return RUNNER_EXIT_USAGE;
+        }
         ctx->tests = calloc(n + 1, sizeof(TestRun));
         ctx->runnable = calloc(n + 1, sizeof(size_t));
         if (!ctx->tests || !ctx->runnable)
@@ -973,6 +988,7 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
                 runner_next_after_try(rec->outcome.status, attempt, max, ctx->args->fail_fast);
 
         t->total_usec += wall_usec;
+        runner_progress_stopped(&ctx->progress, t->id);
         if (next == RUN_NEXT_RETRY && add_attempt(t, attempt, &rec->outcome, wall_usec) >= 0) {
                 th_log(TH_LOG_INFO, "%s: try %u failed (%s), retrying", t->id, attempt,
                        rec->outcome.message);
@@ -980,6 +996,14 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
         }
         finish_test(ctx, t, rec);
         return next == RUN_NEXT_RETRY ? RUN_NEXT_DONE : next;
+}
+
+static void run_started(void *userdata, size_t item, unsigned attempt)
+{
+        RunCtx *ctx = userdata;
+
+        (void)attempt;
+        runner_progress_started(&ctx->progress, ctx->tests[ctx->runnable[item]].id);
 }
 
 static void run_tick(void *userdata, unsigned running)
@@ -1099,6 +1123,61 @@ static const char *case_dir(const RunCtx *ctx, const ReportCase *c)
         return "?";
 }
 
+/* A CI log shows a failed test's output, not only where it is: the last
+ * lines of a file (at most TAIL_LINES, from its last TAIL_BYTES, each cut
+ * at TAIL_LINE_MAX bytes), escaped, indented under the test. */
+#define TAIL_LINES    20
+#define TAIL_BYTES    8192
+#define TAIL_LINE_MAX 300
+
+static void print_tail(FILE *f, const char *label, const char *path)
+{
+        _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        char buf[TAIL_BYTES + 1];
+        struct stat st;
+        off_t from;
+        ssize_t n;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+                return;
+        from = st.st_size > TAIL_BYTES ? st.st_size - TAIL_BYTES : 0;
+        n = pread(fd, buf, TAIL_BYTES, from);
+        if (n <= 0)
+                return;
+        buf[n] = 0;
+        char *start = buf, *end = buf + n;
+        if (from > 0) { /* the first line is cut: start at the next */
+                char *nl = memchr(buf, '\n', (size_t)n);
+                start = nl ? nl + 1 : end;
+        }
+        if (end > start && end[-1] == '\n')
+                end--;
+        /* The last TAIL_LINES lines: walk back over that many newlines. */
+        char *p = end;
+        unsigned lines = 0;
+        while (p > start && lines < TAIL_LINES) {
+                p--;
+                if (*p == '\n' && ++lines == TAIL_LINES) {
+                        p++;
+                        break;
+                }
+        }
+        if (p >= end)
+                return;
+        fprintf(f, "        %s (last lines of %s):\n", label, runner_safe(path));
+        while (p < end) {
+                char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t len = (size_t)((nl ? nl : end) - p);
+                char line[TAIL_LINE_MAX + 1], safe[TAIL_LINE_MAX * 4 + 1];
+                bool cut = len > TAIL_LINE_MAX;
+                memcpy(line, p, cut ? TAIL_LINE_MAX : len);
+                line[cut ? TAIL_LINE_MAX : len] = 0;
+                th_cescape_buf(line, safe, sizeof(safe), 0);
+                fprintf(f, "        | %s%s\n", safe, cut ? "..." : "");
+                p = nl ? nl + 1 : end;
+        }
+}
+
 static void print_summary(RunCtx *ctx, const ReportRun *run, bool interrupted)
 {
         RunProgress *p = &ctx->progress;
@@ -1128,12 +1207,19 @@ static void print_summary(RunCtx *ctx, const ReportRun *run, bool interrupted)
                                 c->status == REPORT_FAIL ? "FAIL " : "ERROR",
                                 runner_safe(c->classname), runner_safe(c->name),
                                 runner_safe(c->message), runner_safe(case_dir(ctx, c)));
+                        /* Plain mode (a CI log): the output itself. */
+                        if (!p->live) {
+                                print_tail(f, "stdout", c->stdout_path);
+                                print_tail(f, "stderr", c->stderr_path);
+                        }
                 }
         fflush(f);
 }
 
 static void run_ctx_done(RunCtx *ctx)
 {
+        th_log_set_sink(th_log_stderr_sink, NULL);
+        runner_progress_done(&ctx->progress);
         for (size_t i = 0; ctx->tests && i < ctx->n_tests; i++) {
                 free(ctx->tests[i].dir);
                 free(ctx->tests[i].id);
@@ -1214,6 +1300,7 @@ static int execute(RunCtx *ctx)
         const RunPoolOps ops = {
                 .work = run_work,
                 .finished = run_finished,
+                .started = run_started,
                 .tick = run_tick,
                 .limit_usec = run_limit,
                 .hold = ctx->args->shell_on_fail ? run_hold : NULL,
@@ -1227,6 +1314,8 @@ static int execute(RunCtx *ctx)
                 if (case_init(&ctx->tests[i]) < 0)
                         return -ENOMEM;
         runner_progress_init(&ctx->progress, stdout, isatty(STDOUT_FILENO) == 1, ctx->n_tests);
+        /* Log lines (a retry, a warning) never tangle with the status line. */
+        th_log_set_sink(runner_progress_log_sink, &ctx->progress);
         ctx->start_usec = th_now_usec();
         ctx->start_realtime = th_realtime_usec();
         /* Until the run ends, the report files say "run interrupted": a
@@ -1290,6 +1379,13 @@ int runner_cmd_run(int argc, char **argv)
         r = load_suites(&ctx, args.suites);
         if (r != 0)
                 return r > 0 ? r : RUNNER_EXIT_INFRA;
+        /* Namespaces, mounts, cgroups and /run/harness: said once, before
+         * anything is built, rather than as every test's error. */
+        if (geteuid() != 0) {
+                th_log(TH_LOG_ERROR, "harness run needs root (it creates namespaces, mounts "
+                                     "and cgroups); run it as root, e.g. with sudo");
+                return RUNNER_EXIT_INFRA;
+        }
         runner_register_layer_builder();
         runner_register_repo_builder();
         r = prepare_rootfs(&ctx);
@@ -1308,7 +1404,8 @@ int runner_cmd_run(int argc, char **argv)
         if (r != 0)
                 return r > 0 ? r : RUNNER_EXIT_INFRA;
         if (ctx.n_tests == 0)
-                th_log(TH_LOG_WARNING, "no test selected");
+                th_log(TH_LOG_NOTICE, "no test selected%s",
+                       args.shard.total ? " in this shard" : "");
         r = execute(&ctx);
         return r < 0 ? RUNNER_EXIT_INFRA : r;
 }

@@ -32,12 +32,15 @@ static const char usage[] =
         "                             (default yes)\n"
         "      --network=none|host|veth  the network (default none: only lo); see\n"
         "                             docs/network.md\n"
+        "      --network-veth         the same as --network=veth (systemd-nspawn's name)\n"
         "      --network-group NAME   veth: share a bridge with containers of NAME\n"
         "  -p, --port HOST:CONTAINER  veth: forward tcp 127.0.0.1:HOST to the container\n"
         "  -h, --help                 show this help\n"
         "\n"
         "On a terminal, Ctrl-] three times kills the container.\n"
-        "The exit status is the command's; 3 when the container could not be set up.\n";
+        "The exit status is the command's (booted without CMD: 0 after a poweroff,\n"
+        "also by 'harness stop'); 3 when the container could not be set up or\n"
+        "harness is not root.\n";
 
 typedef struct ShellArgs {
         const char *directory;
@@ -94,7 +97,8 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
                 ARG_CHDIR,
                 ARG_USERS,
                 ARG_NETWORK,
-                ARG_NETWORK_GROUP
+                ARG_NETWORK_GROUP,
+                ARG_NETWORK_VETH,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -111,13 +115,15 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
                 { "private-users", required_argument, NULL, ARG_USERS },
                 { "network", required_argument, NULL, ARG_NETWORK },
                 { "network-group", required_argument, NULL, ARG_NETWORK_GROUP },
+                /* systemd-nspawn's spelling of --network=veth. */
+                { "network-veth", no_argument, NULL, ARG_NETWORK_VETH },
                 { "port", required_argument, NULL, 'p' },
                 {},
         };
         int c, r = 0;
         a->private_users = true;
         /* '+': options end at the command. */
-        while ((c = getopt_long(argc, argv, "+hD:xbM:u:p:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:hD:xbM:u:p:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         fputs(usage, stdout);
@@ -190,6 +196,9 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
                                                           "got '%s'",
                                                           optarg);
                         break;
+                case ARG_NETWORK_VETH:
+                        a->network = ISOLATE_NETWORK_VETH;
+                        break;
                 case ARG_NETWORK_GROUP:
                         a->network_group = optarg;
                         break;
@@ -209,6 +218,9 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
                         a->ports[a->n_ports++] = port;
                         break;
                 }
+                case ':':
+                        return runner_usage_error("shell", "option '%s' needs an argument",
+                                                  argv[optind - 1]);
                 default:
                         return runner_usage_error("shell", "unknown option '%s'", argv[optind - 1]);
                 }
@@ -236,13 +248,18 @@ static void replay(const char *path, int to)
                         return;
 }
 
-static int exit_status_of(const IsolateResult *res)
+static int exit_status_of(const IsolateResult *res, bool boot)
 {
         switch (res->status) {
         case ISOLATE_EXITED:
         case ISOLATE_SETUP_FAILED:
                 return res->exit_status;
         case ISOLATE_SIGNALED:
+                /* The kernel ends the init of a PID namespace that powers
+                 * off with SIGINT (reboot(2)): systemd's clean poweroff, by
+                 * `harness stop` or from inside, as nspawn reports it: 0. */
+                if (boot && res->term_signal == SIGINT)
+                        return 0;
                 return 128 + res->term_signal;
         case ISOLATE_OOM:
                 th_log(TH_LOG_ERROR, "the container ran out of memory");
@@ -263,6 +280,11 @@ int runner_cmd_shell(int argc, char **argv)
         int r = parse_args(argc, argv, &a);
         if (r != 0)
                 return r == 1 ? RUNNER_EXIT_OK : r; /* 1: --help; else the usage status */
+        if (geteuid() != 0) {
+                th_log(TH_LOG_ERROR, "harness shell needs root (it creates namespaces, mounts "
+                                     "and cgroups); run it as root, e.g. with sudo");
+                return RUNNER_EXIT_INFRA;
+        }
 
         char *default_argv[] = { "/bin/sh", NULL };
         char **cmd = optind < argc ? argv + optind : NULL;
@@ -363,5 +385,7 @@ int runner_cmd_shell(int argc, char **argv)
                        sigabbrev_np(res.interrupted));
                 return 128 + res.interrupted;
         }
-        return exit_status_of(&res);
+        if (res.stopped)
+                th_log(TH_LOG_NOTICE, "container stopped by 'harness stop'");
+        return exit_status_of(&res, a.boot && !cmd);
 }

@@ -1,5 +1,6 @@
 /* runner: choosing what `harness run` runs. Test selection by --filter,
- * --tag and --shard, the plan order, and the names derived from test ids
+ * --tag and --shard (balanced by count or by recorded durations), the plan
+ * order, and the names derived from test ids
  * (machine names, output directory components). Pure: no I/O. */
 #include <string.h>
 
@@ -54,6 +55,10 @@ int runner_shard_from_env(char *(*getenv_fn)(const char *name), RunShard *ret)
                 const char *index, *total;
                 unsigned base;
         } ci[] = {
+                /* Ours, for CIs without shard variables of their own
+                 * (GitHub Actions: set from the job's matrix); first, so an
+                 * explicit choice wins over the CI's. */
+                { "HARNESS_SHARD_INDEX", "HARNESS_SHARD_TOTAL", 1 },
                 { "CI_NODE_INDEX", "CI_NODE_TOTAL", 1 },
                 { "CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", 0 },
                 { "BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", 0 },
@@ -88,11 +93,106 @@ uint32_t runner_test_hash(const char *suite, const char *test)
         return h;
 }
 
-bool runner_shard_selects(const RunShard *shard, const char *suite, const char *test)
+static int duration_cmp(const void *a, const void *b)
 {
-        if (!shard || shard->total == 0)
-                return true;
-        return runner_test_hash(suite, test) % shard->total == shard->index - 1;
+        return strcmp(((const RunDuration *)a)->id, ((const RunDuration *)b)->id);
+}
+
+void runner_durations_sort(RunDurations *d)
+{
+        if (d->n > 1)
+                qsort(d->v, d->n, sizeof(*d->v), duration_cmp);
+}
+
+bool runner_durations_find(const RunDurations *d, const char *id, double *ret_sec)
+{
+        RunDuration key = { .id = (char *)id };
+        const RunDuration *f;
+
+        if (!d || d->n == 0)
+                return false;
+        f = bsearch(&key, d->v, d->n, sizeof(*d->v), duration_cmp);
+        if (f && ret_sec)
+                *ret_sec = f->sec;
+        return f != NULL;
+}
+
+void runner_durations_done(RunDurations *d)
+{
+        for (size_t i = 0; i < d->n; i++)
+                free(d->v[i].id);
+        free(d->v);
+        *d = (RunDurations){ 0 };
+}
+
+/* One test to place: its id, recorded duration (known) and position. */
+typedef struct ShardItem {
+        const char *id;
+        double sec;
+        bool known;
+        size_t pos;
+} ShardItem;
+
+/* Known first, longest first; then unknown; ties by id, then position. */
+static int shard_item_cmp(const void *a, const void *b)
+{
+        const ShardItem *x = a, *y = b;
+        int r;
+
+        if (x->known != y->known)
+                return x->known ? -1 : 1;
+        if (x->known && x->sec != y->sec)
+                return x->sec > y->sec ? -1 : 1;
+        r = strcmp(x->id, y->id);
+        if (r != 0)
+                return r;
+        return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+int runner_shard_assign(const char *const *ids, size_t n, unsigned total, const RunDurations *d,
+                        unsigned *ret)
+{
+        _cleanup_free_ ShardItem *items = NULL;
+        _cleanup_free_ double *load = NULL;
+        _cleanup_free_ size_t *unknown = NULL;
+
+        if (total < 1)
+                return -EINVAL;
+        if (n == 0)
+                return 0;
+        items = calloc(n, sizeof(*items));
+        load = calloc(total, sizeof(*load));
+        unknown = calloc(total, sizeof(*unknown));
+        if (!items || !load || !unknown)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                items[i] = (ShardItem){ .id = ids[i], .pos = i };
+                items[i].known = runner_durations_find(d, ids[i], &items[i].sec);
+                if (items[i].known && !(items[i].sec >= 0))
+                        items[i].sec = 0; /* NaN or negative: as instant */
+        }
+        qsort(items, n, sizeof(*items), shard_item_cmp);
+        for (size_t i = 0; i < n; i++) {
+                unsigned best = 0;
+                for (unsigned b = 1; b < total; b++) {
+                        /* Known (longest first): the least loaded shard.
+                         * Unknown: the shard with the fewest unknown tests,
+                         * so they spread evenly; then the least loaded. */
+                        if (!items[i].known && unknown[b] != unknown[best]) {
+                                if (unknown[b] < unknown[best])
+                                        best = b;
+                                continue;
+                        }
+                        if (load[b] < load[best])
+                                best = b;
+                }
+                if (items[i].known)
+                        load[best] += items[i].sec;
+                else
+                        unknown[best]++;
+                ret[items[i].pos] = best + 1;
+        }
+        return 0;
 }
 
 static bool has_tag(char *const *have, char *const *want)
@@ -110,19 +210,27 @@ bool runner_test_selected(const RunSelect *sel, const char *suite, const TestSpe
                 return true;
         if (sel->tags && sel->tags[0] && !has_tag(test->tags, sel->tags))
                 return false;
-        if (sel->filter) {
+        if (sel->n_filters > 0) {
                 _cleanup_free_ char *id = th_strdup_printf("%s/%s", suite, test->name);
-                if (!id || regexec(sel->filter, id, 0, NULL, 0) != 0)
+                bool any = false;
+                if (!id)
+                        return false;
+                for (size_t i = 0; i < sel->n_filters && !any; i++)
+                        any = regexec(&sel->filters[i], id, 0, NULL, 0) == 0;
+                if (!any)
                         return false;
         }
-        return runner_shard_selects(&sel->shard, suite, test->name);
+        return true;
 }
 
 int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *sel,
-                      RunPlanItem **ret, size_t *ret_n)
+                      RunPlanItem **ret, size_t *ret_n, size_t *ret_n_unsharded)
 {
         _cleanup_free_ RunPlanItem *items = NULL;
-        size_t n = 0, total = 0;
+        _cleanup_free_ char **ids = NULL;
+        _cleanup_free_ unsigned *shard_of = NULL;
+        size_t n = 0, total = 0, kept = 0;
+        int r = 0;
 
         for (size_t s = 0; s < n_suites; s++)
                 total += suites[s]->n_tests;
@@ -135,6 +243,33 @@ int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *se
                 for (size_t t = 0; t < suites[s]->n_tests; t++)
                         if (runner_test_selected(sel, suites[s]->name, &suites[s]->tests[t]))
                                 items[n++] = (RunPlanItem){ .suite = s, .test = t };
+        if (ret_n_unsharded)
+                *ret_n_unsharded = n;
+        if (sel && sel->shard.total > 0 && n > 0) {
+                /* The shards split what the other options selected. */
+                ids = calloc(n, sizeof(*ids));
+                shard_of = calloc(n, sizeof(*shard_of));
+                if (!ids || !shard_of)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n && r == 0; i++) {
+                        ids[i] =
+                                th_strdup_printf("%s/%s", suites[items[i].suite]->name,
+                                                 suites[items[i].suite]->tests[items[i].test].name);
+                        if (!ids[i])
+                                r = -ENOMEM;
+                }
+                if (r == 0)
+                        r = runner_shard_assign((const char *const *)ids, n, sel->shard.total,
+                                                sel->durations, shard_of);
+                for (size_t i = 0; i < n; i++)
+                        free(ids[i]);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        if (shard_of[i] == sel->shard.index)
+                                items[kept++] = items[i];
+                n = kept;
+        }
         *ret = TAKE_PTR(items);
         *ret_n = n;
         return 0;

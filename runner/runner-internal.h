@@ -78,23 +78,59 @@ typedef struct RunShard {
 /* Parses "I/N" with 1 <= I <= N <= 100000. */
 int runner_shard_parse(const char *s, RunShard *ret);
 /* --shard auto: the CI's own split, from getenv_fn (getenv in the program):
- * GitLab CI_NODE_INDEX/CI_NODE_TOTAL (1-based), CircleCI CIRCLE_NODE_INDEX/
- * CIRCLE_NODE_TOTAL and Buildkite BUILDKITE_PARALLEL_JOB/
- * BUILDKITE_PARALLEL_JOB_COUNT (0-based), normalised to 1-based. -ENOENT when
- * none is set, -EINVAL when the values are not a valid shard. */
+ * HARNESS_SHARD_INDEX/HARNESS_SHARD_TOTAL (1-based; set from a GitHub Actions
+ * matrix, or by hand on any CI), GitLab CI_NODE_INDEX/CI_NODE_TOTAL
+ * (1-based), CircleCI CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL and Buildkite
+ * BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT (0-based), first found
+ * in that order, normalised to 1-based. -ENOENT when none is set, -EINVAL
+ * when the values are not a valid shard. */
 int runner_shard_from_env(char *(*getenv_fn)(const char *name), RunShard *ret);
+/* --shard I/N|auto of `run` and `list` (cmd-list.c): 0, or a usage error
+ * logged for cmd and its exit status. */
+int runner_shard_option(const char *cmd, const char *arg, RunShard *ret);
+/* --filter REGEX of `run` and `list`: compiled and appended (repeated
+ * filters: any of them matches). 0, -ENOMEM or a usage error's exit status. */
+int runner_filter_option(const char *cmd, const char *arg, regex_t **filters, size_t *n);
+void runner_filters_free(regex_t *filters, size_t n);
 /* A stable 32-bit FNV-1a hash of the test id "SUITE/TEST". */
 uint32_t runner_test_hash(const char *suite, const char *test);
-/* Whether the test belongs to the shard: hash(id) mod N == I - 1. Every test
- * is in exactly one shard, independent of order, filters and other tests. */
-bool runner_shard_selects(const RunShard *shard, const char *suite, const char *test);
+
+/* Recorded test durations (--durations FILE), sorted by id "SUITE/TEST". */
+typedef struct RunDuration {
+        char *id;
+        double sec;
+} RunDuration;
+typedef struct RunDurations {
+        RunDuration *v;
+        size_t n;
+} RunDurations;
+
+void runner_durations_sort(RunDurations *d);
+bool runner_durations_find(const RunDurations *d, const char *id, double *ret_sec);
+void runner_durations_done(RunDurations *d);
+/* durations.c: the test times of an earlier run's report, JUnit XML
+ * (testcase classname/name and time) or CTRF JSON (results.tests[]: suite,
+ * name, duration in ms), told apart by the first character. */
+int runner_durations_load(const char *path, RunDurations *ret, ThError *err);
+
+/* Splits n tests (ids) into total shards, ret[i] = 1..total. Tests with a
+ * recorded duration go longest first into the shard with the least recorded
+ * time (greedy LPT); tests without one (all of them without durations) go,
+ * in id order, to the shard with the fewest such tests: a split by count.
+ * Deterministic: a function of the ids and durations only, not of their
+ * order. */
+int runner_shard_assign(const char *const *ids, size_t n, unsigned total, const RunDurations *d,
+                        unsigned *ret);
 
 typedef struct RunSelect {
-        const regex_t *filter; /* matched against "SUITE/TEST"; NULL = all */
-        char *const *tags;     /* NULL-terminated; a test needs one of them; NULL = all */
+        const regex_t *filters; /* any of them matches "SUITE/TEST"; none = all */
+        size_t n_filters;
+        char *const *tags; /* NULL-terminated; a test needs one of them; NULL = all */
         RunShard shard;
+        const RunDurations *durations; /* for the shards; NULL = split by count */
 } RunSelect;
 
+/* By --filter and --tag (not --shard: that needs the whole selection). */
 bool runner_test_selected(const RunSelect *sel, const char *suite, const TestSpec *test);
 
 typedef struct RunPlanItem {
@@ -102,9 +138,11 @@ typedef struct RunPlanItem {
         size_t test;  /* index into that suite's tests */
 } RunPlanItem;
 
-/* Selected tests in suite order, then file order. */
+/* Selected tests in suite order, then file order; with a shard, the
+ * tests of that shard of the selection (runner_shard_assign()).
+ * ret_n_unsharded (may be NULL): how many the selection had before. */
 int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *sel,
-                      RunPlanItem **ret, size_t *ret_n);
+                      RunPlanItem **ret, size_t *ret_n, size_t *ret_n_unsharded);
 
 /* A machine name (hostname) for a test: "[a-z0-9-]", at most 63 characters,
  * ending in a hash of suite, test and salt so that concurrent tests differ. */
@@ -218,21 +256,39 @@ int runner_pool_run(size_t n_items, unsigned jobs, const RunPoolOps *ops, void *
 
 typedef struct RunProgress {
         FILE *out;
-        bool live; /* a TTY: one status line redrawn with \r */
+        bool live;   /* a TTY: one status line redrawn with \r */
+        bool colour; /* live, NO_COLOR unset or empty, TERM not "dumb" */
         size_t total, done, failed, errors, skipped, flaky;
         unsigned running;
         uint64_t start_usec;
         bool line_drawn;
+        const char **names; /* the ids of the running tests (not owned) */
+        size_t n_names;
+        pid_t pid; /* the runner's (workers share the sink) */
 } RunProgress;
 
+/* Colour on a terminal, unless NO_COLOR is set and not empty
+ * (https://no-color.org) or TERM is "dumb". */
+bool runner_colour_wanted(bool terminal, const char *no_color, const char *term);
 void runner_progress_init(RunProgress *p, FILE *out, bool live, size_t total);
+void runner_progress_done(RunProgress *p);
+/* A try of the test id started or ended: its name is on the status line
+ * meanwhile. id must stay valid until stopped. */
+void runner_progress_started(RunProgress *p, const char *id);
+void runner_progress_stopped(RunProgress *p, const char *id);
 /* One finished test: a line ("PASS suite/test (0.43s)", "FAIL ...: message"),
  * shown for every test when not live and for non-passes when live. */
 void runner_progress_result(RunProgress *p, const char *suite, const char *test,
                             ReportStatus status, bool flaky, double time_sec, const char *message);
 void runner_progress_tick(RunProgress *p, unsigned running);
+/* The status line, at most width - 1 columns (cut with "..."). */
+int runner_progress_format(const RunProgress *p, unsigned running, double elapsed, unsigned width,
+                           char *buf, size_t size);
 /* Clears the live line before other output. */
 void runner_progress_clear(RunProgress *p);
+/* A log sink (userdata: the RunProgress) for the run: clears the live line,
+ * writes the message as th_log_stderr_sink() does, draws the line again. */
+void runner_progress_log_sink(ThLogLevel level, const char *msg, void *userdata);
 
 /* ---- install: (install.c) ----------------------------------------------- */
 

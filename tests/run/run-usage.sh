@@ -20,13 +20,18 @@ expect 2 "harness run --help" "$h" run
 expect 2 "invalid --shard '3/2'" "$h" run --shard 3/2 ok.yaml
 expect 2 "invalid --shard '0/2'" "$h" run --shard 0/2 ok.yaml
 expect 2 "invalid --shard 'x'" "$h" run --shard x ok.yaml
-expect 2 "shard auto: no CI_NODE_INDEX" env -u CI_NODE_INDEX -u CIRCLE_NODE_INDEX -u BUILDKITE_PARALLEL_JOB "$h" run --shard auto ok.yaml
+expect 2 "shard auto: no HARNESS_SHARD_INDEX/TOTAL, CI_NODE_INDEX" env -u HARNESS_SHARD_INDEX -u CI_NODE_INDEX -u CIRCLE_NODE_INDEX -u BUILDKITE_PARALLEL_JOB "$h" run --shard auto ok.yaml
 expect 2 "shard auto: the CI's node index" env CI_NODE_INDEX=3 CI_NODE_TOTAL=2 "$h" run --shard auto ok.yaml
 expect 2 "invalid -j '0'" "$h" run -j 0 ok.yaml
 expect 2 "invalid --filter '('" "$h" run --filter '(' ok.yaml
 expect 2 "invalid --timeout 'soon'" "$h" run --timeout soon ok.yaml
 expect 2 "invalid --retries '99'" "$h" run --retries 99 ok.yaml
-expect 2 "unknown or incomplete option '--frob'" "$h" run --frob ok.yaml
+expect 2 "unknown option '--frob'" "$h" run --frob ok.yaml
+expect 2 "option '--filter' needs an argument" "$h" run ok.yaml --filter
+expect 2 "option '-j' needs an argument" "$h" run ok.yaml -j
+expect 2 "durations needs --shard" "$h" run --durations x.xml ok.yaml
+expect 2 "durations 'ok.yaml': neither JUnit XML nor CTRF JSON" "$h" run --shard 1/2 --durations ok.yaml ok.yaml
+expect 2 "durations 'nofile.xml': No such file" "$h" run --shard 1/2 --durations nofile.xml ok.yaml
 expect 2 '^bad.yaml:6:5: ' "$h" run -o out bad.yaml
 expect 2 '^bad.yaml:8:' "$h" run -o out bad.yaml
 expect 2 'nothing was run' "$h" run -o out ok.yaml bad.yaml
@@ -66,6 +71,27 @@ expect 2 "^rootlink.yaml:2:1: rootfs '.*rootlink' is the host's root directory" 
 expect 2 "^root.yaml:2:1: rootfs '/' is the host's root directory" "$h" check root.yaml
 # There is no suite key for extra capabilities: the key itself is refused.
 expect 2 "^caps.yaml:4:3: unknown key 'capabilities'" "$h" run --allow-privileged -o out caps.yaml
-# Nothing selected is not an error.
-expect 0 'no test selected' "$h" run -o out --filter 'nomatch' ok.yaml
+# Selecting nothing is an error (as pytest's "no tests collected"), unless
+# --allow-empty; an empty shard is not (more shards than tests).
+expect 2 'error: no test selected (--allow-empty' "$h" run -o out --filter 'nomatch' ok.yaml
+expect 2 'error: no test selected' "$h" run -o out --tag nosuchtag ok.yaml
+expect 0 'no test selected' "$h" run -o out --allow-empty --filter 'nomatch' ok.yaml
+printf 'name: two\nrootfs: /nonexistent-tree\ntests:\n  - name: a\n    run: "true"\n  - name: b\n    run: "true"\n' >two.yaml
+expect 0 'no test selected in this shard' "$h" run -o out --shard 3/3 two.yaml
+# Repeated --filter: any of them (here both tests, so the run goes on to the
+# missing tree rather than stopping at "no test selected").
+expect 2 'nonexistent-tree' "$h" run -o out --filter '/a$' --filter '/nomatch' two.yaml
+expect 0 'two/a' "$h" list --filter '/a$' --filter '/b$' two.yaml
+expect 0 'two/b' "$h" list --filter '/a$' --filter '/b$' two.yaml
+expect 0 'two/b' "$h" list --shard 2/2 two.yaml
+expect 0 'two/a' env HARNESS_SHARD_INDEX=1 HARNESS_SHARD_TOTAL=2 "$h" list --shard auto two.yaml
+expect 2 "shard auto: no HARNESS_SHARD_INDEX" env -u HARNESS_SHARD_INDEX -u CI_NODE_INDEX -u CIRCLE_NODE_INDEX -u BUILDKITE_PARALLEL_JOB "$h" list --shard auto two.yaml
+# Not root: one message up front, exit 3, before any tree is looked at.
+if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+        chmod 755 "$work"
+        expect 3 'harness run needs root' setpriv --reuid=65534 --regid=65534 --clear-groups "$h" run -o "$work/out-user" "$work/two.yaml"
+        n=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$h" run -o "$work/out-user" "$work/two.yaml" 2>&1 | grep -c .)
+        if [ "$n" -eq 1 ]; then echo "ok: one line as non-root"; else echo "FAIL: $n lines as non-root"; fail=1; fi
+        if [ -e "$work/out-user" ]; then echo "FAIL: non-root run created its output folder"; fail=1; fi
+fi
 exit $fail
