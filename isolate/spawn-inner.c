@@ -154,47 +154,9 @@ void isolate_preload(void)
  * only when the kernel refused the exec. */
 static void exec_init(Container *c, const InitParams *p)
 {
-        char sync[16], out[16], err[16], nsetup[16];
-        size_t n_setup = th_strv_length(p->setup_argv), n_argv = th_strv_length(p->argv), n = 0;
-        char **argv = calloc(n_setup + n_argv + 20, sizeof(char *));
+        char **argv = isolate_init_argv(p);
         if (!argv)
                 return;
-        th_snprintf(sync, sizeof(sync), "%d", p->sync_fd);
-        th_snprintf(out, sizeof(out), "%d", p->stdout_fd);
-        th_snprintf(err, sizeof(err), "%d", p->stderr_fd);
-        th_snprintf(nsetup, sizeof(nsetup), "%zu", n_setup);
-        argv[n++] = "harness-init";
-        argv[n++] = "--sync";
-        argv[n++] = sync;
-        if (p->stdout_fd >= 0) {
-                argv[n++] = "--stdout";
-                argv[n++] = out;
-        }
-        if (p->stderr_fd >= 0) {
-                argv[n++] = "--stderr";
-                argv[n++] = err;
-        }
-        if (p->interactive)
-                argv[n++] = "--interactive";
-        if (p->hold)
-                argv[n++] = "--hold";
-        if (p->user) {
-                argv[n++] = "--user";
-                argv[n++] = (char *)p->user;
-        }
-        if (p->workdir) {
-                argv[n++] = "--chdir";
-                argv[n++] = (char *)p->workdir;
-        }
-        if (n_setup) {
-                argv[n++] = "--setup";
-                argv[n++] = nsetup;
-                for (size_t i = 0; i < n_setup; i++)
-                        argv[n++] = p->setup_argv[i];
-        }
-        argv[n++] = "--";
-        for (size_t i = 0; i < n_argv; i++)
-                argv[n++] = p->argv[i];
         const int keep[] = { p->sync_fd, p->stdout_fd, p->stderr_fd };
         for (size_t i = 0; i < ELEMENTSOF(keep); i++)
                 if (keep[i] >= 0)

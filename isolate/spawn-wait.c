@@ -9,7 +9,6 @@
 #include <sys/inotify.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -42,41 +41,18 @@ static void wait_fail(Waiter *w, int code, const char *what)
  * (CLONE_PARENT) other than the outer child. */
 static void recv_pid(Container *c, Waiter *w, pid_t outer)
 {
-        SyncMsg m = {};
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 2)];
-        } cb;
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-        struct msghdr msg = { .msg_iov = &iov,
-                              .msg_iovlen = 1,
-                              .msg_control = cb.buf,
-                              .msg_controllen = sizeof(cb.buf) };
-        ssize_t n = recvmsg(c->fd[CFD_PIDSOCK], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        SyncMsg m;
+        int fds[ISOLATE_SYNC_MAX_FDS];
+        size_t n_fds;
+        int r = isolate_sync_recv(c->fd[CFD_PIDSOCK], &m, fds, &n_fds);
+        if (r == -EAGAIN || r == -EINTR)
                 return;
         /* One message at most, whatever it was. */
         close(TAKE_FD(c->fd[CFD_PIDSOCK]));
-        int fds[2] = { -1, -1 };
-        size_t n_fds = 0;
-        for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
-                if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        int got[8];
-                        memcpy(got, CMSG_DATA(h), (k > 8 ? 8 : k) * sizeof(int));
-                        for (size_t i = 0; i < k && i < 8; i++) {
-                                if (n_fds < 2)
-                                        fds[n_fds] = got[i];
-                                else
-                                        close(got[i]);
-                                n_fds++;
-                        }
-                }
         _cleanup_close_ int pidfd = fds[0], root = fds[1];
-        if (n <= 0)
+        if (r == 0 || (r < 0 && r != -EBADMSG))
                 return; /* the outer child failed; its error is on the sync socket */
-        if (n != (ssize_t)sizeof(m) || m.kind != SYNC_PID || n_fds != 2 ||
-            (msg.msg_flags & MSG_CTRUNC)) {
+        if (r < 0 || m.kind != SYNC_PID || n_fds != 2) {
                 wait_fail(w, EPROTO, "malformed message from the setup process");
                 return;
         }
@@ -101,34 +77,20 @@ static void recv_pid(Container *c, Waiter *w, pid_t outer)
  * which the test controls anyway. */
 static void recv_msg(Container *c, Waiter *w, pid_t outer)
 {
-        SyncMsg m = {};
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 4)];
-        } cb;
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-        struct msghdr msg = { .msg_iov = &iov,
-                              .msg_iovlen = 1,
-                              .msg_control = cb.buf,
-                              .msg_controllen = sizeof(cb.buf) };
-        ssize_t n = recvmsg(c->fd[CFD_SYNC], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        SyncMsg m;
+        int fds[ISOLATE_SYNC_MAX_FDS];
+        size_t n_fds;
+        int r = isolate_sync_recv(c->fd[CFD_SYNC], &m, fds, &n_fds);
+        if (r == -EAGAIN || r == -EINTR)
                 return;
-        if (n <= 0) {
+        /* No fd is ever expected here. */
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                closep(&fds[i]);
+        if (r == 0 || (r < 0 && r != -EBADMSG)) {
                 w->sync_eof = true;
                 return;
         }
-        /* No fd is ever expected here. */
-        for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
-                if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        for (size_t i = 0; i < k && i < 4; i++) {
-                                int fd;
-                                memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
-                                close(fd);
-                        }
-                }
-        if (n != (ssize_t)sizeof(m))
+        if (r < 0)
                 return;
         switch (m.kind) {
         case SYNC_READY:
