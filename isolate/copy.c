@@ -201,7 +201,7 @@ int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *d
                        IsolateCopy *cp, unsigned depth)
 {
         struct stat st;
-        if (depth > 256)
+        if (depth > ISOLATE_COPY_MAX_DEPTH)
                 return -ELOOP;
         if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
@@ -347,7 +347,7 @@ static void strip_fd(int fd, const struct timespec *since)
 
 static void strip_dir(int dir, dev_t dev, const struct timespec *since, unsigned depth)
 {
-        if (depth > 256)
+        if (depth > ISOLATE_COPY_MAX_DEPTH)
                 return;
         int d2 = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;

@@ -44,7 +44,7 @@ static int loopback_up(void)
  *     worker.
  *  8. exec the rootfs's systemd (boot) or harness-init from the sealed memfd
  *     (direct; the stub init of init.c, as a fork when the kernel refuses). */
-static int inner_setup(Container *c, const char *root, ThError *err)
+static int inner_setup(Container *c, ThError *err)
 {
         const IsolateSpec *s = c->spec;
         int r;
@@ -61,7 +61,6 @@ static int inner_setup(Container *c, const char *root, ThError *err)
         /* The outer child left us in the new root: clone() moved the cwd
          * into our copy of the mount namespace (no path walk through the
          * host's staging dir, which our root may not traverse). */
-        (void)root;
         /* The new root came from a more privileged mount namespace, so it is
          * locked and pivot_root() refuses it (EINVAL): bind it recursively
          * onto itself and pivot into that copy, which is ours. */
@@ -165,14 +164,14 @@ static void exec_init(Container *c, const InitParams *p)
         free(argv);
 }
 
-_Noreturn void container_inner_child(Container *c, const char *root)
+_Noreturn void container_inner_child(Container *c)
 {
         ThError err = {};
         /* The outer child's channel to the worker is never the container's. */
         close(c->fd[CFD_PIDSOCK_OUTER]);
         reset_signals();
         const IsolateSpec *s = c->spec;
-        if (inner_setup(c, root, &err) < 0)
+        if (inner_setup(c, &err) < 0)
                 isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
 
         bool console = c->fd[CFD_CONSOLE_SLAVE] >= 0;

@@ -16,6 +16,15 @@
 
 #include "isolate-copy.h"
 
+/* How long READY waits for the outer child's PID 1 message, which it sent
+ * before PID 1 could run. */
+#define PID_MSG_WAIT_MSEC 10000
+/* Reads per drain of the console or the sync socket: the container cannot
+ * keep the worker from going on. */
+#define DRAIN_MAX 64
+/* The largest errno (the kernel's MAX_ERRNO). */
+#define ERRNO_MAX 4095
+
 /* The pid a pidfd refers to, from its fdinfo; 0 once the process is gone. */
 static pid_t pidfd_pid(int pidfd)
 {
@@ -98,7 +107,7 @@ static void recv_msg(Container *c, Waiter *w, pid_t outer)
                  * the outer child sent it right after the clone. */
                 if (!w->ready && c->fd[CFD_PIDSOCK] >= 0) {
                         struct pollfd q = { .fd = c->fd[CFD_PIDSOCK], .events = POLLIN };
-                        if (poll(&q, 1, 10000) > 0)
+                        if (poll(&q, 1, PID_MSG_WAIT_MSEC) > 0)
                                 recv_pid(c, w, outer);
                 }
                 if (w->pid1_fd < 0)
@@ -114,7 +123,7 @@ static void recv_msg(Container *c, Waiter *w, pid_t outer)
                         w->failed = true;
                         w->err = m.err;
                         w->err.msg[sizeof(w->err.msg) - 1] = 0;
-                        if (w->err.code <= 0 || w->err.code > 4095)
+                        if (w->err.code <= 0 || w->err.code > ERRNO_MAX)
                                 w->err.code = EIO;
                 }
                 break;
@@ -304,7 +313,7 @@ static int console_fd(const Loop *l)
 /* Whatever the console has now, up to a bound (it is non-blocking). */
 static void console_drain(Loop *l)
 {
-        for (int i = 0; i < 64 && isolate_pty_pump(&l->pty) > 0; i++)
+        for (int i = 0; i < DRAIN_MAX && isolate_pty_pump(&l->pty) > 0; i++)
                 ;
 }
 
@@ -471,7 +480,7 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
         while ((!l.pid1_done || !l.outer_done) && loop_once(&l))
                 ;
         /* Late messages (an exec error, a failed setup) and console output. */
-        for (int i = 0; i < 64 && !w->sync_eof; i++) {
+        for (int i = 0; i < DRAIN_MAX && !w->sync_eof; i++) {
                 struct pollfd q = { .fd = c->fd[CFD_SYNC], .events = POLLIN };
                 if (poll(&q, 1, 0) <= 0)
                         break;
@@ -491,7 +500,7 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
 
 static int signal_from_name(const char *name)
 {
-        for (int i = 1; i < 65; i++) {
+        for (int i = 1; i < _NSIG; i++) {
                 const char *a = sigabbrev_np(i);
                 if (a && strcmp(a, name) == 0)
                         return i;
@@ -631,14 +640,11 @@ void container_copy_out(Container *c, const Waiter *w, IsolateResult *res,
                 /* 0700: the copy keeps set-uid files and their owners. */
                 int r = th_mkdir_p(s->keep_upper_dir, 0700);
                 _cleanup_close_ int d = open(s->keep_upper_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                _cleanup_close_ int u =
-                        openat(c->fd[CFD_UPPER], "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 _cleanup_close_ int src =
                         openat(c->fd[CFD_UPPER], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (r < 0 || d < 0 || src < 0 ||
                     isolate_copy_entry(src, "upper", d, "upper", &cp, 0) < 0)
                         th_log(TH_LOG_WARNING, "could not keep the upper dir in '%s'",
                                s->keep_upper_dir);
-                (void)u;
         }
 }

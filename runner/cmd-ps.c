@@ -50,7 +50,7 @@ static void print_table(const IsolateMachine *v, size_t n)
         for (size_t i = 0; i < n; i++) {
                 const IsolateMachine *m = &v[i];
                 char when[32] = "-";
-                time_t t = (time_t)(m->start_usec / 1000000);
+                time_t t = (time_t)(m->start_usec / USEC_PER_SEC);
                 struct tm tm;
                 if (localtime_r(&t, &tm))
                         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);

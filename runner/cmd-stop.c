@@ -25,7 +25,7 @@ int runner_cmd_stop(int argc, char **argv)
                 { "timeout", required_argument, NULL, 't' },
                 {},
         };
-        uint64_t timeout = 10 * UINT64_C(1000000);
+        uint64_t timeout = 10 * USEC_PER_SEC;
         int c;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {

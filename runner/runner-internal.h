@@ -239,7 +239,7 @@ void runner_progress_clear(RunProgress *p);
 /* Where a test sees the local apt repository of `install:` (read-only). */
 #define RUNNER_INSTALL_TARGET "/var/lib/harness-apt"
 /* How long a built repository is used before it is downloaded again. */
-#define RUNNER_INSTALL_MAX_AGE_USEC (7ull * 24 * 3600 * 1000000)
+#define RUNNER_INSTALL_MAX_AGE_USEC (7 * 24 * 3600 * USEC_PER_SEC)
 
 void runner_register_repo_builder(void);
 /* A local .deb of `install:` (relative to the suite file): its real path,

@@ -171,6 +171,14 @@ void th_log_stderr_sink(ThLogLevel level, const char *msg, void *userdata);
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* Time is kept in microseconds (uint64_t ..._usec); one spelling of the
+ * units, as systemd's. */
+#define USEC_PER_SEC  1000000ULL
+#define USEC_PER_MSEC 1000ULL
+#define NSEC_PER_USEC 1000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC  1000000000ULL
+
 /* Monotonic and wall clocks in microseconds. */
 uint64_t th_now_usec(void);
 uint64_t th_realtime_usec(void);
