@@ -92,7 +92,7 @@ int runner_cmd_ps(int argc, char **argv)
         ThError err = {};
         int r = isolate_machine_list(&v, &n, &err);
         if (r < 0) {
-                th_log(TH_LOG_ERROR, "%s", err.msg[0] ? err.msg : strerror(-r));
+                th_log(TH_LOG_ERROR, "%s", err.msg);
                 return RUNNER_EXIT_INFRA;
         }
         if (json)

@@ -47,7 +47,7 @@ int runner_cmd_stop(int argc, char **argv)
                 ThError err = {};
                 int r = isolate_machine_stop(argv[i], timeout, &err);
                 if (r < 0) {
-                        th_log(TH_LOG_ERROR, "%s", err.msg[0] ? err.msg : strerror(-r));
+                        th_log(TH_LOG_ERROR, "%s", err.msg);
                         ret = r == -ENOENT || r == -EINVAL ? RUNNER_EXIT_USAGE : RUNNER_EXIT_INFRA;
                 }
         }
