@@ -38,7 +38,6 @@ int th_error_errno(ThError *err, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* Prepend "ctx: " to an existing message; returns -err->code. */
 int th_error_prefix(ThError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void th_error_clear(ThError *err);
 
 /* ---- cleanup ------------------------------------------------------------ */
 
