@@ -3,9 +3,11 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "common.h"
@@ -462,4 +464,16 @@ int th_cunescape(const char *s, char **ret)
         out[o] = 0;
         *ret = TAKE_PTR(out);
         return 0;
+}
+
+int th_open_in_root(int root_fd, const char *path, int flags)
+{
+        struct open_how how = {
+                .flags = (uint64_t)flags | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        while (*path == '/')
+                path++;
+        int fd = (int)syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
+        return fd < 0 ? -errno : fd;
 }

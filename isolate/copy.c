@@ -308,7 +308,7 @@ int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy
         /* The directory is resolved inside the root; the last component is
          * then taken as it is (a symlink is copied as a symlink). */
         _cleanup_close_ int src =
-                isolate_open_in_root(root_fd, plen ? parent : ".", O_RDONLY | O_DIRECTORY);
+                th_open_in_root(root_fd, plen ? parent : ".", O_RDONLY | O_DIRECTORY);
         if (src < 0)
                 return th_error_errno(err, -src, "artifact '%s'", path);
         _cleanup_close_ int dst = -1;

@@ -226,9 +226,6 @@ void isolate_userns_release(Userns *u);
 void isolate_state_sweep(const char *state_dir);
 /* "0 BASE 65536\n" (pure). */
 int isolate_userns_map_format(uid_t base, char *buf, size_t size);
-/* Opens path inside root_fd as if root_fd were "/" (openat2 with
- * RESOLVE_IN_ROOT, no magic links; O_CLOEXEC added): an fd or -errno. */
-int isolate_open_in_root(int root_fd, const char *path, int flags);
 /* A detached clone of path (recursive), idmapped to userns_fd when >= 0,
  * with attributes attr_set (MOUNT_ATTR_RDONLY...). */
 int isolate_detached_bind(int dir_fd, const char *path, int userns_fd, unsigned attr_set,

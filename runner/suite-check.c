@@ -10,9 +10,7 @@
  *   source is there, and a tree that boots has systemd;
  * - `install:` runs as root, and its local .deb files are there. */
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -133,10 +131,7 @@ static int tree_has_systemd(const char *dir)
         if (root < 0)
                 return -errno;
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                                        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-                _cleanup_close_ int fd =
-                        (int)syscall(SYS_openat2, root, paths[i], &how, sizeof(how));
+                _cleanup_close_ int fd = th_open_in_root(root, paths[i], O_PATH);
                 if (fd >= 0)
                         return 1;
         }

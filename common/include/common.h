@@ -195,6 +195,10 @@ int th_write_file_atomic(const char *path, const void *buf, size_t len, ThError 
 int th_mkdir_p(const char *path, mode_t mode);
 /* rm -rf that never crosses into another mount and never follows symlinks. */
 int th_rm_rf(const char *path);
+/* Opens path inside root_fd as if root_fd were "/" (openat2 with
+ * RESOLVE_IN_ROOT, no magic links; O_CLOEXEC added), as a container or a
+ * tree's own symlinks would resolve it: an fd or -errno. */
+int th_open_in_root(int root_fd, const char *path, int flags);
 
 /* snprintf into a fixed buffer; returns -ENAMETOOLONG on truncation. */
 int th_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
