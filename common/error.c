@@ -65,11 +65,3 @@ int th_error_prefix(ThError *err, const char *fmt, ...)
         memcpy(err->msg, buf, sizeof(err->msg));
         return -err->code;
 }
-
-void th_error_clear(ThError *err)
-{
-        if (!err)
-                return;
-        err->code = 0;
-        err->msg[0] = '\0';
-}

@@ -3,9 +3,11 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "common.h"
@@ -14,14 +16,14 @@ uint64_t th_now_usec(void)
 {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
 uint64_t th_realtime_usec(void)
 {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
 /* Parses a non-negative decimal with an optional fraction, locale-free. */
@@ -57,8 +59,10 @@ int th_parse_duration(const char *s, uint64_t *ret_usec)
                 const char *suffix;
                 double usec;
         } units[] = {
-                { "", 1e6 },   { "s", 1e6 },    { "ms", 1e3 },   { "us", 1 },
-                { "m", 60e6 }, { "min", 60e6 }, { "h", 3600e6 },
+                { "", USEC_PER_SEC },         { "s", USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC },      { "us", 1 },
+                { "m", 60 * USEC_PER_SEC },   { "min", 60 * USEC_PER_SEC },
+                { "h", 3600 * USEC_PER_SEC },
         };
         const char *end;
         double v;
@@ -460,4 +464,16 @@ int th_cunescape(const char *s, char **ret)
         out[o] = 0;
         *ret = TAKE_PTR(out);
         return 0;
+}
+
+int th_open_in_root(int root_fd, const char *path, int flags)
+{
+        struct open_how how = {
+                .flags = (uint64_t)flags | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        while (*path == '/')
+                path++;
+        int fd = (int)syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
+        return fd < 0 ? -errno : fd;
 }

@@ -76,11 +76,17 @@ static int read_key(const char *dir, const char *file, const char *key, uint64_t
         return -ENOENT;
 }
 
+/* The CFS period the cpu limit's quota is a share of (cgroup v2 cpu.max,
+ * v1 cpu.cfs_period_us). */
+#define CPU_PERIOD_USEC 100000ULL
+
 int isolate_cgroup_cpu_max(double cpus, char *buf, size_t size)
 {
         if (cpus <= 0)
-                return th_snprintf(buf, size, "max 100000");
-        return th_snprintf(buf, size, "%llu 100000", (unsigned long long)(cpus * 100000.0 + 0.5));
+                return th_snprintf(buf, size, "max %llu", CPU_PERIOD_USEC);
+        return th_snprintf(buf, size, "%llu %llu",
+                           (unsigned long long)(cpus * (double)CPU_PERIOD_USEC + 0.5),
+                           CPU_PERIOD_USEC);
 }
 
 /* mkdir parent/harness and parent/harness/name; the "harness" level may
@@ -171,8 +177,11 @@ static int limits_v1(Cgroup *cg, const IsolateLimits *l, bool device_policy, ThE
         if (l->cpu > 0) {
                 if (!cg->v1_paths[V1_CPU])
                         return th_error_set(err, EOPNOTSUPP, "no cpu cgroup controller");
-                th_snprintf(v, sizeof(v), "%llu", (unsigned long long)(l->cpu * 100000.0 + 0.5));
-                if (set_limit(cg->v1_paths[V1_CPU], "cpu.cfs_period_us", "100000", err) < 0 ||
+                char period[32];
+                th_snprintf(period, sizeof(period), "%llu", CPU_PERIOD_USEC);
+                th_snprintf(v, sizeof(v), "%llu",
+                            (unsigned long long)(l->cpu * (double)CPU_PERIOD_USEC + 0.5));
+                if (set_limit(cg->v1_paths[V1_CPU], "cpu.cfs_period_us", period, err) < 0 ||
                     set_limit(cg->v1_paths[V1_CPU], "cpu.cfs_quota_us", v, err) < 0)
                         return -err->code;
         }
@@ -379,13 +388,22 @@ bool isolate_cgroup_pids_hit(const Cgroup *cg)
         return dir && read_key(dir, "pids.events", "max", &n) >= 0 && n > 0;
 }
 
+/* Teardown's bounds: kill rounds a millisecond apart (kill_procs), the wait
+ * for an empty cgroup, rmdir retries on EBUSY (a second in all). */
+#define KILL_ROUNDS      1000
+#define KILL_ROUND_USEC  USEC_PER_MSEC
+#define EMPTY_WAIT_USEC  (10 * USEC_PER_SEC)
+#define EMPTY_POLL_MSEC  100
+#define RMDIR_TRIES      200
+#define RMDIR_RETRY_USEC (5 * USEC_PER_MSEC)
+
 /* SIGKILL every pid listed until none is left (no cgroup.kill, or v1). */
 static void kill_procs(const char *dir)
 {
         char p[4096];
         if (th_snprintf(p, sizeof(p), "%s/cgroup.procs", dir) < 0)
                 return;
-        for (int round = 0; round < 1000; round++) {
+        for (int round = 0; round < KILL_ROUNDS; round++) {
                 _cleanup_fclose_ FILE *f = fopen(p, "re");
                 unsigned long pid;
                 bool any = false;
@@ -395,7 +413,7 @@ static void kill_procs(const char *dir)
                 }
                 if (!any)
                         return;
-                usleep(1000);
+                usleep(KILL_ROUND_USEC);
         }
 }
 
@@ -407,12 +425,12 @@ static void wait_empty(const char *dir)
                 return;
         _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
         uint64_t populated = 1;
-        uint64_t deadline = th_now_usec() + 10 * 1000000ULL;
+        uint64_t deadline = th_now_usec() + EMPTY_WAIT_USEC;
         while (fd >= 0 && th_now_usec() < deadline) {
                 if (read_key(dir, "cgroup.events", "populated", &populated) < 0 || !populated)
                         return;
                 struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-                (void)poll(&pfd, 1, 100);
+                (void)poll(&pfd, 1, EMPTY_POLL_MSEC);
         }
 }
 
@@ -430,12 +448,12 @@ static void rmdir_retry(const char *path)
                 if (sub)
                         rmdir_retry(sub);
         }
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < RMDIR_TRIES; i++) {
                 if (rmdir(path) == 0 || errno == ENOENT)
                         return;
                 if (errno != EBUSY)
                         return;
-                usleep(5000);
+                usleep(RMDIR_RETRY_USEC);
         }
 }
 

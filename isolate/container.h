@@ -71,7 +71,7 @@ typedef struct Waiter {
 
 /* spawn-inner.c */
 int container_init_fd(void);
-_Noreturn void container_inner_child(Container *c, const char *root);
+_Noreturn void container_inner_child(Container *c);
 
 /* spawn-outer.c */
 pid_t container_clone3(uint64_t flags, int *pidfd, int cgroup_fd);

@@ -201,7 +201,7 @@ int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *d
                        IsolateCopy *cp, unsigned depth)
 {
         struct stat st;
-        if (depth > 256)
+        if (depth > ISOLATE_COPY_MAX_DEPTH)
                 return -ELOOP;
         if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
@@ -308,7 +308,7 @@ int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy
         /* The directory is resolved inside the root; the last component is
          * then taken as it is (a symlink is copied as a symlink). */
         _cleanup_close_ int src =
-                isolate_open_in_root(root_fd, plen ? parent : ".", O_RDONLY | O_DIRECTORY);
+                th_open_in_root(root_fd, plen ? parent : ".", O_RDONLY | O_DIRECTORY);
         if (src < 0)
                 return th_error_errno(err, -src, "artifact '%s'", path);
         _cleanup_close_ int dst = -1;
@@ -347,7 +347,7 @@ static void strip_fd(int fd, const struct timespec *since)
 
 static void strip_dir(int dir, dev_t dev, const struct timespec *since, unsigned depth)
 {
-        if (depth > 256)
+        if (depth > ISOLATE_COPY_MAX_DEPTH)
                 return;
         int d2 = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;

@@ -418,10 +418,16 @@ int isolate_machine_enter(const char *name, char *const *argv, int *ret_status, 
 
 /* ---- stop ------------------------------------------------------------------ */
 
+/* After the kill, how long the container's PID 1 may take to end; then how
+ * long its harness may take to tear it down, polled. */
+#define STOP_KILL_WAIT_USEC     (30 * USEC_PER_SEC)
+#define STOP_TEARDOWN_WAIT_USEC (30 * USEC_PER_SEC)
+#define STOP_POLL_USEC          (50 * USEC_PER_MSEC)
+
 static bool wait_exit(int pidfd, uint64_t usec)
 {
         struct pollfd p = { .fd = pidfd, .events = POLLIN };
-        return poll(&p, 1, (int)(usec / 1000)) > 0;
+        return poll(&p, 1, (int)(usec / USEC_PER_MSEC)) > 0;
 }
 
 /* Only ever a cgroup open_leader() accepted. */
@@ -451,16 +457,16 @@ int isolate_machine_stop(const char *name, uint64_t timeout_usec, ThError *err)
         if (!wait_exit(pidfd, timeout_usec)) {
                 if (!kill_cgroup(m.cgroup))
                         (void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-                if (!wait_exit(pidfd, 30 * 1000000ull))
+                if (!wait_exit(pidfd, STOP_KILL_WAIT_USEC))
                         return th_error_set(err, ETIMEDOUT, "machine '%s' did not stop", name);
         }
         /* Until the harness tore it down (its registry lock is released). */
-        for (int i = 0; i < 600; i++) {
+        for (uint64_t waited = 0; waited < STOP_TEARDOWN_WAIT_USEC; waited += STOP_POLL_USEC) {
                 IsolateMachine again;
                 ThError scratch = {};
                 if (isolate_machine_get(name, &again, &scratch) < 0 || again.leader != m.leader)
                         return 0;
-                struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+                struct timespec ts = { .tv_nsec = (long)(STOP_POLL_USEC * NSEC_PER_USEC) };
                 nanosleep(&ts, NULL);
         }
         return 0;

@@ -7,7 +7,8 @@
  * /proc/1/exe names the sealed copy, which no one can write), and PID 1
  * holds none of the harness's memory. It runs isolate_stub_init() (init.c).
  *
- * Usage, from isolate only:
+ * Usage, from isolate only (isolate_init_argv() writes it, isolate_init_parse()
+ * reads it, both in init.c):
  *   harness-init --sync FD --stdout FD --stderr FD [--interactive] [--hold]
  *                [--user USER] [--chdir DIR] [--setup N ARG...] -- CMD [ARG...]
  * The environment is the container's. */
@@ -17,54 +18,14 @@
 
 #include "isolate-internal.h"
 
-static int fd_arg(const char *s)
-{
-        char *end;
-        long v = strtol(s, &end, 10);
-        return *s && !*end && v >= 0 && v < 65536 ? (int)v : -1;
-}
-
 int main(int argc, char **argv)
 {
         InitParams p = {
                 .env = environ, .own_image = true, .stdout_fd = -1, .stderr_fd = -1, .sync_fd = -1
         };
-        int i;
 
         (void)prctl(PR_SET_DUMPABLE, 0);
-        for (i = 1; i < argc; i++) {
-                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-                if (strcmp(a, "--") == 0) {
-                        p.argv = &argv[i + 1];
-                        break;
-                } else if (strcmp(a, "--interactive") == 0)
-                        p.interactive = true;
-                else if (strcmp(a, "--hold") == 0)
-                        p.hold = true;
-                else if (v && strcmp(a, "--user") == 0)
-                        p.user = argv[++i];
-                else if (v && strcmp(a, "--chdir") == 0)
-                        p.workdir = argv[++i];
-                else if (v && strcmp(a, "--sync") == 0)
-                        p.sync_fd = fd_arg(argv[++i]);
-                else if (v && strcmp(a, "--stdout") == 0)
-                        p.stdout_fd = fd_arg(argv[++i]);
-                else if (v && strcmp(a, "--stderr") == 0)
-                        p.stderr_fd = fd_arg(argv[++i]);
-                else if (v && strcmp(a, "--setup") == 0) {
-                        int n = fd_arg(argv[++i]);
-                        if (n <= 0 || n > argc - i - 1)
-                                break;
-                        char **setup = calloc((size_t)n + 1, sizeof(char *));
-                        if (!setup)
-                                return 127;
-                        memcpy(setup, &argv[i + 1], (size_t)n * sizeof(char *));
-                        p.setup_argv = setup;
-                        i += n;
-                } else
-                        break;
-        }
-        if (p.sync_fd < 0 || !p.argv || !p.argv[0]) {
+        if (isolate_init_parse(argc, argv, &p) < 0) {
                 static const char msg[] = "harness-init: only harness starts this program\n";
                 (void)!write(2, msg, sizeof(msg) - 1);
                 return 127;

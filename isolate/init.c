@@ -1,6 +1,6 @@
 /* isolate: the stub init of direct mode (PID 1: runs the command as PID 2,
- * reaps, forwards SIGTERM/SIGINT, exits with the command's status), the
- * user switch inside the container, and the sync-socket messages. */
+ * reaps, forwards SIGTERM/SIGINT, exits with the command's status) and the
+ * user switch inside the container. */
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -8,47 +8,120 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "isolate-internal.h"
 
-int isolate_sync_send_fds(int fd, SyncKind kind, int value, const int *fds, size_t n_fds)
+/* ---- harness-init's command line (built by PID 1, parsed by init-main.c) */
+
+/* The options, in the order they are written. */
+#define INIT_OPT_SYNC        "--sync"
+#define INIT_OPT_STDOUT      "--stdout"
+#define INIT_OPT_STDERR      "--stderr"
+#define INIT_OPT_INTERACTIVE "--interactive"
+#define INIT_OPT_HOLD        "--hold"
+#define INIT_OPT_USER        "--user"
+#define INIT_OPT_CHDIR       "--chdir"
+#define INIT_OPT_SETUP       "--setup"
+#define INIT_OPT_END         "--"
+
+/* argv[0], the options with their values, and the NULL after the command. */
+#define INIT_ARGV_FIXED 18
+#define INIT_NUMBER_MAX 24 /* an int or a size_t in decimal, with its NUL */
+
+char **isolate_init_argv(const InitParams *p)
 {
-        SyncMsg m = { .kind = kind, .value = value };
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 2)];
-        } c = {};
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (n_fds > 2)
-                return -EINVAL;
-        if (n_fds > 0) {
-                msg.msg_control = c.buf;
-                msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-                struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
-                h->cmsg_level = SOL_SOCKET;
-                h->cmsg_type = SCM_RIGHTS;
-                h->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                memcpy(CMSG_DATA(h), fds, sizeof(int) * n_fds);
+        size_t n_setup = th_strv_length(p->setup_argv), n_argv = th_strv_length(p->argv), n = 0;
+        size_t slots = INIT_ARGV_FIXED + n_setup + n_argv;
+        /* One allocation: the pointers, then the numbers they point to. */
+        char **argv = calloc(1, slots * sizeof(char *) + 4 * INIT_NUMBER_MAX);
+        if (!argv)
+                return NULL;
+        char *num = (char *)(argv + slots);
+        char *sync = num, *out = num + INIT_NUMBER_MAX, *err = num + 2 * INIT_NUMBER_MAX,
+             *nsetup = num + 3 * INIT_NUMBER_MAX;
+        th_snprintf(sync, INIT_NUMBER_MAX, "%d", p->sync_fd);
+        th_snprintf(out, INIT_NUMBER_MAX, "%d", p->stdout_fd);
+        th_snprintf(err, INIT_NUMBER_MAX, "%d", p->stderr_fd);
+        th_snprintf(nsetup, INIT_NUMBER_MAX, "%zu", n_setup);
+        argv[n++] = "harness-init";
+        argv[n++] = INIT_OPT_SYNC;
+        argv[n++] = sync;
+        if (p->stdout_fd >= 0) {
+                argv[n++] = INIT_OPT_STDOUT;
+                argv[n++] = out;
         }
-        return sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+        if (p->stderr_fd >= 0) {
+                argv[n++] = INIT_OPT_STDERR;
+                argv[n++] = err;
+        }
+        if (p->interactive)
+                argv[n++] = INIT_OPT_INTERACTIVE;
+        if (p->hold)
+                argv[n++] = INIT_OPT_HOLD;
+        if (p->user) {
+                argv[n++] = INIT_OPT_USER;
+                argv[n++] = (char *)p->user;
+        }
+        if (p->workdir) {
+                argv[n++] = INIT_OPT_CHDIR;
+                argv[n++] = (char *)p->workdir;
+        }
+        if (n_setup) {
+                argv[n++] = INIT_OPT_SETUP;
+                argv[n++] = nsetup;
+                for (size_t i = 0; i < n_setup; i++)
+                        argv[n++] = p->setup_argv[i];
+        }
+        argv[n++] = INIT_OPT_END;
+        for (size_t i = 0; i < n_argv; i++)
+                argv[n++] = p->argv[i];
+        return argv;
 }
 
-int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err)
+static int fd_arg(const char *s)
 {
-        SyncMsg m = { .kind = kind, .value = value };
-        if (err)
-                m.err = *err;
-        return send(fd, &m, sizeof(m), MSG_NOSIGNAL) < 0 ? -errno : 0;
+        char *end;
+        long v = strtol(s, &end, 10);
+        return *s && !*end && v >= 0 && v < 65536 ? (int)v : -1;
 }
 
-_Noreturn void isolate_sync_fail(int fd, const ThError *err)
+int isolate_init_parse(int argc, char **argv, InitParams *p)
 {
-        (void)isolate_sync_send(fd, SYNC_ERROR, 0, err);
-        _exit(127);
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+                if (strcmp(a, INIT_OPT_END) == 0) {
+                        p->argv = &argv[i + 1];
+                        break;
+                } else if (strcmp(a, INIT_OPT_INTERACTIVE) == 0)
+                        p->interactive = true;
+                else if (strcmp(a, INIT_OPT_HOLD) == 0)
+                        p->hold = true;
+                else if (v && strcmp(a, INIT_OPT_USER) == 0)
+                        p->user = argv[++i];
+                else if (v && strcmp(a, INIT_OPT_CHDIR) == 0)
+                        p->workdir = argv[++i];
+                else if (v && strcmp(a, INIT_OPT_SYNC) == 0)
+                        p->sync_fd = fd_arg(argv[++i]);
+                else if (v && strcmp(a, INIT_OPT_STDOUT) == 0)
+                        p->stdout_fd = fd_arg(argv[++i]);
+                else if (v && strcmp(a, INIT_OPT_STDERR) == 0)
+                        p->stderr_fd = fd_arg(argv[++i]);
+                else if (v && strcmp(a, INIT_OPT_SETUP) == 0) {
+                        int n = fd_arg(argv[++i]);
+                        if (n <= 0 || n > argc - i - 1)
+                                return -EINVAL;
+                        char **setup = calloc((size_t)n + 1, sizeof(char *));
+                        if (!setup)
+                                return -ENOMEM;
+                        memcpy(setup, &argv[i + 1], (size_t)n * sizeof(char *));
+                        p->setup_argv = setup;
+                        i += n;
+                } else
+                        return -EINVAL;
+        }
+        return p->sync_fd < 0 || !p->argv || !p->argv[0] ? -EINVAL : 0;
 }
 
 /* Looks the user up in the container's /etc/passwd (name or number). */

@@ -9,6 +9,8 @@
 
 /* What every created file, directory or symlink costs on top of its data. */
 #define ISOLATE_COPY_ENTRY_COST 512u
+/* How deep a walk of a tree the container wrote goes (copies: -ELOOP). */
+#define ISOLATE_COPY_MAX_DEPTH 256u
 
 typedef struct IsolateCopy {
         /* The kept upper dir: owners, modes, extended attributes and overlay

@@ -226,9 +226,6 @@ void isolate_userns_release(Userns *u);
 void isolate_state_sweep(const char *state_dir);
 /* "0 BASE 65536\n" (pure). */
 int isolate_userns_map_format(uid_t base, char *buf, size_t size);
-/* Opens path inside root_fd as if root_fd were "/" (openat2 with
- * RESOLVE_IN_ROOT, no magic links; O_CLOEXEC added): an fd or -errno. */
-int isolate_open_in_root(int root_fd, const char *path, int flags);
 /* A detached clone of path (recursive), idmapped to userns_fd when >= 0,
  * with attributes attr_set (MOUNT_ATTR_RDONLY...). */
 int isolate_detached_bind(int dir_fd, const char *path, int userns_fd, unsigned attr_set,
@@ -252,6 +249,12 @@ typedef struct InitParams {
 /* Runs as PID 1 of the container: forks the command as PID 2, reaps, forwards
  * SIGTERM/SIGINT, exits with the command's status. Never returns. */
 _Noreturn void isolate_stub_init(const InitParams *p);
+/* harness-init's command line, both sides (init.c): the argv that hands p
+ * to harness-init (one allocation: free() it), or NULL without memory; and
+ * its parse, into p as the caller initialised it (fds -1): 0, or -EINVAL
+ * for a command line isolate_init_argv() does not write, -ENOMEM. */
+char **isolate_init_argv(const InitParams *p);
+int isolate_init_parse(int argc, char **argv, InitParams *p);
 
 /* Messages to the worker (SOCK_SEQPACKET, one message per write). SYNC_PID
  * comes only from the outer child on a socket of its own, which PID 1 closes
@@ -276,10 +279,18 @@ typedef struct SyncMsg {
         ThError err;
 } SyncMsg;
 
+/* The wire format, both directions (sync.c). */
+#define ISOLATE_SYNC_MAX_FDS 2
 int isolate_sync_send(int fd, SyncKind kind, int value, const ThError *err);
-/* A message carrying up to two fds (SCM_RIGHTS). */
+/* A message carrying up to ISOLATE_SYNC_MAX_FDS fds (SCM_RIGHTS). */
 int isolate_sync_send_fds(int fd, SyncKind kind, int value, const int *fds, size_t n_fds);
+/* SYNC_ERROR with err, then _exit(127). */
 _Noreturn void isolate_sync_fail(int fd, const ThError *err);
+/* One message, without waiting: 1 with *ret and the fds it carried (the
+ * caller's to close; the rest of fds -1, *ret_n_fds how many came), 0 at
+ * EOF, -EBADMSG for a message of another size or whose fds did not fit
+ * (its fds closed), -EAGAIN when none is there, other -errno. */
+int isolate_sync_recv(int fd, SyncMsg *ret, int fds[ISOLATE_SYNC_MAX_FDS], size_t *ret_n_fds);
 
 /* ---- network (net.c, net-util.c) ----------------------------------------- */
 

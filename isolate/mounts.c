@@ -11,18 +11,6 @@
 
 #include "isolate-internal.h"
 
-int isolate_open_in_root(int root_fd, const char *path, int flags)
-{
-        struct open_how how = {
-                .flags = (uint64_t)flags | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
-        while (*path == '/')
-                path++;
-        int fd = (int)syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
-        return fd < 0 ? -errno : fd;
-}
-
 static int split_parent(const char *path, char *parent, size_t size, const char **ret_name)
 {
         const char *slash = strrchr(path, '/');
@@ -45,7 +33,7 @@ static int create_in(int root_fd, const char *parent, const char *name, bool is_
                      uid_t uid, gid_t gid)
 {
         _cleanup_close_ int dfd =
-                isolate_open_in_root(root_fd, parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY);
+                th_open_in_root(root_fd, parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY);
         if (dfd < 0)
                 return dfd;
         int r = create_entry(dfd, name, is_file, mode, uid, gid);
@@ -86,7 +74,7 @@ static int follow_link(int root_fd, const char *parent, const char *name, const 
                        char **ret_path)
 {
         _cleanup_close_ int dfd =
-                isolate_open_in_root(root_fd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+                th_open_in_root(root_fd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
         char target[4096];
         if (dfd < 0)
                 return dfd;
@@ -103,7 +91,7 @@ static int resolve_create(int root_fd, const char *path, bool is_file, mode_t mo
                           gid_t gid, unsigned depth, int *ret_fd)
 {
         int flags = O_PATH | (is_file ? 0 : O_DIRECTORY);
-        int fd = isolate_open_in_root(root_fd, path, flags);
+        int fd = th_open_in_root(root_fd, path, flags);
         if (fd >= 0 || fd != -ENOENT) {
                 *ret_fd = fd;
                 return fd < 0 ? fd : 0;
@@ -124,7 +112,7 @@ static int resolve_create(int root_fd, const char *path, bool is_file, mode_t mo
                 memcpy(prefix, path, i);
                 prefix[i] = 0;
                 bool last = i == len || path[i + strspn(path + i, "/")] == 0;
-                _cleanup_close_ int t = isolate_open_in_root(
+                _cleanup_close_ int t = th_open_in_root(
                         root_fd, prefix, O_PATH | (last && is_file ? 0 : O_DIRECTORY));
                 if (t >= 0)
                         continue;
@@ -144,7 +132,7 @@ static int resolve_create(int root_fd, const char *path, bool is_file, mode_t mo
                 if (r < 0 && r != -EEXIST)
                         return r;
         }
-        fd = isolate_open_in_root(root_fd, path, flags);
+        fd = th_open_in_root(root_fd, path, flags);
         if (fd < 0)
                 return fd;
         *ret_fd = fd;

@@ -27,6 +27,7 @@
 #define NET_DIR       "/run/harness/net"
 #define CONTAINER_IF  "host0"
 #define FWD_MAX_CONNS 64
+#define FWD_MAX_PORTS 16
 
 struct IsolateNet {
         int netns_fd;
@@ -374,7 +375,7 @@ static _Noreturn void forwarder(const int *listen_fds, const IsolatePort *ports,
         for (size_t i = 0; i < FWD_MAX_CONNS; i++)
                 conns[i] = (Conn){ .fd = { -1, -1 } };
         for (;;) {
-                struct pollfd p[16 + 2 * FWD_MAX_CONNS];
+                struct pollfd p[FWD_MAX_PORTS + 2 * FWD_MAX_CONNS];
                 size_t n = 0;
                 for (size_t i = 0; i < n_ports; i++)
                         p[n++] = (struct pollfd){ .fd = listen_fds[i], .events = POLLIN };
@@ -415,9 +416,9 @@ static _Noreturn void forwarder(const int *listen_fds, const IsolatePort *ports,
 
 static int start_forwarder(IsolateNet *n, const IsolateSpec *spec, uint32_t addr, ThError *err)
 {
-        if (spec->n_ports > 16)
-                return th_error_set(err, E2BIG, "at most 16 forwarded ports");
-        int fds[16];
+        if (spec->n_ports > FWD_MAX_PORTS)
+                return th_error_set(err, E2BIG, "at most %d forwarded ports", FWD_MAX_PORTS);
+        int fds[FWD_MAX_PORTS];
         size_t k = 0;
         int r = 0;
         for (; k < spec->n_ports; k++) {

@@ -44,7 +44,7 @@ static int loopback_up(void)
  *     worker.
  *  8. exec the rootfs's systemd (boot) or harness-init from the sealed memfd
  *     (direct; the stub init of init.c, as a fork when the kernel refuses). */
-static int inner_setup(Container *c, const char *root, ThError *err)
+static int inner_setup(Container *c, ThError *err)
 {
         const IsolateSpec *s = c->spec;
         int r;
@@ -61,7 +61,6 @@ static int inner_setup(Container *c, const char *root, ThError *err)
         /* The outer child left us in the new root: clone() moved the cwd
          * into our copy of the mount namespace (no path walk through the
          * host's staging dir, which our root may not traverse). */
-        (void)root;
         /* The new root came from a more privileged mount namespace, so it is
          * locked and pivot_root() refuses it (EINVAL): bind it recursively
          * onto itself and pivot into that copy, which is ours. */
@@ -154,47 +153,9 @@ void isolate_preload(void)
  * only when the kernel refused the exec. */
 static void exec_init(Container *c, const InitParams *p)
 {
-        char sync[16], out[16], err[16], nsetup[16];
-        size_t n_setup = th_strv_length(p->setup_argv), n_argv = th_strv_length(p->argv), n = 0;
-        char **argv = calloc(n_setup + n_argv + 20, sizeof(char *));
+        char **argv = isolate_init_argv(p);
         if (!argv)
                 return;
-        th_snprintf(sync, sizeof(sync), "%d", p->sync_fd);
-        th_snprintf(out, sizeof(out), "%d", p->stdout_fd);
-        th_snprintf(err, sizeof(err), "%d", p->stderr_fd);
-        th_snprintf(nsetup, sizeof(nsetup), "%zu", n_setup);
-        argv[n++] = "harness-init";
-        argv[n++] = "--sync";
-        argv[n++] = sync;
-        if (p->stdout_fd >= 0) {
-                argv[n++] = "--stdout";
-                argv[n++] = out;
-        }
-        if (p->stderr_fd >= 0) {
-                argv[n++] = "--stderr";
-                argv[n++] = err;
-        }
-        if (p->interactive)
-                argv[n++] = "--interactive";
-        if (p->hold)
-                argv[n++] = "--hold";
-        if (p->user) {
-                argv[n++] = "--user";
-                argv[n++] = (char *)p->user;
-        }
-        if (p->workdir) {
-                argv[n++] = "--chdir";
-                argv[n++] = (char *)p->workdir;
-        }
-        if (n_setup) {
-                argv[n++] = "--setup";
-                argv[n++] = nsetup;
-                for (size_t i = 0; i < n_setup; i++)
-                        argv[n++] = p->setup_argv[i];
-        }
-        argv[n++] = "--";
-        for (size_t i = 0; i < n_argv; i++)
-                argv[n++] = p->argv[i];
         const int keep[] = { p->sync_fd, p->stdout_fd, p->stderr_fd };
         for (size_t i = 0; i < ELEMENTSOF(keep); i++)
                 if (keep[i] >= 0)
@@ -203,14 +164,14 @@ static void exec_init(Container *c, const InitParams *p)
         free(argv);
 }
 
-_Noreturn void container_inner_child(Container *c, const char *root)
+_Noreturn void container_inner_child(Container *c)
 {
         ThError err = {};
         /* The outer child's channel to the worker is never the container's. */
         close(c->fd[CFD_PIDSOCK_OUTER]);
         reset_signals();
         const IsolateSpec *s = c->spec;
-        if (inner_setup(c, root, &err) < 0)
+        if (inner_setup(c, &err) < 0)
                 isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
 
         bool console = c->fd[CFD_CONSOLE_SLAVE] >= 0;

@@ -171,7 +171,7 @@ _Noreturn void container_outer_child(Container *c)
                 isolate_sync_fail(c->fd[CFD_SYNC_PID1], &err);
         }
         if (pid == 0)
-                container_inner_child(c, root);
+                container_inner_child(c);
         const int pass[] = { pidfd, root_fd };
         (void)isolate_sync_send_fds(c->fd[CFD_PIDSOCK_OUTER], SYNC_PID, 0, pass, ELEMENTSOF(pass));
         _exit(0);

@@ -9,13 +9,21 @@
 #include <sys/inotify.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "container.h"
 
 #include "isolate-copy.h"
+
+/* How long READY waits for the outer child's PID 1 message, which it sent
+ * before PID 1 could run. */
+#define PID_MSG_WAIT_MSEC 10000
+/* Reads per drain of the console or the sync socket: the container cannot
+ * keep the worker from going on. */
+#define DRAIN_MAX 64
+/* The largest errno (the kernel's MAX_ERRNO). */
+#define ERRNO_MAX 4095
 
 /* The pid a pidfd refers to, from its fdinfo; 0 once the process is gone. */
 static pid_t pidfd_pid(int pidfd)
@@ -42,41 +50,18 @@ static void wait_fail(Waiter *w, int code, const char *what)
  * (CLONE_PARENT) other than the outer child. */
 static void recv_pid(Container *c, Waiter *w, pid_t outer)
 {
-        SyncMsg m = {};
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 2)];
-        } cb;
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-        struct msghdr msg = { .msg_iov = &iov,
-                              .msg_iovlen = 1,
-                              .msg_control = cb.buf,
-                              .msg_controllen = sizeof(cb.buf) };
-        ssize_t n = recvmsg(c->fd[CFD_PIDSOCK], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        SyncMsg m;
+        int fds[ISOLATE_SYNC_MAX_FDS];
+        size_t n_fds;
+        int r = isolate_sync_recv(c->fd[CFD_PIDSOCK], &m, fds, &n_fds);
+        if (r == -EAGAIN || r == -EINTR)
                 return;
         /* One message at most, whatever it was. */
         close(TAKE_FD(c->fd[CFD_PIDSOCK]));
-        int fds[2] = { -1, -1 };
-        size_t n_fds = 0;
-        for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
-                if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        int got[8];
-                        memcpy(got, CMSG_DATA(h), (k > 8 ? 8 : k) * sizeof(int));
-                        for (size_t i = 0; i < k && i < 8; i++) {
-                                if (n_fds < 2)
-                                        fds[n_fds] = got[i];
-                                else
-                                        close(got[i]);
-                                n_fds++;
-                        }
-                }
         _cleanup_close_ int pidfd = fds[0], root = fds[1];
-        if (n <= 0)
+        if (r == 0 || (r < 0 && r != -EBADMSG))
                 return; /* the outer child failed; its error is on the sync socket */
-        if (n != (ssize_t)sizeof(m) || m.kind != SYNC_PID || n_fds != 2 ||
-            (msg.msg_flags & MSG_CTRUNC)) {
+        if (r < 0 || m.kind != SYNC_PID || n_fds != 2) {
                 wait_fail(w, EPROTO, "malformed message from the setup process");
                 return;
         }
@@ -101,34 +86,20 @@ static void recv_pid(Container *c, Waiter *w, pid_t outer)
  * which the test controls anyway. */
 static void recv_msg(Container *c, Waiter *w, pid_t outer)
 {
-        SyncMsg m = {};
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 4)];
-        } cb;
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-        struct msghdr msg = { .msg_iov = &iov,
-                              .msg_iovlen = 1,
-                              .msg_control = cb.buf,
-                              .msg_controllen = sizeof(cb.buf) };
-        ssize_t n = recvmsg(c->fd[CFD_SYNC], &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        SyncMsg m;
+        int fds[ISOLATE_SYNC_MAX_FDS];
+        size_t n_fds;
+        int r = isolate_sync_recv(c->fd[CFD_SYNC], &m, fds, &n_fds);
+        if (r == -EAGAIN || r == -EINTR)
                 return;
-        if (n <= 0) {
+        /* No fd is ever expected here. */
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                closep(&fds[i]);
+        if (r == 0 || (r < 0 && r != -EBADMSG)) {
                 w->sync_eof = true;
                 return;
         }
-        /* No fd is ever expected here. */
-        for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
-                if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-                        size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                        for (size_t i = 0; i < k && i < 4; i++) {
-                                int fd;
-                                memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
-                                close(fd);
-                        }
-                }
-        if (n != (ssize_t)sizeof(m))
+        if (r < 0)
                 return;
         switch (m.kind) {
         case SYNC_READY:
@@ -136,7 +107,7 @@ static void recv_msg(Container *c, Waiter *w, pid_t outer)
                  * the outer child sent it right after the clone. */
                 if (!w->ready && c->fd[CFD_PIDSOCK] >= 0) {
                         struct pollfd q = { .fd = c->fd[CFD_PIDSOCK], .events = POLLIN };
-                        if (poll(&q, 1, 10000) > 0)
+                        if (poll(&q, 1, PID_MSG_WAIT_MSEC) > 0)
                                 recv_pid(c, w, outer);
                 }
                 if (w->pid1_fd < 0)
@@ -152,7 +123,7 @@ static void recv_msg(Container *c, Waiter *w, pid_t outer)
                         w->failed = true;
                         w->err = m.err;
                         w->err.msg[sizeof(w->err.msg) - 1] = 0;
-                        if (w->err.code <= 0 || w->err.code > 4095)
+                        if (w->err.code <= 0 || w->err.code > ERRNO_MAX)
                                 w->err.code = EIO;
                 }
                 break;
@@ -342,7 +313,7 @@ static int console_fd(const Loop *l)
 /* Whatever the console has now, up to a bound (it is non-blocking). */
 static void console_drain(Loop *l)
 {
-        for (int i = 0; i < 64 && isolate_pty_pump(&l->pty) > 0; i++)
+        for (int i = 0; i < DRAIN_MAX && isolate_pty_pump(&l->pty) > 0; i++)
                 ;
 }
 
@@ -509,7 +480,7 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
         while ((!l.pid1_done || !l.outer_done) && loop_once(&l))
                 ;
         /* Late messages (an exec error, a failed setup) and console output. */
-        for (int i = 0; i < 64 && !w->sync_eof; i++) {
+        for (int i = 0; i < DRAIN_MAX && !w->sync_eof; i++) {
                 struct pollfd q = { .fd = c->fd[CFD_SYNC], .events = POLLIN };
                 if (poll(&q, 1, 0) <= 0)
                         break;
@@ -529,7 +500,7 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
 
 static int signal_from_name(const char *name)
 {
-        for (int i = 1; i < 65; i++) {
+        for (int i = 1; i < _NSIG; i++) {
                 const char *a = sigabbrev_np(i);
                 if (a && strcmp(a, name) == 0)
                         return i;
@@ -669,14 +640,11 @@ void container_copy_out(Container *c, const Waiter *w, IsolateResult *res,
                 /* 0700: the copy keeps set-uid files and their owners. */
                 int r = th_mkdir_p(s->keep_upper_dir, 0700);
                 _cleanup_close_ int d = open(s->keep_upper_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                _cleanup_close_ int u =
-                        openat(c->fd[CFD_UPPER], "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 _cleanup_close_ int src =
                         openat(c->fd[CFD_UPPER], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (r < 0 || d < 0 || src < 0 ||
                     isolate_copy_entry(src, "upper", d, "upper", &cp, 0) < 0)
                         th_log(TH_LOG_WARNING, "could not keep the upper dir in '%s'",
                                s->keep_upper_dir);
-                (void)u;
         }
 }

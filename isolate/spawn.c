@@ -39,13 +39,12 @@ static int check_spec(Container *c, bool *bind_is_file, ThError *err)
                 return th_error_set(err, ENOTDIR, "rootfs '%s' is not a directory", s->rootfs);
         if (root < 0)
                 return th_error_errno(err, errno, "rootfs '%s'", s->rootfs);
-        _cleanup_close_ int sh = isolate_open_in_root(root, "/bin/sh", O_PATH);
+        _cleanup_close_ int sh = th_open_in_root(root, "/bin/sh", O_PATH);
         if (sh < 0)
                 return th_error_set(err, ENOENT, "rootfs '%s' has no /bin/sh", s->rootfs);
         if (s->boot) {
                 for (size_t i = 0; i < ELEMENTSOF(systemd_paths) && !c->systemd; i++) {
-                        _cleanup_close_ int fd =
-                                isolate_open_in_root(root, systemd_paths[i], O_PATH);
+                        _cleanup_close_ int fd = th_open_in_root(root, systemd_paths[i], O_PATH);
                         if (fd >= 0)
                                 c->systemd = systemd_paths[i];
                 }

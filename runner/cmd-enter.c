@@ -51,7 +51,7 @@ int runner_cmd_enter(int argc, char **argv)
         }
         int r = isolate_machine_enter(name, optind < argc ? argv + optind : NULL, &status, &err);
         if (r < 0) {
-                th_log(TH_LOG_ERROR, "%s", err.msg[0] ? err.msg : strerror(-r));
+                th_log(TH_LOG_ERROR, "%s", err.msg);
                 return RUNNER_EXIT_INFRA;
         }
         return status;

@@ -50,7 +50,7 @@ static void print_table(const IsolateMachine *v, size_t n)
         for (size_t i = 0; i < n; i++) {
                 const IsolateMachine *m = &v[i];
                 char when[32] = "-";
-                time_t t = (time_t)(m->start_usec / 1000000);
+                time_t t = (time_t)(m->start_usec / USEC_PER_SEC);
                 struct tm tm;
                 if (localtime_r(&t, &tm))
                         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
@@ -92,7 +92,7 @@ int runner_cmd_ps(int argc, char **argv)
         ThError err = {};
         int r = isolate_machine_list(&v, &n, &err);
         if (r < 0) {
-                th_log(TH_LOG_ERROR, "%s", err.msg[0] ? err.msg : strerror(-r));
+                th_log(TH_LOG_ERROR, "%s", err.msg);
                 return RUNNER_EXIT_INFRA;
         }
         if (json)

@@ -25,7 +25,7 @@ int runner_cmd_stop(int argc, char **argv)
                 { "timeout", required_argument, NULL, 't' },
                 {},
         };
-        uint64_t timeout = 10 * UINT64_C(1000000);
+        uint64_t timeout = 10 * USEC_PER_SEC;
         int c;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -47,7 +47,7 @@ int runner_cmd_stop(int argc, char **argv)
                 ThError err = {};
                 int r = isolate_machine_stop(argv[i], timeout, &err);
                 if (r < 0) {
-                        th_log(TH_LOG_ERROR, "%s", err.msg[0] ? err.msg : strerror(-r));
+                        th_log(TH_LOG_ERROR, "%s", err.msg);
                         ret = r == -ENOENT || r == -EINVAL ? RUNNER_EXIT_USAGE : RUNNER_EXIT_INFRA;
                 }
         }

@@ -16,7 +16,7 @@
 #include "isolate.h"
 #include "runner-internal.h"
 
-#define REPO_TIMEOUT_USEC (30ull * 60 * 1000000)
+#define REPO_TIMEOUT_USEC (30 * 60 * USEC_PER_SEC)
 #define DOWNLOAD_TARGET   "/var/cache/harness-download"
 #define LOCAL_TARGET      "/var/lib/harness-local"
 

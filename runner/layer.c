@@ -22,7 +22,7 @@
 #include "isolate.h"
 #include "runner-internal.h"
 
-#define LAYER_TIMEOUT_USEC (30ull * 60 * 1000000)
+#define LAYER_TIMEOUT_USEC (30 * 60 * USEC_PER_SEC)
 #define LAYER_ID_RANGE     65536u /* the ids of a private-users container */
 #define CAPS_XATTR         "security.capability"
 

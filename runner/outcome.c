@@ -226,7 +226,7 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
                 ret->status = REPORT_ERROR;
                 snprintf(ret->type, sizeof(ret->type), "infrastructure");
                 snprintf(ret->message, sizeof(ret->message), "container could not be set up: %s",
-                         err && err->msg[0] ? err->msg : strerror(-isolate_r));
+                         err->msg);
                 return;
         }
         classify_status(res, test, timeout_usec, ret);

@@ -1,4 +1,22 @@
-/* runner: declarations shared by the runner's own files. */
+/* runner: declarations shared by the runner's own files.
+ *
+ * Returns, in the runner (README "Conventions"):
+ *  - runner_main(), the subcommands (runner_cmd_*, RunnerCommand.fn, and
+ *    `harness rootfs`'s own) and the functions named for it (exit_status())
+ *    return the process's exit status: RUNNER_EXIT_* or a container
+ *    command's own status, never -errno. They alone turn an error into an
+ *    exit status (a user's mistake: RUNNER_EXIT_USAGE, through
+ *    runner_usage_error(); anything else: RUNNER_EXIT_INFRA).
+ *  - Every other function returning int returns >= 0 on success (a value
+ *    its comment names, such as "1 when something failed" for a check that
+ *    ran) and -errno on failure, as the other modules do; never an exit
+ *    status.
+ *  - Who tells the user: a function that takes ThError *err fills it on
+ *    every failure and prints nothing; its caller prints err.msg (never a
+ *    strerror() fallback: err is always filled). A function without err
+ *    prints its own diagnostics (its comment says "Prints") and its caller
+ *    adds at most a summary line.
+ *  - bool only for a question that cannot fail. */
 #pragma once
 
 #include <getopt.h>
@@ -295,7 +313,7 @@ void runner_progress_log_sink(ThLogLevel level, const char *msg, void *userdata)
 /* Where a test sees the local apt repository of `install:` (read-only). */
 #define RUNNER_INSTALL_TARGET "/var/lib/harness-apt"
 /* How long a built repository is used before it is downloaded again. */
-#define RUNNER_INSTALL_MAX_AGE_USEC (7ull * 24 * 3600 * 1000000)
+#define RUNNER_INSTALL_MAX_AGE_USEC (7 * 24 * 3600 * USEC_PER_SEC)
 
 void runner_register_repo_builder(void);
 /* A local .deb of `install:` (relative to the suite file): its real path,

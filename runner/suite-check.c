@@ -10,9 +10,7 @@
  *   source is there, and a tree that boots has systemd;
  * - `install:` runs as root, and its local .deb files are there. */
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -124,21 +122,20 @@ static int check_release(const Suite *s, const SuiteRootfs *rs, char *const *kno
         return -EINVAL;
 }
 
-static bool tree_has_systemd(const char *dir)
+/* 1 when the tree has systemd, 0 when not, -errno when it cannot be
+ * looked at. */
+static int tree_has_systemd(const char *dir)
 {
         static const char *const paths[] = { "usr/lib/systemd/systemd", "lib/systemd/systemd" };
         _cleanup_close_ int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
-                return true; /* reported elsewhere */
+                return -errno;
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                                        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-                _cleanup_close_ int fd =
-                        (int)syscall(SYS_openat2, root, paths[i], &how, sizeof(how));
+                _cleanup_close_ int fd = th_open_in_root(root, paths[i], O_PATH);
                 if (fd >= 0)
-                        return true;
+                        return 1;
         }
-        return false;
+        return 0;
 }
 
 static int check_tree(const Suite *s, bool allow_outside)
@@ -162,7 +159,8 @@ static int check_tree(const Suite *s, bool allow_outside)
                         dir = managed;
                 fixture_tree_spec_done(&spec);
         }
-        bool systemd = !dir || tree_has_systemd(dir);
+        /* A tree that cannot be opened is reported by its own check. */
+        bool systemd = !dir || tree_has_systemd(dir) != 0;
         for (size_t i = 0; i < s->n_tests; i++) {
                 const TestSpec *t = &s->tests[i];
                 if (t->skip)

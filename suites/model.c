@@ -1,6 +1,6 @@
 /* suites: the plain-data model's lifetime (free functions), the located
- * diagnostics, regex compilation, and the helpers the runner uses to name and
- * select tests. */
+ * diagnostics, regex compilation, and the test id the runner names tests by
+ * (which tests run is the runner's choice: runner_test_selected()). */
 #include <string.h>
 
 #include "suite-internal.h"
@@ -170,24 +170,6 @@ Suite *suite_free(Suite *s)
 char *suite_test_id(const Suite *s, const TestSpec *t)
 {
         return th_strdup_printf("%s/%s", s->name ? s->name : "", t->name ? t->name : "");
-}
-
-bool suite_test_has_tag(const TestSpec *t, const char *tag)
-{
-        for (char **p = t->tags; p && *p; p++)
-                if (strcmp(*p, tag) == 0)
-                        return true;
-        return false;
-}
-
-bool suite_test_matches(const Suite *s, const TestSpec *t, const regex_t *filter, const char *tag)
-{
-        if (tag && !suite_test_has_tag(t, tag))
-                return false;
-        if (!filter)
-                return true;
-        _cleanup_free_ char *id = suite_test_id(s, t);
-        return id && regexec(filter, id, 0, NULL, 0) == 0;
 }
 
 /* Skips a bracket expression starting at p ('['); returns its last char. */

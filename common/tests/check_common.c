@@ -137,6 +137,43 @@ START_TEST(test_files__atomic_write_and_rm_rf)
 }
 END_TEST
 
+/* A tree's absolute symlink and ".." stay inside the tree, as in a
+ * container; /proc magic links are refused. */
+START_TEST(test_files__open_in_root_stays_inside)
+{
+        char dir[] = "/tmp/th-common-root-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        _cleanup_free_ char *etc = th_strdup_printf("%s/etc", dir);
+        _cleanup_free_ char *marker = th_strdup_printf("%s/etc/marker", dir);
+        _cleanup_free_ char *abs = th_strdup_printf("%s/abs", dir);
+        _cleanup_free_ char *up = th_strdup_printf("%s/up", dir);
+        ThError e = { 0 };
+        ck_assert_int_eq(th_mkdir_p(etc, 0755), 0);
+        ck_assert_int_eq(th_write_file_atomic(marker, "in", 2, &e), 0);
+        ck_assert_int_eq(symlink("/etc", abs), 0);
+        ck_assert_int_eq(symlink("../../../etc", up), 0);
+        _cleanup_close_ int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(root, 0);
+        const char *inside[] = { "/abs/marker", "up/marker", "//etc/marker" };
+        for (size_t i = 0; i < ELEMENTSOF(inside); i++) {
+                int fd = th_open_in_root(root, inside[i], O_RDONLY);
+                ck_assert_msg(fd >= 0, "%s: %d", inside[i], fd);
+                char buf[4] = { 0 };
+                ck_assert_int_eq(read(fd, buf, sizeof(buf)), 2);
+                ck_assert_str_eq(buf, "in");
+                ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+                close(fd);
+        }
+        /* The host's /etc/passwd is not the tree's. */
+        ck_assert_int_eq(th_open_in_root(root, "/abs/passwd", O_RDONLY), -ENOENT);
+        int self = open("/proc/self/root", O_PATH | O_CLOEXEC);
+        ck_assert_int_ge(self, 0);
+        ck_assert_int_lt(th_open_in_root(self, "proc/self/root/etc", O_PATH), 0);
+        close(self);
+        ck_assert_int_eq(th_rm_rf(dir), 0);
+}
+END_TEST
+
 START_TEST(test_dlopen_symbols__all_or_none_with_clear_errors)
 {
         void *cos_fn = NULL, *sin_fn = NULL;
@@ -224,6 +261,7 @@ static Suite *common_suite(void)
         tcase_add_test(tc, test_strv__push_and_free);
         tcase_add_test(tc, test_snprintf__reports_truncation);
         tcase_add_test(tc, test_files__atomic_write_and_rm_rf);
+        tcase_add_test(tc, test_files__open_in_root_stays_inside);
         tcase_add_test(tc, test_dlopen_symbols__all_or_none_with_clear_errors);
         tcase_add_test(tc, test_cescape__controls_escaped_and_round_trip);
         suite_add_tcase(s, tc);

@@ -340,7 +340,7 @@ static void run_container(const char *dir, bool private_users, bool boot, const 
                                   .binds = binds,
                                   .n_binds = 1,
                                   .output_dir = out_dir,
-                                  .timeout_usec = 60 * 1000000ULL };
+                                  .timeout_usec = 60 * USEC_PER_SEC };
                 IsolateResult r = {};
                 ThError err = {};
                 if (isolate_run(&s, &r, &err) < 0) {
@@ -535,7 +535,7 @@ START_TEST(test_devices_run__refused_program_is_fatal_and_leaves_nothing)
                                   .machine = "devices",
                                   .argv = argv,
                                   .output_dir = out_dir,
-                                  .timeout_usec = 60 * 1000000ULL };
+                                  .timeout_usec = 60 * USEC_PER_SEC };
                 IsolateResult r = {};
                 ThError err = {};
                 int x = isolate_run(&s, &r, &err);

@@ -193,7 +193,7 @@ static IsolateSpec spec_for(char **argv, const char *name)
                               .machine = "idmap",
                               .argv = argv,
                               .output_dir = out,
-                              .timeout_usec = 60 * 1000000ULL };
+                              .timeout_usec = 60 * USEC_PER_SEC };
 }
 
 static IsolateResult run_ok(const IsolateSpec *s)

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 
 #include "isolate-internal.h"
 
@@ -307,6 +308,171 @@ START_TEST(test_resolve_in_root__symlink_loop_fails)
 }
 END_TEST
 
+/* ---- harness-init's command line and the sync wire format -------------- */
+
+static int argv_count(char **argv)
+{
+        int n = 0;
+        while (argv[n])
+                n++;
+        return n;
+}
+
+START_TEST(test_init_argv__round_trip)
+{
+        char *cmd[] = { "sh", "-c", "--hold", "--", NULL };
+        char *setup[] = { "/bin/setup", "--user", NULL };
+        char *env[] = { "A=1", NULL };
+        InitParams in = { .argv = cmd,
+                          .setup_argv = setup,
+                          .env = env,
+                          .user = "nobody",
+                          .workdir = "/w d",
+                          .interactive = true,
+                          .hold = true,
+                          .stdout_fd = 7,
+                          .stderr_fd = 8,
+                          .sync_fd = 5 };
+        char **argv = isolate_init_argv(&in);
+        ck_assert_ptr_nonnull(argv);
+        ck_assert_str_eq(argv[0], "harness-init");
+        InitParams out = { .stdout_fd = -1, .stderr_fd = -1, .sync_fd = -1 };
+        ck_assert_int_eq(isolate_init_parse(argv_count(argv), argv, &out), 0);
+        ck_assert_int_eq(out.sync_fd, 5);
+        ck_assert_int_eq(out.stdout_fd, 7);
+        ck_assert_int_eq(out.stderr_fd, 8);
+        ck_assert(out.interactive && out.hold);
+        ck_assert_str_eq(out.user, "nobody");
+        ck_assert_str_eq(out.workdir, "/w d");
+        ck_assert_int_eq(th_strv_length(out.setup_argv), 2);
+        ck_assert_str_eq(out.setup_argv[0], "/bin/setup");
+        ck_assert_str_eq(out.setup_argv[1], "--user");
+        /* The command's own words are never options. */
+        ck_assert_int_eq(th_strv_length(out.argv), 4);
+        for (size_t i = 0; i < 4; i++)
+                ck_assert_str_eq(out.argv[i], cmd[i]);
+        free((void *)out.setup_argv);
+        free(argv);
+}
+END_TEST
+
+START_TEST(test_init_argv__minimal_and_refused)
+{
+        char *cmd[] = { "true", NULL };
+        InitParams in = { .argv = cmd, .stdout_fd = -1, .stderr_fd = -1, .sync_fd = 3 };
+        char **argv = isolate_init_argv(&in);
+        ck_assert_ptr_nonnull(argv);
+        ck_assert_int_eq(argv_count(argv), 5); /* harness-init --sync 3 -- true */
+        InitParams out = { .stdout_fd = -1, .stderr_fd = -1, .sync_fd = -1 };
+        ck_assert_int_eq(isolate_init_parse(argv_count(argv), argv, &out), 0);
+        ck_assert_int_eq(out.stdout_fd, -1);
+        ck_assert(!out.interactive && !out.hold && !out.user && !out.setup_argv);
+        free(argv);
+
+        char *no_sync[] = { "harness-init", "--", "true", NULL };
+        char *no_cmd[] = { "harness-init", "--sync", "3", "--", NULL };
+        char *unknown[] = { "harness-init", "--sync", "3", "--bogus", "--", "true", NULL };
+        char *short_setup[] = { "harness-init", "--sync", "3", "--setup", "5", "a", NULL };
+        char **bad[] = { no_sync, no_cmd, unknown, short_setup };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                InitParams o = { .stdout_fd = -1, .stderr_fd = -1, .sync_fd = -1 };
+                ck_assert_int_eq(isolate_init_parse(argv_count(bad[i]), bad[i], &o), -EINVAL);
+        }
+}
+END_TEST
+
+static bool fd_open(int fd)
+{
+        return fcntl(fd, F_GETFD) >= 0;
+}
+
+START_TEST(test_sync__recv_what_send_sent)
+{
+        int sp[2];
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+        SyncMsg m;
+        int fds[ISOLATE_SYNC_MAX_FDS];
+        size_t n;
+        ck_assert_int_eq(isolate_sync_recv(sp[0], &m, fds, &n), -EAGAIN);
+
+        ThError e = {};
+        th_error_set(&e, ENOENT, "setup: %s", "gone");
+        ck_assert_int_eq(isolate_sync_send(sp[1], SYNC_ERROR, 3, &e), 0);
+        ck_assert_int_eq(isolate_sync_recv(sp[0], &m, fds, &n), 1);
+        ck_assert_int_eq(m.kind, SYNC_ERROR);
+        ck_assert_int_eq(m.value, 3);
+        ck_assert_int_eq(m.err.code, ENOENT);
+        ck_assert_str_eq(m.err.msg, e.msg);
+        ck_assert_uint_eq(n, 0);
+        ck_assert_int_eq(fds[0], -1);
+
+        int pass[2] = { open("/", O_PATH | O_CLOEXEC), open("/", O_PATH | O_CLOEXEC) };
+        ck_assert_int_eq(isolate_sync_send_fds(sp[1], SYNC_PID, 0, pass, 2), 0);
+        ck_assert_int_eq(isolate_sync_recv(sp[0], &m, fds, &n), 1);
+        ck_assert_int_eq(m.kind, SYNC_PID);
+        ck_assert_uint_eq(n, 2);
+        ck_assert(fd_open(fds[0]) && fd_open(fds[1]));
+        ck_assert_int_eq(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+        close(fds[0]);
+        close(fds[1]);
+        ck_assert_int_eq(isolate_sync_send_fds(sp[1], SYNC_PID, 0, pass, 3), -EINVAL);
+        close(pass[0]);
+        close(pass[1]);
+
+        close(sp[1]);
+        ck_assert_int_eq(isolate_sync_recv(sp[0], &m, fds, &n), 0);
+        close(sp[0]);
+}
+END_TEST
+
+/* What a forger sends: a short message, one with more fds than the format
+ * has; refused, and no fd of it stays open in the receiver. */
+START_TEST(test_sync__recv_refuses_malformed)
+{
+        int sp[2];
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+        SyncMsg m;
+        int fds[ISOLATE_SYNC_MAX_FDS];
+        size_t n;
+        int kind = SYNC_READY;
+        ck_assert_int_eq(send(sp[1], &kind, sizeof(kind), 0), (ssize_t)sizeof(kind));
+        ck_assert_int_eq(isolate_sync_recv(sp[0], &m, fds, &n), -EBADMSG);
+
+        int three[3] = { open("/", O_PATH | O_CLOEXEC), open("/", O_PATH | O_CLOEXEC),
+                         open("/", O_PATH | O_CLOEXEC) };
+        SyncMsg out = { .kind = SYNC_PID };
+        struct iovec iov = { .iov_base = &out, .iov_len = sizeof(out) };
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(three))];
+        } c = {};
+        struct msghdr msg = { .msg_iov = &iov,
+                              .msg_iovlen = 1,
+                              .msg_control = c.buf,
+                              .msg_controllen = sizeof(c.buf) };
+        struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(three));
+        memcpy(CMSG_DATA(h), three, sizeof(three));
+        ck_assert_int_eq(sendmsg(sp[1], &msg, 0), (ssize_t)sizeof(out));
+        for (size_t i = 0; i < 3; i++)
+                close(three[i]);
+        int before = open("/", O_PATH | O_CLOEXEC);
+        close(before);
+        ck_assert_int_eq(isolate_sync_recv(sp[0], &m, fds, &n), -EBADMSG);
+        ck_assert_int_eq(fds[0], -1);
+        ck_assert_int_eq(fds[1], -1);
+        ck_assert_uint_eq(n, 0);
+        /* The lowest free fd is the one it was before the receive: none kept. */
+        int after = open("/", O_PATH | O_CLOEXEC);
+        ck_assert_int_eq(after, before);
+        close(after);
+        close(sp[0]);
+        close(sp[1]);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("isolate_plan");
@@ -322,6 +488,10 @@ int main(void)
         tcase_add_test(tc, test_caps_bounding__drops_host_only);
         tcase_add_test(tc, test_caps_bounding__keep_adds_and_rejects_unknown);
         tcase_add_test(tc, test_formats__uid_map_and_cpu);
+        tcase_add_test(tc, test_init_argv__round_trip);
+        tcase_add_test(tc, test_init_argv__minimal_and_refused);
+        tcase_add_test(tc, test_sync__recv_what_send_sent);
+        tcase_add_test(tc, test_sync__recv_refuses_malformed);
         suite_add_tcase(s, tc);
         TCase *rs = tcase_create("resolve");
         tcase_add_checked_fixture(rs, make_root, remove_root);

@@ -126,7 +126,7 @@ static IsolateSpec base_spec(char **argv, const char *name)
                               .machine = "check",
                               .argv = argv,
                               .output_dir = outdir(name),
-                              .timeout_usec = 60 * 1000000ULL };
+                              .timeout_usec = 60 * USEC_PER_SEC };
 }
 
 static IsolateResult run_ok(const IsolateSpec *s)
@@ -256,11 +256,11 @@ static void check_kept(bool boot)
         ThError err = {};
 
         s.boot = boot;
-        s.timeout_usec = 2 * 1000000ULL;
+        s.timeout_usec = 2 * USEC_PER_SEC;
         s.hold = hold_probe;
         s.hold_userdata = &h;
         if (boot)
-                s.timeout_usec = 30 * 1000000ULL;
+                s.timeout_usec = 30 * USEC_PER_SEC;
         IsolateResult r = run_ok(&s);
         ck_assert_int_eq(h.calls, 1);
         ck_assert_int_eq(h.exit_status, 3);
@@ -310,13 +310,13 @@ START_TEST(test_run__timeout_kills_everything)
         char *argv[] = { "/bin/sh", "-c", "sleep 100.0472 & sleep 100.0472 & sleep 100.0472",
                          NULL };
         IsolateSpec s = base_spec(argv, "timeout");
-        s.timeout_usec = 2 * 1000000ULL;
+        s.timeout_usec = 2 * USEC_PER_SEC;
         uint64_t t = th_now_usec();
         IsolateResult r = run_ok(&s);
         uint64_t took = th_now_usec() - t;
         ck_assert_int_eq(r.status, ISOLATE_TIMEOUT);
         ck_assert(r.timed_out);
-        ck_assert_msg(took < 4 * 1000000ULL, "took %llu us", (unsigned long long)took);
+        ck_assert_msg(took < 4 * USEC_PER_SEC, "took %llu us", (unsigned long long)took);
         ck_assert(!process_running("sleep 100.0472"));
 }
 END_TEST
@@ -326,7 +326,7 @@ START_TEST(test_run__boot_timeout)
         char *argv[] = { "/bin/sleep", "100.0472", NULL };
         IsolateSpec s = base_spec(argv, "boottimeout");
         s.boot = true;
-        s.timeout_usec = 8 * 1000000ULL;
+        s.timeout_usec = 8 * USEC_PER_SEC;
         IsolateResult r = run_ok(&s);
         ck_assert_int_eq(r.status, ISOLATE_TIMEOUT);
         ck_assert(!process_running("sleep 100.0472"));
@@ -338,7 +338,7 @@ START_TEST(test_run__fork_bomb_contained)
         char *argv[] = { "/bin/sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 3; exit 0", NULL };
         IsolateSpec s = base_spec(argv, "forkbomb");
         s.limits.pids = 64;
-        s.timeout_usec = 6 * 1000000ULL;
+        s.timeout_usec = 6 * USEC_PER_SEC;
         IsolateResult r = run_ok(&s);
         ck_assert(r.pids_limit_hit);
         ck_assert(r.status == ISOLATE_TIMEOUT || r.status == ISOLATE_EXITED);

@@ -99,7 +99,7 @@ static const char *run_failing_at(const char *step, pid_t *ret_pid)
                                   .binds = &b,
                                   .n_binds = 1,
                                   .output_dir = outdir,
-                                  .timeout_usec = 60 * 1000000ULL };
+                                  .timeout_usec = 60 * USEC_PER_SEC };
                 IsolateResult r = {};
                 ThError err = {};
                 isolate_prepare_fail_at(step);

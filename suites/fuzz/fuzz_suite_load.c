@@ -12,10 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Suite *s = NULL;
 
         if (suite_load_buffer("fuzz.yaml", (const char *)data, size, &s, &diags) >= 0) {
-                for (size_t i = 0; i < s->n_tests; i++) {
+                for (size_t i = 0; i < s->n_tests; i++)
                         free(suite_test_id(s, &s->tests[i]));
-                        (void)suite_test_matches(s, &s->tests[i], NULL, "x");
-                }
         }
         for (size_t i = 0; i < diags.n; i++)
                 free(suite_diag_format(&diags.items[i]));

@@ -366,62 +366,10 @@ YAML
                         bad "$t: enter without a terminal on its stdio: controlling terminal '$ctty'"
 
                 # On a terminal: a pty, window size passed through, Ctrl-] x3 leaves.
-                timeout 90 python3 - "$h" "$name" >"$work/pty-$t.log" 2>&1 <<'PY'
-import fcntl, os, pty, select, signal, struct, sys, termios, time
-h, name = sys.argv[1], sys.argv[2]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(h, [h, "enter", name, "/bin/sh"])
-def size(rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-size(41, 101)
-out = b""
-def expect(pat, secs):
-    global out
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if pat.encode() in out:
-            return True
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if fd in r:
-            try:
-                d = os.read(fd, 4096)
-            except OSError:
-                return pat.encode() in out
-            if not d:
-                break
-            out += d
-    return pat.encode() in out
-time.sleep(1.5)
-os.write(fd, b"stty size; echo S1-$((1+1))\n")
-print("initial size seen:", expect("41 101", 15) and expect("S1-2", 5))
-size(52, 123)
-time.sleep(0.5)
-out = b""
-os.write(fd, b"stty size; echo S2-$((1+1))\n")
-print("resize seen:", expect("52 123", 15) and expect("S2-2", 5))
-mode = termios.tcgetattr(fd)
-print("raw while inside:", not (mode[3] & termios.ICANON))
-os.write(fd, b"\x1d\x1d\x1d")
-end = time.monotonic() + 15
-gone = False
-while time.monotonic() < end:
-    p, st = os.waitpid(pid, os.WNOHANG)
-    if p == pid:
-        gone = True
-        break
-    try:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if fd in r:
-            os.read(fd, 4096)
-    except OSError:
-        pass
-print("ctrl-] x3 left:", gone)
-if not gone:
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-PY
-                for what in "initial size seen" "resize seen" "ctrl-] x3 left"; do
+                timeout 90 python3 "$here/../lib/pty-console.py" --leave-timeout 15 -- \
+                        "$h" enter "$name" /bin/sh >"$work/pty-$t.log" 2>&1
+                for what in "initial size seen" "resize seen" "raw while inside" "ctrl-] x3 left" \
+                        "mode restored"; do
                         grep -q "^$what: True" "$work/pty-$t.log" && ok "$t: pty: $what" ||
                                 bad "$t: pty: not $what"
                 done

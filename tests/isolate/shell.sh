@@ -201,62 +201,8 @@ fi
 
 # ---- a terminal: window size followed, Ctrl-] x3 leaves, mode restored -----
 if command -v python3 >/dev/null; then
-        timeout 120 python3 - "$H" "$T" >"$WORK/pty.log" 2>&1 <<'PY'
-import fcntl, os, pty, select, signal, struct, sys, termios, time
-h, tree = sys.argv[1], sys.argv[2]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(h, [h, "shell", "-x", "-D", tree, "--", "/bin/sh"])
-def size(rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-size(41, 101)
-out = b""
-def expect(pat, secs):
-    global out
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if pat.encode() in out:
-            return True
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if fd in r:
-            try:
-                d = os.read(fd, 4096)
-            except OSError:
-                return pat.encode() in out
-            if not d:
-                break
-            out += d
-    return pat.encode() in out
-time.sleep(1.5)
-os.write(fd, b"stty size; echo S1-$((1+1))\n")
-print("initial size seen:", expect("41 101", 15) and expect("S1-2", 5))
-size(52, 123)
-time.sleep(0.5)
-out = b""
-os.write(fd, b"stty size; echo S2-$((1+1))\n")
-print("resize seen:", expect("52 123", 15) and expect("S2-2", 5))
-print("raw while inside:", not (termios.tcgetattr(fd)[3] & termios.ICANON))
-os.write(fd, b"\x1d\x1d\x1d")
-end = time.monotonic() + 30
-gone = False
-while time.monotonic() < end:
-    p, st = os.waitpid(pid, os.WNOHANG)
-    if p == pid:
-        gone = True
-        break
-    try:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if fd in r:
-            os.read(fd, 4096)
-    except OSError:
-        pass
-print("ctrl-] x3 left:", gone)
-if gone:
-    print("mode restored:", bool(termios.tcgetattr(fd)[3] & termios.ICANON))
-else:
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-PY
+        timeout 120 python3 "$(dirname "$0")/../lib/pty-console.py" -- \
+                "$H" shell -x -D "$T" -- /bin/sh >"$WORK/pty.log" 2>&1
         for what in "initial size seen" "resize seen" "raw while inside" "ctrl-] x3 left" \
                 "mode restored"; do
                 grep -q "^$what: True" "$WORK/pty.log" && ok "terminal: $what" ||

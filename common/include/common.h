@@ -38,7 +38,6 @@ int th_error_errno(ThError *err, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* Prepend "ctx: " to an existing message; returns -err->code. */
 int th_error_prefix(ThError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void th_error_clear(ThError *err);
 
 /* ---- cleanup ------------------------------------------------------------ */
 
@@ -171,6 +170,14 @@ void th_log_stderr_sink(ThLogLevel level, const char *msg, void *userdata);
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* Time is kept in microseconds (uint64_t ..._usec); one spelling of the
+ * units, as systemd's. */
+#define USEC_PER_SEC  1000000ULL
+#define USEC_PER_MSEC 1000ULL
+#define NSEC_PER_USEC 1000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC  1000000000ULL
+
 /* Monotonic and wall clocks in microseconds. */
 uint64_t th_now_usec(void);
 uint64_t th_realtime_usec(void);
@@ -188,6 +195,10 @@ int th_write_file_atomic(const char *path, const void *buf, size_t len, ThError 
 int th_mkdir_p(const char *path, mode_t mode);
 /* rm -rf that never crosses into another mount and never follows symlinks. */
 int th_rm_rf(const char *path);
+/* Opens path inside root_fd as if root_fd were "/" (openat2 with
+ * RESOLVE_IN_ROOT, no magic links; O_CLOEXEC added), as a container or a
+ * tree's own symlinks would resolve it: an fd or -errno. */
+int th_open_in_root(int root_fd, const char *path, int flags);
 
 /* snprintf into a fixed buffer; returns -ENAMETOOLONG on truncation. */
 int th_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

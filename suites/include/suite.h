@@ -227,13 +227,6 @@ SuiteNetwork suite_network_from_string(const char *s);
 /* The stable id of a test, "SUITE-NAME/TEST-NAME"; malloc'ed, NULL on OOM. */
 char *suite_test_id(const Suite *s, const TestSpec *t);
 
-/* Whether a test is selected: filter (may be NULL) is matched against the
- * test id "SUITE/TEST", tag (may be NULL) must be one of the test's tags. */
-bool suite_test_matches(const Suite *s, const TestSpec *t, const regex_t *filter, const char *tag);
-
 /* Whether an `install:` item names a local .deb file (has a `/`, ends in
  * `.deb`) rather than a package of the archive. */
 bool suite_install_is_local(const char *item);
-
-/* Whether the test carries tag. */
-bool suite_test_has_tag(const TestSpec *t, const char *tag);
