@@ -48,7 +48,9 @@ typedef struct Dep8Test {
                         * (N counts from 1 the Test-Command stanzas without
                         * test-name=, as autopkgtest) */
         char *path;    /* Tests: the script relative to the source root
-                        * ("debian/tests/a", after Tests-Directory:); NULL for Test-Command */
+                        * ("debian/tests/a", after Tests-Directory:); NULL for Test-Command.
+                        * A name with a '/' makes a path not to be used: such a test is
+                        * skipped (dep8_test_skip_reason) */
         char *command; /* Test-Command: as written (continuation lines joined); NULL for Tests */
         char *depends; /* Depends: as written, continuation lines joined; "@" when absent */
         uint32_t restrictions;       /* Dep8Restriction bits */
