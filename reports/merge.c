@@ -5,6 +5,7 @@
  * name are joined, and every count is recomputed from the testcases present. */
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 
 #include "report-internal.h"
 #include "xml-lib.h"
@@ -35,6 +36,12 @@ typedef struct Merge {
         char *const *inputs;
         CaseKey *keys;
         size_t n_keys, cap_keys;
+        /* The inputs' runs, for the merged run's wall time: the longest, and
+         * from the earliest start to the latest end (timestamps have whole
+         * seconds). */
+        double longest;
+        time_t first_start;
+        double last_end;
 } Merge;
 
 static bool is_element(const xmlNode *n, const char *name)
@@ -200,6 +207,43 @@ static int add_suite(Merge *m, xmlNodePtr suite, size_t input)
         return 0;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" (UTC, as written by harness; anything after the
+ * seconds is ignored); 0 if not one. */
+static time_t parse_timestamp(const xmlChar *s)
+{
+        struct tm tm = {};
+
+        if (!s || !strptime((const char *)s, "%Y-%m-%dT%H:%M:%S", &tm))
+                return 0;
+        return timegm(&tm);
+}
+
+/* One input's run: its time and start (its root's, or its earliest suite's
+ * timestamp). */
+static void note_run(Merge *m, xmlNodePtr root)
+{
+        _cleanup_xml_str_ xmlChar *t = sym_xmlGetProp(root, XML_STR("time"));
+        _cleanup_xml_str_ xmlChar *ts = sym_xmlGetProp(root, XML_STR("timestamp"));
+        double time = parse_seconds(t);
+        time_t start = parse_timestamp(ts);
+
+        for (xmlNodePtr n = root->children; start == 0 && n; n = n->next)
+                if (is_element(n, "testsuite")) {
+                        _cleanup_xml_str_ xmlChar *sts = sym_xmlGetProp(n, XML_STR("timestamp"));
+                        time_t st = parse_timestamp(sts);
+                        if (st > 0 && (start == 0 || st < start))
+                                start = st;
+                }
+        if (time > m->longest)
+                m->longest = time;
+        if (start > 0) {
+                if (m->first_start == 0 || start < m->first_start)
+                        m->first_start = start;
+                if ((double)start + time > m->last_end)
+                        m->last_end = (double)start + time;
+        }
+}
+
 static int add_input(Merge *m, size_t input, ThError *err)
 {
         const char *path = m->inputs[input];
@@ -211,6 +255,8 @@ static int add_input(Merge *m, size_t input, ThError *err)
         if (r < 0)
                 return r;
         root = sym_xmlDocGetRootElement(doc);
+        if (root && (is_element(root, "testsuite") || is_element(root, "testsuites")))
+                note_run(m, root);
         if (root && is_element(root, "testsuite"))
                 r = add_suite(m, root, input);
         else if (root && is_element(root, "testsuites"))
@@ -294,15 +340,17 @@ static void recount(Merge *m)
         _cleanup_xml_str_ xmlChar *earliest = NULL;
         ReportCounts t = {};
         char secs[REPORT_SECONDS_MAX];
-        double time = 0;
+        /* The merged run's wall time, not the sum of the shards': they
+         * usually ran side by side. */
+        double time = m->longest;
 
+        if (m->first_start > 0 && m->last_end - (double)m->first_start > time)
+                time = m->last_end - (double)m->first_start;
         for (xmlNodePtr s = m->root->children; s; s = s->next) {
                 if (!is_element(s, "testsuite"))
                         continue;
                 _cleanup_xml_str_ xmlChar *ts = sym_xmlGetProp(s, XML_STR("timestamp"));
-                _cleanup_xml_str_ xmlChar *st = sym_xmlGetProp(s, XML_STR("time"));
                 recount_suite(s, &t);
-                time += parse_seconds(st);
                 if (ts && (!earliest || sym_xmlStrcmp(ts, earliest) < 0)) {
                         sym_xmlFree(earliest);
                         earliest = TAKE_PTR(ts);

@@ -1,5 +1,6 @@
-/* runner: `harness merge -o OUT IN...`: joins JUnit reports (typically one
- * per --shard I/N run) into one file. The merging itself is in reports/. */
+/* runner: `harness merge -o OUT IN...`: joins JUnit, TAP or JSON reports
+ * (typically one per --shard I/N run) into one file of the same format. The
+ * merging itself, and telling the formats apart, is in reports/. */
 #include <getopt.h>
 
 #include "report.h"
@@ -9,9 +10,11 @@
 static const char usage[] =
         "Usage: harness merge -o OUTPUT INPUT...\n"
         "\n"
-        "Merge JUnit XML reports (for example one per --shard I/N run) into one.\n"
-        "Suites of the same name are joined and every count is recomputed; the\n"
-        "same test case in two inputs is an error.\n"
+        "Merge reports of one format (for example one per --shard I/N run) into\n"
+        "one: JUnit XML, TAP or JSON (CTRF), told apart by their content. JUnit:\n"
+        "suites of the same name are joined and every count is recomputed; TAP:\n"
+        "test points renumbered under one plan; JSON: tests joined and the summary\n"
+        "recomputed. The same test in two inputs is an error.\n"
         "\n"
         "Options:\n"
         "  -o, --output FILE  the merged report (written atomically)\n"
@@ -48,7 +51,7 @@ int runner_cmd_merge(int argc, char **argv)
         if (optind >= argc)
                 return runner_usage_error("merge", "no input files given");
 
-        if (report_merge_junit(argv + optind, (size_t)(argc - optind), output, &err) < 0) {
+        if (report_merge(argv + optind, (size_t)(argc - optind), output, &err) < 0) {
                 th_log(TH_LOG_ERROR, "merge: %s", err.msg);
                 return RUNNER_EXIT_USAGE;
         }
