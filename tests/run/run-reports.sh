@@ -108,6 +108,19 @@ print('summary', s['tests'], s['passed'], s['failed'], s['skipped'], s['flaky'])
 PY
 }
 
+# ---- the report options' usage errors (exit 2, nothing run) ------------
+for bad in "--junit-flavor ant" "--tap-version 12" "--tap-version 15" \
+        "--attachments-relative-to $work/missing"; do
+        # shellcheck disable=SC2086
+        "$h" run $bad --junit x.xml nothing.yaml >usage.log 2>&1
+        rc=$?
+        check "run $bad: exit 2 ($rc) naming the option" \
+                sh -c "[ $rc -eq 2 ] && grep -q -- '${bad%% *}' usage.log"
+done
+"$h" run --help >help.log 2>&1
+check "run --help says the TAP version line is 13 by default" \
+        sh -c 'grep -q -- "--tap-version 13|14" help.log && grep -q "default 13" help.log && ! grep -q "TAP 14 report" help.log'
+
 # ---- the whole run, default flavor ---------------------------------------
 t0=$(now)
 run_suites all --junit all.xml --tap all.tap --json all.json
