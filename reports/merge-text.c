@@ -704,7 +704,8 @@ static int detect_format(const char *path, MergeFormat *ret, ThError *err)
         return 0;
 }
 
-int report_merge(char *const *inputs, size_t n_inputs, const char *output, ThError *err)
+int report_merge(char *const *inputs, size_t n_inputs, const ReportOptions *opts,
+                 const char *output, ThError *err)
 {
         MergeFormat first = MERGE_UNKNOWN;
         int r;
@@ -733,6 +734,8 @@ int report_merge(char *const *inputs, size_t n_inputs, const char *output, ThErr
         case MERGE_JUNIT:
         case MERGE_UNKNOWN:
         default:
-                return report_merge_junit(inputs, n_inputs, output, err);
+                return report_merge_junit_as(inputs, n_inputs,
+                                             opts ? opts->junit_flavor : REPORT_JUNIT_DEFAULT,
+                                             output, err);
         }
 }

@@ -107,15 +107,21 @@ int report_write_tap(const ReportRun *run, const ReportOptions *opts, const char
                      ThError *err);
 int report_write_json(const ReportRun *run, const ReportOptions *opts, const char *path,
                       ThError *err);
-/* Merges JUnit files (from shards) into one. */
+/* Merges JUnit files (from shards) into one, of the default flavor. */
 int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output, ThError *err);
+/* The same, written as the flavor says: jenkins and surefire leave out
+ * what their XSDs refuse, surefire has one <testsuite> root. */
+int report_merge_junit_as(char *const *inputs, size_t n_inputs, ReportJunitFlavor flavor,
+                          const char *output, ThError *err);
 /* Merges TAP streams written by report_write_tap(): test points renumbered,
  * one plan, the highest version line. */
 int report_merge_tap(char *const *inputs, size_t n_inputs, const char *output, ThError *err);
 /* Merges CTRF JSON reports: tests concatenated, the summary recomputed. */
 int report_merge_json(char *const *inputs, size_t n_inputs, const char *output, ThError *err);
-/* Detects the inputs' format (all must share it) and merges them. */
-int report_merge(char *const *inputs, size_t n_inputs, const char *output, ThError *err);
+/* Detects the inputs' format (all must share it) and merges them; opts
+ * (may be NULL) gives the JUnit flavor of a JUnit merge. */
+int report_merge(char *const *inputs, size_t n_inputs, const ReportOptions *opts,
+                 const char *output, ThError *err);
 
 void report_run_done(ReportRun *run);
 void report_suite_done(ReportSuite *s);

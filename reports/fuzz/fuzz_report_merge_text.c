@@ -43,13 +43,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(again, sizeof(again), "%s/again", dir);
 
         char *inputs[] = { in, in };
-        if (report_merge(inputs, 1, out, &e) < 0) {
+        if (report_merge(inputs, 1, NULL, out, &e) < 0) {
                 if (e.msg[0] == '\0')
                         abort(); /* every failure says why */
         } else {
                 char *outs[] = { out };
                 e = (ThError){};
-                if (report_merge(outs, 1, again, &e) < 0)
+                if (report_merge(outs, 1, NULL, again, &e) < 0)
                         abort(); /* a merged report is a valid input */
                 size_t la, lb;
                 _cleanup_free_ char *a = slurp(out, &la);
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 /* the same document twice: a duplicate unless it has no
                  * test (or only the interrupted-run one) */
                 e = (ThError){};
-                int r = report_merge(inputs, 2, out, &e);
+                int r = report_merge(inputs, 2, NULL, out, &e);
                 if (r < 0 && r != -EEXIST)
                         abort();
         }

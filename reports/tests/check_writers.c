@@ -1084,7 +1084,7 @@ START_TEST(test_merge__tap_and_json_shards_equal_the_full_run)
                 ck_assert_int_eq(writers[f](&s2, NULL, p2, NULL), 0);
                 char *inputs[] = { p2, p1 };
                 ThError e = {};
-                ck_assert_msg(report_merge(inputs, 2, pm, &e) == 0, "%s", e.msg);
+                ck_assert_msg(report_merge(inputs, 2, NULL, pm, &e) == 0, "%s", e.msg);
 
                 _cleanup_free_ char *a = NULL, *b = NULL;
                 char *argv_f[] = { (char *)(f == 0 ? "perl" : "python3"),
@@ -1098,7 +1098,7 @@ START_TEST(test_merge__tap_and_json_shards_equal_the_full_run)
 
                 /* the same shard twice */
                 char *twice[] = { p1, p1 };
-                ck_assert_int_eq(report_merge(twice, 2, pm, &e), -EEXIST);
+                ck_assert_int_eq(report_merge(twice, 2, NULL, pm, &e), -EEXIST);
                 ck_assert_msg(strstr(e.msg, "is in both") != NULL, "%s", e.msg);
         }
 
@@ -1121,10 +1121,76 @@ START_TEST(test_merge__tap_and_json_shards_equal_the_full_run)
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *inputs[] = { bad[i].a, bad[i].b };
                 ThError e = {};
-                ck_assert_int_eq(report_merge(inputs, bad[i].b ? 2 : 1, out, &e), -EINVAL);
+                ck_assert_int_eq(report_merge(inputs, bad[i].b ? 2 : 1, NULL, out, &e), -EINVAL);
                 ck_assert_msg(strstr(e.msg, bad[i].needle) != NULL, "'%s' lacks '%s'", e.msg,
                               bad[i].needle);
                 ck_assert_int_eq(access(out, F_OK), -1);
+        }
+        report_run_done(&full);
+        report_run_done(&s1);
+        report_run_done(&s2);
+}
+END_TEST
+
+/* Shards merged as a strict flavor pass that flavor's schema, whatever the
+ * inputs' flavor; merged as the default they would not. */
+START_TEST(test_merge__as_a_flavor_passes_its_schema)
+{
+        ReportRun s1, s2;
+        build_run(&s1, 1);
+        build_run(&s2, 2);
+        static const struct {
+                ReportJunitFlavor in, out;
+                const char *xsd;
+        } cases[] = {
+                { REPORT_JUNIT_JENKINS, REPORT_JUNIT_JENKINS, "junit-10.xsd" },
+                { REPORT_JUNIT_DEFAULT, REPORT_JUNIT_JENKINS, "junit-10.xsd" },
+                { REPORT_JUNIT_DEFAULT, REPORT_JUNIT_SUREFIRE, "surefire-test-report.xsd" },
+                { REPORT_JUNIT_SUREFIRE, REPORT_JUNIT_SUREFIRE, "surefire-test-report.xsd" },
+                { REPORT_JUNIT_JENKINS, REPORT_JUNIT_SUREFIRE, "surefire-test-report.xsd" },
+        };
+        ReportRun full;
+        build_run(&full, 0);
+        /* what the strict flavors leave of the full run (no properties) */
+        ReportOptions strict = { .junit_flavor = REPORT_JUNIT_JENKINS };
+        _cleanup_free_ char *pf = write_junit(&full, &strict, "full.xml");
+        _cleanup_free_ char *want = junit_summary(pf);
+        /* the counts line of the root and per suite differ by flavor; the
+         * testcases (first line) do not */
+        want[strcspn(want, "\n")] = '\0';
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ReportOptions o = { .junit_flavor = cases[i].in };
+                _cleanup_free_ char *p1 = write_junit(&s1, &o, "s1.xml");
+                _cleanup_free_ char *p2 = write_junit(&s2, &o, "s2.xml");
+                _cleanup_free_ char *pm = tmp_path("merged.xml");
+                char *inputs[] = { p1, p2 };
+                ThError e = {};
+                ck_assert_msg(report_merge_junit_as(inputs, 2, cases[i].out, pm, &e) == 0, "%s",
+                              e.msg);
+                ck_assert_msg(xsd_check(cases[i].xsd, pm, false) == 0,
+                              "%s rejects a merge %s -> %s", cases[i].xsd,
+                              report_junit_flavor_to_string(cases[i].in),
+                              report_junit_flavor_to_string(cases[i].out));
+                _cleanup_free_ char *got = junit_summary(pm);
+                got[strcspn(got, "\n")] = '\0';
+                ck_assert_str_eq(want, got);
+                xmlDocPtr doc = parse_xml(pm);
+                ck_assert_xpath_num(doc, "count(//testcase)", N_ALPHA + N_BETA);
+                if (cases[i].out == REPORT_JUNIT_SUREFIRE) {
+                        ck_assert_xpath_num(doc, "/testsuite/@tests", N_ALPHA + N_BETA);
+                        ck_assert_xpath_num(doc, "/testsuite/@failures", 3);
+                        ck_assert_xpath_num(doc, "/testsuite/@flakes", 1);
+                        ck_assert_xpath_num(doc, "/testsuite/@time", 2.5);
+                }
+                xmlFreeDoc(doc);
+
+                /* the default merge keeps the testsuites attributes that
+                 * junit-10.xsd refuses */
+                if (cases[i].in == REPORT_JUNIT_JENKINS && cases[i].out == REPORT_JUNIT_JENKINS) {
+                        ck_assert_int_eq(report_merge_junit(inputs, 2, pm, &e), 0);
+                        ck_assert_int_ne(xsd_check(cases[i].xsd, pm, true), 0);
+                }
         }
         report_run_done(&full);
         report_run_done(&s1);
@@ -1170,6 +1236,7 @@ static Suite *writers_suite(void)
         tcase_add_test(tc, test_merge__rejects_bad_input_naming_the_file);
         tcase_add_test(tc, test_merge__rejects_the_same_testcase_twice);
         tcase_add_test(tc, test_merge__tap_and_json_shards_equal_the_full_run);
+        tcase_add_test(tc, test_merge__as_a_flavor_passes_its_schema);
         suite_add_tcase(s, tc);
         return s;
 }

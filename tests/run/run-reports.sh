@@ -10,7 +10,8 @@
 # - the JSON passes ctrf-io's JSON schema (python3-jsonschema);
 # - --tap-version, --attachments-relative-to and --output-cap reach the files;
 # - the run split in 3 shards (--shard I/3), merged by `harness merge` in each
-#   format (JUnit, TAP, JSON), has the unsharded run's tests and outcomes.
+#   format (JUnit, TAP, JSON), has the unsharded run's tests and outcomes,
+#   and merged with --junit-flavor jenkins or surefire passes that XSD.
 # Usage: run-reports.sh PATH-TO-HARNESS
 . "$(dirname "$0")/lib.sh"
 
@@ -201,6 +202,18 @@ junit_set merged.xml >merged.set
 check "merged JUnit: the unsharded run's tests and outcomes" same_set all.set merged.set
 check "merged JUnit: each suite's time is its cases'" junit_times merged.xml
 check "merged JUnit passes xmllint" xmllint --noout merged.xml
+
+"$h" merge --junit-flavor jenkins -o merged-jenkins.xml s1/s.xml s2/s.xml s3/s.xml
+check "merge --junit-flavor jenkins (exit $?)" [ $? -eq 0 ]
+check "merged as jenkins: passes junit-10.xsd" xsd_valid junit-10.xsd merged-jenkins.xml
+junit_set merged-jenkins.xml >merged-jenkins.set
+check "merged as jenkins: the unsharded run's tests and outcomes" same_set all.set merged-jenkins.set
+"$h" merge --junit-flavor surefire -o merged-surefire.xml s1/s.xml s2/s.xml s3/s.xml
+check "merge --junit-flavor surefire (exit $?)" [ $? -eq 0 ]
+check "merged as surefire: passes surefire-test-report.xsd" \
+        xsd_valid surefire-test-report.xsd merged-surefire.xml
+junit_set merged-surefire.xml >merged-surefire.set
+check "merged as surefire: the unsharded run's tests and outcomes" same_set all.set merged-surefire.set
 
 "$h" merge -o merged.tap s1/s.tap s2/s.tap s3/s.tap >merge-tap.log 2>&1
 check "merge of TAP shards (exit $?)" [ $? -eq 0 ]
