@@ -58,6 +58,7 @@ typedef struct TapPoint {
         size_t rest_len;
         const char *block; /* the lines up to the next point (YAML, comments) */
         size_t block_len;
+        bool block_closed; /* a plan line came after it: the block ends there */
         size_t input;
 } TapPoint;
 
@@ -109,8 +110,20 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
                         if (v > m->version)
                                 m->version = v;
                 } else if (starts_with(s, len, "1..")) {
-                        planned = (size_t)strtoull(s + 3, NULL, 10);
+                        char *e;
+                        if (have_plan)
+                                return th_error_set(err, EINVAL, "'%s': line %zu: a second plan",
+                                                    path, line_no);
+                        if (len < 4 || s[3] < '0' || s[3] > '9' ||
+                            ((planned = (size_t)strtoull(s + 3, &e, 10)), e < eol && *e != ' '))
+                                return th_error_set(err, EINVAL,
+                                                    "'%s': line %zu: not a plan (1..N)", path,
+                                                    line_no);
                         have_plan = true;
+                        /* the lines after a trailing plan are not the last
+                         * point's: they would carry the plan into it */
+                        if (m->n_points > first)
+                                m->points[m->n_points - 1].block_closed = true;
                 } else if ((ok && (len == 2 || s[2] == ' ')) ||
                            (not_ok && (len == 6 || s[6] == ' '))) {
                         const char *r = s + (ok ? 2 : 6);
@@ -127,7 +140,7 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
                 } else if (starts_with(s, len, "Bail out!")) {
                         return th_error_set(err, EINVAL, "'%s': line %zu: the run bailed out", path,
                                             line_no);
-                } else if (m->n_points > first) {
+                } else if (m->n_points > first && !m->points[m->n_points - 1].block_closed) {
                         TapPoint *p = &m->points[m->n_points - 1];
                         if (!p->block)
                                 p->block = s;

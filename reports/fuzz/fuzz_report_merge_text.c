@@ -1,7 +1,7 @@
 /* reports fuzz: report_merge() on arbitrary input, which its format
  * detection sends to the TAP, JSON or JUnit merge. It must either fail with
- * a message or write a report that merges again, unchanged for TAP and JSON
- * (what the merge writes is what it reads); merging a document with itself
+ * a message or write a report that merges again (as any JUnit flavor),
+ * unchanged for TAP and JSON (what the merge writes is what it reads); merging a document with itself
  * must fail whenever the first merge kept a test (the duplicate check). */
 #include <fcntl.h>
 #include <string.h>
@@ -42,14 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(out, sizeof(out), "%s/out", dir);
         snprintf(again, sizeof(again), "%s/again", dir);
 
+        /* the JUnit flavor of the output, from the input's size */
+        ReportOptions o = { .junit_flavor = (ReportJunitFlavor)(size % _REPORT_JUNIT_FLAVOR_MAX) };
         char *inputs[] = { in, in };
-        if (report_merge(inputs, 1, NULL, out, &e) < 0) {
+        if (report_merge(inputs, 1, &o, out, &e) < 0) {
                 if (e.msg[0] == '\0')
                         abort(); /* every failure says why */
         } else {
                 char *outs[] = { out };
                 e = (ThError){};
-                if (report_merge(outs, 1, NULL, again, &e) < 0)
+                if (report_merge(outs, 1, &o, again, &e) < 0)
                         abort(); /* a merged report is a valid input */
                 size_t la, lb;
                 _cleanup_free_ char *a = slurp(out, &la);
@@ -59,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 /* the same document twice: a duplicate unless it has no
                  * test (or only the interrupted-run one) */
                 e = (ThError){};
-                int r = report_merge(inputs, 2, NULL, out, &e);
+                int r = report_merge(inputs, 2, &o, out, &e);
                 if (r < 0 && r != -EEXIST)
                         abort();
         }
