@@ -220,6 +220,39 @@ void report_suite_count(const ReportSuite *s, ReportCounts *ret)
         *ret = n;
 }
 
+double report_suite_time(const ReportSuite *s)
+{
+        uint64_t ms = 0;
+
+        for (size_t i = 0; i < s->n_cases; i++)
+                ms += seconds_to_msec(s->cases[i].time_sec);
+        return (double)ms / 1000.0;
+}
+
+double report_run_time(const ReportRun *run)
+{
+        double t = 0;
+
+        if (run->time_sec > 0)
+                return run->time_sec;
+        for (size_t i = 0; i < run->n_suites; i++)
+                t += report_suite_time(&run->suites[i]);
+        return t;
+}
+
+uint64_t report_run_timestamp(const ReportRun *run)
+{
+        uint64_t ts = 0;
+
+        if (run->timestamp_usec > 0)
+                return run->timestamp_usec;
+        for (size_t i = 0; i < run->n_suites; i++)
+                if (run->suites[i].timestamp_usec > 0 &&
+                    (ts == 0 || run->suites[i].timestamp_usec < ts))
+                        ts = run->suites[i].timestamp_usec;
+        return ts;
+}
+
 const char *report_case_classname(const ReportSuite *s, const ReportCase *c)
 {
         if (c->classname && *c->classname)

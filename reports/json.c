@@ -185,8 +185,20 @@ static int retry_attempts(Json *j, const ReportCase *c)
                         r = kv_u64(j, "duration", seconds_to_msec(a->time_sec));
                 if (r >= 0 && a->message)
                         r = kv_str(j, "message", a->message);
-                if (r >= 0 && a->type)
+                if (r >= 0 && (a->stdout_path || a->stderr_path))
+                        r = open_(j, "attachments", '[');
+                if (r >= 0 && a->stdout_path)
+                        r = attachment(j, "stdout", a->stdout_path);
+                if (r >= 0 && a->stderr_path)
+                        r = attachment(j, "stderr", a->stderr_path);
+                if (r >= 0 && (a->stdout_path || a->stderr_path))
+                        r = close_(j, ']');
+                /* CTRF allows no other key in an attempt: ours go in extra. */
+                if (r >= 0 && a->type && (r = open_(j, "extra", '{')) >= 0) {
                         r = kv_str(j, "type", a->type);
+                        if (r >= 0)
+                                r = close_(j, '}');
+                }
                 if (r >= 0)
                         r = close_(j, '}');
         }
@@ -257,6 +269,7 @@ typedef struct Summary {
         uint64_t start_ms, stop_ms;
 } Summary;
 
+/* start and stop are the run's: its start and its wall time. */
 static void summarize(const ReportRun *run, Summary *ret)
 {
         Summary sum = {};
@@ -267,15 +280,10 @@ static void summarize(const ReportRun *run, Summary *ret)
                 report_suite_count(s, &n);
                 sum.n.tests += n.tests, sum.n.passed += n.passed, sum.n.skipped += n.skipped;
                 sum.n.failures += n.failures, sum.n.errors += n.errors, sum.n.flaky += n.flaky;
-                if (s->timestamp_usec == 0)
-                        continue;
-                uint64_t start = s->timestamp_usec / 1000;
-                uint64_t stop = start + seconds_to_msec(s->time_sec);
-                if (sum.start_ms == 0 || start < sum.start_ms)
-                        sum.start_ms = start;
-                if (stop > sum.stop_ms)
-                        sum.stop_ms = stop;
         }
+        sum.start_ms = report_run_timestamp(run) / 1000;
+        if (sum.start_ms > 0)
+                sum.stop_ms = sum.start_ms + seconds_to_msec(report_run_time(run));
         if (run->interrupted)
                 sum.n.tests++, sum.n.errors++;
         *ret = sum;
@@ -306,6 +314,8 @@ static int summary(Json *j, const ReportRun *run)
                 r = kv_u64(j, "start", s.start_ms);
         if (r >= 0)
                 r = kv_u64(j, "stop", s.stop_ms);
+        if (r >= 0)
+                r = kv_u64(j, "duration", s.stop_ms - s.start_ms);
         if (r >= 0 && (r = open_(j, "extra", '{')) >= 0) {
                 r = kv_u64(j, "errors", s.n.errors);
                 if (r >= 0)

@@ -233,9 +233,34 @@ static int attempt(Junit *j, const ReportCase *c, size_t i)
         return 0;
 }
 
+/* The earlier tries that failed (errors = false) or errored (true), in try
+ * order; the try number is in each stackTrace. */
+static int attempts(Junit *j, const ReportCase *c, bool errors)
+{
+        int r = 0;
+
+        if (c->status == REPORT_SKIP)
+                return 0;
+        for (size_t i = 0; r >= 0 && i < c->n_attempts; i++)
+                if ((c->attempts[i].status == REPORT_ERROR) == errors)
+                        r = attempt(j, c, i);
+        return r;
+}
+
+static bool flavor_is(const Junit *j, ReportJunitFlavor f)
+{
+        ReportJunitFlavor mine = j->opts ? j->opts->junit_flavor : REPORT_JUNIT_DEFAULT;
+        return mine == f;
+}
+
+/* Children in the order Surefire's XSD requires (failure, rerunFailure,
+ * flakyFailure, skipped, error, rerunError, flakyError, system-out,
+ * system-err), which junit-10.xsd and every reader also accept. */
 static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
 {
         const char *file = c->file ? c->file : s->file;
+        bool error =
+                c->status != REPORT_PASS && c->status != REPORT_FAIL && c->status != REPORT_SKIP;
         int r;
 
         XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("testcase")));
@@ -244,37 +269,31 @@ static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
                 r = attr(j, "classname", report_case_classname(s, c));
         if (r >= 0)
                 r = attr_seconds(j, "time", c->time_sec);
-        if (r >= 0 && file)
-                r = attr(j, "file", file);
-        if (r >= 0 && c->line > 0)
-                r = attr_size(j, "line", c->line);
-        if (r >= 0)
-                r = case_properties(j, c);
-        if (r < 0)
-                return r;
-
-        switch (c->status) {
-        case REPORT_PASS:
-                break;
-        case REPORT_FAIL:
+        /* file, line and per-testcase properties are what GitLab and the
+         * GitHub actions read, and what both XSDs reject. */
+        if (flavor_is(j, REPORT_JUNIT_DEFAULT)) {
+                if (r >= 0 && file)
+                        r = attr(j, "file", file);
+                if (r >= 0 && c->line > 0)
+                        r = attr_size(j, "line", c->line);
+                if (r >= 0)
+                        r = case_properties(j, c);
+        }
+        if (r >= 0 && c->status == REPORT_FAIL)
                 r = outcome_element(j, "failure", c);
-                break;
-        case REPORT_SKIP:
+        if (r >= 0)
+                r = attempts(j, c, /* errors= */ false);
+        if (r >= 0 && c->status == REPORT_SKIP) {
                 XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("skipped")));
                 if (c->message)
                         r = attr(j, "message", c->message);
                 if (r >= 0 && sym_xmlTextWriterEndElement(j->w) < 0)
                         r = -EIO;
-                break;
-        case REPORT_ERROR:
-        case _REPORT_STATUS_MAX:
-        case _REPORT_STATUS_INVALID:
-        default:
-                r = outcome_element(j, "error", c);
-                break;
         }
-        for (size_t i = 0; r >= 0 && c->status != REPORT_SKIP && i < c->n_attempts; i++)
-                r = attempt(j, c, i);
+        if (r >= 0 && error)
+                r = outcome_element(j, "error", c);
+        if (r >= 0)
+                r = attempts(j, c, /* errors= */ true);
         if (r >= 0)
                 r = stream_element(j, "system-out", c->stdout_path, report_output_cap(j->opts, c),
                                    c->attachments);
@@ -287,8 +306,11 @@ static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
         return 0;
 }
 
+/* name, tests, failures, errors, skipped, time, timestamp: the attributes
+ * every flavor's testsuite has (junit-10.xsd's testsuites has no skipped
+ * and no timestamp: skipped_and_timestamp = false). */
 static int suite_attrs(Junit *j, const char *name, const ReportCounts *n, double time_sec,
-                       uint64_t timestamp_usec)
+                       uint64_t timestamp_usec, bool skipped_and_timestamp)
 {
         char ts[REPORT_TIMESTAMP_MAX];
         int r = attr(j, "name", name);
@@ -299,11 +321,11 @@ static int suite_attrs(Junit *j, const char *name, const ReportCounts *n, double
                 r = attr_size(j, "failures", n->failures);
         if (r >= 0)
                 r = attr_size(j, "errors", n->errors);
-        if (r >= 0)
+        if (r >= 0 && skipped_and_timestamp)
                 r = attr_size(j, "skipped", n->skipped);
         if (r >= 0)
                 r = attr_seconds(j, "time", time_sec);
-        if (r >= 0 && timestamp_usec > 0) {
+        if (r >= 0 && skipped_and_timestamp && timestamp_usec > 0) {
                 format_timestamp(timestamp_usec, ts);
                 r = attr(j, "timestamp", ts);
         }
@@ -317,7 +339,8 @@ static int testsuite(Junit *j, const ReportSuite *s)
 
         report_suite_count(s, &n);
         XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuite")));
-        r = suite_attrs(j, s->name ? s->name : "harness", &n, s->time_sec, s->timestamp_usec);
+        r = suite_attrs(j, s->name ? s->name : "harness", &n, report_suite_time(s),
+                        s->timestamp_usec, true);
         if (r >= 0)
                 r = attr(j, "hostname", s->hostname ? s->hostname : "localhost");
         if (r >= 0 && s->file)
@@ -332,19 +355,20 @@ static int testsuite(Junit *j, const ReportSuite *s)
 
 /* An interrupted run gets one more suite, "harness", holding one testcase
  * with an <error>: every consumer then shows the report as not green. */
+static const ReportCase interrupted_case = {
+        .name = (char *)"run interrupted",
+        .classname = (char *)"harness",
+        .status = REPORT_ERROR,
+        .type = (char *)"interrupted",
+        .message = (char *)"the run was interrupted; tests that had not finished are "
+                           "not in this report",
+};
+
 static int interrupted_suite(Junit *j, const ReportRun *run)
 {
-        ReportCase c = {
-                .name = (char *)"run interrupted",
-                .classname = (char *)"harness",
-                .status = REPORT_ERROR,
-                .type = (char *)"interrupted",
-                .message = (char *)"the run was interrupted; tests that had not finished are "
-                                   "not in this report",
-        };
         ReportSuite s = {
                 .name = (char *)"harness",
-                .cases = &c,
+                .cases = (ReportCase *)&interrupted_case,
                 .n_cases = 1,
                 .hostname = run->n_suites > 0 ? run->suites[0].hostname : NULL,
                 .timestamp_usec = th_realtime_usec(),
@@ -352,11 +376,9 @@ static int interrupted_suite(Junit *j, const ReportRun *run)
         return testsuite(j, &s);
 }
 
-static void run_totals(const ReportRun *run, ReportCounts *ret, double *ret_time,
-                       uint64_t *ret_timestamp)
+static void run_totals(const ReportRun *run, ReportCounts *ret, double *ret_cases_time)
 {
         ReportCounts t = {};
-        uint64_t ts = 0;
         double time = 0;
 
         for (size_t i = 0; i < run->n_suites; i++) {
@@ -364,36 +386,62 @@ static void run_totals(const ReportRun *run, ReportCounts *ret, double *ret_time
                 report_suite_count(&run->suites[i], &n);
                 t.tests += n.tests, t.failures += n.failures, t.errors += n.errors;
                 t.skipped += n.skipped, t.passed += n.passed, t.flaky += n.flaky;
-                if (run->suites[i].time_sec > 0)
-                        time += run->suites[i].time_sec;
-                if (run->suites[i].timestamp_usec > 0 &&
-                    (ts == 0 || run->suites[i].timestamp_usec < ts))
-                        ts = run->suites[i].timestamp_usec;
+                time += report_suite_time(&run->suites[i]);
         }
         if (run->interrupted)
                 t.tests++, t.errors++;
         *ret = t;
-        *ret_time = time;
-        *ret_timestamp = ts;
+        *ret_cases_time = time;
+}
+
+/* Surefire's schema has a single <testsuite> as its root (one file per test
+ * class): every case of the run goes in it, classname naming its suite. */
+static int surefire_document(Junit *j, const ReportRun *run, const ReportCounts *t,
+                             double cases_time)
+{
+        const char *name =
+                run->n_suites == 1 && run->suites[0].name ? run->suites[0].name : "harness";
+        ReportSuite harness = { .name = (char *)"harness" };
+        int r;
+
+        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuite")));
+        r = suite_attrs(j, name, t, cases_time, report_run_timestamp(run), true);
+        if (r >= 0)
+                r = attr_size(j, "flakes", t->flaky);
+        for (size_t i = 0; r >= 0 && i < run->n_suites; i++)
+                for (size_t k = 0; r >= 0 && k < run->suites[i].n_cases; k++)
+                        r = testcase(j, &run->suites[i], &run->suites[i].cases[k]);
+        if (r >= 0 && run->interrupted)
+                r = testcase(j, &harness, &interrupted_case);
+        if (r < 0)
+                return r;
+        XW(sym_xmlTextWriterEndElement(j->w));
+        return 0;
 }
 
 static int document(Junit *j, const ReportRun *run)
 {
         ReportCounts t;
-        uint64_t ts;
-        double time;
+        double cases_time;
         int r;
 
-        run_totals(run, &t, &time, &ts);
+        run_totals(run, &t, &cases_time);
         XW(sym_xmlTextWriterSetIndent(j->w, 1));
         XW(sym_xmlTextWriterSetIndentString(j->w, BAD_CAST_S("  ")));
         XW(sym_xmlTextWriterStartDocument(j->w, "1.0", "UTF-8", NULL));
-        XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuites")));
-        r = suite_attrs(j, "harness", &t, time, ts);
-        for (size_t i = 0; r >= 0 && i < run->n_suites; i++)
-                r = testsuite(j, &run->suites[i]);
-        if (r >= 0 && run->interrupted)
-                r = interrupted_suite(j, run);
+        if (flavor_is(j, REPORT_JUNIT_SUREFIRE)) {
+                r = surefire_document(j, run, &t, cases_time);
+        } else {
+                XW(sym_xmlTextWriterStartElement(j->w, BAD_CAST_S("testsuites")));
+                /* The run's wall time: with several tests at a time it is less
+                 * than the suites' times added up. */
+                r = suite_attrs(j, "harness", &t, report_run_time(run), report_run_timestamp(run),
+                                !flavor_is(j, REPORT_JUNIT_JENKINS));
+                for (size_t i = 0; r >= 0 && i < run->n_suites; i++)
+                        r = testsuite(j, &run->suites[i]);
+                if (r >= 0 && run->interrupted)
+                        r = interrupted_suite(j, run);
+        }
         if (r < 0)
                 return r;
         XW(sym_xmlTextWriterEndDocument(j->w));
@@ -412,6 +460,9 @@ int report_write_junit(const ReportRun *run, const ReportOptions *opts, const ch
 
         if (!run)
                 return th_error_set(err, EINVAL, "no results to report");
+        if (opts && !report_junit_flavor_to_string(opts->junit_flavor))
+                return th_error_set(err, EINVAL, "unknown JUnit flavor %d",
+                                    (int)opts->junit_flavor);
         r = xml_lib_load(err); /* the runner names the report */
         if (r < 0)
                 return r;

@@ -5,6 +5,7 @@
  * name are joined, and every count is recomputed from the testcases present. */
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 
 #include "report-internal.h"
 #include "xml-lib.h"
@@ -35,6 +36,13 @@ typedef struct Merge {
         char *const *inputs;
         CaseKey *keys;
         size_t n_keys, cap_keys;
+        /* The inputs' runs, for the merged run's wall time: the longest, and
+         * from the earliest start to the latest end (timestamps have whole
+         * seconds). */
+        double longest;
+        time_t first_start;
+        double last_end;
+        ReportJunitFlavor flavor;
 } Merge;
 
 static bool is_element(const xmlNode *n, const char *name)
@@ -200,6 +208,43 @@ static int add_suite(Merge *m, xmlNodePtr suite, size_t input)
         return 0;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" (UTC, as written by harness; anything after the
+ * seconds is ignored); 0 if not one. */
+static time_t parse_timestamp(const xmlChar *s)
+{
+        struct tm tm = {};
+
+        if (!s || !strptime((const char *)s, "%Y-%m-%dT%H:%M:%S", &tm))
+                return 0;
+        return timegm(&tm);
+}
+
+/* One input's run: its time and start (its root's, or its earliest suite's
+ * timestamp). */
+static void note_run(Merge *m, xmlNodePtr root)
+{
+        _cleanup_xml_str_ xmlChar *t = sym_xmlGetProp(root, XML_STR("time"));
+        _cleanup_xml_str_ xmlChar *ts = sym_xmlGetProp(root, XML_STR("timestamp"));
+        double time = parse_seconds(t);
+        time_t start = parse_timestamp(ts);
+
+        for (xmlNodePtr n = root->children; start == 0 && n; n = n->next)
+                if (is_element(n, "testsuite")) {
+                        _cleanup_xml_str_ xmlChar *sts = sym_xmlGetProp(n, XML_STR("timestamp"));
+                        time_t st = parse_timestamp(sts);
+                        if (st > 0 && (start == 0 || st < start))
+                                start = st;
+                }
+        if (time > m->longest)
+                m->longest = time;
+        if (start > 0) {
+                if (m->first_start == 0 || start < m->first_start)
+                        m->first_start = start;
+                if ((double)start + time > m->last_end)
+                        m->last_end = (double)start + time;
+        }
+}
+
 static int add_input(Merge *m, size_t input, ThError *err)
 {
         const char *path = m->inputs[input];
@@ -211,6 +256,8 @@ static int add_input(Merge *m, size_t input, ThError *err)
         if (r < 0)
                 return r;
         root = sym_xmlDocGetRootElement(doc);
+        if (root && (is_element(root, "testsuite") || is_element(root, "testsuites")))
+                note_run(m, root);
         if (root && is_element(root, "testsuite"))
                 r = add_suite(m, root, input);
         else if (root && is_element(root, "testsuites"))
@@ -294,15 +341,17 @@ static void recount(Merge *m)
         _cleanup_xml_str_ xmlChar *earliest = NULL;
         ReportCounts t = {};
         char secs[REPORT_SECONDS_MAX];
-        double time = 0;
+        /* The merged run's wall time, not the sum of the shards': they
+         * usually ran side by side. */
+        double time = m->longest;
 
+        if (m->first_start > 0 && m->last_end - (double)m->first_start > time)
+                time = m->last_end - (double)m->first_start;
         for (xmlNodePtr s = m->root->children; s; s = s->next) {
                 if (!is_element(s, "testsuite"))
                         continue;
                 _cleanup_xml_str_ xmlChar *ts = sym_xmlGetProp(s, XML_STR("timestamp"));
-                _cleanup_xml_str_ xmlChar *st = sym_xmlGetProp(s, XML_STR("time"));
                 recount_suite(s, &t);
-                time += parse_seconds(st);
                 if (ts && (!earliest || sym_xmlStrcmp(ts, earliest) < 0)) {
                         sym_xmlFree(earliest);
                         earliest = TAKE_PTR(ts);
@@ -317,6 +366,138 @@ static void recount(Merge *m)
         sym_xmlSetProp(m->root, XML_STR("time"), XML_STR(secs));
         if (earliest)
                 sym_xmlSetProp(m->root, XML_STR("timestamp"), earliest);
+}
+
+/* What junit-10.xsd and Surefire's XSD refuse on a testcase: file and line
+ * attributes, properties children. */
+static void strip_case(xmlNodePtr tc)
+{
+        xmlNodePtr next;
+
+        sym_xmlUnsetProp(tc, XML_STR("file"));
+        sym_xmlUnsetProp(tc, XML_STR("line"));
+        for (xmlNodePtr c = tc->children; c; c = next) {
+                next = c->next;
+                if (is_element(c, "properties")) {
+                        sym_xmlUnlinkNode(c);
+                        sym_xmlFreeNode(c);
+                }
+        }
+}
+
+static const char *const surefire_order[] = {
+        "failure",    "rerunFailure", "flakyFailure", "skipped",    "error",
+        "rerunError", "flakyError",   "system-out",   "system-err",
+};
+
+static size_t child_rank(const xmlNode *n)
+{
+        for (size_t i = 0; i < ELEMENTSOF(surefire_order); i++)
+                if (is_element(n, surefire_order[i]))
+                        return i;
+        return ELEMENTSOF(surefire_order);
+}
+
+/* A testcase's children in the order Surefire's XSD requires (a stable
+ * sort: tries keep their order), with the time it requires. */
+static int surefire_case(xmlNodePtr tc)
+{
+        _cleanup_xml_str_ xmlChar *time = sym_xmlGetProp(tc, XML_STR("time"));
+        _cleanup_free_ xmlNodePtr *kids = NULL;
+        size_t n = 0, cap = 0;
+        xmlNodePtr next;
+
+        strip_case(tc);
+        if (!time)
+                sym_xmlSetProp(tc, XML_STR("time"), XML_STR("0.000"));
+        for (xmlNodePtr c = tc->children; c; c = next) {
+                next = c->next;
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        xmlNodePtr *k = reallocarray(kids, cap, sizeof(*k));
+                        if (!k)
+                                return -ENOMEM;
+                        kids = k;
+                }
+                kids[n++] = c;
+        }
+        for (size_t i = 1; i < n; i++)
+                for (size_t k = i; k > 0 && child_rank(kids[k - 1]) > child_rank(kids[k]); k--) {
+                        xmlNodePtr t = kids[k];
+                        kids[k] = kids[k - 1];
+                        kids[k - 1] = t;
+                }
+        for (size_t i = 0; i < n; i++) {
+                sym_xmlUnlinkNode(kids[i]);
+                sym_xmlAddChild(tc, kids[i]);
+        }
+        return 0;
+}
+
+/* Jenkins xUnit's junit-10.xsd: no skipped or timestamp on testsuites,
+ * nothing of strip_case() on testcases. */
+static void to_jenkins(Merge *m)
+{
+        sym_xmlUnsetProp(m->root, XML_STR("skipped"));
+        sym_xmlUnsetProp(m->root, XML_STR("timestamp"));
+        for (xmlNodePtr s = m->root->children; s; s = s->next)
+                if (is_element(s, "testsuite"))
+                        for (xmlNodePtr tc = s->children; tc; tc = tc->next)
+                                if (is_element(tc, "testcase"))
+                                        strip_case(tc);
+}
+
+/* Surefire's XSD: one <testsuite> root holding every testcase (each keeps
+ * its classname), with the totals, flakes, and the cases' time. */
+static int to_surefire(Merge *m)
+{
+        _cleanup_xml_str_ xmlChar *ts = sym_xmlGetProp(m->root, XML_STR("timestamp"));
+        xmlNodePtr suite = sym_xmlNewDocNode(m->doc, NULL, XML_STR("testsuite"), NULL);
+        xmlNodePtr only = NULL, next;
+        size_t n_suites = 0, flakes = 0;
+        ReportCounts t = {};
+        char secs[REPORT_SECONDS_MAX];
+        double time = 0;
+        int r = 0;
+
+        if (!suite)
+                return -ENOMEM;
+        for (xmlNodePtr s = m->root->children; s; s = s->next) {
+                if (!is_element(s, "testsuite"))
+                        continue;
+                n_suites++, only = s;
+                for (xmlNodePtr tc = s->children; r >= 0 && tc; tc = next) {
+                        next = tc->next;
+                        if (!is_element(tc, "testcase"))
+                                continue;
+                        _cleanup_xml_str_ xmlChar *tt = sym_xmlGetProp(tc, XML_STR("time"));
+                        time += parse_seconds(tt);
+                        for (xmlNodePtr c = tc->children; c; c = c->next)
+                                if (is_element(c, "flakyFailure") || is_element(c, "flakyError")) {
+                                        flakes++;
+                                        break;
+                                }
+                        r = surefire_case(tc);
+                        sym_xmlUnlinkNode(tc);
+                        sym_xmlAddChild(suite, tc);
+                }
+        }
+        _cleanup_xml_str_ xmlChar *name =
+                n_suites == 1 ? sym_xmlGetProp(only, XML_STR("name")) : NULL;
+        sym_xmlSetProp(suite, XML_STR("name"), name ? name : XML_STR("harness"));
+        recount_suite(suite, &t);
+        format_seconds(time, secs);
+        sym_xmlSetProp(suite, XML_STR("time"), XML_STR(secs));
+        if (ts)
+                sym_xmlSetProp(suite, XML_STR("timestamp"), ts);
+        set_count(suite, "flakes", flakes);
+        xmlNodePtr old = sym_xmlDocSetRootElement(m->doc, suite);
+        if (old)
+                sym_xmlFreeNode(old);
+        m->root = suite;
+        return r;
 }
 
 static int write_output(Merge *m, const char *output, ThError *err)
@@ -343,12 +524,20 @@ static void merge_done(Merge *m)
 
 int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output, ThError *err)
 {
-        Merge m = { .inputs = inputs };
+        return report_merge_junit_as(inputs, n_inputs, REPORT_JUNIT_DEFAULT, output, err);
+}
+
+int report_merge_junit_as(char *const *inputs, size_t n_inputs, ReportJunitFlavor flavor,
+                          const char *output, ThError *err)
+{
+        Merge m = { .inputs = inputs, .flavor = flavor };
         XmlQuiet quiet;
         int r = 0;
 
         if (n_inputs == 0 || !output)
                 return th_error_set(err, EINVAL, "nothing to merge");
+        if (!report_junit_flavor_to_string(flavor))
+                return th_error_set(err, EINVAL, "unknown JUnit flavor %d", (int)flavor);
         r = xml_lib_load(err); /* the runner names the report */
         if (r < 0)
                 return r;
@@ -367,8 +556,13 @@ int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output,
                 r = check_duplicates(&m, err);
         if (r >= 0) {
                 recount(&m);
-                r = write_output(&m, output, err);
+                if (flavor == REPORT_JUNIT_JENKINS)
+                        to_jenkins(&m);
+                else if (flavor == REPORT_JUNIT_SUREFIRE)
+                        r = to_surefire(&m) < 0 ? th_error_set(err, ENOMEM, "out of memory") : 0;
         }
+        if (r >= 0)
+                r = write_output(&m, output, err);
         merge_done(&m);
         xml_quiet_end(&quiet);
         return r;

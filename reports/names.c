@@ -14,6 +14,27 @@ const char *report_status_to_string(ReportStatus s)
         return s >= 0 && s < _REPORT_STATUS_MAX ? status_names[s] : NULL;
 }
 
+static const char *const flavor_names[_REPORT_JUNIT_FLAVOR_MAX] = {
+        [REPORT_JUNIT_DEFAULT] = "default",
+        [REPORT_JUNIT_JENKINS] = "jenkins",
+        [REPORT_JUNIT_SUREFIRE] = "surefire",
+};
+
+const char *report_junit_flavor_to_string(ReportJunitFlavor f)
+{
+        return f >= 0 && f < _REPORT_JUNIT_FLAVOR_MAX ? flavor_names[f] : NULL;
+}
+
+ReportJunitFlavor report_junit_flavor_from_string(const char *s)
+{
+        if (th_streq(s, "gitlab"))
+                return REPORT_JUNIT_DEFAULT;
+        for (int f = 0; f < _REPORT_JUNIT_FLAVOR_MAX; f++)
+                if (th_streq(s, flavor_names[f]))
+                        return (ReportJunitFlavor)f;
+        return _REPORT_JUNIT_FLAVOR_INVALID;
+}
+
 void report_case_done(ReportCase *c)
 {
         if (!c)

@@ -124,6 +124,13 @@ typedef struct ReportCounts {
 } ReportCounts;
 
 void report_suite_count(const ReportSuite *s, ReportCounts *ret);
+/* A suite's time: the sum of its cases' times, each rounded to the
+ * millisecond as the reports write them, so the file adds up. */
+double report_suite_time(const ReportSuite *s);
+/* The run's wall time (ReportRun.time_sec, or the suites' sum if unset) and
+ * start (ReportRun.timestamp_usec, or the earliest suite's; 0 = unknown). */
+double report_run_time(const ReportRun *run);
+uint64_t report_run_timestamp(const ReportRun *run);
 const char *report_case_classname(const ReportSuite *s, const ReportCase *c);
 /* The head + tail budget per stream of one case's final try. */
 size_t report_output_cap(const ReportOptions *opts, const ReportCase *c);

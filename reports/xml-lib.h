@@ -47,7 +47,9 @@
         F(xmlTextWriterStartDocument)   \
         F(xmlTextWriterStartElement)    \
         F(xmlTextWriterWriteAttribute)  \
-        F(xmlTextWriterWriteString)
+        F(xmlTextWriterWriteString)     \
+        F(xmlUnlinkNode)                \
+        F(xmlUnsetProp)
 
 #define XML_LIB_DECLARE(name) extern __typeof__(name) *sym_##name;
 XML_LIB_SYMBOLS(XML_LIB_DECLARE)

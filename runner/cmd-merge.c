@@ -1,5 +1,6 @@
-/* runner: `harness merge -o OUT IN...`: joins JUnit reports (typically one
- * per --shard I/N run) into one file. The merging itself is in reports/. */
+/* runner: `harness merge -o OUT IN...`: joins JUnit, TAP or JSON reports
+ * (typically one per --shard I/N run) into one file of the same format. The
+ * merging itself, and telling the formats apart, is in reports/. */
 #include <getopt.h>
 
 #include "report.h"
@@ -9,21 +10,28 @@
 static const char usage[] =
         "Usage: harness merge -o OUTPUT INPUT...\n"
         "\n"
-        "Merge JUnit XML reports (for example one per --shard I/N run) into one.\n"
-        "Suites of the same name are joined and every count is recomputed; the\n"
-        "same test case in two inputs is an error.\n"
+        "Merge reports of one format (for example one per --shard I/N run) into\n"
+        "one: JUnit XML, TAP or JSON (CTRF), told apart by their content. JUnit:\n"
+        "suites of the same name are joined and every count is recomputed; TAP:\n"
+        "test points renumbered under one plan; JSON: tests joined and the summary\n"
+        "recomputed. The same test in two inputs is an error.\n"
         "\n"
         "Options:\n"
-        "  -o, --output FILE  the merged report (written atomically)\n"
-        "  -h, --help         show this help\n";
+        "  -o, --output FILE        the merged report (written atomically)\n"
+        "      --junit-flavor NAME  of a JUnit merge: default, jenkins (Jenkins\n"
+        "                           xUnit's junit-10.xsd) or surefire (Maven\n"
+        "                           Surefire's XSD), as for harness run\n"
+        "  -h, --help               show this help\n";
 
 int runner_cmd_merge(int argc, char **argv)
 {
         static const struct option options[] = {
                 { "output", required_argument, NULL, 'o' },
+                { "junit-flavor", required_argument, NULL, 'F' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
+        ReportOptions opts = {};
         const char *output = NULL;
         ThError err = {};
         int c;
@@ -32,6 +40,14 @@ int runner_cmd_merge(int argc, char **argv)
                 switch (c) {
                 case 'o':
                         output = optarg;
+                        break;
+                case 'F':
+                        opts.junit_flavor = report_junit_flavor_from_string(optarg);
+                        if (opts.junit_flavor < 0)
+                                return runner_usage_error(
+                                        "merge",
+                                        "invalid --junit-flavor '%s': default, jenkins or surefire",
+                                        optarg);
                         break;
                 case 'h':
                         fputs(usage, stdout);
@@ -48,7 +64,7 @@ int runner_cmd_merge(int argc, char **argv)
         if (optind >= argc)
                 return runner_usage_error("merge", "no input files given");
 
-        if (report_merge_junit(argv + optind, (size_t)(argc - optind), output, &err) < 0) {
+        if (report_merge(argv + optind, (size_t)(argc - optind), &opts, output, &err) < 0) {
                 th_log(TH_LOG_ERROR, "merge: %s", err.msg);
                 return RUNNER_EXIT_USAGE;
         }

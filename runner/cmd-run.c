@@ -28,8 +28,16 @@ static const char usage[] =
         "Options:\n"
         "  -j, --jobs N              containers at a time (default: number of CPUs)\n"
         "      --junit FILE          write a JUnit XML report\n"
-        "      --tap FILE            write a TAP 14 report\n"
+        "      --junit-flavor NAME   default (GitLab, Jenkins junit, GitHub), jenkins\n"
+        "                            (Jenkins xUnit's junit-10.xsd) or surefire (Maven\n"
+        "                            Surefire's XSD)\n"
+        "      --tap FILE            write a TAP report (TAP 14 content)\n"
+        "      --tap-version 13|14   its version line (default 13: Debian 12's prove\n"
+        "                            refuses 14)\n"
         "      --json FILE           write a JSON (CTRF) report\n"
+        "      --attachments-relative-to DIR  name logs in the reports relative to DIR\n"
+        "                            when under it (GitLab: $CI_PROJECT_DIR); default\n"
+        "                            absolute paths\n"
         "  -o, --output-dir DIR      per-test folders with stdout, stderr, journal,\n"
         "                            artifacts/ and result (default: ./" DEFAULT_OUTPUT_DIR ")\n"
         "      --filter REGEX        only tests whose id SUITE/TEST matches (POSIX ERE;\n"
@@ -47,7 +55,8 @@ static const char usage[] =
         "      --fail-fast           start no new test after the first failure\n"
         "      --shell-on-fail       on a terminal: keep a failed test's container and\n"
         "                            open a shell in it; the run goes on once it exits\n"
-        "      --output-cap SIZE     output per stream kept in the XML (default 64K)\n"
+        "      --output-cap SIZE     output per stream of a failed test kept in the\n"
+        "                            JUnit and JSON reports (default 64K; passed: 8K)\n"
         "      --allow-outside-fixtures  allow fixtures that lead outside the suite's\n"
         "                            directory through a symlink\n"
         "      --refresh             download the packages of 'install:' again, even\n"
@@ -75,6 +84,9 @@ typedef struct RunArgs {
         uint64_t timeout_usec; /* 0 = as the suite says */
         bool keep_failed, fail_fast, allow_outside, shell_on_fail, allow_privileged, refresh;
         uint64_t output_cap;
+        ReportJunitFlavor junit_flavor;
+        unsigned tap_version;
+        const char *attachment_base;
         char **suites; /* positional */
 } RunArgs;
 
@@ -173,6 +185,9 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 ARG_REFRESH,
                 ARG_DURATIONS,
                 ARG_ALLOW_EMPTY,
+                ARG_JUNIT_FLAVOR,
+                ARG_TAP_VERSION,
+                ARG_ATTACHMENTS_RELATIVE_TO,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -195,6 +210,9 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                 { "refresh", no_argument, NULL, ARG_REFRESH },
                 { "durations", required_argument, NULL, ARG_DURATIONS },
                 { "allow-empty", no_argument, NULL, ARG_ALLOW_EMPTY },
+                { "junit-flavor", required_argument, NULL, ARG_JUNIT_FLAVOR },
+                { "tap-version", required_argument, NULL, ARG_TAP_VERSION },
+                { "attachments-relative-to", required_argument, NULL, ARG_ATTACHMENTS_RELATIVE_TO },
                 {},
         };
         unsigned u;
@@ -277,6 +295,26 @@ static int parse_args(int argc, char **argv, RunArgs *a)
                         break;
                 case ARG_REFRESH:
                         a->refresh = true;
+                        break;
+                case ARG_JUNIT_FLAVOR:
+                        a->junit_flavor = report_junit_flavor_from_string(optarg);
+                        if (a->junit_flavor < 0)
+                                return runner_usage_error(
+                                        "run",
+                                        "invalid --junit-flavor '%s': default, jenkins or surefire",
+                                        optarg);
+                        break;
+                case ARG_TAP_VERSION:
+                        if (parse_uint(optarg, 14, &u) < 0 || u < 13)
+                                return runner_usage_error(
+                                        "run", "invalid --tap-version '%s': 13 or 14", optarg);
+                        a->tap_version = u;
+                        break;
+                case ARG_ATTACHMENTS_RELATIVE_TO:
+                        if (access(optarg, F_OK) < 0)
+                                return runner_usage_error(
+                                        "run", "--attachments-relative-to '%s': %m", optarg);
+                        a->attachment_base = optarg;
                         break;
                 case ':':
                         return runner_usage_error("run", "option '%s' needs an argument",
@@ -1058,7 +1096,9 @@ static int build_report(RunCtx *ctx, bool interrupted, ReportRun *ret)
         double elapsed = (double)(th_now_usec() - ctx->start_usec) / 1e6;
 
         (void)gethostname(host, sizeof(host) - 1);
-        *ret = (ReportRun){ .interrupted = interrupted };
+        *ret = (ReportRun){ .interrupted = interrupted,
+                            .time_sec = elapsed,
+                            .timestamp_usec = ctx->start_realtime };
         ret->suites = calloc(ctx->n_suites + 1, sizeof(ReportSuite));
         if (!ret->suites)
                 return -ENOMEM;
@@ -1068,7 +1108,6 @@ static int build_report(RunCtx *ctx, bool interrupted, ReportRun *ret)
                 rs->file = strdup(ctx->suites[s]->path);
                 rs->hostname = strdup(host);
                 rs->timestamp_usec = ctx->start_realtime;
-                rs->time_sec = elapsed;
                 rs->cases = calloc(ctx->n_tests + 1, sizeof(ReportCase));
                 if (!rs->name || !rs->file || !rs->hostname || !rs->cases)
                         return -ENOMEM;
@@ -1088,7 +1127,10 @@ static int build_report(RunCtx *ctx, bool interrupted, ReportRun *ret)
 static int write_reports(RunCtx *ctx, const ReportRun *run, bool quiet)
 {
         const RunArgs *a = ctx->args;
-        ReportOptions opts = { .output_cap_bytes = (size_t)a->output_cap };
+        ReportOptions opts = { .output_cap_bytes = (size_t)a->output_cap,
+                               .attachment_base = a->attachment_base,
+                               .tap_version = a->tap_version,
+                               .junit_flavor = a->junit_flavor };
         struct {
                 const char *path;
                 int (*write)(const ReportRun *, const ReportOptions *, const char *, ThError *);

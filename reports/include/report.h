@@ -51,12 +51,15 @@ typedef struct ReportCase {
         char **tags; /* NULL-terminated; may be NULL */
 } ReportCase;
 
+/* A suite's time is not kept: every writer gives a suite the sum of its
+ * cases' times (each rounded to the millisecond, so the file adds up), which
+ * is what a suite cost whatever ran in parallel; the run's own wall time is
+ * ReportRun.time_sec. */
 typedef struct ReportSuite {
         char *name;
         char *file;
         char *hostname;
         uint64_t timestamp_usec; /* CLOCK_REALTIME at start */
-        double time_sec;
         ReportCase *cases;
         size_t n_cases;
 } ReportSuite;
@@ -64,8 +67,21 @@ typedef struct ReportSuite {
 typedef struct ReportRun {
         ReportSuite *suites;
         size_t n_suites;
-        bool interrupted; /* the run was stopped before it finished */
+        bool interrupted;        /* the run was stopped before it finished */
+        double time_sec;         /* wall time of the whole run; 0 = the suites' sum */
+        uint64_t timestamp_usec; /* CLOCK_REALTIME at start; 0 = the earliest suite's */
 } ReportRun;
+
+/* Which consumers' schema the JUnit file follows (docs/reports.md). */
+typedef enum ReportJunitFlavor {
+        /* GitLab, Jenkins' junit plugin, GitHub actions: file/line and
+         * properties per testcase, skipped/timestamp on testsuites. */
+        REPORT_JUNIT_DEFAULT,
+        REPORT_JUNIT_JENKINS,  /* passes Jenkins xUnit's junit-10.xsd */
+        REPORT_JUNIT_SUREFIRE, /* passes Maven Surefire's XSD: one <testsuite> root */
+        _REPORT_JUNIT_FLAVOR_MAX,
+        _REPORT_JUNIT_FLAVOR_INVALID = -EINVAL,
+} ReportJunitFlavor;
 
 typedef struct ReportOptions {
         size_t output_cap_bytes; /* per stream in the XML, head + tail; 0 = 64 KiB */
@@ -82,6 +98,7 @@ typedef struct ReportOptions {
          * either way; Perl's TAP::Parser before 3.48 (Debian 12's prove)
          * rejects "TAP version 14", and TAP 14 harnesses accept 13. */
         unsigned tap_version;
+        ReportJunitFlavor junit_flavor;
 } ReportOptions;
 
 int report_write_junit(const ReportRun *run, const ReportOptions *opts, const char *path,
@@ -90,11 +107,27 @@ int report_write_tap(const ReportRun *run, const ReportOptions *opts, const char
                      ThError *err);
 int report_write_json(const ReportRun *run, const ReportOptions *opts, const char *path,
                       ThError *err);
-/* Merges JUnit files (from shards) into one. */
+/* Merges JUnit files (from shards) into one, of the default flavor. */
 int report_merge_junit(char *const *inputs, size_t n_inputs, const char *output, ThError *err);
+/* The same, written as the flavor says: jenkins and surefire leave out
+ * what their XSDs refuse, surefire has one <testsuite> root. */
+int report_merge_junit_as(char *const *inputs, size_t n_inputs, ReportJunitFlavor flavor,
+                          const char *output, ThError *err);
+/* Merges TAP streams written by report_write_tap(): test points renumbered,
+ * one plan, the highest version line. */
+int report_merge_tap(char *const *inputs, size_t n_inputs, const char *output, ThError *err);
+/* Merges CTRF JSON reports: tests concatenated, the summary recomputed. */
+int report_merge_json(char *const *inputs, size_t n_inputs, const char *output, ThError *err);
+/* Detects the inputs' format (all must share it) and merges them; opts
+ * (may be NULL) gives the JUnit flavor of a JUnit merge. */
+int report_merge(char *const *inputs, size_t n_inputs, const ReportOptions *opts,
+                 const char *output, ThError *err);
 
 void report_run_done(ReportRun *run);
 void report_suite_done(ReportSuite *s);
 void report_case_done(ReportCase *c);
 
 const char *report_status_to_string(ReportStatus s);
+const char *report_junit_flavor_to_string(ReportJunitFlavor f);
+/* "default" (also "gitlab"), "jenkins", "surefire". */
+ReportJunitFlavor report_junit_flavor_from_string(const char *s);

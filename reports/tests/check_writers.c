@@ -225,7 +225,6 @@ static void add_suite(ReportRun *run, const char *name, size_t first, size_t n, 
                 .file = th_strdup_printf("suites/%s.yaml", name),
                 .hostname = xstrdup("host " HOSTILE),
                 .timestamp_usec = UINT64_C(1700000000) * 1000000 + first,
-                .time_sec = 3.5,
         };
         for (size_t i = first; i < first + n; i++) {
                 if (shard != 0 && (int)(i % 2) != shard - 1)
@@ -337,7 +336,8 @@ START_TEST(test_junit__structure_counts_and_reruns)
         ck_assert_xpath_num(doc, "/testsuites/@failures", 3);
         ck_assert_xpath_num(doc, "/testsuites/@errors", 1);
         ck_assert_xpath_num(doc, "/testsuites/@skipped", 1);
-        ck_assert_xpath_num(doc, "/testsuites/@time", 7);
+        /* no run time given: the suites' times (their cases', 10 x 0.25 s) */
+        ck_assert_xpath_num(doc, "/testsuites/@time", 2.5);
         ck_assert_xpath_num(doc, "count(/testsuites/testsuite)", 2);
         ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@tests", N_ALPHA);
         ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@failures", 3);
@@ -623,12 +623,128 @@ START_TEST(test_junit__times_use_dot_under_a_comma_locale)
         _cleanup_free_ char *t = xpath_str(doc, "string(//testcase[@name='passes']/@time)");
         ck_assert_str_eq(t, "1234.500");
         _cleanup_free_ char *st = xpath_str(doc, "string(/testsuites/@time)");
-        ck_assert_str_eq(st, "7.000");
+        ck_assert_str_eq(st, "1236.750"); /* no run time set: the suites' sum */
         ck_assert_xpath_num(doc, "count(//@time[contains(., ',')])", 0);
         xmlFreeDoc(doc);
         report_run_done(&run);
         if (!comma)
                 fprintf(stderr, "note: no comma locale available; checked under C.UTF-8\n");
+}
+END_TEST
+
+/* Each testsuite's time is its own (the sum of its cases' times, as
+ * written), testsuites' the run's wall time: not the whole run's time
+ * repeated per suite and added up. */
+START_TEST(test_junit__suite_time_is_its_cases_run_time_the_wall_time)
+{
+        ReportRun run;
+        build_run(&run, 0);
+        for (size_t i = 0; i < run.suites[0].n_cases; i++)
+                run.suites[0].cases[i].time_sec = 0.1 * (double)(i + 1) + 0.00049;
+        run.suites[1].cases[0].time_sec = 2.0;
+        run.suites[1].cases[1].time_sec = 0.75;
+        run.time_sec = 3.25; /* two at a time: less than 3.6 + 2.75 */
+        run.timestamp_usec = UINT64_C(1700000000) * 1000000;
+        _cleanup_free_ char *p = write_junit(&run, NULL, "junit.xml");
+        _cleanup_free_ char *jp = tmp_path("r.json");
+        ck_assert_int_eq(report_write_json(&run, NULL, jp, NULL), 0);
+
+        xmlDocPtr doc = parse_xml(p);
+        _cleanup_free_ char *a = xpath_str(doc, "string(//testsuite[@name='alpha']/@time)");
+        _cleanup_free_ char *b = xpath_str(doc, "string(//testsuite[@name='beta']/@time)");
+        _cleanup_free_ char *all = xpath_str(doc, "string(/testsuites/@time)");
+        ck_assert_str_eq(a, "3.600"); /* 0.100 + 0.200 + ... + 0.800 */
+        ck_assert_str_eq(b, "2.750");
+        ck_assert_str_eq(all, "3.250");
+        ck_assert_xpath_num(doc, "round(sum(//testsuite[@name='alpha']/testcase/@time) * 1000)",
+                            3600);
+        _cleanup_free_ char *ts = xpath_str(doc, "string(/testsuites/@timestamp)");
+        ck_assert_str_eq(ts, "2023-11-14T22:13:20");
+        xmlFreeDoc(doc);
+
+        static const char check[] = "import json, sys\n"
+                                    "s = json.load(open(sys.argv[1]))['results']['summary']\n"
+                                    "print(s['start'], s['stop'], s['duration'])\n";
+        _cleanup_free_ char *out = NULL;
+        char *argv[] = { (char *)"python3", (char *)"-c", (char *)check, jp, NULL };
+        ck_assert_int_eq(run_tool(argv, &out), 0);
+        ck_assert_str_eq(out, "1700000000000 1700000003250 3250\n");
+        report_run_done(&run);
+}
+END_TEST
+
+/* xmllint --schema XSD FILE, the XSD from reports/tests/schemas/. */
+static int xsd_check(const char *xsd, const char *path, bool quiet)
+{
+        _cleanup_free_ char *schema = th_strdup_printf("%s/%s", REPORTS_SCHEMA_DIR, xsd);
+        char *argv[] = { (char *)"sh",
+                         (char *)"-c",
+                         (char *)"exec xmllint --noout --schema \"$0\" \"$1\" 2>&1",
+                         schema,
+                         (char *)path,
+                         NULL };
+        _cleanup_free_ char *out = NULL;
+        int r = run_tool(argv, &out);
+        if (r != 0 && !quiet)
+                fprintf(stderr, "%s", out);
+        return r;
+}
+
+/* Every flavor passes its consumers' schema, with flaky, rerun, skipped,
+ * error and hostile cases, interrupted or not. */
+START_TEST(test_junit__flavors_pass_their_schemas)
+{
+        static const struct {
+                ReportJunitFlavor flavor;
+                const char *xsd;
+        } flavors[] = {
+                { REPORT_JUNIT_JENKINS, "junit-10.xsd" },
+                { REPORT_JUNIT_SUREFIRE, "surefire-test-report.xsd" },
+        };
+        for (size_t f = 0; f < ELEMENTSOF(flavors); f++)
+                for (int interrupted = 0; interrupted <= 1; interrupted++) {
+                        ReportRun run;
+                        build_run(&run, 0);
+                        run.interrupted = interrupted;
+                        ReportOptions o = { .junit_flavor = flavors[f].flavor };
+                        _cleanup_free_ char *p = write_junit(&run, &o, "flavor.xml");
+                        ck_assert_msg(xsd_check(flavors[f].xsd, p, false) == 0,
+                                      "%s rejects the %s flavor", flavors[f].xsd,
+                                      report_junit_flavor_to_string(flavors[f].flavor));
+                        xmlDocPtr doc = parse_xml(p);
+                        ck_assert_xpath_num(doc, "count(//testcase)", 10 + interrupted);
+                        ck_assert_xpath_num(doc, "count(//testcase[@name='flaky']/flakyFailure)",
+                                            1);
+                        ck_assert_xpath_num(
+                                doc, "count(//testcase[@name='always fails']/rerunFailure)", 1);
+                        ck_assert_xpath_num(
+                                doc, "count(//testcase[@name='always fails']/rerunError)", 1);
+                        ck_assert_xpath_num(doc, "count(//testcase/@file)", 0);
+                        if (flavors[f].flavor == REPORT_JUNIT_SUREFIRE) {
+                                ck_assert_xpath_num(doc, "count(/testsuite)", 1);
+                                ck_assert_xpath_num(doc, "/testsuite/@tests", 10 + interrupted);
+                                ck_assert_xpath_num(doc, "/testsuite/@flakes", 1);
+                                /* a testsuite's time is its cases' here too */
+                                ck_assert_xpath_num(doc, "/testsuite/@time", 2.5);
+                        }
+                        xmlFreeDoc(doc);
+                        report_run_done(&run);
+                }
+
+        /* The default keeps what GitLab reads (file, line, properties in
+         * testcase), which is exactly what junit-10.xsd refuses. */
+        ReportRun run;
+        build_run(&run, 0);
+        _cleanup_free_ char *p = write_junit(&run, NULL, "default.xml");
+        ck_assert_int_ne(xsd_check("junit-10.xsd", p, true), 0);
+        xmlDocPtr doc = parse_xml(p);
+        ck_assert_xpath_num(doc, "count(//testcase[@file and @line])", 10);
+        xmlFreeDoc(doc);
+        ck_assert_ptr_null(report_junit_flavor_to_string(_REPORT_JUNIT_FLAVOR_MAX));
+        ck_assert_int_eq(report_junit_flavor_from_string("gitlab"), REPORT_JUNIT_DEFAULT);
+        ck_assert_int_eq(report_junit_flavor_from_string("surefire"), REPORT_JUNIT_SUREFIRE);
+        ck_assert_int_eq(report_junit_flavor_from_string("ant"), -EINVAL);
+        report_run_done(&run);
 }
 END_TEST
 
@@ -754,6 +870,36 @@ START_TEST(test_json__parsed_by_python)
 }
 END_TEST
 
+/* The JSON passes ctrf-io's schema (Debian's python3-jsonschema), retries
+ * and all, interrupted or not. */
+static const char ctrf_check[] =
+        "import json, sys, jsonschema\n"
+        "schema = json.load(open(sys.argv[1]))\n"
+        "doc = json.load(open(sys.argv[2], encoding='utf-8'))\n"
+        "errs = list(jsonschema.Draft7Validator(schema).iter_errors(doc))\n"
+        "for e in errs: print('/'.join(map(str, e.absolute_path)), e.message)\n"
+        "sys.exit(1 if errs else 0)\n";
+
+START_TEST(test_json__passes_the_ctrf_schema)
+{
+        /* Debian's python3, for which python3-jsonschema is installed
+         * (scripts/deps), whatever other python3 is first on PATH. */
+        const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+        _cleanup_free_ char *schema = th_strdup_printf("%s/ctrf.schema.json", REPORTS_SCHEMA_DIR);
+        for (int interrupted = 0; interrupted <= 1; interrupted++) {
+                ReportRun run;
+                build_run(&run, 0);
+                run.interrupted = interrupted;
+                _cleanup_free_ char *p = tmp_path("r.json");
+                ck_assert_int_eq(report_write_json(&run, NULL, p, NULL), 0);
+                _cleanup_free_ char *out = NULL;
+                char *argv[] = { (char *)py, (char *)"-c", (char *)ctrf_check, schema, p, NULL };
+                ck_assert_msg(run_tool(argv, &out) == 0, "ctrf.schema.json rejects it: %s", out);
+                report_run_done(&run);
+        }
+}
+END_TEST
+
 /* ---- merge -------------------------------------------------------------------- */
 
 static const char junit_set[] =
@@ -781,6 +927,10 @@ START_TEST(test_merge__shards_equal_the_full_run)
         build_run(&full, 0);
         build_run(&s1, 1);
         build_run(&s2, 2);
+        /* side by side: started together, 2 s and 3 s of wall time */
+        s1.timestamp_usec = s2.timestamp_usec = UINT64_C(1700000000) * 1000000;
+        s1.time_sec = 2;
+        s2.time_sec = 3;
         _cleanup_free_ char *pf = write_junit(&full, NULL, "full.xml");
         _cleanup_free_ char *p1 = write_junit(&s1, NULL, "shard1.xml");
         _cleanup_free_ char *p2 = write_junit(&s2, NULL, "shard2.xml");
@@ -796,7 +946,10 @@ START_TEST(test_merge__shards_equal_the_full_run)
 
         xmlDocPtr doc = parse_xml(pm);
         ck_assert_xpath_num(doc, "count(/testsuites/testsuite)", 2);
-        ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@time", 7);
+        /* each shard's alpha holds half its cases: together the full run's */
+        ck_assert_xpath_num(doc, "/testsuites/testsuite[@name='alpha']/@time", 2);
+        /* the merged run's wall time: the longest shard, not their sum */
+        ck_assert_xpath_num(doc, "/testsuites/@time", 3);
         xmlFreeDoc(doc);
         report_run_done(&full);
         report_run_done(&s1);
@@ -893,6 +1046,158 @@ START_TEST(test_merge__rejects_the_same_testcase_twice)
 }
 END_TEST
 
+/* TAP and JSON shards merge into the full run's tests and outcomes; the
+ * format is told from the content, whatever the file's name. */
+START_TEST(test_merge__tap_and_json_shards_equal_the_full_run)
+{
+        ReportRun full, s1, s2;
+        build_run(&full, 0);
+        build_run(&s1, 1);
+        build_run(&s2, 2);
+        static const char *const ext[] = { "tap", "json" };
+        int (*const writers[])(const ReportRun *, const ReportOptions *, const char *,
+                               ThError *) = { report_write_tap, report_write_json };
+        static const char tap_set[] =
+                "use TAP::Parser; my $p = TAP::Parser->new({ source => $ARGV[0] }); my @l;"
+                "while (my $r = $p->next) { push @l, join('|', $r->is_ok, $r->description,"
+                "  $r->directive) if $r->is_test; }"
+                "exit 1 if $p->parse_errors || $p->tests_run != $p->tests_planned;"
+                "print \"$_\\n\" for sort @l;";
+        static const char json_set[] =
+                "import json, sys\n"
+                "r = json.load(open(sys.argv[1]))['results']\n"
+                "for t in sorted(r['tests'], key=lambda t: (t['suite'], t['name'])):\n"
+                "    print(t['suite'], t['name'], t['status'], t['flaky'], t['retries'])\n"
+                "s = r['summary']\n"
+                "print(s['tests'], s['passed'], s['failed'], s['skipped'], s['flaky'],\n"
+                "      s['extra']['errors'])\n";
+
+        for (size_t f = 0; f < ELEMENTSOF(ext); f++) {
+                _cleanup_free_ char *nf = th_strdup_printf("full.%s", ext[f]);
+                _cleanup_free_ char *n1 = th_strdup_printf("s1.%s", ext[f]);
+                _cleanup_free_ char *n2 = th_strdup_printf("s2.%s", ext[f]);
+                _cleanup_free_ char *pf = tmp_path(nf), *p1 = tmp_path(n1), *p2 = tmp_path(n2);
+                _cleanup_free_ char *nm = th_strdup_printf("merged.%s", ext[f]);
+                _cleanup_free_ char *pm = tmp_path(nm);
+                ck_assert_int_eq(writers[f](&full, NULL, pf, NULL), 0);
+                ck_assert_int_eq(writers[f](&s1, NULL, p1, NULL), 0);
+                ck_assert_int_eq(writers[f](&s2, NULL, p2, NULL), 0);
+                char *inputs[] = { p2, p1 };
+                ThError e = {};
+                ck_assert_msg(report_merge(inputs, 2, NULL, pm, &e) == 0, "%s", e.msg);
+
+                _cleanup_free_ char *a = NULL, *b = NULL;
+                char *argv_f[] = { (char *)(f == 0 ? "perl" : "python3"),
+                                   (char *)(f == 0 ? "-e" : "-c"),
+                                   (char *)(f == 0 ? tap_set : json_set), pf, NULL };
+                char *argv_m[] = { argv_f[0], argv_f[1], argv_f[2], pm, NULL };
+                ck_assert_int_eq(run_tool(argv_f, &a), 0);
+                ck_assert_int_eq(run_tool(argv_m, &b), 0);
+                ck_assert_msg(strlen(a) > 100, "%s", a);
+                ck_assert_str_eq(a, b);
+
+                /* the same shard twice */
+                char *twice[] = { p1, p1 };
+                ck_assert_int_eq(report_merge(twice, 2, NULL, pm, &e), -EEXIST);
+                ck_assert_msg(strstr(e.msg, "is in both") != NULL, "%s", e.msg);
+        }
+
+        /* A truncated TAP file, a JSON file that is not CTRF, mixed formats,
+         * and something else: each named, none "Start tag expected". */
+        _cleanup_free_ char *tap = write_log("a.tap", "TAP version 13\n1..3\nok 1 - a\n");
+        _cleanup_free_ char *json = write_log("b.json", "{\"x\": [1, 2, {\"y\": null}]}");
+        _cleanup_free_ char *xml = write_log("c.xml", "<testsuites/>");
+        _cleanup_free_ char *txt = write_log("d.txt", "hello\n");
+        _cleanup_free_ char *out = tmp_path("out");
+        struct {
+                char *a, *b;
+                const char *needle;
+        } bad[] = {
+                { tap, NULL, "plan says 3 tests but there are 1" },
+                { json, NULL, "not a CTRF report" },
+                { xml, json, "is JUnit XML but" },
+                { txt, NULL, "not a JUnit XML, TAP or CTRF JSON report" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char *inputs[] = { bad[i].a, bad[i].b };
+                ThError e = {};
+                ck_assert_int_eq(report_merge(inputs, bad[i].b ? 2 : 1, NULL, out, &e), -EINVAL);
+                ck_assert_msg(strstr(e.msg, bad[i].needle) != NULL, "'%s' lacks '%s'", e.msg,
+                              bad[i].needle);
+                ck_assert_int_eq(access(out, F_OK), -1);
+        }
+        report_run_done(&full);
+        report_run_done(&s1);
+        report_run_done(&s2);
+}
+END_TEST
+
+/* Shards merged as a strict flavor pass that flavor's schema, whatever the
+ * inputs' flavor; merged as the default they would not. */
+START_TEST(test_merge__as_a_flavor_passes_its_schema)
+{
+        ReportRun s1, s2;
+        build_run(&s1, 1);
+        build_run(&s2, 2);
+        static const struct {
+                ReportJunitFlavor in, out;
+                const char *xsd;
+        } cases[] = {
+                { REPORT_JUNIT_JENKINS, REPORT_JUNIT_JENKINS, "junit-10.xsd" },
+                { REPORT_JUNIT_DEFAULT, REPORT_JUNIT_JENKINS, "junit-10.xsd" },
+                { REPORT_JUNIT_DEFAULT, REPORT_JUNIT_SUREFIRE, "surefire-test-report.xsd" },
+                { REPORT_JUNIT_SUREFIRE, REPORT_JUNIT_SUREFIRE, "surefire-test-report.xsd" },
+                { REPORT_JUNIT_JENKINS, REPORT_JUNIT_SUREFIRE, "surefire-test-report.xsd" },
+        };
+        ReportRun full;
+        build_run(&full, 0);
+        /* what the strict flavors leave of the full run (no properties) */
+        ReportOptions strict = { .junit_flavor = REPORT_JUNIT_JENKINS };
+        _cleanup_free_ char *pf = write_junit(&full, &strict, "full.xml");
+        _cleanup_free_ char *want = junit_summary(pf);
+        /* the counts line of the root and per suite differ by flavor; the
+         * testcases (first line) do not */
+        want[strcspn(want, "\n")] = '\0';
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                ReportOptions o = { .junit_flavor = cases[i].in };
+                _cleanup_free_ char *p1 = write_junit(&s1, &o, "s1.xml");
+                _cleanup_free_ char *p2 = write_junit(&s2, &o, "s2.xml");
+                _cleanup_free_ char *pm = tmp_path("merged.xml");
+                char *inputs[] = { p1, p2 };
+                ThError e = {};
+                ck_assert_msg(report_merge_junit_as(inputs, 2, cases[i].out, pm, &e) == 0, "%s",
+                              e.msg);
+                ck_assert_msg(xsd_check(cases[i].xsd, pm, false) == 0,
+                              "%s rejects a merge %s -> %s", cases[i].xsd,
+                              report_junit_flavor_to_string(cases[i].in),
+                              report_junit_flavor_to_string(cases[i].out));
+                _cleanup_free_ char *got = junit_summary(pm);
+                got[strcspn(got, "\n")] = '\0';
+                ck_assert_str_eq(want, got);
+                xmlDocPtr doc = parse_xml(pm);
+                ck_assert_xpath_num(doc, "count(//testcase)", N_ALPHA + N_BETA);
+                if (cases[i].out == REPORT_JUNIT_SUREFIRE) {
+                        ck_assert_xpath_num(doc, "/testsuite/@tests", N_ALPHA + N_BETA);
+                        ck_assert_xpath_num(doc, "/testsuite/@failures", 3);
+                        ck_assert_xpath_num(doc, "/testsuite/@flakes", 1);
+                        ck_assert_xpath_num(doc, "/testsuite/@time", 2.5);
+                }
+                xmlFreeDoc(doc);
+
+                /* the default merge keeps the testsuites attributes that
+                 * junit-10.xsd refuses */
+                if (cases[i].in == REPORT_JUNIT_JENKINS && cases[i].out == REPORT_JUNIT_JENKINS) {
+                        ck_assert_int_eq(report_merge_junit(inputs, 2, pm, &e), 0);
+                        ck_assert_int_ne(xsd_check(cases[i].xsd, pm, true), 0);
+                }
+        }
+        report_run_done(&full);
+        report_run_done(&s1);
+        report_run_done(&s2);
+}
+END_TEST
+
 static Suite *writers_suite(void)
 {
         Suite *s = suite_create("reports-writers");
@@ -909,6 +1214,8 @@ static Suite *writers_suite(void)
         tcase_add_test(tc, test_junit__write_is_atomic_and_reports_errors);
         tcase_add_test(tc, test_junit__write_errors_are_returned_not_printed);
         tcase_add_test(tc, test_junit__times_use_dot_under_a_comma_locale);
+        tcase_add_test(tc, test_junit__suite_time_is_its_cases_run_time_the_wall_time);
+        tcase_add_test(tc, test_junit__flavors_pass_their_schemas);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("tap-json");
@@ -918,6 +1225,7 @@ static Suite *writers_suite(void)
         tcase_add_test(tc, test_tap__version_14_line_on_request);
         tcase_add_test(tc, test_tap__prove_exit_follows_outcome);
         tcase_add_test(tc, test_json__parsed_by_python);
+        tcase_add_test(tc, test_json__passes_the_ctrf_schema);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("merge");
@@ -927,6 +1235,8 @@ static Suite *writers_suite(void)
         tcase_add_test(tc, test_merge__accepts_a_bare_testsuite_root_and_no_cases);
         tcase_add_test(tc, test_merge__rejects_bad_input_naming_the_file);
         tcase_add_test(tc, test_merge__rejects_the_same_testcase_twice);
+        tcase_add_test(tc, test_merge__tap_and_json_shards_equal_the_full_run);
+        tcase_add_test(tc, test_merge__as_a_flavor_passes_its_schema);
         suite_add_tcase(s, tc);
         return s;
 }
