@@ -1,0 +1,338 @@
+#!/bin/sh
+# harness pkg check: one check of a package's life cycle, run as the test of
+# a fresh container booted under systemd (docs/pkg.md). `harness pkg` writes
+# this script next to the suite it generates and binds it in; each test of
+# that suite runs `harness-pkg-check CHECK`.
+#
+# The packages come from the suite's `install:` repository, which the
+# install step only downloads (the fixture apt.conf sets
+# APT::Get::Download-Only): this script installs them itself, so it can
+# list the tree after the dependencies and before the package (as piuparts
+# does) and report dpkg's own messages.
+#
+# Environment (the suite's `env:`):
+#   HARNESS_PKG_INSTALL   what to install: NAME=VERSION or NAME, space-separated
+#   HARNESS_PKG_NAMES     the package names of the targets
+#   HARNESS_PKG_OLD       upgrade: what to install first (NAME/RELEASE or NAME=VERSION)
+#   HARNESS_PKG_IGNORE    more paths the purge comparison ignores
+#
+# Every problem is one line `FAIL: CHECK: what, exactly` on stdout (the
+# suite forbids '^FAIL: ' there, so the first becomes the test's failure
+# message); the last line is `DONE: CHECK` when the check ran to its end.
+# The exit status is 0 unless the script itself could not run.
+set -u
+check=${1:?usage: harness-pkg-check install|purge|reinstall|files|upgrade}
+names=${HARNESS_PKG_NAMES:?}
+items=${HARNESS_PKG_INSTALL:?}
+S=/run/harness-pkg
+mkdir -p "$S" || exit 2
+list=/etc/apt/sources.list.d/harness-install.list
+nfail=0
+
+fail() {
+        echo "FAIL: $check: $*"
+        nfail=$((nfail + 1))
+}
+step() { echo "== $*"; }
+
+# apt-get against the suite's repository alone, installing for real, with
+# dpkg's messages on stdout. Every dpkg error or warning, apt error or
+# warning, and failing maintainer script is a failure with its own line.
+apt_run() { # WHAT ARGS...
+        what=$1
+        shift
+        step "apt-get $*"
+        apt-get -q -y --no-install-recommends -o APT::Get::Download-Only=false \
+                -o Dir::Etc::SourceList="$list" -o Dir::Etc::SourceParts=/dev/null \
+                -o Dpkg::Use-Pty=false "$@" >"$S/apt.log" 2>&1
+        rc=$?
+        sed 's/^/| /' "$S/apt.log"
+        found=0
+        while IFS= read -r line; do
+                [ -n "$line" ] || continue
+                fail "apt-get $what: $line"
+                found=1
+        done <<EOF
+$(grep -E '^(dpkg: (error|warning)|E: |W: )|(subprocess|script) returned error exit status' "$S/apt.log")
+EOF
+        [ $rc -eq 0 ] || [ $found -eq 1 ] || fail "apt-get $what exited with status $rc"
+        return $rc
+}
+
+# The dependencies of the targets, without the targets: what apt would
+# install with them.
+install_deps() {
+        # shellcheck disable=SC2086
+        deps=$(apt-get -s -q --no-install-recommends -o Dir::Etc::SourceList="$list" \
+                -o Dir::Etc::SourceParts=/dev/null install $items 2>/dev/null |
+                awk '/^Inst /{print $2}' | grep -vxF -f "$S/names")
+        [ -z "$deps" ] && return 0
+        # shellcheck disable=SC2086
+        apt_run "install (dependencies)" install $deps
+}
+
+echo "$names" | tr ' ' '\n' | sed '/^$/d' >"$S/names"
+
+# ---- what the tree holds -------------------------------------------------
+
+# The ignore list, piuparts' semantics: a line PATH ignores PATH and
+# everything below it; a line ending in '/' ignores only the directory
+# itself (something else may create it and leave it), its entries are
+# compared.
+cat >"$S/ignore" <<'EOF'
+/dev
+/proc
+/sys
+/run
+/tmp
+/var/tmp
+/var/lib/dpkg
+/var/lib/apt
+/var/cache/apt
+/var/cache/debconf
+/var/cache/ldconfig
+/var/cache/man
+/var/lib/ucf
+/var/log
+/var/lib/harness
+/var/lib/harness-apt
+/var/lib/systemd/timers
+/var/lib/systemd/random-seed
+/var/lib/systemd/catalog
+/var/lib/systemd/coredump
+/var/lib/systemd/deb-systemd-helper-enabled/
+/var/lib/systemd/deb-systemd-helper-masked/
+/var/lib/systemd/deb-systemd-user-helper-enabled/
+/etc/systemd/system/multi-user.target.wants/
+/etc/systemd/system/sockets.target.wants/
+/etc/systemd/system/timers.target.wants/
+/etc/systemd/system/default.target.wants/
+/etc/ld.so.cache
+/etc/.pwd.lock
+/etc/passwd
+/etc/passwd-
+/etc/group
+/etc/group-
+/etc/shadow
+/etc/shadow-
+/etc/gshadow
+/etc/gshadow-
+/etc/subuid
+/etc/subuid-
+/etc/subgid
+/etc/subgid-
+/usr/share/info/dir
+/usr/share/info/dir.old
+/usr/lib/harness-pkg
+/etc/apt/apt.conf.d/00harness-pkg
+EOF
+for p in ${HARNESS_PKG_IGNORE:-}; do echo "$p" >>"$S/ignore"; done
+
+# One line per path: type, mode, owner, and a symlink's target.
+files() {
+        find / -xdev -printf '%p\t%y %m %u:%g %l\n' 2>/dev/null |
+                awk -F '\t' -v ign="$S/ignore" '
+                BEGIN { while ((getline l < ign) > 0) if (l != "") {
+                                if (l ~ /\/$/) self[substr(l, 1, length(l) - 1)] = 1
+                                else tree[l] = 1 } }
+                {
+                        p = $1
+                        if (p in self) next
+                        for (q = p; q != ""; sub(/\/[^\/]*$/, "", q))
+                                if (q in tree) next
+                        print
+                }' | LC_ALL=C sort
+}
+
+# Processes of the container, but the test's own: PID, user, unit, program.
+procs() {
+        for d in /proc/[0-9]*; do
+                pid=${d#/proc/}
+                exe=$(readlink "$d/exe" 2>/dev/null) || continue
+                cg=$(sed -n 's/^0::\(.*\)$/\1/p' "$d/cgroup" 2>/dev/null)
+                case $cg in */harness-test.service* | */init.scope) continue ;; esac
+                unit=${cg##*/}
+                user=$(stat -c %U "$d" 2>/dev/null)
+                echo "$pid $user $unit $exe"
+        done
+}
+
+snapshot() { # DIR
+        mkdir -p "$1"
+        files >"$1/files"
+        update-alternatives --get-selections 2>/dev/null | LC_ALL=C sort >"$1/alternatives"
+        dpkg-divert --list 2>/dev/null | LC_ALL=C sort >"$1/diversions"
+        systemctl list-unit-files --no-legend --no-pager 2>/dev/null | awk '{print $1}' |
+                LC_ALL=C sort >"$1/units"
+        cut -d: -f1 /etc/passwd | LC_ALL=C sort >"$1/users"
+        cut -d: -f1 /etc/group | LC_ALL=C sort >"$1/groups"
+}
+
+# What the targets own and run, recorded while they are installed.
+record_package() {
+        # shellcheck disable=SC2046
+        dpkg -L $(cat "$S/names") 2>/dev/null | LC_ALL=C sort -u >"$S/owned"
+        grep -E '^/(usr/)?lib/systemd/system/[^/@]+\.(service|socket|timer|path)$' "$S/owned" |
+                sed 's,.*/,,' | sort -u >"$S/pkg-units"
+        cut -d: -f1 /etc/passwd | LC_ALL=C sort | comm -13 "$S/before/users" - >"$S/pkg-users"
+}
+
+# The targets' processes: their programs, their units, their new users.
+pkg_procs() {
+        procs | while read -r pid user unit exe; do
+                path=${exe% (deleted)}
+                if grep -qxF "$path" "$S/owned" || grep -qxF "$unit" "$S/pkg-units" ||
+                        grep -qxF "$user" "$S/pkg-users" || [ "$path" != "$exe" ] ||
+                        [ "$user" = UNKNOWN ]; then
+                        echo "pid $pid ($exe, user $user, unit $unit)"
+                fi
+        done
+}
+
+check_gone() { # WHEN
+        pkg_procs >"$S/left"
+        while IFS= read -r p; do
+                fail "process still running after $1: $p"
+        done <"$S/left"
+}
+
+# Compares the tree after the purge with before the install.
+compare() { # BEFORE AFTER
+        LC_ALL=C join -t '	' -v 2 "$1/files" "$2/files" | while IFS='	' read -r p meta; do
+                fail "left after purge: $p ($(kind "$meta"))"
+        done
+        LC_ALL=C join -t '	' -v 1 "$1/files" "$2/files" | while IFS='	' read -r p meta; do
+                fail "gone after purge, though there before the install: $p ($(kind "$meta"))"
+        done
+        LC_ALL=C join -t '	' "$1/files" "$2/files" | while IFS='	' read -r p m1 m2; do
+                [ "$m1" = "$m2" ] || fail "changed by install and purge: $p (was $m1, now $m2)"
+        done
+        for what in alternatives diversions units users groups; do
+                comm -13 "$1/$what" "$2/$what" | while IFS= read -r l; do
+                        fail "left after purge: $(echo "$what" | sed 's/s$//') $l"
+                done
+        done
+        # A symlink left pointing nowhere, anywhere in the tree.
+        find / -xdev -xtype l 2>/dev/null | LC_ALL=C sort >"$2/broken"
+        find / -xdev -xtype l -newer "$1/files" 2>/dev/null | while IFS= read -r l; do
+                fail "broken symlink after purge: $l -> $(readlink "$l")"
+        done
+}
+
+kind() {
+        case $1 in
+        d*) echo directory ;;
+        l*) echo "symlink to ${1#* * * }" ;;
+        f*) echo file ;;
+        *) echo "type ${1%% *}" ;;
+        esac
+}
+
+# After an install: dpkg's database, the units, the targets' services.
+check_installed() {
+        sleep 1 # a service that dies right after its start has failed by now
+        dpkg --audit >"$S/audit" 2>&1
+        if [ -s "$S/audit" ]; then
+                while IFS= read -r l; do fail "dpkg --audit: $l"; done <"$S/audit"
+        fi
+        for p in $(cat "$S/names"); do
+                st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)
+                [ "$st" = "ii " ] || fail "$p is not installed (dpkg status '$st')"
+        done
+        systemctl list-units --state=failed --no-legend --plain --no-pager 2>/dev/null |
+                awk '{print $1}' | grep -v '^harness' >"$S/failed"
+        while IFS= read -r u; do
+                [ -n "$u" ] || continue
+                j=$(journalctl -u "$u" -n 5 --no-pager -o cat 2>/dev/null | tr '\n' '|' |
+                        sed 's/|$//; s/|/ | /g')
+                fail "unit $u failed; journal: $j"
+        done <"$S/failed"
+        while IFS= read -r u; do
+                [ "$(systemctl is-enabled "$u" 2>/dev/null)" = enabled ] || continue
+                a=$(systemctl is-active "$u" 2>/dev/null)
+                [ "$a" = active ] && continue
+                cond=$(systemctl show -p ConditionResult --value "$u" 2>/dev/null)
+                res=$(systemctl show -p Result --value "$u" 2>/dev/null)
+                type=$(systemctl show -p Type --value "$u" 2>/dev/null)
+                [ "$cond" = no ] && { step "$u: its condition is not met here"; continue; }
+                [ "$type" = oneshot ] && [ "$res" = success ] && continue
+                grep -qxF "$u" "$S/failed" && continue # reported above
+                fail "enabled unit $u is $a (result $res)"
+        done <"$S/pkg-units"
+}
+
+done_check() {
+        echo "DONE: $check"
+        exit 0
+}
+
+# shellcheck disable=SC2086
+case $check in
+install)
+        install_deps || done_check
+        snapshot "$S/before"
+        apt_run install install $items || done_check
+        record_package
+        check_installed
+        ;;
+purge | reinstall)
+        install_deps || done_check
+        snapshot "$S/before"
+        apt_run install install $items || done_check
+        record_package
+        apt_run remove remove $names || done_check
+        check_gone remove
+        apt_run purge purge $names || done_check
+        check_gone purge
+        snapshot "$S/after"
+        if [ "$check" = purge ]; then
+                compare "$S/before" "$S/after"
+        else
+                apt_run "install (again)" install $items || done_check
+                check_installed
+        fi
+        ;;
+files)
+        install_deps || done_check
+        snapshot "$S/before"
+        apt_run install install $items || done_check
+        record_package
+        snapshot "$S/after"
+        # ELF files the targets ship whose libraries the loader cannot find.
+        while IFS= read -r f; do
+                [ -f "$f" ] && [ ! -L "$f" ] || continue
+                [ "$(head -c 4 "$f" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+                ldd "$f" 2>/dev/null | sed -n 's/^[[:space:]]*\([^ ]*\) => not found.*/\1/p' |
+                        while IFS= read -r lib; do
+                                fail "missing library: $f needs $lib (not found)"
+                        done
+        done <"$S/owned"
+        # Symlinks the targets ship that point nowhere.
+        while IFS= read -r f; do
+                [ -L "$f" ] && [ ! -e "$f" ] && fail "broken symlink shipped: $f -> $(readlink "$f")"
+        done <"$S/owned"
+        # Files the install created outside /etc, /var, /srv and /tmp that
+        # no package owns (dpkg's lists, with /bin, /lib, ... as /usr/...).
+        cat /var/lib/dpkg/info/*.list | sed -E 's,^/(bin|sbin|lib|lib32|lib64|libx32)/,/usr/\1/,' |
+                LC_ALL=C sort -u >"$S/all-owned"
+        LC_ALL=C join -t '	' -v 2 "$S/before/files" "$S/after/files" | cut -f1 |
+                grep -Ev '^/(etc|var|srv|tmp|home|root)(/|$)' |
+                LC_ALL=C join -v 1 - "$S/all-owned" | while IFS= read -r f; do
+                fail "created by the install, owned by no package: $f"
+        done
+        ;;
+upgrade)
+        install_deps || done_check
+        apt_run "install (old version)" install ${HARNESS_PKG_OLD:?} || done_check
+        old=$(dpkg-query -W -f='${Version} ' $(cat "$S/names") 2>/dev/null)
+        step "installed from the archive: $old"
+        apt_run upgrade install $items || done_check
+        record_package
+        check_installed
+        ;;
+*)
+        echo "harness-pkg-check: unknown check '$check'" >&2
+        exit 2
+        ;;
+esac
+done_check
