@@ -21,6 +21,7 @@
 #define DEFAULT_OUTPUT_DIR "harness-results"
 #define SUITE_DIR          "pkg-check-suite"
 #define CHECK_TARGET       "/usr/lib/harness-pkg"
+#define NEW_TARGET         "/srv/harness-pkg-new"
 #define PARSE_HELP         1000
 
 extern const char runner_pkg_check_script[], runner_pkg_check_script_end[];
@@ -37,7 +38,10 @@ static const char usage[] =
         "      --rootfs SPEC         the tree instead: debian:RELEASE or a directory\n"
         "      --ignore PATH         a path the purge comparison ignores (repeat);\n"
         "                            PATH/ ignores the directory but not its entries\n"
-        "      --print-suite         print the suite it would run, and run nothing\n"
+        "      --upgrade             also check the upgrade from the release's version\n"
+        "                            to the .debs given (their packages must be in it)\n"
+        "      --upgrade-from OLD.deb  the same, from this .deb (repeat)\n"
+        "      --print-suite         print the suites it would run, and run nothing\n"
         "  -j, --jobs N              containers at a time\n"
         "      --junit FILE, --tap FILE, --json FILE   reports, as `harness run`\n"
         "  -o, --output-dir DIR      per-test folders (default: ./" DEFAULT_OUTPUT_DIR "); the\n"
@@ -48,8 +52,8 @@ static const char usage[] =
         "      --keep-failed, --refresh, --allow-privileged   as `harness run`\n"
         "  -h, --help                show this help\n"
         "\n"
-        "Checks: install, remove-purge, install-purge-install, files, and upgrade\n"
-        "(a local .deb whose package the archive has in an older version).\n"
+        "Checks: install, remove-purge, install-purge-install, files; upgrade with\n"
+        "--upgrade or --upgrade-from.\n"
         "Exit status as `harness run`: 0 all passed, 1 a check failed, 2 usage error.\n";
 
 static const char download_only_conf[] =
@@ -68,22 +72,30 @@ typedef struct PkgArgs {
         const char *release, *rootfs, *output_dir, *timeout;
         char **ignore;
         char **pass; /* options for `harness run` */
-        bool print_suite;
+        bool print_suite, upgrade, upgrade_from;
         PkgTarget *targets;
         size_t n_targets;
+        PkgTarget *old; /* --upgrade-from */
+        size_t n_old;
 } PkgArgs;
+
+static void targets_free(PkgTarget *t, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(t[i].name);
+                free(t[i].install);
+                free(t[i].item);
+                free(t[i].local);
+        }
+        free(t);
+}
 
 static void pkg_args_done(PkgArgs *a)
 {
         th_strv_free(a->ignore);
         th_strv_free(a->pass);
-        for (size_t i = 0; i < a->n_targets; i++) {
-                free(a->targets[i].name);
-                free(a->targets[i].install);
-                free(a->targets[i].item);
-                free(a->targets[i].local);
-        }
-        free(a->targets);
+        targets_free(a->targets, a->n_targets);
+        targets_free(a->old, a->n_old);
 }
 
 static bool valid_name(const char *s, size_t n)
@@ -153,17 +165,18 @@ static int deb_fields(const char *path, char **ret_name, char **ret_version, ThE
         return 0;
 }
 
-static int push_target(PkgArgs *a, PkgTarget t)
+static int push_target(PkgTarget **v, size_t *n, PkgTarget t)
 {
-        PkgTarget *n = realloc(a->targets, (a->n_targets + 1) * sizeof(*n));
-        if (!n)
+        PkgTarget *m = realloc(*v, (*n + 1) * sizeof(*m));
+        if (!m)
                 return -ENOMEM;
-        a->targets = n;
-        a->targets[a->n_targets++] = t;
+        *v = m;
+        (*v)[(*n)++] = t;
         return 0;
 }
 
-static int add_deb(PkgArgs *a, const char *path, ThError *err)
+/* A .deb as a target (into debs/) or, old, as --upgrade-from (into old/). */
+static int add_deb(PkgArgs *a, const char *path, bool old, ThError *err)
 {
         char real[PATH_MAX];
         PkgTarget t = { 0 };
@@ -178,9 +191,10 @@ static int add_deb(PkgArgs *a, const char *path, ThError *err)
         }
         const char *base = strrchr(real, '/') + 1;
         t.install = th_strdup_printf("%s=%s", t.name, version);
-        t.item = th_strdup_printf("./debs/%s", base);
+        t.item = th_strdup_printf("./%s/%s", old ? "old" : "debs", base);
         t.local = strdup(real);
-        if (!t.install || !t.item || !t.local || push_target(a, t) < 0) {
+        if (!t.install || !t.item || !t.local ||
+            push_target(old ? &a->old : &a->targets, old ? &a->n_old : &a->n_targets, t) < 0) {
                 free(t.name), free(t.install), free(t.item), free(t.local);
                 return th_error_set(err, ENOMEM, "out of memory");
         }
@@ -219,7 +233,7 @@ static int add_changes(PkgArgs *a, const char *path, ThError *err)
                 _cleanup_free_ char *deb = th_strdup_printf("%s/%s", dir, file);
                 if (!deb)
                         return th_error_set(err, ENOMEM, "out of memory");
-                int r = add_deb(a, deb, err);
+                int r = add_deb(a, deb, false, err);
                 if (r < 0)
                         return r;
                 n++;
@@ -232,7 +246,7 @@ static int add_changes(PkgArgs *a, const char *path, ThError *err)
 static int add_target(PkgArgs *a, const char *arg, ThError *err)
 {
         if (ends_with(arg, ".deb"))
-                return add_deb(a, arg, err);
+                return add_deb(a, arg, false, err);
         if (ends_with(arg, ".changes"))
                 return add_changes(a, arg, err);
         const char *eq = strchr(arg, '=');
@@ -243,7 +257,7 @@ static int add_target(PkgArgs *a, const char *arg, ThError *err)
                                     "(NAME or NAME=VERSION)",
                                     arg);
         PkgTarget t = { .name = strndup(arg, n), .install = strdup(arg), .item = strdup(arg) };
-        if (!t.name || !t.install || !t.item || push_target(a, t) < 0) {
+        if (!t.name || !t.install || !t.item || push_target(&a->targets, &a->n_targets, t) < 0) {
                 free(t.name), free(t.install), free(t.item);
                 return th_error_set(err, ENOMEM, "out of memory");
         }
@@ -274,6 +288,8 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 ARG_KEEP_FAILED,
                 ARG_REFRESH,
                 ARG_ALLOW_PRIVILEGED,
+                ARG_UPGRADE,
+                ARG_UPGRADE_FROM,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -293,6 +309,8 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 { "keep-failed", no_argument, NULL, ARG_KEEP_FAILED },
                 { "refresh", no_argument, NULL, ARG_REFRESH },
                 { "allow-privileged", no_argument, NULL, ARG_ALLOW_PRIVILEGED },
+                { "upgrade", no_argument, NULL, ARG_UPGRADE },
+                { "upgrade-from", required_argument, NULL, ARG_UPGRADE_FROM },
                 {},
         };
         int c, r = 0;
@@ -332,6 +350,22 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                         if (th_strv_push(&a->ignore, optarg) < 0)
                                 return -ENOMEM;
                         break;
+                case ARG_UPGRADE:
+                        a->upgrade = true;
+                        break;
+                case ARG_UPGRADE_FROM: {
+                        ThError err = { 0 };
+                        if (!ends_with(optarg, ".deb"))
+                                return runner_usage_error("pkg", "--upgrade-from '%s': not a .deb",
+                                                          optarg);
+                        r = add_deb(a, optarg, true, &err);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return runner_usage_error("pkg", "--upgrade-from: %s", err.msg);
+                        a->upgrade = a->upgrade_from = true;
+                        break;
+                }
                 case ARG_PRINT_SUITE:
                         a->print_suite = true;
                         break;
@@ -420,14 +454,69 @@ static void write_test(FILE *f, const char *name, const char *check, const char 
                 comment, name, check, check, extra ? extra : "");
 }
 
-static int write_suite(const PkgArgs *a, GenSuite *g, char **ret_name, ThError *err)
+/* The top of a suite: name, tree, and the defaults every check shares. */
+static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *names,
+                      const char *install, char *const *items, const char *extra_env,
+                      const char *extra_fixture, ThError *err)
+{
+        fprintf(f, "# Written by `harness pkg check` (docs/pkg.md): each check is a test in a\n"
+                   "# fresh container booted under systemd, run by check/harness-pkg-check.\n"
+                   "# The install step only downloads the packages (check/download-only.conf);\n"
+                   "# the check installs them itself, after the dependencies, so it can list\n"
+                   "# the tree before the install. Run it again: harness run THIS-FILE\n");
+        fprintf(f, "name: %s\n", suite);
+        fprintf(f, "rootfs: ");
+        if (a->rootfs && strchr(a->rootfs, ':') && a->rootfs[0] != '/' && a->rootfs[0] != '.')
+                runner_yaml_quote(f, a->rootfs);
+        else if (a->rootfs) {
+                char real[PATH_MAX];
+                if (!realpath(a->rootfs, real))
+                        return th_error_errno(err, errno, "--rootfs '%s'", a->rootfs);
+                runner_yaml_quote(f, real);
+        } else
+                fprintf(f, "debian:%s", a->release ? a->release : "bookworm");
+        fprintf(f, "\ndefaults:\n"
+                   "  boot: true\n"
+                   "  network: none\n"
+                   "  timeout: ");
+        runner_yaml_quote(f, a->timeout ? a->timeout : "15m");
+        fprintf(f, "\n  env:\n"
+                   "    DEBIAN_FRONTEND: noninteractive\n"
+                   "    HARNESS_PKG_NAMES: ");
+        runner_yaml_quote(f, names);
+        fprintf(f, "\n    HARNESS_PKG_INSTALL: ");
+        runner_yaml_quote(f, install);
+        fprintf(f, "\n    HARNESS_PKG_IGNORE: \"");
+        for (size_t i = 0; a->ignore && a->ignore[i]; i++)
+                fprintf(f, "%s%s", i ? " " : "", a->ignore[i]);
+        fprintf(f,
+                "\"\n%s"
+                "  fixtures:\n"
+                "    - check:" CHECK_TARGET "\n"
+                "    - check/download-only.conf:/etc/apt/apt.conf.d/00harness-pkg\n"
+                "%s"
+                "  install: [",
+                extra_env ? extra_env : "", extra_fixture ? extra_fixture : "");
+        for (size_t i = 0; items && items[i]; i++) {
+                fprintf(f, "%s", i ? ", " : "");
+                runner_yaml_quote(f, items[i]);
+        }
+        fprintf(f, "]\n"
+                   "  expect:\n"
+                   "    stdout: [\"^DONE: \"]        # the check ran to its end\n"
+                   "    stdout-not: [\"^FAIL: \"]    # each problem is one FAIL: line\n"
+                   "tests:");
+        return ferror(f) ? th_error_set(err, ENOMEM, "out of memory") : 0;
+}
+
+static int write_suite(const PkgArgs *a, GenSuite *g, ThError *err)
 {
         FILE *f = g->yaml;
         _cleanup_free_ char *names = join_targets(a, offsetof(PkgTarget, name));
         _cleanup_free_ char *install = join_targets(a, offsetof(PkgTarget, install));
         _cleanup_free_ char *suite = th_strdup_printf("pkg-%s%s", a->targets[0].name,
                                                       a->n_targets > 1 ? "-and-more" : "");
-        bool any_local = false;
+        _cleanup_strv_ char **items = NULL;
         int r;
 
         if (!names || !install || !suite)
@@ -442,61 +531,17 @@ static int write_suite(const PkgArgs *a, GenSuite *g, char **ret_name, ThError *
         if (r < 0)
                 return r;
         for (size_t i = 0; i < a->n_targets; i++) {
+                if (th_strv_push(&items, a->targets[i].item) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
                 if (!a->targets[i].local)
                         continue;
-                any_local = true;
                 r = runner_gensuite_add_file(g, a->targets[i].local, a->targets[i].item + 2, err);
                 if (r < 0)
                         return r;
         }
-
-        fprintf(f, "# Written by `harness pkg check` (docs/pkg.md): each check is a test in a\n"
-                   "# fresh container booted under systemd, run by check/harness-pkg-check.\n"
-                   "# The install step only downloads the packages (check/download-only.conf);\n"
-                   "# the check installs them itself, after the dependencies, so it can list\n"
-                   "# the tree before the install. Run it again: harness run THIS-FILE\n");
-        fprintf(f, "name: %s\n", suite);
-        fprintf(f, "rootfs: ");
-        if (a->rootfs && a->rootfs[0] == '/')
-                runner_yaml_quote(f, a->rootfs);
-        else if (a->rootfs) {
-                if (strchr(a->rootfs, ':')) {
-                        runner_yaml_quote(f, a->rootfs);
-                } else {
-                        char real[PATH_MAX];
-                        if (!realpath(a->rootfs, real))
-                                return th_error_errno(err, errno, "--rootfs '%s'", a->rootfs);
-                        runner_yaml_quote(f, real);
-                }
-        } else
-                fprintf(f, "debian:%s", a->release ? a->release : "bookworm");
-        fprintf(f, "\ndefaults:\n"
-                   "  boot: true\n"
-                   "  network: none\n");
-        fprintf(f, "  timeout: ");
-        runner_yaml_quote(f, a->timeout ? a->timeout : "15m");
-        fprintf(f, "\n  env:\n"
-                   "    DEBIAN_FRONTEND: noninteractive\n"
-                   "    HARNESS_PKG_NAMES: ");
-        runner_yaml_quote(f, names);
-        fprintf(f, "\n    HARNESS_PKG_INSTALL: ");
-        runner_yaml_quote(f, install);
-        fprintf(f, "\n    HARNESS_PKG_IGNORE: \"");
-        for (size_t i = 0; a->ignore && a->ignore[i]; i++)
-                fprintf(f, "%s%s", i ? " " : "", a->ignore[i]);
-        fprintf(f, "\"\n  fixtures:\n"
-                   "    - check:" CHECK_TARGET "\n"
-                   "    - check/download-only.conf:/etc/apt/apt.conf.d/00harness-pkg\n"
-                   "  install: [");
-        for (size_t i = 0; i < a->n_targets; i++) {
-                fprintf(f, "%s", i ? ", " : "");
-                runner_yaml_quote(f, a->targets[i].item);
-        }
-        fprintf(f, "]\n"
-                   "  expect:\n"
-                   "    stdout: [\"^DONE: \"]        # the check ran to its end\n"
-                   "    stdout-not: [\"^FAIL: \"]    # each problem is one FAIL: line\n"
-                   "tests:");
+        r = write_head(a, f, suite, names, install, items, NULL, NULL, err);
+        if (r < 0)
+                return r;
         write_test(f, "install", "install",
                    "apt installs it: no dpkg error or warning, dpkg --audit clean, no\n"
                    "  # failed unit, its enabled services active",
@@ -507,26 +552,105 @@ static int write_suite(const PkgArgs *a, GenSuite *g, char **ret_name, ThError *
                    "  # units, users, broken symlinks)",
                    NULL);
         write_test(f, "install-purge-install", "reinstall",
-                   "installs again after a purge, as cleanly as the first time", NULL);
+                   "installs again after a purge, its units as after the first install", NULL);
         write_test(f, "files", "files",
                    "what it ships: libraries of its ELF files, symlinks that lead\n"
                    "  # nowhere, files outside /etc, /var, /srv and /tmp no package owns",
                    NULL);
-        (void)any_local;
         if (ferror(f))
                 return th_error_set(err, ENOMEM, "out of memory");
-        r = runner_gensuite_finish(g, suite, err);
+        return runner_gensuite_finish(g, suite, err);
+}
+
+/* The upgrade check, a suite of its own: its repository holds the old
+ * versions (from the archive, or --upgrade-from files), and the new .debs
+ * are bound in as files. (In one repository with the new .debs, apt would
+ * download only the newest version of each package.) */
+static int write_upgrade_suite(const PkgArgs *a, GenSuite *g, ThError *err)
+{
+        FILE *f = g->yaml;
+        _cleanup_strv_ char **items = NULL, **names = NULL, **old = NULL;
+        _cleanup_free_ char *new_debs = NULL;
+        size_t len = 0;
+        _cleanup_fclose_ FILE *nd = open_memstream(&new_debs, &len);
+        int r;
+
+        if (!nd)
+                return th_error_set(err, ENOMEM, "out of memory");
+        for (size_t i = 0; i < a->n_targets; i++) {
+                const PkgTarget *t = &a->targets[i];
+                if (!t->local)
+                        continue;
+                fprintf(nd, "%s" NEW_TARGET "/%s", len ? " " : "", t->item + strlen("./debs/"));
+                fflush(nd);
+                if (th_strv_push(&names, t->name) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                if (!a->upgrade_from &&
+                    (th_strv_push(&items, t->name) < 0 || th_strv_push(&old, t->name) < 0))
+                        return th_error_set(err, ENOMEM, "out of memory");
+        }
+        if (!names)
+                return th_error_set(err, EINVAL,
+                                    "--upgrade needs a .deb or .changes to upgrade to");
+        for (size_t i = 0; i < a->n_old; i++) {
+                const PkgTarget *t = &a->old[i];
+                r = runner_gensuite_add_file(g, t->local, t->item + 2, err);
+                if (r < 0)
+                        return r;
+                if (th_strv_push(&items, t->item) < 0 || th_strv_push(&old, t->install) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+        }
+        if (fclose(TAKE_PTR(nd)) != 0)
+                return th_error_set(err, ENOMEM, "out of memory");
+        _cleanup_free_ char *suite =
+                th_strdup_printf("pkg-%s%s-upgrade", names[0], names[1] ? "-and-more" : "");
+        _cleanup_free_ char *names_s = NULL, *old_s = NULL;
+        size_t n1 = 0, n2 = 0;
+        FILE *x = open_memstream(&names_s, &n1), *y = open_memstream(&old_s, &n2);
+        for (size_t i = 0; x && names[i]; i++)
+                fprintf(x, "%s%s", i ? " " : "", names[i]);
+        for (size_t i = 0; y && old[i]; i++)
+                fprintf(y, "%s%s", i ? " " : "", old[i]);
+        if (!x || !y || fclose(x) != 0 || fclose(y) != 0 || !suite)
+                return th_error_set(err, ENOMEM, "out of memory");
+        r = write_head(a, f, suite, names_s, old_s, items, NULL,
+                       "    - debs:" NEW_TARGET "   # the new versions\n", err);
         if (r < 0)
                 return r;
-        *ret_name = TAKE_PTR(suite);
-        return 0;
+        write_test(f, "upgrade", "upgrade",
+                   "the old version, its conffiles changed locally, then the upgrade to\n"
+                   "  # the new .debs: the local changes kept, and the install check's checks",
+                   NULL);
+        fprintf(f, "    env: {HARNESS_PKG_NEW: ");
+        runner_yaml_quote(f, new_debs);
+        fprintf(f, "}\n");
+        if (ferror(f))
+                return th_error_set(err, ENOMEM, "out of memory");
+        return runner_gensuite_finish(g, suite, err);
+}
+
+static int print_suites(const GenSuite *g)
+{
+        for (size_t i = 0; g->paths && g->paths[i]; i++) {
+                _cleanup_fclose_ FILE *f = fopen(g->paths[i], "re");
+                char buf[8192];
+                size_t n;
+                if (!f)
+                        return -errno;
+                if (i > 0)
+                        printf("\n");
+                printf("# ---- %s ----\n", strrchr(g->paths[i], '/') + 1);
+                while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+                        fwrite(buf, 1, n, stdout);
+        }
+        return fflush(stdout) == 0 ? 0 : -EIO;
 }
 
 int runner_cmd_pkg(int argc, char **argv)
 {
         _cleanup_(pkg_args_done) PkgArgs a = { 0 };
         _cleanup_(runner_gensuite_done) GenSuite g = { 0 };
-        _cleanup_free_ char *dir = NULL, *name = NULL;
+        _cleanup_free_ char *dir = NULL;
         ThError err = { 0 };
         int r;
 
@@ -539,16 +663,18 @@ int runner_cmd_pkg(int argc, char **argv)
         dir = th_strdup_printf("%s/" SUITE_DIR, out);
         if (!dir)
                 return RUNNER_EXIT_INFRA;
-        if (runner_gensuite_open(&g, dir, &err) < 0 || write_suite(&a, &g, &name, &err) < 0) {
+        if (runner_gensuite_open(&g, dir, &err) < 0 || write_suite(&a, &g, &err) < 0 ||
+            (a.upgrade && write_upgrade_suite(&a, &g, &err) < 0)) {
                 th_log(TH_LOG_ERROR, "%s", err.msg);
                 return err.code == ENOMEM ? RUNNER_EXIT_INFRA : RUNNER_EXIT_USAGE;
         }
         if (a.print_suite) {
-                fwrite(g.text, 1, g.len, stdout);
-                th_log(TH_LOG_NOTICE, "written to %s, with its check/ and debs/", g.path);
+                if (print_suites(&g) < 0)
+                        return RUNNER_EXIT_INFRA;
+                th_log(TH_LOG_NOTICE, "written to %s/, with check/ and the .debs", g.dir);
                 return RUNNER_EXIT_OK;
         }
-        th_log(TH_LOG_INFO, "suite %s", g.path);
+        th_log(TH_LOG_INFO, "suites in %s/", g.dir);
         if (pass(&a, "-o", out) < 0)
                 return RUNNER_EXIT_INFRA;
         return runner_gensuite_run(&g, a.pass);

@@ -36,7 +36,7 @@ void runner_gensuite_done(GenSuite *g)
                 fclose(g->yaml);
         free(g->text);
         free(g->dir);
-        free(g->path);
+        th_strv_free(g->paths);
         *g = (GenSuite){ 0 };
 }
 
@@ -112,9 +112,15 @@ int runner_gensuite_finish(GenSuite *g, const char *name, ThError *err)
         int r = runner_gensuite_write(g, rel, g->text, g->len, 0644, err);
         if (r < 0)
                 return r;
-        free(g->path);
-        g->path = th_strdup_printf("%s/%s", g->dir, rel);
-        return g->path ? 0 : th_error_set(err, ENOMEM, "out of memory");
+        _cleanup_free_ char *path = th_strdup_printf("%s/%s", g->dir, rel);
+        if (!path || th_strv_push(&g->paths, path) < 0)
+                return th_error_set(err, ENOMEM, "out of memory");
+        fclose(g->yaml);
+        free(g->text);
+        g->text = NULL;
+        g->len = 0;
+        g->yaml = open_memstream(&g->text, &g->len);
+        return g->yaml ? 0 : th_error_set(err, ENOMEM, "out of memory");
 }
 
 void runner_yaml_quote(FILE *f, const char *s)
@@ -141,8 +147,11 @@ int runner_gensuite_run(const GenSuite *g, char *const *pass)
                 if (th_strv_push(&argv, pass[i]) < 0)
                         return RUNNER_EXIT_INFRA;
         /* "--" so that a suite path is never read as an option. */
-        if (th_strv_push(&argv, "--") < 0 || th_strv_push(&argv, g->path) < 0)
+        if (th_strv_push(&argv, "--") < 0)
                 return RUNNER_EXIT_INFRA;
+        for (size_t i = 0; g->paths && g->paths[i]; i++)
+                if (th_strv_push(&argv, g->paths[i]) < 0)
+                        return RUNNER_EXIT_INFRA;
         optind = 0; /* a fresh getopt for `harness run` */
         opterr = 0;
         return runner_cmd_run((int)th_strv_length(argv), argv);

@@ -12,9 +12,9 @@
 #include "common.h"
 
 typedef struct GenSuite {
-        char *dir;  /* absolute; created fresh by runner_gensuite_open() */
-        char *path; /* dir/NAME.yaml once written */
-        FILE *yaml; /* the suite's text, written by the caller */
+        char *dir;    /* absolute; created fresh by runner_gensuite_open() */
+        char **paths; /* dir/NAME.yaml of each suite written */
+        FILE *yaml;   /* the suite's text, written by the caller */
         char *text;
         size_t len;
 } GenSuite;
@@ -33,13 +33,14 @@ int runner_gensuite_write(GenSuite *g, const char *rel, const void *data, size_t
  * (the `install:` cache keys on it). */
 int runner_gensuite_add_file(GenSuite *g, const char *source, const char *rel, ThError *err);
 
-/* Writes g->yaml's text to DIR/NAME.yaml; sets g->path. */
+/* Writes g->yaml's text to DIR/NAME.yaml, adds it to g->paths, and
+ * starts an empty text for the next suite. */
 int runner_gensuite_finish(GenSuite *g, const char *name, ThError *err);
 
 /* Writes S as a YAML double-quoted scalar. */
 void runner_yaml_quote(FILE *f, const char *s);
 
-/* Runs the written suite through `harness run` in this process: argv is
- * "run", then PASS (options of `harness run`, NULL-terminated), then the
- * suite file. Returns `harness run`'s exit status. */
+/* Runs the written suites through `harness run` in this process: argv is
+ * "run", then PASS (options of `harness run`, NULL-terminated), "--" and
+ * the suite files. Returns `harness run`'s exit status. */
 int runner_gensuite_run(const GenSuite *g, char *const *pass);

@@ -13,7 +13,7 @@
 # Environment (the suite's `env:`):
 #   HARNESS_PKG_INSTALL   what to install: NAME=VERSION or NAME, space-separated
 #   HARNESS_PKG_NAMES     the package names of the targets
-#   HARNESS_PKG_OLD       upgrade: what to install first (NAME/RELEASE or NAME=VERSION)
+#   HARNESS_PKG_NEW       upgrade: the new .debs (paths in the container)
 #   HARNESS_PKG_IGNORE    more paths the purge comparison ignores
 #
 # Every problem is one line `FAIL: CHECK: what, exactly` on stdout (the
@@ -29,7 +29,12 @@ mkdir -p "$S" || exit 2
 list=/etc/apt/sources.list.d/harness-install.list
 nfail=0
 
+notes_only=0
 fail() {
+        if [ $notes_only -eq 1 ]; then
+                echo "note: $check: $*"
+                return
+        fi
         echo "FAIL: $check: $*"
         nfail=$((nfail + 1))
 }
@@ -228,6 +233,14 @@ kind() {
         esac
 }
 
+# The targets' units and their states, one a line.
+unit_states() {
+        sleep 1
+        while IFS= read -r u; do
+                echo "$u $(systemctl is-enabled "$u" 2>/dev/null) $(systemctl is-active "$u" 2>/dev/null)"
+        done <"$S/pkg-units"
+}
+
 # After an install: dpkg's database, the units, the targets' services.
 check_installed() {
         sleep 1 # a service that dies right after its start has failed by now
@@ -275,7 +288,7 @@ install)
         record_package
         check_installed
         ;;
-purge | reinstall)
+purge)
         install_deps || done_check
         snapshot "$S/before"
         apt_run install install $items || done_check
@@ -285,12 +298,30 @@ purge | reinstall)
         apt_run purge purge $names || done_check
         check_gone purge
         snapshot "$S/after"
-        if [ "$check" = purge ]; then
-                compare "$S/before" "$S/after"
-        else
-                apt_run "install (again)" install $items || done_check
-                check_installed
-        fi
+        compare "$S/before" "$S/after"
+        ;;
+reinstall)
+        # Only what the second install does differently from the first:
+        # the first install is the install check's, the purge the
+        # remove-purge check's (a failed purge is noted, not failed here).
+        install_deps || done_check
+        snapshot "$S/before"
+        apt_run install install $items || done_check
+        record_package
+        unit_states >"$S/units-first"
+        notes_only=1
+        apt_run purge purge $names ||
+                step "the purge failed (the remove-purge check reports it); going on"
+        notes_only=0
+        apt_run "install (again)" install $items || done_check
+        unit_states >"$S/units-again"
+        for p in $(cat "$S/names"); do
+                st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)
+                [ "$st" = "ii " ] || fail "$p is not installed after the second install (dpkg status '$st')"
+        done
+        diff "$S/units-first" "$S/units-again" | sed -n 's/^> //p' | while IFS= read -r l; do
+                fail "after the second install, unlike the first: $l (first: $(grep "^${l%% *} " "$S/units-first"))"
+        done
         ;;
 files)
         install_deps || done_check
@@ -322,11 +353,32 @@ files)
         done
         ;;
 upgrade)
+        # HARNESS_PKG_INSTALL is the old version here; HARNESS_PKG_NEW the
+        # new .debs, bound in as files. Every conffile gets a local change
+        # before the upgrade, which must keep it (dpkg's --force-confold,
+        # what an admin answering "keep" gets).
         install_deps || done_check
-        apt_run "install (old version)" install ${HARNESS_PKG_OLD:?} || done_check
-        old=$(dpkg-query -W -f='${Version} ' $(cat "$S/names") 2>/dev/null)
-        step "installed from the archive: $old"
-        apt_run upgrade install $items || done_check
+        snapshot "$S/before"
+        apt_run "install (old version)" install $items || done_check
+        old=$(dpkg-query -W -f='${Package} ${Version}\n' $(cat "$S/names") 2>/dev/null)
+        step "installed first: $(echo $old)"
+        dpkg-query -W -f='${Conffiles}\n' $(cat "$S/names") 2>/dev/null |
+                awk '$1 ~ /^\// && $NF != "obsolete" {print $1}' >"$S/conffiles"
+        while IFS= read -r c; do
+                [ -f "$c" ] && echo "# a local change, kept by upgrades (harness pkg check)" >>"$c"
+        done <"$S/conffiles"
+        apt_run upgrade install -o Dpkg::Options::=--force-confdef \
+                -o Dpkg::Options::=--force-confold ${HARNESS_PKG_NEW:?} || done_check
+        new=$(dpkg-query -W -f='${Package} ${Version}\n' $(cat "$S/names") 2>/dev/null)
+        step "upgraded to: $(echo $new)"
+        [ "$old" != "$new" ] || fail "the upgrade installed the same versions: $(echo $new)"
+        while IFS= read -r c; do
+                if [ ! -e "$c" ]; then
+                        fail "the upgrade removed the modified conffile $c"
+                elif ! grep -qx "# a local change, kept by upgrades (harness pkg check)" "$c"; then
+                        fail "the upgrade lost the local change to the conffile $c"
+                fi
+        done <"$S/conffiles"
         record_package
         check_installed
         ;;
