@@ -41,7 +41,10 @@ static const char usage[] =
         "      --upgrade             also check the upgrade from the release's version\n"
         "                            to the .debs given (their packages must be in it)\n"
         "      --upgrade-from OLD.deb  the same, from this .deb (repeat)\n"
-        "      --print-suite         print the suites it would run, and run nothing\n"
+        "      --no-layer            install the dependencies in every check instead of\n"
+        "                            once into a cached layer\n"
+        "      --print-suite         print the suites it would run, and run nothing but\n"
+        "                            the resolution of the dependencies\n"
         "  -j, --jobs N              containers at a time\n"
         "      --junit FILE, --tap FILE, --json FILE   reports, as `harness run`\n"
         "  -o, --output-dir DIR      per-test folders (default: ./" DEFAULT_OUTPUT_DIR "); the\n"
@@ -77,6 +80,8 @@ typedef struct PkgArgs {
         size_t n_targets;
         PkgTarget *old; /* --upgrade-from */
         size_t n_old;
+        char **deps; /* the targets' dependencies the tree lacks */
+        bool no_layer;
 } PkgArgs;
 
 static void targets_free(PkgTarget *t, size_t n)
@@ -96,6 +101,7 @@ static void pkg_args_done(PkgArgs *a)
         th_strv_free(a->pass);
         targets_free(a->targets, a->n_targets);
         targets_free(a->old, a->n_old);
+        th_strv_free(a->deps);
 }
 
 static bool valid_name(const char *s, size_t n)
@@ -290,6 +296,7 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 ARG_ALLOW_PRIVILEGED,
                 ARG_UPGRADE,
                 ARG_UPGRADE_FROM,
+                ARG_NO_LAYER,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -311,6 +318,7 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 { "allow-privileged", no_argument, NULL, ARG_ALLOW_PRIVILEGED },
                 { "upgrade", no_argument, NULL, ARG_UPGRADE },
                 { "upgrade-from", required_argument, NULL, ARG_UPGRADE_FROM },
+                { "no-layer", no_argument, NULL, ARG_NO_LAYER },
                 {},
         };
         int c, r = 0;
@@ -352,6 +360,9 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                         break;
                 case ARG_UPGRADE:
                         a->upgrade = true;
+                        break;
+                case ARG_NO_LAYER:
+                        a->no_layer = true;
                         break;
                 case ARG_UPGRADE_FROM: {
                         ThError err = { 0 };
@@ -456,7 +467,7 @@ static void write_test(FILE *f, const char *name, const char *check, const char 
 
 /* The top of a suite: name, tree, and the defaults every check shares. */
 static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *names,
-                      const char *install, char *const *items, const char *extra_env,
+                      const char *install, char *const *items, char *const *layer,
                       const char *extra_fixture, ThError *err)
 {
         fprintf(f, "# Written by `harness pkg check` (docs/pkg.md): each check is a test in a\n"
@@ -489,14 +500,22 @@ static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *
         fprintf(f, "\n    HARNESS_PKG_IGNORE: \"");
         for (size_t i = 0; a->ignore && a->ignore[i]; i++)
                 fprintf(f, "%s%s", i ? " " : "", a->ignore[i]);
+        fprintf(f, "\"\n");
+        if (layer) {
+                fprintf(f, "  # the dependencies, in a cached layer under every check, installed\n"
+                           "  # before the tree is listed (as piuparts does)\n"
+                           "  packages: [");
+                for (size_t i = 0; layer[i]; i++)
+                        fprintf(f, "%s%s", i ? ", " : "", layer[i]);
+                fprintf(f, "]\n");
+        }
         fprintf(f,
-                "\"\n%s"
                 "  fixtures:\n"
                 "    - check:" CHECK_TARGET "\n"
                 "    - check/download-only.conf:/etc/apt/apt.conf.d/00harness-pkg\n"
                 "%s"
                 "  install: [",
-                extra_env ? extra_env : "", extra_fixture ? extra_fixture : "");
+                extra_fixture ? extra_fixture : "");
         for (size_t i = 0; items && items[i]; i++) {
                 fprintf(f, "%s", i ? ", " : "");
                 runner_yaml_quote(f, items[i]);
@@ -507,6 +526,119 @@ static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *
                    "    stdout-not: [\"^FAIL: \"]    # each problem is one FAIL: line\n"
                    "tests:");
         return ferror(f) ? th_error_set(err, ENOMEM, "out of memory") : 0;
+}
+
+/* The check script, the apt.conf, and the local .debs. */
+static int write_files(const PkgArgs *a, GenSuite *g, ThError *err)
+{
+        int r = runner_gensuite_write(
+                g, "check/harness-pkg-check", runner_pkg_check_script,
+                (size_t)(runner_pkg_check_script_end - runner_pkg_check_script), 0755, err);
+        if (r < 0)
+                return r;
+        r = runner_gensuite_write(g, "check/download-only.conf", download_only_conf,
+                                  sizeof(download_only_conf) - 1, 0644, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < a->n_targets; i++) {
+                if (!a->targets[i].local)
+                        continue;
+                r = runner_gensuite_add_file(g, a->targets[i].local, a->targets[i].item + 2, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The dependencies, for the cached layer: a suite of one direct-mode test
+ * over the same repository asks apt what it would install with the
+ * targets (DEP NAME lines), and the targets are taken out. */
+static int resolve_deps(PkgArgs *a, GenSuite *g, const char *out, ThError *err)
+{
+        _cleanup_free_ char *install = join_targets(a, offsetof(PkgTarget, install));
+        _cleanup_free_ char *suite = th_strdup_printf("pkg-%s-deps", a->targets[0].name);
+        _cleanup_strv_ char **items = NULL, **run = NULL, **paths = NULL;
+        FILE *f = g->yaml;
+        char comp[128];
+        int r;
+
+        if (!install || !suite)
+                return th_error_set(err, ENOMEM, "out of memory");
+        for (size_t i = 0; i < a->n_targets; i++)
+                if (th_strv_push(&items, a->targets[i].item) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+        fprintf(f,
+                "# Written by `harness pkg check`: what apt installs with the targets, for\n"
+                "# the cached layer of the checks' suite.\n"
+                "name: %s\nrootfs: ",
+                suite);
+        if (a->rootfs && strchr(a->rootfs, ':') && a->rootfs[0] != '/' && a->rootfs[0] != '.')
+                runner_yaml_quote(f, a->rootfs);
+        else if (a->rootfs) {
+                char real[PATH_MAX];
+                if (!realpath(a->rootfs, real))
+                        return th_error_errno(err, errno, "--rootfs '%s'", a->rootfs);
+                runner_yaml_quote(f, real);
+        } else
+                fprintf(f, "debian:%s", a->release ? a->release : "bookworm");
+        fprintf(f, "\ntests:\n"
+                   "  - name: dependencies\n"
+                   "    boot: false\n"
+                   "    fixtures: [check/download-only.conf:/etc/apt/apt.conf.d/00harness-pkg]\n"
+                   "    install: [");
+        for (size_t i = 0; items[i]; i++) {
+                fprintf(f, "%s", i ? ", " : "");
+                runner_yaml_quote(f, items[i]);
+        }
+        fprintf(f, "]\n"
+                   "    env: {HARNESS_PKG_INSTALL: ");
+        runner_yaml_quote(f, install);
+        fprintf(f, "}\n"
+                   "    run: |\n"
+                   "      apt-get -s -q --no-install-recommends -o Dir::Etc::SourceParts=/dev/null "
+                   "\\\n"
+                   "              -o "
+                   "Dir::Etc::SourceList=/etc/apt/sources.list.d/harness-install.list \\\n"
+                   "              install $HARNESS_PKG_INSTALL >/tmp/simulated\n"
+                   "      sed -n 's/^Inst \\([^ ]*\\) .*/DEP \\1/p' /tmp/simulated\n");
+        if (ferror(f))
+                return th_error_set(err, ENOMEM, "out of memory");
+        r = runner_gensuite_finish(g, suite, err);
+        if (r < 0)
+                return r;
+        if (th_strv_push(&paths, g->paths[0]) < 0 || th_strv_push(&run, "-o") < 0 ||
+            th_strv_push(&run, out) < 0)
+                return th_error_set(err, ENOMEM, "out of memory");
+        for (size_t i = 0; a->pass && a->pass[i]; i++)
+                if ((th_streq(a->pass[i], "--refresh") ||
+                     th_streq(a->pass[i], "--allow-privileged")) &&
+                    th_strv_push(&run, a->pass[i]) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+        th_log(TH_LOG_INFO, "resolving the dependencies");
+        r = runner_gensuite_run(paths, run);
+        if (r != RUNNER_EXIT_OK)
+                return th_error_set(err, EIO, "resolving the dependencies failed (status %d)", r);
+        r = runner_path_component(suite, comp, sizeof(comp));
+        if (r < 0)
+                return th_error_set(err, -r, "'%s'", suite);
+        _cleanup_free_ char *stdout_path = th_strdup_printf("%s/%s/dependencies/stdout", out, comp);
+        _cleanup_fclose_ FILE *in = stdout_path ? fopen(stdout_path, "re") : NULL;
+        if (!in)
+                return th_error_errno(err, errno, "'%s'", stdout_path ? stdout_path : "?");
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, in) > 0) {
+                line[strcspn(line, "\n")] = 0;
+                if (strncmp(line, "DEP ", 4) != 0 || !valid_name(line + 4, strlen(line + 4)))
+                        continue;
+                bool target = false;
+                for (size_t i = 0; i < a->n_targets && !target; i++)
+                        target = th_streq(a->targets[i].name, line + 4);
+                if (!target && th_strv_push(&a->deps, line + 4) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+        }
+        th_log(TH_LOG_INFO, "%zu dependencies for the cached layer", th_strv_length(a->deps));
+        return 0;
 }
 
 static int write_suite(const PkgArgs *a, GenSuite *g, ThError *err)
@@ -521,25 +653,10 @@ static int write_suite(const PkgArgs *a, GenSuite *g, ThError *err)
 
         if (!names || !install || !suite)
                 return th_error_set(err, ENOMEM, "out of memory");
-        r = runner_gensuite_write(g, "check/harness-pkg-check", runner_pkg_check_script,
-                                  (size_t)(runner_pkg_check_script_end - runner_pkg_check_script),
-                                  0755, err);
-        if (r < 0)
-                return r;
-        r = runner_gensuite_write(g, "check/download-only.conf", download_only_conf,
-                                  sizeof(download_only_conf) - 1, 0644, err);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < a->n_targets; i++) {
+        for (size_t i = 0; i < a->n_targets; i++)
                 if (th_strv_push(&items, a->targets[i].item) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");
-                if (!a->targets[i].local)
-                        continue;
-                r = runner_gensuite_add_file(g, a->targets[i].local, a->targets[i].item + 2, err);
-                if (r < 0)
-                        return r;
-        }
-        r = write_head(a, f, suite, names, install, items, NULL, NULL, err);
+        r = write_head(a, f, suite, names, install, items, a->deps, NULL, err);
         if (r < 0)
                 return r;
         write_test(f, "install", "install",
@@ -613,7 +730,7 @@ static int write_upgrade_suite(const PkgArgs *a, GenSuite *g, ThError *err)
                 fprintf(y, "%s%s", i ? " " : "", old[i]);
         if (!x || !y || fclose(x) != 0 || fclose(y) != 0 || !suite)
                 return th_error_set(err, ENOMEM, "out of memory");
-        r = write_head(a, f, suite, names_s, old_s, items, NULL,
+        r = write_head(a, f, suite, names_s, old_s, items, a->deps,
                        "    - debs:" NEW_TARGET "   # the new versions\n", err);
         if (r < 0)
                 return r;
@@ -629,17 +746,17 @@ static int write_upgrade_suite(const PkgArgs *a, GenSuite *g, ThError *err)
         return runner_gensuite_finish(g, suite, err);
 }
 
-static int print_suites(const GenSuite *g)
+static int print_suites(char *const *paths)
 {
-        for (size_t i = 0; g->paths && g->paths[i]; i++) {
-                _cleanup_fclose_ FILE *f = fopen(g->paths[i], "re");
+        for (size_t i = 0; paths && paths[i]; i++) {
+                _cleanup_fclose_ FILE *f = fopen(paths[i], "re");
                 char buf[8192];
                 size_t n;
                 if (!f)
                         return -errno;
                 if (i > 0)
                         printf("\n");
-                printf("# ---- %s ----\n", strrchr(g->paths[i], '/') + 1);
+                printf("# ---- %s ----\n", strrchr(paths[i], '/') + 1);
                 while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
                         fwrite(buf, 1, n, stdout);
         }
@@ -663,13 +780,18 @@ int runner_cmd_pkg(int argc, char **argv)
         dir = th_strdup_printf("%s/" SUITE_DIR, out);
         if (!dir)
                 return RUNNER_EXIT_INFRA;
-        if (runner_gensuite_open(&g, dir, &err) < 0 || write_suite(&a, &g, &err) < 0 ||
-            (a.upgrade && write_upgrade_suite(&a, &g, &err) < 0)) {
+        if (runner_gensuite_open(&g, dir, &err) < 0 || write_files(&a, &g, &err) < 0 ||
+            (!a.no_layer && resolve_deps(&a, &g, out, &err) < 0)) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return err.code == ENOMEM ? RUNNER_EXIT_INFRA : RUNNER_EXIT_USAGE;
+        }
+        size_t first = th_strv_length(g.paths);
+        if (write_suite(&a, &g, &err) < 0 || (a.upgrade && write_upgrade_suite(&a, &g, &err) < 0)) {
                 th_log(TH_LOG_ERROR, "%s", err.msg);
                 return err.code == ENOMEM ? RUNNER_EXIT_INFRA : RUNNER_EXIT_USAGE;
         }
         if (a.print_suite) {
-                if (print_suites(&g) < 0)
+                if (print_suites(g.paths + first) < 0)
                         return RUNNER_EXIT_INFRA;
                 th_log(TH_LOG_NOTICE, "written to %s/, with check/ and the .debs", g.dir);
                 return RUNNER_EXIT_OK;
@@ -677,5 +799,5 @@ int runner_cmd_pkg(int argc, char **argv)
         th_log(TH_LOG_INFO, "suites in %s/", g.dir);
         if (pass(&a, "-o", out) < 0)
                 return RUNNER_EXIT_INFRA;
-        return runner_gensuite_run(&g, a.pass);
+        return runner_gensuite_run(g.paths + first, a.pass);
 }

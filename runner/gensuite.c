@@ -137,7 +137,7 @@ void runner_yaml_quote(FILE *f, const char *s)
         fputc('"', f);
 }
 
-int runner_gensuite_run(const GenSuite *g, char *const *pass)
+int runner_gensuite_run(char *const *paths, char *const *pass)
 {
         _cleanup_strv_ char **argv = NULL;
 
@@ -149,8 +149,8 @@ int runner_gensuite_run(const GenSuite *g, char *const *pass)
         /* "--" so that a suite path is never read as an option. */
         if (th_strv_push(&argv, "--") < 0)
                 return RUNNER_EXIT_INFRA;
-        for (size_t i = 0; g->paths && g->paths[i]; i++)
-                if (th_strv_push(&argv, g->paths[i]) < 0)
+        for (size_t i = 0; paths && paths[i]; i++)
+                if (th_strv_push(&argv, paths[i]) < 0)
                         return RUNNER_EXIT_INFRA;
         optind = 0; /* a fresh getopt for `harness run` */
         opterr = 0;

@@ -40,7 +40,7 @@ int runner_gensuite_finish(GenSuite *g, const char *name, ThError *err);
 /* Writes S as a YAML double-quoted scalar. */
 void runner_yaml_quote(FILE *f, const char *s);
 
-/* Runs the written suites through `harness run` in this process: argv is
- * "run", then PASS (options of `harness run`, NULL-terminated), "--" and
- * the suite files. Returns `harness run`'s exit status. */
-int runner_gensuite_run(const GenSuite *g, char *const *pass);
+/* Runs suites through `harness run` in this process: argv is "run", then
+ * PASS (options of `harness run`, NULL-terminated), "--" and PATHS (some of
+ * g->paths). Returns `harness run`'s exit status. */
+int runner_gensuite_run(char *const *paths, char *const *pass);

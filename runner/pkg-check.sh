@@ -38,7 +38,8 @@ fail() {
         echo "FAIL: $check: $*"
         nfail=$((nfail + 1))
 }
-step() { echo "== $*"; }
+t0=$(cut -d' ' -f1 /proc/uptime)
+step() { echo "== $(awk -v t0="$t0" '{printf "%.1fs", $1 - t0}' /proc/uptime) $*"; }
 
 # apt-get against the suite's repository alone, installing for real, with
 # dpkg's messages on stdout. Every dpkg error or warning, apt error or
@@ -49,7 +50,8 @@ apt_run() { # WHAT ARGS...
         step "apt-get $*"
         apt-get -q -y --no-install-recommends -o APT::Get::Download-Only=false \
                 -o Dir::Etc::SourceList="$list" -o Dir::Etc::SourceParts=/dev/null \
-                -o Dpkg::Use-Pty=false "$@" >"$S/apt.log" 2>&1
+                -o Dpkg::Use-Pty=false -o Dpkg::Options::=--force-unsafe-io \
+                "$@" >"$S/apt.log" 2>&1
         rc=$?
         sed 's/^/| /' "$S/apt.log"
         found=0
@@ -175,22 +177,29 @@ set -f
 for p in ${HARNESS_PKG_IGNORE:-}; do echo "$p" >>"$S/ignore"; done
 set +f
 
-# One line per path: type, mode, owner, and a symlink's target.
-files() {
-        find / -xdev -printf '%p\t%y %m %u:%g %l\n' 2>/dev/null |
-                awk -F '\t' -v ign="$S/ignore" '
-                BEGIN { while ((getline l < ign) > 0) if (l != "") {
-                                if (l ~ /\/\*$/) below[substr(l, 1, length(l) - 2)] = 1
-                                else if (l ~ /\/$/) self[substr(l, 1, length(l) - 1)] = 1
-                                else tree[l] = 1 } }
-                {
-                        p = $1
-                        if (p in self || p in tree) next
-                        q = p
-                        while (sub(/\/[^\/]*$/, "", q) && q != "")
-                                if (q in tree || q in below) next
-                        print
-                }' | LC_ALL=C sort
+# One line per path: type, mode, owner, and a symlink's target; and into
+# FILE.broken the symlinks that lead nowhere (find's %Y is N), from the same
+# walk. find prunes what is ignored with everything below it; awk drops
+# the entries ignored by themselves.
+files() { # FILE
+        set -f
+        prune=
+        while IFS= read -r l; do
+                case $l in
+                */\*) prune="$prune -path ${l%/\*}/* -o" ;;
+                */) ;;
+                ?*) prune="$prune -path $l -o" ;;
+                esac
+        done <"$S/ignore"
+        # shellcheck disable=SC2086
+        find / -xdev \( $prune -false \) -prune -o -printf '%p\t%y %m %u:%g %l\t%Y\n' 2>/dev/null |
+                awk -F '\t' -v ign="$S/ignore" -v broken="$1.broken" '
+                BEGIN { while ((getline l < ign) > 0) if (l ~ /.\/$/) self[substr(l, 1, length(l) - 1)] = 1 }
+                $1 in self { next }
+                { print $1 "\t" $2 }
+                $3 == "N" { print $1 > broken }' | LC_ALL=C sort >"$1"
+        LC_ALL=C sort -o "$1.broken" "$1.broken" 2>/dev/null || : >"$1.broken"
+        set +f
 }
 
 # Processes of the container, but the test's own: PID, user, unit, program.
@@ -207,15 +216,15 @@ procs() {
 }
 
 snapshot() { # DIR
+        step "listing the tree into $1"
         mkdir -p "$1"
-        files >"$1/files"
+        files "$1/files"
         update-alternatives --get-selections 2>/dev/null | LC_ALL=C sort >"$1/alternatives"
         dpkg-divert --list 2>/dev/null | LC_ALL=C sort >"$1/diversions"
         systemctl list-unit-files --no-legend --no-pager 2>/dev/null | awk '{print $1}' |
                 LC_ALL=C sort >"$1/units"
         cut -d: -f1 /etc/passwd | LC_ALL=C sort >"$1/users"
         cut -d: -f1 /etc/group | LC_ALL=C sort >"$1/groups"
-        find / -xdev -xtype l 2>/dev/null | LC_ALL=C sort >"$1/broken"
 }
 
 # What the targets own and run, recorded while they are installed.
@@ -240,6 +249,7 @@ pkg_procs() {
 }
 
 check_gone() { # WHEN
+        step "processes after $1"
         pkg_procs >"$S/left"
         while IFS= read -r p; do
                 fail "process still running after $1: $p"
@@ -264,7 +274,7 @@ compare() { # BEFORE AFTER
         done
         # A symlink that pointed somewhere before and nowhere now (one left
         # behind is also a leftover above).
-        comm -13 "$1/broken" "$2/broken" | while IFS= read -r l; do
+        comm -13 "$1/files.broken" "$2/files.broken" | while IFS= read -r l; do
                 fail "broken symlink after purge: $l -> $(readlink "$l")"
         done
 }
@@ -288,6 +298,7 @@ unit_states() {
 
 # After an install: dpkg's database, the units, the targets' services.
 check_installed() {
+        step "checking the install"
         sleep 1 # a service that dies right after its start has failed by now
         dpkg --audit >"$S/audit" 2>&1
         if [ -s "$S/audit" ]; then
@@ -320,6 +331,7 @@ check_installed() {
 }
 
 done_check() {
+        step "done"
         echo "DONE: $check"
         exit 0
 }
