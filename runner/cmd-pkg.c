@@ -438,6 +438,21 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
         return 0;
 }
 
+/* "A B ...": the words of v, space-separated; "" for none. */
+static char *strv_join(char *const *v)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; v && v[i]; i++)
+                fprintf(f, "%s%s", i ? " " : "", v[i]);
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(text);
+}
+
 /* "NAME NAME ..." of one field of the targets. */
 static char *join_targets(const PkgArgs *a, size_t off)
 {
@@ -666,7 +681,7 @@ static int write_suite(const PkgArgs *a, GenSuite *g, ThError *err)
         write_test(f, "remove-purge", "purge",
                    "remove, then purge: its processes gone, and nothing left compared\n"
                    "  # with the tree before the install (files, alternatives, diversions,\n"
-                   "  # units, users, broken symlinks)",
+                   "  # users, broken symlinks; its units no longer active)",
                    NULL);
         write_test(f, "install-purge-install", "reinstall",
                    "installs again after a purge, its units as after the first install", NULL);
@@ -721,14 +736,8 @@ static int write_upgrade_suite(const PkgArgs *a, GenSuite *g, ThError *err)
                 return th_error_set(err, ENOMEM, "out of memory");
         _cleanup_free_ char *suite =
                 th_strdup_printf("pkg-%s%s-upgrade", names[0], names[1] ? "-and-more" : "");
-        _cleanup_free_ char *names_s = NULL, *old_s = NULL;
-        size_t n1 = 0, n2 = 0;
-        FILE *x = open_memstream(&names_s, &n1), *y = open_memstream(&old_s, &n2);
-        for (size_t i = 0; x && names[i]; i++)
-                fprintf(x, "%s%s", i ? " " : "", names[i]);
-        for (size_t i = 0; y && old[i]; i++)
-                fprintf(y, "%s%s", i ? " " : "", old[i]);
-        if (!x || !y || fclose(x) != 0 || fclose(y) != 0 || !suite)
+        _cleanup_free_ char *names_s = strv_join(names), *old_s = strv_join(old);
+        if (!names_s || !old_s || !suite)
                 return th_error_set(err, ENOMEM, "out of memory");
         r = write_head(a, f, suite, names_s, old_s, items, a->deps,
                        "    - debs:" NEW_TARGET "   # the new versions\n", err);

@@ -192,7 +192,7 @@ files() { # FILE
                 esac
         done <"$S/ignore"
         # shellcheck disable=SC2086
-        find / -xdev \( $prune -false \) -prune -o -printf '%p\t%y %m %u:%g %l\t%Y\n' 2>/dev/null |
+        find / -xdev \( $prune -false \) -prune -o -printf '%p\t%y %m %U:%G %l\t%Y\n' 2>/dev/null |
                 awk -F '\t' -v ign="$S/ignore" -v broken="$1.broken" '
                 BEGIN { while ((getline l < ign) > 0) if (l ~ /.\/$/) self[substr(l, 1, length(l) - 1)] = 1 }
                 $1 in self { next }
@@ -219,10 +219,9 @@ snapshot() { # DIR
         step "listing the tree into $1"
         mkdir -p "$1"
         files "$1/files"
+        step "listing alternatives, diversions, units, users"
         update-alternatives --get-selections 2>/dev/null | LC_ALL=C sort >"$1/alternatives"
         dpkg-divert --list 2>/dev/null | LC_ALL=C sort >"$1/diversions"
-        systemctl list-unit-files --no-legend --no-pager 2>/dev/null | awk '{print $1}' |
-                LC_ALL=C sort >"$1/units"
         cut -d: -f1 /etc/passwd | LC_ALL=C sort >"$1/users"
         cut -d: -f1 /etc/group | LC_ALL=C sort >"$1/groups"
 }
@@ -248,12 +247,23 @@ pkg_procs() {
         done
 }
 
+# After a remove or purge: no process of the targets runs, and no unit of
+# theirs is still loaded and active (their unit files are compared with
+# the rest of the tree).
 check_gone() { # WHEN
-        step "processes after $1"
+        step "processes and units after $1"
         pkg_procs >"$S/left"
         while IFS= read -r p; do
                 fail "process still running after $1: $p"
         done <"$S/left"
+        [ -s "$S/pkg-units" ] || return 0
+        # shellcheck disable=SC2046
+        systemctl show -p Id -p ActiveState $(cat "$S/pkg-units") 2>/dev/null |
+                awk -F= '/^ActiveState=/{s=$2} /^Id=/{id=$2} /^$/{if (s != "inactive" && s != "failed" && id != "") print id, s; s=""; id=""}
+                        END{if (s != "inactive" && s != "failed" && s != "" && id != "") print id, s}' >"$S/left-units"
+        while IFS= read -r u; do
+                fail "unit still active after $1: $u"
+        done <"$S/left-units"
 }
 
 # Compares the tree after the purge with before the install.
@@ -267,7 +277,7 @@ compare() { # BEFORE AFTER
         LC_ALL=C join -t '	' "$1/files" "$2/files" | while IFS='	' read -r p m1 m2; do
                 [ "$m1" = "$m2" ] || fail "changed by install and purge: $p (was $m1, now $m2)"
         done
-        for what in alternatives diversions units users groups; do
+        for what in alternatives diversions users groups; do
                 comm -13 "$1/$what" "$2/$what" | while IFS= read -r l; do
                         fail "left after purge: $(echo "$what" | sed 's/s$//') $l"
                 done
