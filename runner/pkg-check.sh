@@ -226,6 +226,12 @@ snapshot() { # DIR
         cut -d: -f1 /etc/group | LC_ALL=C sort >"$1/groups"
 }
 
+# Only the users, for the checks that do not compare the tree.
+users_before() {
+        mkdir -p "$S/before"
+        cut -d: -f1 /etc/passwd | LC_ALL=C sort >"$S/before/users"
+}
+
 # What the targets own and run, recorded while they are installed.
 record_package() {
         # shellcheck disable=SC2046
@@ -300,6 +306,7 @@ kind() {
 
 # The targets' units and their states, one a line.
 unit_states() {
+        [ -s "$S/pkg-units" ] || return 0
         sleep 1
         while IFS= read -r u; do
                 echo "$u $(systemctl is-enabled "$u" 2>/dev/null) $(systemctl is-active "$u" 2>/dev/null)"
@@ -309,7 +316,8 @@ unit_states() {
 # After an install: dpkg's database, the units, the targets' services.
 check_installed() {
         step "checking the install"
-        sleep 1 # a service that dies right after its start has failed by now
+        # A service that dies right after its start has failed by now.
+        [ -s "$S/pkg-units" ] && sleep 1
         dpkg --audit >"$S/audit" 2>&1
         if [ -s "$S/audit" ]; then
                 while IFS= read -r l; do fail "dpkg --audit: $l"; done <"$S/audit"
@@ -350,7 +358,7 @@ done_check() {
 case $check in
 install)
         install_deps || done_check
-        snapshot "$S/before"
+        users_before
         apt_run install install $items || done_check
         record_package
         check_installed
@@ -372,7 +380,7 @@ reinstall)
         # the first install is the install check's, the purge the
         # remove-purge check's (a failed purge is noted, not failed here).
         install_deps || done_check
-        snapshot "$S/before"
+        users_before
         apt_run install install $items || done_check
         record_package
         unit_states >"$S/units-first"
@@ -433,7 +441,7 @@ upgrade)
         # before the upgrade, which must keep it (dpkg's --force-confold,
         # what an admin answering "keep" gets).
         install_deps || done_check
-        snapshot "$S/before"
+        users_before
         apt_run "install (old version)" install $items || done_check
         old=$(dpkg-query -W -f='${Package} ${Version}\n' $(cat "$S/names") 2>/dev/null)
         step "installed first: $(echo $old)"

@@ -27,4 +27,27 @@ for p in ${*:-nginx-light lighttpd openssh-server cron chrony nano}; do
                 fail=1
         fi
 done
+# --upgrade: the archive's cron, its conffiles changed, upgraded to a local
+# rebuild of it with a higher version.
+if [ $# -eq 0 ]; then
+        (cd "$tmp" && apt-get download cron >/dev/null 2>&1)
+        deb=$(ls "$tmp"/cron_*.deb 2>/dev/null | head -1)
+        if [ -n "$deb" ] && dpkg-deb -R "$deb" "$tmp/cron-x"; then
+                v=$(dpkg-deb -f "$deb" Version)
+                sed -i "s/^Version: .*/Version: $v+local1/" "$tmp/cron-x/DEBIAN/control"
+                dpkg-deb -Zgzip -b "$tmp/cron-x" "$tmp/cron_$v+local1.deb" >/dev/null
+                "$h" pkg check -j 2 -o "$tmp/up" --upgrade --filter upgrade \
+                        "$tmp/cron_$v+local1.deb" >"$tmp/up.log" 2>&1
+                if [ $? -eq 0 ] && grep -q "upgraded to: cron $v+local1" "$tmp"/up/pkg-cron-upgrade/upgrade/stdout; then
+                        echo "ok: cron upgrades from the archive's $v to $v+local1"
+                else
+                        cat "$tmp/up.log"
+                        echo "FAIL: the upgrade of cron"
+                        fail=1
+                fi
+        else
+                echo "FAIL: apt-get download cron"
+                fail=1
+        fi
+fi
 exit $fail
