@@ -16,6 +16,8 @@ static const RunnerCommand commands[] = {
         { "ps", "list running containers", runner_cmd_ps },
         { "enter", "run a shell or command inside a running container", runner_cmd_enter },
         { "stop", "stop a running container", runner_cmd_stop },
+        { "pkg", "check a package's install, purge and upgrade (no suite to write)",
+          runner_cmd_pkg },
 };
 
 static void help(FILE *f)
