@@ -83,6 +83,9 @@ char *suite_diag_format(const SuiteDiag *d)
         if (d->loc.line == 0) /* the file as a whole: cannot open, not a file */
                 return th_strdup_printf("%s: %s", d->file ? d->file : "-",
                                         d->message ? d->message : "error");
+        if (d->loc.column == 0) /* formats of lines only (debian/tests/control) */
+                return th_strdup_printf("%s:%u: %s", d->file ? d->file : "-", d->loc.line,
+                                        d->message ? d->message : "error");
         return th_strdup_printf("%s:%u:%u: %s", d->file ? d->file : "-", d->loc.line, d->loc.column,
                                 d->message ? d->message : "error");
 }
