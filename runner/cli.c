@@ -16,6 +16,7 @@ static const RunnerCommand commands[] = {
         { "ps", "list running containers", runner_cmd_ps },
         { "enter", "run a shell or command inside a running container", runner_cmd_enter },
         { "stop", "stop a running container", runner_cmd_stop },
+        { "autopkgtest", "run a source package's DEP-8 tests", runner_cmd_autopkgtest },
 };
 
 static void help(FILE *f)
@@ -32,7 +33,7 @@ static void help(FILE *f)
                    "\n"
                    "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+                fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
         fprintf(f, "\nRun 'harness COMMAND --help' for a command's options.\n");
 }
 

@@ -260,3 +260,27 @@ int runner_install_repo(const Suite *s, const FixtureRootfs *rootfs, const TestS
 
 /* Registers the container-based builder fixtures uses for `defaults.packages`. */
 void runner_register_layer_builder(void);
+
+/* ---- generated suites (suite-gen.c) ------------------------------------- */
+
+/* s as a YAML double-quoted scalar; as a shell single-quoted word. */
+void runner_yaml_quote(FILE *f, const char *s);
+void runner_shell_quote(FILE *f, const char *s);
+/* Writes text as DIR/NAME.yaml (NAME made a path component), atomically. */
+int runner_gen_write(const char *dir, const char *name, const char *text, char **ret_path,
+                     ThError *err);
+/* `harness run ARGS... -- SUITES...` in this process; its exit status, or
+ * -ENOMEM. */
+int runner_gen_run(char *const *args, char *const *suites);
+/* The folder `harness run -o OUTPUT_DIR` gives test of a (single-tree) suite. */
+int runner_gen_test_dir(const char *output_dir, const char *suite, const char *test, char **ret);
+
+/* What a test's `result` file says. */
+typedef struct RunnerGenResult {
+        ReportStatus status;
+        char *type, *message; /* may be NULL */
+        double time_sec;
+} RunnerGenResult;
+
+int runner_gen_result_read(const char *test_dir, RunnerGenResult *ret, ThError *err);
+void runner_gen_result_done(RunnerGenResult *r);
