@@ -553,6 +553,29 @@ static int plan(ApCtx *c)
                                 return -ENOMEM;
                         continue;
                 }
+                /* build-needed: the tree is built in the test's container
+                 * first, so its build dependencies join the test's (as
+                 * autopkgtest installs them before building). */
+                if (dt->restrictions & DEP8_BUILD_NEEDED) {
+                        Dep8Test bt = *dt;
+                        _cleanup_free_ char *bd = NULL;
+                        bt.depends = (char *)"@builddeps@, fakeroot";
+                        bt.restrictions = 0;
+                        r = dep8_expand_depends(&bt, c->deb, c->arch, &bd, &err);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0) {
+                                if (set_verdict(t, V_BADPKG, err.msg) < 0)
+                                        return -ENOMEM;
+                                continue;
+                        }
+                        char *d = th_strdup_printf("%s%s%s", t->depends, t->depends[0] ? ", " : "",
+                                                   bd);
+                        if (!d)
+                                return -ENOMEM;
+                        free(t->depends);
+                        t->depends = d;
+                }
                 /* A booted test needs systemd as init in its layer. */
                 if (dt->restrictions & DEP8_ISOLATION_CONTAINER) {
                         char *d = th_strdup_printf("%s%ssystemd-sysv", t->depends,
@@ -590,7 +613,7 @@ static const char setup_script[] =
         "        { id -u " NORMAL_USER " >/dev/null 2>&1 ||\n"
         "          useradd --create-home --shell /bin/bash " NORMAL_USER "; } &&\n"
         /* autopkgtest's copydown: the tree belongs to the normal user. */
-        "        chown -R " NORMAL_USER " " SCRATCH "/build/src &&\n"
+        "        chown -R " NORMAL_USER " " SCRATCH "/build &&\n"
         "        cat >" SCRATCH "/env <<'EOF'\n"
         "set -e; export USER=`id -nu`; . /etc/profile >/dev/null 2>&1 || true\n"
         ". ~/.profile >/dev/null 2>&1 || true; buildtree=\"" SCRATCH "/build/src\"\n"
@@ -610,6 +633,19 @@ static const char setup_script[] =
         "if ! prep >" SCRATCH ".prep.log 2>&1; then\n"
         "        echo 'harness autopkgtest: preparing the testbed failed:' >&2\n"
         "        cat " SCRATCH ".prep.log >&2\n"
+        "        exit 1\n"
+        "fi\n";
+
+/* build-needed: `dpkg-buildpackage -us -uc -b` then `dpkg-source
+ * --before-build .` in the tree as the normal user, as autopkgtest's
+ * build_source() does; its output goes to a log, shown when it fails. */
+static const char build_script[] =
+        "if ! su -s /bin/bash " NORMAL_USER " -c 'cd " SCRATCH "/build/src && "
+        "DEB_BUILD_OPTIONS=\"parallel=$(nproc) $DEB_BUILD_OPTIONS\" "
+        "dpkg-buildpackage -us -uc -b && dpkg-source --before-build .' "
+        ">" SCRATCH ".build.log 2>&1; then\n"
+        "        echo 'harness autopkgtest: building the tree (build-needed) failed:' >&2\n"
+        "        tail -n 50 " SCRATCH ".build.log >&2\n"
         "        exit 1\n"
         "fi\n";
 
@@ -693,6 +729,15 @@ static int generate(ApCtx *c, size_t g, char **ret)
                 fputs("\n    run: ", f);
                 runner_yaml_quote(f, run);
                 fputc('\n', f);
+                if (t->t->restrictions & DEP8_BUILD_NEEDED) {
+                        _cleanup_free_ char *both =
+                                th_strdup_printf("%s%s", setup_script, build_script);
+                        if (!both)
+                                return -ENOMEM;
+                        fputs("    setup: ", f);
+                        runner_yaml_quote(f, both);
+                        fputc('\n', f);
+                }
                 if (t->t->restrictions & DEP8_ISOLATION_CONTAINER)
                         fputs("    boot: true\n", f);
                 if (t->t->restrictions & DEP8_NEEDS_INTERNET)
