@@ -75,7 +75,18 @@ typedef struct ApArgs {
         const char *source;
 } ApArgs;
 
-typedef enum Verdict { V_NONE, V_PASS, V_FAIL, V_SKIP, V_FLAKY, V_BADPKG } Verdict;
+/* V_ABORT: autopkgtest stops the whole run there (a missing test script);
+ * V_NOT_REACHED: a test after it, neither run nor reported. */
+typedef enum Verdict {
+        V_NONE,
+        V_PASS,
+        V_FAIL,
+        V_SKIP,
+        V_FLAKY,
+        V_BADPKG,
+        V_ABORT,
+        V_NOT_REACHED,
+} Verdict;
 
 typedef struct ApTest {
         const Dep8Test *t;
@@ -257,9 +268,11 @@ static char *host_arch(void)
 }
 
 /* autopkgtest's "blame:"/"badpkg:" lines for an erroneous package. */
+static const char *blamed = "";
+
 static int badpkg(const char *msg)
 {
-        printf("blame: %s\nbadpkg: %s\n", "", msg);
+        printf("blame: %s\nbadpkg: %s\n", runner_safe(blamed), runner_safe(msg));
         th_log(TH_LOG_ERROR, "erroneous package: %s", msg);
         return AP_EXIT_BADPKG;
 }
@@ -507,6 +520,8 @@ static int set_verdict(ApTest *t, Verdict v, const char *reason)
  * does not give, and each test's dependency set. */
 static int plan(ApCtx *c)
 {
+        bool aborted = false;
+
         c->tests = calloc(c->control->n_tests + 1, sizeof(ApTest));
         c->groups = calloc(c->control->n_tests + 1, sizeof(ApGroup));
         if (!c->tests || !c->groups)
@@ -544,6 +559,24 @@ static int plan(ApCtx *c)
                         if (!m || set_verdict(t, V_SKIP, m) < 0)
                                 return -ENOMEM;
                         continue;
+                }
+                /* Past a missing script autopkgtest runs nothing more. */
+                if (aborted) {
+                        t->verdict = V_NOT_REACHED;
+                        continue;
+                }
+                if (dt->path) {
+                        _cleanup_free_ char *p = th_strdup_printf("%s/%s", c->source_dir, dt->path);
+                        if (!p)
+                                return -ENOMEM;
+                        if (access(p, F_OK) < 0) {
+                                _cleanup_free_ char *m =
+                                        th_strdup_printf("%s does not exist", dt->path);
+                                if (!m || set_verdict(t, V_ABORT, m) < 0)
+                                        return -ENOMEM;
+                                aborted = true;
+                                continue;
+                        }
                 }
                 r = dep8_expand_depends(dt, c->deb, c->arch, &t->depends, &err);
                 if (r == -ENOMEM)
@@ -871,7 +904,10 @@ static const char *verdict_word(Verdict v)
                 return "SKIP";
         case V_FLAKY:
                 return "FLAKY";
+        case V_ABORT:
+                return "FAIL";
         case V_NONE:
+        case V_NOT_REACHED:
                 break;
         }
         return "?";
@@ -889,9 +925,26 @@ static int summarize(ApCtx *c)
         if (!sum)
                 th_log(TH_LOG_WARNING, "cannot write '%s': %m", path ? path : "summary");
         printf("\n");
-        for (size_t i = 0; i < c->n_tests; i++) {
-                ApTest *t = &c->tests[i];
+        /* autopkgtest reports the tests it skips while reading the control
+         * file first, then the others in order. */
+        for (size_t k = 0; k < 2 * c->n_tests; k++) {
+                ApTest *t = &c->tests[k % c->n_tests];
+                bool early = t->group == SIZE_MAX && t->verdict == V_SKIP;
+                if (early != (k < c->n_tests))
+                        continue;
                 char line[4096];
+                if (t->verdict == V_NOT_REACHED)
+                        continue;
+                if (t->verdict == V_ABORT) {
+                        /* print_exception(): the run ends with 12 alone. */
+                        printf("blame: %s\nbadpkg: %s\n", runner_safe(blamed),
+                               runner_safe(t->reason));
+                        if (sum)
+                                fprintf(sum, "blame: %s\nbadpkg: %s\nerroneous package: %s\n",
+                                        blamed, t->reason, t->reason);
+                        th_log(TH_LOG_ERROR, "erroneous package: %s", runner_safe(t->reason));
+                        return AP_EXIT_BADPKG;
+                }
                 if (t->verdict == V_BADPKG)
                         snprintf(line, sizeof(line), "%-20s FAIL badpkg", t->t->name);
                 else if (t->reason && t->reason[0])
@@ -904,7 +957,10 @@ static int summarize(ApCtx *c)
                 if (sum)
                         fprintf(sum, "%s\n", line);
                 if (t->verdict == V_BADPKG) {
-                        printf("blame: \nbadpkg: %s\n", runner_safe(t->reason));
+                        printf("blame: %s\nbadpkg: %s\n", runner_safe(blamed),
+                               runner_safe(t->reason));
+                        if (sum)
+                                fprintf(sum, "blame: %s\nbadpkg: %s\n", blamed, t->reason);
                         code |= AP_EXIT_BADPKG;
                 } else if (t->verdict == V_SKIP || t->verdict == V_FLAKY)
                         code |= AP_EXIT_SKIPPED;
@@ -951,6 +1007,8 @@ static int write_reports(ApCtx *c)
         }
         for (size_t i = 0; i < c->n_tests; i++) {
                 const ApTest *t = &c->tests[i];
+                if (t->verdict == V_NOT_REACHED)
+                        continue;
                 ReportCase *rc = &rs->cases[rs->n_cases++];
                 rc->name = strdup(t->t->name);
                 rc->classname = strdup(c->deb->source);
@@ -973,8 +1031,12 @@ static int write_reports(ApCtx *c)
                 case V_NONE:
                 case V_FAIL:
                 case V_BADPKG:
+                case V_ABORT:
+                case V_NOT_REACHED:
                         rc->status = REPORT_FAIL;
-                        rc->type = strdup(t->verdict == V_BADPKG ? "badpkg" : "autopkgtest");
+                        rc->type = strdup(t->verdict == V_BADPKG || t->verdict == V_ABORT
+                                                  ? "badpkg"
+                                                  : "autopkgtest");
                         rc->message = strdup(t->reason);
                         break;
                 }
@@ -1055,6 +1117,7 @@ int runner_cmd_autopkgtest(int argc, char **argv)
                 args.only = NULL;
                 return AP_EXIT_OTHER;
         }
+        blamed = args.source;
         c.arch = host_arch();
         c.rootfs = args.rootfs ? strdup(args.rootfs)
                                : th_strdup_printf("debian:%s",
