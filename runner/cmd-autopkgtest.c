@@ -5,6 +5,7 @@
  * directory and run through `harness run` (suite-gen.c); the results are
  * read back and told as autopkgtest tells them: one summary line per test
  * and its exit status. docs/autopkgtest.md. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <string.h>
@@ -57,6 +58,9 @@ static const char usage[] =
         "                            failure a skip (try), or skip them\n"
         "      --timeout DURATION    per test (default 10000s, as autopkgtest)\n"
         "      --print-suite         print the generated suites and run nothing\n"
+        "      --deb FILE            a local .deb in place of the archive's package of\n"
+        "                            that name (repeat for several)\n"
+        "      --changes FILE        the .debs a .changes lists, the same way\n"
         "      --allow-privileged    passed to harness run (needed for packages over a\n"
         "                            directory tree)\n"
         "  -h, --help                show this help\n"
@@ -70,6 +74,7 @@ typedef enum NeedsInternet { NI_RUN, NI_TRY, NI_SKIP } NeedsInternet;
 typedef struct ApArgs {
         const char *release, *rootfs, *output_dir, *junit, *tap, *json, *jobs, *timeout;
         char **only;
+        char **debs; /* --deb, --changes: absolute paths of local .debs */
         NeedsInternet needs_internet;
         bool print_suite, allow_privileged;
         const char *source;
@@ -90,8 +95,10 @@ typedef enum Verdict {
 
 typedef struct ApTest {
         const Dep8Test *t;
-        char *depends; /* expanded relation, for the layer */
-        size_t group;  /* index into groups; SIZE_MAX: not run */
+        char *depends;  /* expanded relation, for the layer */
+        char **install; /* local .debs that replace packages of the relation */
+        char *key;      /* depends and install: tests of one key share a suite */
+        size_t group;   /* index into groups; SIZE_MAX: not run */
         Verdict verdict;
         char *reason; /* after the verdict word */
         char *dir;    /* the test's output folder */
@@ -100,6 +107,7 @@ typedef struct ApTest {
 
 typedef struct ApGroup {
         char *depends;
+        char *key;
         char *name; /* the generated suite's name */
         char *path; /* its file */
         bool uninstallable;
@@ -124,12 +132,15 @@ static void ap_ctx_done(ApCtx *c)
 {
         for (size_t i = 0; i < c->n_tests; i++) {
                 free(c->tests[i].depends);
+                th_strv_free(c->tests[i].install);
+                free(c->tests[i].key);
                 free(c->tests[i].reason);
                 free(c->tests[i].dir);
         }
         free(c->tests);
         for (size_t i = 0; i < c->n_groups; i++) {
                 free(c->groups[i].depends);
+                free(c->groups[i].key);
                 free(c->groups[i].name);
                 free(c->groups[i].path);
                 free(c->groups[i].install_error);
@@ -142,6 +153,63 @@ static void ap_ctx_done(ApCtx *c)
         free(c->rootfs);
         free(c->arch);
         th_strv_free(c->args->only);
+        th_strv_free(c->args->debs);
+}
+
+static int add_deb(ApArgs *a, const char *path)
+{
+        size_t n = strlen(path);
+        struct stat st;
+
+        if (n < 5 || !th_streq(path + n - 4, ".deb") || !strrchr(path, '_'))
+                return -EINVAL;
+        _cleanup_free_ char *abs = realpath(path, NULL);
+        if (!abs)
+                return -errno;
+        if (stat(abs, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EINVAL;
+        return th_strv_push(&a->debs, abs) < 0 ? -ENOMEM : 0;
+}
+
+/* The .deb files a .changes lists (Files:, next to it). */
+static int add_changes(ApArgs *a, const char *path)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *line = NULL, *dir = strdup(path);
+        size_t cap = 0;
+        bool in_files = false;
+        int found = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        if (!f)
+                return -errno;
+        char *slash = strrchr(dir, '/');
+        if (slash)
+                *slash = '\0';
+        else
+                strcpy(dir, ".");
+        while (getline(&line, &cap, f) >= 0) {
+                line[strcspn(line, "\n")] = '\0';
+                if (line[0] != ' ' && line[0] != '\t') {
+                        in_files = strncasecmp(line, "Files:", 6) == 0;
+                        continue;
+                }
+                if (!in_files)
+                        continue;
+                char *name = strrchr(line, ' ');
+                size_t n = name ? strlen(name + 1) : 0;
+                if (n < 5 || !th_streq(name + 1 + n - 4, ".deb") || strchr(name + 1, '/'))
+                        continue;
+                _cleanup_free_ char *p = th_strdup_printf("%s/%s", dir, name + 1);
+                if (!p)
+                        return -ENOMEM;
+                int r = add_deb(a, p);
+                if (r < 0)
+                        return r;
+                found++;
+        }
+        return found > 0 ? 0 : -ENOENT;
 }
 
 static int parse_args(int argc, char **argv, ApArgs *a)
@@ -157,6 +225,8 @@ static int parse_args(int argc, char **argv, ApArgs *a)
                 ARG_TIMEOUT,
                 ARG_PRINT_SUITE,
                 ARG_ALLOW_PRIVILEGED,
+                ARG_DEB,
+                ARG_CHANGES,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -172,6 +242,8 @@ static int parse_args(int argc, char **argv, ApArgs *a)
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "print-suite", no_argument, NULL, ARG_PRINT_SUITE },
                 { "allow-privileged", no_argument, NULL, ARG_ALLOW_PRIVILEGED },
+                { "deb", required_argument, NULL, ARG_DEB },
+                { "changes", required_argument, NULL, ARG_CHANGES },
                 {},
         };
         int c;
@@ -232,6 +304,17 @@ static int parse_args(int argc, char **argv, ApArgs *a)
                 case ARG_ALLOW_PRIVILEGED:
                         a->allow_privileged = true;
                         break;
+                case ARG_DEB:
+                case ARG_CHANGES: {
+                        int r = c == ARG_DEB ? add_deb(a, optarg) : add_changes(a, optarg);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return runner_usage_error("autopkgtest", "%s '%s': %s",
+                                                          c == ARG_DEB ? "--deb" : "--changes",
+                                                          optarg, strerror(-r));
+                        break;
+                }
                 default:
                         return runner_usage_error("autopkgtest",
                                                   "unknown or incomplete option '%s'",
@@ -515,6 +598,71 @@ static int set_verdict(ApTest *t, Verdict v, const char *reason)
         return t->reason ? 0 : -ENOMEM;
 }
 
+/* The package a .deb file is, from its name NAME_VERSION_ARCH.deb. */
+static char *deb_package(const char *path)
+{
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        return strndup(base, strcspn(base, "_"));
+}
+
+/* --deb/--changes: every clause of the relation that names a package of a
+ * local .deb (in any alternative) is dropped, and the .deb goes into the
+ * test's `install:` instead, so apt installs the local file and resolves
+ * its dependencies; t->key says both. */
+static int use_local_debs(ApCtx *c, ApTest *t)
+{
+        _cleanup_free_ char *rel = NULL;
+        size_t len = 0;
+        _cleanup_fclose_ FILE *f = open_memstream(&rel, &len);
+        _cleanup_free_ char *copy = strdup(t->depends);
+        bool first = true;
+
+        if (!f || !copy)
+                return -ENOMEM;
+        for (char *save = NULL, *cl = strtok_r(copy, ",", &save); cl;
+             cl = strtok_r(NULL, ",", &save)) {
+                bool local = false;
+                cl += strspn(cl, " ");
+                for (char **d = c->args->debs; d && *d; d++) {
+                        _cleanup_free_ char *name = deb_package(*d);
+                        if (!name)
+                                return -ENOMEM;
+                        for (const char *alt = cl; alt; alt = strchr(alt, '|')) {
+                                alt += strspn(alt, "| ");
+                                size_t n = strcspn(alt, " (:[<|");
+                                if (n == strlen(name) && strncmp(alt, name, n) == 0) {
+                                        local = true;
+                                        bool have = false;
+                                        for (char **i = t->install; i && *i; i++)
+                                                have |= th_streq(*i, *d);
+                                        if (!have && th_strv_push(&t->install, *d) < 0)
+                                                return -ENOMEM;
+                                }
+                        }
+                }
+                if (local)
+                        continue;
+                fprintf(f, "%s%s", first ? "" : ", ", cl);
+                first = false;
+        }
+        fclose(TAKE_PTR(f));
+        if (!rel)
+                return -ENOMEM;
+        free(t->depends);
+        t->depends = TAKE_PTR(rel);
+        _cleanup_free_ char *debs = NULL;
+        size_t dl = 0;
+        _cleanup_fclose_ FILE *df = open_memstream(&debs, &dl);
+        if (!df)
+                return -ENOMEM;
+        for (char **i = t->install; i && *i; i++)
+                fprintf(df, "\n%s", *i);
+        fclose(TAKE_PTR(df));
+        t->key = th_strdup_printf("%s%s", t->depends, debs ? debs : "");
+        return t->key ? 0 : -ENOMEM;
+}
+
 /* What is decided before anything runs: autopkgtest's own skips (unknown
  * restrictions and fields, Architecture:), the testbed capabilities harness
  * does not give, and each test's dependency set. */
@@ -618,12 +766,18 @@ static int plan(ApCtx *c)
                         free(t->depends);
                         t->depends = d;
                 }
+                r = use_local_debs(c, t);
+                if (r < 0)
+                        return r;
                 size_t g = 0;
-                while (g < c->n_groups && !th_streq(c->groups[g].depends, t->depends))
+                while (g < c->n_groups && !th_streq(c->groups[g].key, t->key))
                         g++;
                 if (g == c->n_groups) {
                         ApGroup *gr = &c->groups[c->n_groups++];
                         gr->depends = strdup(t->depends);
+                        gr->key = strdup(t->key);
+                        if (!gr->key)
+                                return -ENOMEM;
                         gr->name = g == 0 ? strdup(c->deb->source)
                                           : th_strdup_printf("%s-deps%zu", c->deb->source, g + 1);
                         if (!gr->depends || !gr->name)
@@ -762,6 +916,19 @@ static int generate(ApCtx *c, size_t g, char **ret)
                 fputs("\n    run: ", f);
                 runner_yaml_quote(f, run);
                 fputc('\n', f);
+                if (t->install) {
+                        fputs("    install: [", f);
+                        /* copied next to the suite (copy_debs) */
+                        for (char **d = t->install; *d; d++) {
+                                _cleanup_free_ char *rel =
+                                        th_strdup_printf("debs/%s", strrchr(*d, '/') + 1);
+                                if (!rel)
+                                        return -ENOMEM;
+                                fputs(d == t->install ? "" : ", ", f);
+                                runner_yaml_quote(f, rel);
+                        }
+                        fputs("]\n", f);
+                }
                 if (t->t->restrictions & DEP8_BUILD_NEEDED) {
                         _cleanup_free_ char *both =
                                 th_strdup_printf("%s%s", setup_script, build_script);
@@ -790,6 +957,46 @@ static void layer_progress(const char *line, void *userdata)
 {
         (void)userdata;
         th_log(TH_LOG_INFO, "%s", line);
+}
+
+/* --deb/--changes: the files are copied beside the generated suites
+ * (`install:` takes local files within the suite's directory). */
+static int copy_debs(ApCtx *c, const char *suites_dir)
+{
+        _cleanup_free_ char *dir = th_strdup_printf("%s/debs", suites_dir);
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        if (!c->args->debs)
+                return 0;
+        r = th_mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
+        for (char **d = c->args->debs; *d; d++) {
+                _cleanup_free_ char *to = th_strdup_printf("%s%s", dir, strrchr(*d, '/'));
+                _cleanup_close_ int in = open(*d, O_RDONLY | O_CLOEXEC);
+                if (!to)
+                        return -ENOMEM;
+                if (in < 0)
+                        return -errno;
+                (void)unlink(to);
+                _cleanup_close_ int out =
+                        open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (out < 0)
+                        return -errno;
+                char buf[65536];
+                for (ssize_t n; (n = read(in, buf, sizeof(buf))) != 0;) {
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return -errno;
+                        r = th_write_all(out, buf, (size_t)n);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
 }
 
 /* The package layer of each suite, built (or found) before anything runs:
@@ -1157,6 +1364,10 @@ int runner_cmd_autopkgtest(int argc, char **argv)
         }
         _cleanup_free_ char *suites_dir =
                 c.output_dir ? th_strdup_printf("%s/suites", c.output_dir) : NULL;
+        if (suites_dir && copy_debs(&c, suites_dir) < 0) {
+                th_log(TH_LOG_ERROR, "cannot copy the local .debs into '%s/debs'", suites_dir);
+                return AP_EXIT_OTHER;
+        }
         for (size_t g = 0; g < c.n_groups; g++) {
                 _cleanup_free_ char *text = NULL;
                 ThError err = { 0 };
