@@ -22,7 +22,9 @@
 #define SOURCE_TARGET      "/srv/autopkgtest/source" /* the host's tree, read-only */
 #define SCRATCH            "/tmp/autopkgtest"
 #define NORMAL_USER        "autopkgtest"
-#define TEST_TIMEOUT       "10000" /* autopkgtest's --timeout-test default, seconds */
+/* Not under /tmp: a tmpfs of the container that the artifact copy does not see. */
+#define ARTIFACTS    "/var/tmp/autopkgtest-artifacts"
+#define TEST_TIMEOUT "10000" /* autopkgtest's --timeout-test default, seconds */
 
 /* autopkgtest's exit statuses (bits). */
 enum {
@@ -804,8 +806,8 @@ static const char setup_script[] =
         "        cat >" SCRATCH "/env <<'EOF'\n"
         "set -e; export USER=`id -nu`; . /etc/profile >/dev/null 2>&1 || true\n"
         ". ~/.profile >/dev/null 2>&1 || true; buildtree=\"" SCRATCH "/build/src\"\n"
-        "mkdir -p -m 1777 -- \"" SCRATCH "/artifacts\"\n"
-        "export AUTOPKGTEST_ARTIFACTS=\"" SCRATCH "/artifacts\"\n"
+        "mkdir -p -m 1777 -- \"" ARTIFACTS "\"\n"
+        "export AUTOPKGTEST_ARTIFACTS=\"" ARTIFACTS "\"\n"
         "export ADT_ARTIFACTS=\"$AUTOPKGTEST_ARTIFACTS\"\n"
         "mkdir -p -m 755 \"" SCRATCH "/autopkgtest_tmp\"\n"
         "export AUTOPKGTEST_TMP=\"" SCRATCH
@@ -893,7 +895,7 @@ static int generate(ApCtx *c, size_t g, char **ret)
                 c->args->timeout ? c->args->timeout : TEST_TIMEOUT);
         runner_yaml_quote(f, c->source_dir);
         fputs(", target: " SOURCE_TARGET "}\n"
-              "  artifacts: [" SCRATCH "/artifacts]\n"
+              "  artifacts: [" ARTIFACTS "]\n"
               "  setup: ",
               f);
         runner_yaml_quote(f, setup_script);
