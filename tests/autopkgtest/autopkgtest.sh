@@ -85,6 +85,14 @@ rc=$?
         ok "--deb: the local package replaces the archive's; the test passes" ||
         { cat "$tmp/logd"; bad "--deb: exit status $rc"; }
 
+# isolation-container: booted under systemd (autopkgtest's unshare backend
+# skips it).
+"$h" autopkgtest -o "$tmp/outc" "$here/data/booted" >"$tmp/logc" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^booted  *PASS$' "$tmp/logc" && grep -q '^systemd ' "$tmp/outc"/*/booted/stdout &&
+        ok "isolation-container: the test runs booted, systemd as PID 1" ||
+        { cat "$tmp/logc"; bad "isolation-container: exit status $rc"; }
+
 # A malformed control file: badpkg (12), FILE:LINE, nothing runs.
 mkdir -p "$tmp/broken/debian/tests"
 cp "$tmp/mini/debian/control" "$tmp/broken/debian/control"
