@@ -768,6 +768,17 @@ static int plan(ApCtx *c)
                         free(t->depends);
                         t->depends = d;
                 }
+                /* autopkgtest's testbed always has dpkg-dev: it unpacks the
+                 * source there with dpkg-source (and with it come xz-utils,
+                 * patch, make, binutils), and tests rely on them. */
+                {
+                        char *d = th_strdup_printf("%s%sdpkg-dev", t->depends,
+                                                   t->depends[0] ? ", " : "");
+                        if (!d)
+                                return -ENOMEM;
+                        free(t->depends);
+                        t->depends = d;
+                }
                 r = use_local_debs(c, t);
                 if (r < 0)
                         return r;
@@ -837,6 +848,8 @@ static const char build_script[] =
         "        tail -n 50 " SCRATCH ".build.log >&2\n"
         "        exit 1\n"
         "fi\n";
+
+static const char lists_script[] = "apt-get update >" SCRATCH ".lists.log 2>&1 || true\n";
 
 /* `run`: the test as autopkgtest runs it, through su as the normal user
  * unless needs-root. */
@@ -931,9 +944,24 @@ static int generate(ApCtx *c, size_t g, char **ret)
                         }
                         fputs("]\n", f);
                 }
-                if (t->t->restrictions & DEP8_BUILD_NEEDED) {
+                /* needs-internet: the archive's package lists, as in
+                 * autopkgtest's testbed (the layer keeps none), for tests
+                 * that install or remove packages themselves. */
+                if ((t->t->restrictions & DEP8_NEEDS_INTERNET) &&
+                    !(t->t->restrictions & DEP8_BUILD_NEEDED)) {
                         _cleanup_free_ char *both =
-                                th_strdup_printf("%s%s", setup_script, build_script);
+                                th_strdup_printf("%s%s", setup_script, lists_script);
+                        if (!both)
+                                return -ENOMEM;
+                        fputs("    setup: ", f);
+                        runner_yaml_quote(f, both);
+                        fputc('\n', f);
+                }
+                if (t->t->restrictions & DEP8_BUILD_NEEDED) {
+                        _cleanup_free_ char *both = th_strdup_printf(
+                                "%s%s%s", setup_script,
+                                t->t->restrictions & DEP8_NEEDS_INTERNET ? lists_script : "",
+                                build_script);
                         if (!both)
                                 return -ENOMEM;
                         fputs("    setup: ", f);
