@@ -14,6 +14,10 @@ h=$1
 shift
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+# The label `archive` is opt-in: HARNESS_ARCHIVE=1 ctest -L archive.
+if [ "${HARNESS_ARCHIVE_OPT_IN:-}" = 1 ] && [ "${HARNESS_ARCHIVE:-}" != 1 ]; then
+        echo "SKIP: set HARNESS_ARCHIVE=1 to run the archive packages"; exit 77
+fi
 tmp=$(mktemp -d /tmp/harness-autopkgtest-archive.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
