@@ -812,6 +812,9 @@ static const char setup_script[] =
         "/build/src &&\n"
         "        { id -u " NORMAL_USER " >/dev/null 2>&1 ||\n"
         "          useradd --create-home --shell /bin/bash " NORMAL_USER "; } &&\n"
+        /* The container's name resolves, as on a testbed (sudo asks). */
+        "        { grep -qw \"$(hostname)\" /etc/hosts 2>/dev/null ||\n"
+        "          echo \"127.0.1.1 $(hostname)\" >>/etc/hosts; } &&\n"
         /* autopkgtest's copydown: the tree belongs to the normal user. */
         "        chown -R " NORMAL_USER " " SCRATCH "/build &&\n"
         "        cat >" SCRATCH "/env <<'EOF'\n"
@@ -848,6 +851,14 @@ static const char build_script[] =
         "        tail -n 50 " SCRATCH ".build.log >&2\n"
         "        exit 1\n"
         "fi\n";
+
+/* needs-sudo: autopkgtest's setup-commands/enable-sudo. */
+static const char sudo_script[] =
+        "usermod -a -G sudo " NORMAL_USER " &&\n"
+        "install -d /etc/sudoers.d &&\n"
+        "echo '%sudo ALL=(ALL:ALL) NOPASSWD: ALL' >/etc/sudoers.d/autopkgtest-needs-sudo &&\n"
+        "chmod 440 /etc/sudoers.d/autopkgtest-needs-sudo ||\n"
+        "        { echo 'harness autopkgtest: enabling sudo (needs-sudo) failed' >&2; exit 1; }\n";
 
 static const char lists_script[] = "apt-get update >" SCRATCH ".lists.log 2>&1 || true\n";
 
@@ -944,28 +955,21 @@ static int generate(ApCtx *c, size_t g, char **ret)
                         }
                         fputs("]\n", f);
                 }
-                /* needs-internet: the archive's package lists, as in
-                 * autopkgtest's testbed (the layer keeps none), for tests
-                 * that install or remove packages themselves. */
-                if ((t->t->restrictions & DEP8_NEEDS_INTERNET) &&
-                    !(t->t->restrictions & DEP8_BUILD_NEEDED)) {
-                        _cleanup_free_ char *both =
-                                th_strdup_printf("%s%s", setup_script, lists_script);
-                        if (!both)
+                /* A test's own setup: the shared one, then the archive's
+                 * package lists for needs-internet (autopkgtest's testbed
+                 * has them; the layer keeps none), sudo for needs-sudo,
+                 * the build for build-needed. */
+                uint32_t rs = t->t->restrictions;
+                if (rs & (DEP8_NEEDS_INTERNET | DEP8_NEEDS_SUDO | DEP8_BUILD_NEEDED)) {
+                        _cleanup_free_ char *own =
+                                th_strdup_printf("%s%s%s%s", setup_script,
+                                                 rs & DEP8_NEEDS_INTERNET ? lists_script : "",
+                                                 rs & DEP8_NEEDS_SUDO ? sudo_script : "",
+                                                 rs & DEP8_BUILD_NEEDED ? build_script : "");
+                        if (!own)
                                 return -ENOMEM;
                         fputs("    setup: ", f);
-                        runner_yaml_quote(f, both);
-                        fputc('\n', f);
-                }
-                if (t->t->restrictions & DEP8_BUILD_NEEDED) {
-                        _cleanup_free_ char *both = th_strdup_printf(
-                                "%s%s%s", setup_script,
-                                t->t->restrictions & DEP8_NEEDS_INTERNET ? lists_script : "",
-                                build_script);
-                        if (!both)
-                                return -ENOMEM;
-                        fputs("    setup: ", f);
-                        runner_yaml_quote(f, both);
+                        runner_yaml_quote(f, own);
                         fputc('\n', f);
                 }
                 if (t->t->restrictions & DEP8_ISOLATION_CONTAINER)
@@ -1417,7 +1421,7 @@ int runner_cmd_autopkgtest(int argc, char **argv)
         }
         if (args.print_suite) {
                 for (size_t i = 0; i < c.n_tests; i++)
-                        if (c.tests[i].verdict != V_NONE)
+                        if (c.tests[i].verdict != V_NONE && c.tests[i].verdict != V_NOT_REACHED)
                                 printf("# not run: %s %s %s\n", runner_safe(c.tests[i].t->name),
                                        verdict_word(c.tests[i].verdict),
                                        runner_safe(c.tests[i].reason));

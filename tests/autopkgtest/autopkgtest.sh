@@ -93,6 +93,12 @@ rc=$?
         ok "isolation-container: the test runs booted, systemd as PID 1" ||
         { cat "$tmp/logc"; bad "isolation-container: exit status $rc"; }
 
+# needs-sudo: the normal user sudoes without a password.
+"$h" autopkgtest -o "$tmp/outs" "$here/data/sudo" >"$tmp/logs" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^sudo  *PASS$' "$tmp/logs" && ok "needs-sudo: the normal user may sudo" ||
+        { cat "$tmp/logs"; bad "needs-sudo: exit status $rc"; }
+
 # A malformed control file: badpkg (12), FILE:LINE, nothing runs.
 mkdir -p "$tmp/broken/debian/tests"
 cp "$tmp/mini/debian/control" "$tmp/broken/debian/control"
