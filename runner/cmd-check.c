@@ -18,6 +18,10 @@ static const char usage[] =
         "(distro-info-data), rootfs directories, fixture sources, and systemd in a\n"
         "tree whose tests boot (a managed tree only once built).\n"
         "\n"
+        "A file named 'control' is read as a debian/tests/control (DEP-8), with the\n"
+        "debian/control beside it: errors as FILE:LINE: message, as autopkgtest\n"
+        "would refuse the file.\n"
+        "\n"
         "Options:\n"
         "  -q, --quiet   print nothing for valid files\n"
         "      --allow-outside-fixtures  as for 'harness run'\n"
@@ -55,6 +59,18 @@ int runner_cmd_check(int argc, char **argv)
         Suite **loaded = NULL;
         size_t n_loaded = 0;
         for (int i = optind; i < argc; i++) {
+                if (runner_is_dep8_control(argv[i])) {
+                        RunnerDep8 d = {};
+                        if (runner_dep8_load(argv[i], &d) < 0) {
+                                ret = RUNNER_EXIT_USAGE;
+                                continue;
+                        }
+                        if (!quiet)
+                                printf("%s: ok, %zu test%s\n", runner_safe(argv[i]),
+                                       d.tests->n_tests, d.tests->n_tests == 1 ? "" : "s");
+                        runner_dep8_done(&d);
+                        continue;
+                }
                 SuiteDiags diags = {};
                 size_t from = n_loaded;
                 int r = runner_load_suite_file(argv[i], &loaded, &n_loaded, &diags);

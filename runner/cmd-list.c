@@ -13,6 +13,9 @@ static const char usage[] =
         "Usage: harness list [OPTIONS] SUITE...\n"
         "\n"
         "List the tests of suite files: SUITE/TEST, then [tags] and (skip: reason).\n"
+        "A file named 'control' is read as a debian/tests/control (DEP-8): SOURCE/TEST,\n"
+        "its restrictions as [tags], and (skip: reason) when autopkgtest would skip\n"
+        "it on this architecture whatever the testbed.\n"
         "\n"
         "Options:\n"
         "  -f, --filter REGEX   only tests whose id SUITE/TEST matches (POSIX ERE)\n"
@@ -65,6 +68,48 @@ static void print_line(FILE *f, const Suite *s, const TestSpec *t)
                 fprintf(f, " (skip: %s)", runner_safe(flat ? flat : "?"));
         }
         fputc('\n', f);
+}
+
+/* A DEP-8 test as a TestSpec for the selection and the printers: its
+ * restrictions are its tags, autopkgtest's static skip reason its skip. */
+static int dep8_spec(const Dep8Test *t, TestSpec *ret)
+{
+        *ret = (TestSpec){ .name = t->name, .loc = { t->line, 0 } };
+        if (!(ret->tags = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        for (unsigned b = 0; b < 32; b++) {
+                const char *n = dep8_restriction_to_string(1u << b);
+                if ((t->restrictions & (1u << b)) && n && th_strv_push(&ret->tags, n) < 0)
+                        return -ENOMEM;
+        }
+        for (char **p = t->unknown_restrictions; p && *p; p++)
+                if (th_strv_push(&ret->tags, *p) < 0)
+                        return -ENOMEM;
+        return dep8_test_skip_reason(t, runner_dep8_host_arch(), &ret->skip) < 0 ? -ENOMEM : 0;
+}
+
+static int list_dep8(const char *path, const RunSelect *sel, bool json, bool *first)
+{
+        RunnerDep8 d = {};
+        int r = runner_dep8_load(path, &d);
+        if (r < 0)
+                return r;
+        Suite s = { .name = (char *)runner_dep8_source(&d), .path = (char *)path };
+        for (size_t i = 0; r >= 0 && i < d.tests->n_tests; i++) {
+                TestSpec t;
+                r = dep8_spec(&d.tests->tests[i], &t);
+                if (r >= 0 && runner_test_selected(sel, s.name, &t)) {
+                        if (json)
+                                print_json(stdout, &s, &t, *first);
+                        else
+                                print_line(stdout, &s, &t);
+                        *first = false;
+                }
+                th_strv_free(t.tags);
+                free(t.skip);
+        }
+        runner_dep8_done(&d);
+        return r;
 }
 
 static void suitesp_free(Suite ***v)
@@ -136,6 +181,14 @@ int runner_cmd_list(int argc, char **argv)
         if (!suites)
                 ret = RUNNER_EXIT_INFRA;
         for (int i = optind; suites && i < argc; i++) {
+                if (runner_is_dep8_control(argv[i])) {
+                        /* Checked now, loaded again when listed. */
+                        RunnerDep8 d = {};
+                        if (runner_dep8_load(argv[i], &d) < 0)
+                                ret = RUNNER_EXIT_USAGE;
+                        runner_dep8_done(&d);
+                        continue;
+                }
                 SuiteDiags diags = {};
                 int r = runner_load_suite_file(argv[i], &suites, &n_suites, &diags);
                 if (r < 0) {
@@ -150,6 +203,10 @@ int runner_cmd_list(int argc, char **argv)
                 bool first = true;
                 if (json)
                         fputc('[', stdout);
+                for (int i = optind; i < argc; i++)
+                        if (runner_is_dep8_control(argv[i]) &&
+                            list_dep8(argv[i], &sel, json, &first) < 0)
+                                ret = RUNNER_EXIT_USAGE;
                 for (Suite **s = suites; *s; s++)
                         for (size_t i = 0; i < (*s)->n_tests; i++) {
                                 const TestSpec *t = &(*s)->tests[i];

@@ -284,3 +284,26 @@ typedef struct RunnerGenResult {
 
 int runner_gen_result_read(const char *test_dir, RunnerGenResult *ret, ThError *err);
 void runner_gen_result_done(RunnerGenResult *r);
+
+/* ---- debian/tests/control in check and list (dep8-files.c) ------------- */
+
+#include "dep8.h"
+
+typedef struct RunnerDep8 {
+        Dep8Control *tests;
+        DebControl *control; /* the debian/control beside it; NULL when there is none */
+        char *control_path;
+} RunnerDep8;
+
+/* Whether a file given to check or list is a DEP-8 control file (named
+ * "control") rather than a suite. */
+bool runner_is_dep8_control(const char *path);
+/* The Debian architecture this program was built for ("amd64"). */
+const char *runner_dep8_host_arch(void);
+/* Loads path and the debian/control two levels up, checks that every
+ * test's Depends: expands; prints every error (FILE:LINE: message) to
+ * stderr. Returns 0 and *ret, or a negative errno. */
+int runner_dep8_load(const char *path, RunnerDep8 *ret);
+void runner_dep8_done(RunnerDep8 *d);
+/* The source package's name (Source: of debian/control), else "autopkgtest". */
+const char *runner_dep8_source(const RunnerDep8 *d);

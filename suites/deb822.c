@@ -76,6 +76,8 @@ typedef struct Reader {
         /* The value being built of the last field of cur. */
         char *value;
         size_t len, cap;
+        size_t stanzas_cap;
+        bool full; /* cur has DEP8_MAX_FIELDS fields */
 } Reader;
 
 static int value_append(Reader *r, const char *s, size_t n)
@@ -118,12 +120,17 @@ static int stanza_finish(Reader *r)
         field_finish(r);
         if (r->cur.n == 0)
                 return 0;
-        Deb822Stanza *v = reallocarray(r->out->stanzas, r->out->n + 1, sizeof(Deb822Stanza));
-        if (!v)
-                return -ENOMEM;
-        r->out->stanzas = v;
-        v[r->out->n++] = r->cur;
+        if (r->out->n >= r->stanzas_cap) {
+                size_t cap = r->stanzas_cap ? r->stanzas_cap * 2 : 8;
+                Deb822Stanza *v = reallocarray(r->out->stanzas, cap, sizeof(Deb822Stanza));
+                if (!v)
+                        return -ENOMEM;
+                r->out->stanzas = v;
+                r->stanzas_cap = cap;
+        }
+        r->out->stanzas[r->out->n++] = r->cur;
         r->cur = (Deb822Stanza){};
+        r->full = false;
         return 0;
 }
 
@@ -139,6 +146,13 @@ static int field_start(Reader *r, const char *name, size_t name_len, const char 
         if (deb822_get(&r->cur, n)) {
                 ctx_error(r->c, (SuiteLoc){ line, 0 }, "duplicate field %s found", n);
                 return 0; /* the first one stays */
+        }
+        if (r->cur.n >= DEP8_MAX_FIELDS) {
+                if (!r->full)
+                        ctx_error(r->c, (SuiteLoc){ line, 0 }, "more than %d fields in a stanza",
+                                  DEP8_MAX_FIELDS);
+                r->full = true; /* reported once, the rest ignored */
+                return 0;
         }
         Deb822Field *v = reallocarray(r->cur.fields, r->cur.n + 1, sizeof(Deb822Field));
         if (!v)

@@ -63,10 +63,12 @@ static bool in_set(char ch, const char *set)
 #define ALNUM       LOWER_DIGIT "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 /* Python's str.split() after replacing ',' by ' ', without duplicates when
- * dedup (autopkgtest keeps sets). Returns 0 and *ret (never NULL), -ENOMEM. */
-static int split_list(const char *s, bool dedup, char ***ret)
+ * dedup (autopkgtest keeps sets), in linear time. Returns 0 and *ret (never
+ * NULL), -E2BIG over max items, -ENOMEM. */
+static int split_list(const char *s, bool dedup, size_t max, char ***ret)
 {
         _cleanup_strv_ char **v = calloc(1, sizeof(char *));
+        size_t n_items = 0, cap = 1;
         if (!v)
                 return -ENOMEM;
         while (s && *s) {
@@ -78,13 +80,21 @@ static int split_list(const char *s, bool dedup, char ***ret)
                 if (n == 0)
                         break;
                 bool seen = false;
-                for (char **p = v; dedup && *p; p++)
-                        if (strlen(*p) == n && strncmp(*p, s, n) == 0)
-                                seen = true;
+                for (size_t i = 0; dedup && i < n_items && !seen; i++)
+                        seen = strlen(v[i]) == n && strncmp(v[i], s, n) == 0;
                 if (!seen) {
-                        _cleanup_free_ char *w = strndup(s, n);
-                        if (!w || th_strv_push(&v, w) < 0)
+                        if (n_items >= max)
+                                return -E2BIG;
+                        if (n_items + 1 >= cap) {
+                                char **w = reallocarray(v, cap * 2, sizeof(char *));
+                                if (!w)
+                                        return -ENOMEM;
+                                v = w;
+                                cap *= 2;
+                        }
+                        if (!(v[n_items] = strndup(s, n)))
                                 return -ENOMEM;
+                        v[++n_items] = NULL;
                 }
                 s += n;
         }
@@ -183,7 +193,7 @@ bool deb_arch_is(const char *arch, const char *wildcard)
 static int arch_list_concerned(const char *list, const char *arch, bool *ret)
 {
         _cleanup_strv_ char **v = NULL;
-        int r = split_list(list, false, &v);
+        int r = split_list(list, false, SIZE_MAX, &v);
         if (r < 0)
                 return r;
         bool seen = false;
@@ -403,8 +413,29 @@ static void common_done(StanzaCommon *s)
         free(s->architecture);
 }
 
-static int test_fill(Dep8Test *t, const StanzaCommon *s, unsigned line)
+static size_t strv_bytes(char *const *v)
 {
+        size_t n = sizeof(char *);
+        for (; v && *v; v++)
+                n += strlen(*v) + 1 + sizeof(char *);
+        return n;
+}
+
+/* Every test holds a copy of its stanza's fields: bounded in all. */
+static int test_fill(LoadCtx *c, Dep8Test *t, const StanzaCommon *s, unsigned line)
+{
+        size_t bytes = sizeof(Dep8Test) + strlen(s->depends) + strlen(t->name) +
+                       (t->path ? strlen(t->path) : 0) + (t->command ? strlen(t->command) : 0) +
+                       (s->architecture ? strlen(s->architecture) : 0) +
+                       strv_bytes(s->unknown_restrictions) + strv_bytes(s->features) +
+                       strv_bytes(s->classes) + strv_bytes(s->unknown_fields);
+        c->model_bytes += bytes;
+        if (c->model_bytes > DEP8_MAX_MODEL) {
+                ctx_error(c, (SuiteLoc){ line, 0 },
+                          "the tests take more than %d MiB (each a copy of its stanza's fields)",
+                          DEP8_MAX_MODEL >> 20);
+                return -EFBIG;
+        }
         t->line = line;
         t->restrictions = s->restrictions;
         if (!(t->depends = strdup(s->depends)))
@@ -462,10 +493,20 @@ static int load_stanza(LoadCtx *c, const Deb822Stanza *st, Dep8Control *ctl,
         unsigned errors = c->n_errors;
         int r;
 
-        if (split_list(field_value(st, "Restrictions"), true, &restr) < 0 ||
-            split_list(feat ? feat->value : NULL, true, &features) < 0 ||
-            split_list(field_value(st, "Classes"), true, &s.classes) < 0 ||
-            !(s.unknown_restrictions = calloc(1, sizeof(char *))) ||
+        static const char *const lists[] = { "Restrictions", "Features", "Classes" };
+        char ***outs[] = { &restr, &features, &s.classes };
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
+                const Deb822Field *f = deb822_get(st, lists[i]);
+                r = split_list(f ? f->value : NULL, true, DEP8_MAX_LIST, outs[i]);
+                if (r == -E2BIG) {
+                        ctx_error(c, (SuiteLoc){ f->line, 0 }, "more than %d values in %s",
+                                  DEP8_MAX_LIST, f->name);
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (!(s.unknown_restrictions = calloc(1, sizeof(char *))) ||
             !(s.unknown_fields = calloc(1, sizeof(char *))))
                 return -ENOMEM;
         for (char **p = restr; *p; p++) {
@@ -528,12 +569,17 @@ static int load_stanza(LoadCtx *c, const Deb822Stanza *st, Dep8Control *ctl,
                         t->name = th_strdup_printf("command%u", ++*command_counter);
                 if (!t->name || !(t->command = strdup(command->value)))
                         return -ENOMEM;
-                return test_fill(t, &s, st->line);
+                return test_fill(c, t, &s, st->line);
         }
 
         _cleanup_strv_ char **names = NULL;
-        if (split_list(tests->value, false, &names) < 0)
-                return -ENOMEM;
+        r = split_list(tests->value, false, DEP8_MAX_TESTS, &names);
+        if (r == -E2BIG) {
+                ctx_error(c, (SuiteLoc){ st->line, 0 }, "more than %d tests", DEP8_MAX_TESTS);
+                return -EFBIG;
+        }
+        if (r < 0)
+                return r;
         if (!names[0])
                 ctx_error(c, (SuiteLoc){ tests->line, 0 }, "\"Tests\" field is empty");
         const Deb822Field *dir_field = deb822_get(st, "Tests-Directory");
@@ -554,7 +600,7 @@ static int load_stanza(LoadCtx *c, const Deb822Stanza *st, Dep8Control *ctl,
                 if (!(t->name = strdup(*n)) ||
                     !(t->path = th_strdup_printf("%s%s%s", dir, dir[dl - 1] == '/' ? "" : "/", *n)))
                         return -ENOMEM;
-                if ((r = test_fill(t, &s, st->line)) < 0)
+                if ((r = test_fill(c, t, &s, st->line)) < 0)
                         return r;
         }
         return 0;
@@ -776,7 +822,7 @@ int deb_control_binaries(const DebControl *c, const char *arch, char ***ret)
 static int arch_skip_reason(const Dep8Test *t, const char *arch, char **ret)
 {
         _cleanup_strv_ char **v = NULL;
-        if (split_list(t->architecture, false, &v) < 0)
+        if (split_list(t->architecture, false, SIZE_MAX, &v) < 0)
                 return -ENOMEM;
         for (char **p = v; *p; p++)
                 if (strcmp(*p, "all") == 0)
@@ -1024,16 +1070,62 @@ static int rel_reduce(const char *line, const RelOpts *o, char **ret)
         return 0;
 }
 
-/* Splits a reduced relation on ',' into stripped parts appended to *v. */
-static int push_split(char ***v, const char *s)
+/* The expansion's list of or-clauses, bounded (DEP8_MAX_EXPANDED*). */
+typedef struct DepList {
+        char **v;
+        size_t n, cap, bytes;
+} DepList;
+
+static void dep_list_done(DepList *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                free(l->v[i]);
+        free(l->v);
+        *l = (DepList){};
+}
+
+static int dep_list_push(DepList *l, const char *s, size_t len)
+{
+        if (l->n >= DEP8_MAX_EXPANDED_ITEMS || l->bytes + len + 2 > DEP8_MAX_EXPANDED)
+                return -E2BIG;
+        if (l->n >= l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 16;
+                char **v = reallocarray(l->v, cap, sizeof(char *));
+                if (!v)
+                        return -ENOMEM;
+                l->v = v;
+                l->cap = cap;
+        }
+        if (!(l->v[l->n] = strndup(s, len)))
+                return -ENOMEM;
+        l->n++;
+        l->bytes += len + 2;
+        return 0;
+}
+
+static int dep_list_append(DepList *l, const DepList *from)
+{
+        for (size_t i = 0; i < from->n; i++) {
+                int r = dep_list_push(l, from->v[i], strlen(from->v[i]));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Splits a reduced relation on ',' into stripped parts appended to l. */
+static int push_split(DepList *l, const char *s)
 {
         for (const char *p = s; p;) {
                 const char *comma = strchr(p, ',');
-                _cleanup_free_ char *w = strip_dup(p, comma ? (size_t)(comma - p) : strlen(p));
-                if (!w)
-                        return -ENOMEM;
-                if (w[0] && th_strv_push(v, w) < 0)
-                        return -ENOMEM;
+                size_t n = comma ? (size_t)(comma - p) : strlen(p);
+                while (n > 0 && is_space(*p))
+                        p++, n--;
+                while (n > 0 && is_space(p[n - 1]))
+                        n--;
+                int r = n > 0 ? dep_list_push(l, p, n) : 0;
+                if (r < 0)
+                        return r;
                 p = comma ? comma + 1 : NULL;
         }
         return 0;
@@ -1052,25 +1144,28 @@ static int filter_variables(const char *s, FILE *out)
                 p = comma ? comma + 1 : NULL;
                 if (strncmp(w, "${", 2) == 0)
                         continue;
+                /* re.sub(r'\(.*\${\S*}.*\)', '', w): from the first '(' to
+                 * the last ')' when a "${", then non-blanks up to a '}', lie
+                 * between them. */
                 char *open = strchr(w, '('), *close = strrchr(w, ')');
-                char *var = open ? strstr(open, "${") : NULL;
-                while (var && close && var < close) {
-                        size_t k = 2;
-                        while (var[k] && !is_space(var[k]) && var[k] != '}')
-                                k++;
-                        if (var[k] == '}' && var + k < close) {
-                                memmove(open, close + 1, strlen(close + 1) + 1);
-                                break;
-                        }
-                        var = strstr(var + 2, "${");
+                bool var = false, match = false;
+                for (char *q = open ? open + 1 : NULL; q && q < close && !match; q++) {
+                        if (is_space(*q))
+                                var = false;
+                        else if (q[0] == '$' && q[1] == '{')
+                                var = true, q++;
+                        else if (*q == '}' && var)
+                                match = true;
                 }
+                if (match)
+                        memmove(open, close + 1, strlen(close + 1) + 1);
                 fprintf(out, "%s%s", first ? "" : ", ", w);
                 first = false;
         }
         return 0;
 }
 
-static int expand_builddeps(const DebControl *c, const char *arch, char ***v, ThError *err)
+static int expand_builddeps(const DebControl *c, const char *arch, DepList *v, ThError *err)
 {
         _cleanup_free_ char *all =
                 th_strdup_printf("%s%s%s%s%s", c && c->build_depends ? c->build_depends : "",
@@ -1088,12 +1183,12 @@ static int expand_builddeps(const DebControl *c, const char *arch, char ***v, Th
                                     c ? c->path : "debian/control");
         if (r < 0)
                 return r;
-        if (push_split(v, reduced) < 0 || th_strv_push(v, "build-essential") < 0)
-                return -ENOMEM;
-        return 0;
+        if ((r = push_split(v, reduced)) < 0)
+                return r;
+        return dep_list_push(v, "build-essential", strlen("build-essential"));
 }
 
-static int expand_recommends(const DebControl *c, const char *arch, char ***v, ThError *err)
+static int expand_recommends(const DebControl *c, const char *arch, DepList *v, ThError *err)
 {
         _cleanup_free_ char *all = NULL, *filtered = NULL, *reduced = NULL;
         size_t size = 0, fsize = 0;
@@ -1121,15 +1216,14 @@ static int expand_recommends(const DebControl *c, const char *arch, char ***v, T
         return push_split(v, reduced);
 }
 
-int dep8_expand_depends(const Dep8Test *t, const DebControl *c, const char *arch, char **ret,
-                        ThError *err)
+static int expand(const Dep8Test *t, const DebControl *c, const char *arch, DepList *deps,
+                  ThError *err)
 {
-        _cleanup_strv_ char **deps = calloc(1, sizeof(char *));
+        _cleanup_(dep_list_done) DepList builddeps = {}, recommends = {};
+        bool have_builddeps = false, have_recommends = false;
         _cleanup_free_ char *spec = NULL;
-        int r;
+        int r = 0;
 
-        if (!deps)
-                return -ENOMEM;
         /* needs-recommends is autopkgtest's deprecated spelling of
          * @recommends@. */
         if (t->restrictions & DEP8_NEEDS_RECOMMENDS)
@@ -1138,7 +1232,7 @@ int dep8_expand_depends(const Dep8Test *t, const DebControl *c, const char *arch
                 spec = strdup(t->depends ? t->depends : "@");
         if (!spec)
                 return -ENOMEM;
-        for (const char *g = spec; g;) {
+        for (const char *g = spec; g && r >= 0;) {
                 const char *comma = strchr(g, ',');
                 _cleanup_free_ char *group = strip_dup(g, comma ? (size_t)(comma - g) : strlen(g));
                 if (!group)
@@ -1147,7 +1241,7 @@ int dep8_expand_depends(const Dep8Test *t, const DebControl *c, const char *arch
                 if (!group[0])
                         continue;
                 if (strcmp(group, "@") == 0) {
-                        for (size_t i = 0; c && i < c->n_binaries; i++) {
+                        for (size_t i = 0; c && i < c->n_binaries && r >= 0; i++) {
                                 const DebBinary *b = &c->binaries[i];
                                 _cleanup_free_ char *d = NULL;
                                 if (!is_deb(b))
@@ -1157,42 +1251,62 @@ int dep8_expand_depends(const Dep8Test *t, const DebControl *c, const char *arch
                                         d = strdup(b->name);
                                 else
                                         d = th_strdup_printf("%s [%s]", b->name, b->architecture);
-                                if (!d || th_strv_push(&deps, d) < 0)
-                                        return -ENOMEM;
+                                r = d ? dep_list_push(deps, d, strlen(d)) : -ENOMEM;
                         }
                 } else if (strcmp(group, "@builddeps@") == 0) {
-                        if ((r = expand_builddeps(c, arch, &deps, err)) < 0)
+                        if (!have_builddeps && (r = expand_builddeps(c, arch, &builddeps, err)) < 0)
                                 return r;
+                        have_builddeps = true;
+                        r = dep_list_append(deps, &builddeps);
                 } else if (strcmp(group, "@recommends@") == 0) {
-                        if ((r = expand_recommends(c, arch, &deps, err)) < 0)
+                        if (!have_recommends &&
+                            (r = expand_recommends(c, arch, &recommends, err)) < 0)
                                 return r;
-                } else if (th_strv_push(&deps, group) < 0) {
-                        return -ENOMEM;
+                        have_recommends = true;
+                        r = dep_list_append(deps, &recommends);
+                } else {
+                        r = dep_list_push(deps, group, strlen(group));
                 }
         }
-        if (t->restrictions & DEP8_NEEDS_SUDO) {
+        if (r >= 0 && (t->restrictions & DEP8_NEEDS_SUDO)) {
                 bool have = false;
-                for (char **p = deps; *p; p++)
-                        if (strcmp(*p, "sudo") == 0)
+                for (size_t i = 0; i < deps->n; i++)
+                        if (strcmp(deps->v[i], "sudo") == 0)
                                 have = true;
-                if (!have && th_strv_push(&deps, "sudo") < 0)
-                        return -ENOMEM;
+                if (!have)
+                        r = dep_list_push(deps, "sudo", 4);
         }
+        if (r == -E2BIG)
+                return th_error_set(err, E2BIG,
+                                    "test %s: Depends expands to more than %d clauses or %d MiB",
+                                    t->name, DEP8_MAX_EXPANDED_ITEMS, DEP8_MAX_EXPANDED >> 20);
+        return r;
+}
+
+int dep8_expand_depends(const Dep8Test *t, const DebControl *c, const char *arch, char **ret,
+                        ThError *err)
+{
+        _cleanup_(dep_list_done) DepList deps = {};
+        int r = expand(t, c, arch, &deps, err);
+        if (r < 0)
+                return r;
 
         /* What autopkgtest hands to apt: the list joined, ":native"
          * removed, reduced for the architecture. */
-        size_t len = 0;
-        for (char **p = deps; *p; p++)
-                len += strlen(*p) + 2;
-        _cleanup_free_ char *joined = malloc(len + 1), *reduced = NULL;
+        _cleanup_free_ char *joined = malloc(deps.bytes + 1), *reduced = NULL;
         if (!joined)
                 return -ENOMEM;
         joined[0] = '\0';
         char *w = joined;
-        for (char **p = deps; *p; p++)
-                w = stpcpy(stpcpy(w, p == deps ? "" : ", "), *p);
-        for (char *n; (n = strstr(joined, ":native"));)
-                memmove(n, n + 7, strlen(n + 7) + 1);
+        for (size_t i = 0; i < deps.n; i++)
+                w = stpcpy(stpcpy(w, i == 0 ? "" : ", "), deps.v[i]);
+        char *out = joined;
+        for (const char *in = joined; *in;)
+                if (strncmp(in, ":native", 7) == 0)
+                        in += 7;
+                else
+                        *out++ = *in++;
+        *out = '\0';
         RelOpts o = { .arch = arch };
         r = rel_reduce(joined, &o, &reduced);
         if (r == -EINVAL)

@@ -48,7 +48,9 @@ typedef struct Dep8Test {
                         * (N counts from 1 the Test-Command stanzas without
                         * test-name=, as autopkgtest) */
         char *path;    /* Tests: the script relative to the source root
-                        * ("debian/tests/a", after Tests-Directory:); NULL for Test-Command */
+                        * ("debian/tests/a", after Tests-Directory:); NULL for Test-Command.
+                        * A name with a '/' makes a path not to be used: such a test is
+                        * skipped (dep8_test_skip_reason) */
         char *command; /* Test-Command: as written (continuation lines joined); NULL for Tests */
         char *depends; /* Depends: as written, continuation lines joined; "@" when absent */
         uint32_t restrictions;       /* Dep8Restriction bits */
@@ -92,6 +94,13 @@ typedef struct DebControl {
 /* Limits on what a control file may hold (enforced while parsing). */
 #define DEP8_MAX_FILE_SIZE (1024 * 1024)
 #define DEP8_MAX_TESTS     4096
+#define DEP8_MAX_FIELDS    256 /* fields in a stanza */
+#define DEP8_MAX_LIST      256 /* values of a Restrictions:, Features: or Classes: */
+/* Bytes of the parsed tests, each holding a copy of its stanza's fields. */
+#define DEP8_MAX_MODEL (16 * 1024 * 1024)
+/* Bytes and clauses of an expanded Depends: (dep8_expand_depends: -E2BIG). */
+#define DEP8_MAX_EXPANDED       (4 * 1024 * 1024)
+#define DEP8_MAX_EXPANDED_ITEMS 65536
 
 /* The format, as autopkgtest 5.28 reads it (lib/testdesc.py over
  * python-debian), with dpkg's strictness where autopkgtest silently
@@ -123,8 +132,11 @@ typedef struct DebControl {
  * Every error is "FILE:LINE: message", LINE that of the offending line (of
  * the field for a field's value, of the stanza's first field for a
  * stanza's); at most SUITE_MAX_DIAGS are kept. Files over
- * DEP8_MAX_FILE_SIZE or with more than DEP8_MAX_TESTS tests are refused;
- * a NUL byte is an error.
+ * DEP8_MAX_FILE_SIZE, with more than DEP8_MAX_TESTS tests, a stanza of more
+ * than DEP8_MAX_FIELDS fields, a list of more than DEP8_MAX_LIST values or
+ * tests over DEP8_MAX_MODEL bytes in all are refused; a NUL byte is an
+ * error. Tests-Directory: must be relative and stay inside the source tree
+ * (autopkgtest would join an absolute one to nothing).
  *
  * Parses a debian/tests/control. Returns 0 and *ret, or a negative errno
  * with *ret NULL: -EINVAL for an invalid file (every error in diags as
@@ -175,6 +187,9 @@ int deb_control_binaries(const DebControl *c, const char *arch, char ***ret);
  * are those restricted to a <profile> (no build profile is active);
  * ":native" is dropped, version constraints and alternatives are kept.
  * Returns 0 and *ret (malloc'ed, "a (>= 1) | b, c"),
- * -EINVAL with err filled for a relation that does not parse, -ENOMEM. */
+ * -EINVAL with err filled for a relation that does not parse ("...:
+ * Invalid build dependencies", "...: Invalid Recommends" as autopkgtest),
+ * -E2BIG over DEP8_MAX_EXPANDED bytes or DEP8_MAX_EXPANDED_ITEMS clauses,
+ * -ENOMEM. */
 int dep8_expand_depends(const Dep8Test *t, const DebControl *c, const char *arch, char **ret,
                         ThError *err);

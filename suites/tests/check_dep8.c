@@ -388,6 +388,67 @@ START_TEST(test_limits)
         free(many);
         suite_diags_done(&d);
 
+        /* Fields in a stanza, values in a list. */
+        f = open_memstream(&many, &size);
+        fputs("Tests: a\n", f);
+        for (int i = 0; i < DEP8_MAX_FIELDS; i++)
+                fprintf(f, "X-F%d: 1\n", i);
+        fclose(f);
+        ck_assert_int_eq(dep8_load_buffer("t/control", many, size, &c, &d), -EINVAL);
+        got = suite_diag_format(&d.items[0]);
+        ck_assert_str_eq(got, "t/control:257: more than 256 fields in a stanza");
+        ck_assert_uint_eq(d.n, 1);
+        free(got);
+        free(many);
+        suite_diags_done(&d);
+        f = open_memstream(&many, &size);
+        fputs("Tests: a\nRestrictions:", f);
+        for (int i = 0; i <= DEP8_MAX_LIST; i++)
+                fprintf(f, " r%d", i);
+        fclose(f);
+        ck_assert_int_eq(dep8_load_buffer("t/control", many, size, &c, &d), -EINVAL);
+        got = suite_diag_format(&d.items[0]);
+        ck_assert_str_eq(got, "t/control:2: more than 256 values in Restrictions");
+        free(got);
+        free(many);
+        suite_diags_done(&d);
+
+        /* Each of 4096 tests would copy a 900 kB Depends: refused, not
+         * 3.6 GB allocated. */
+        f = open_memstream(&many, &size);
+        fputs("Tests:", f);
+        for (int i = 0; i < DEP8_MAX_TESTS; i++)
+                fprintf(f, " t%d", i);
+        fputs("\nDepends: a", f);
+        for (int i = 0; i < 300000; i++)
+                fputs(", a", f);
+        fputc('\n', f);
+        fclose(f);
+        ck_assert_int_eq(dep8_load_buffer("t/control", many, size, &c, &d), -EINVAL);
+        got = suite_diag_format(&d.items[0]);
+        ck_assert_str_eq(got, "t/control:1: the tests take more than 16 MiB (each a copy of its "
+                              "stanza's fields)");
+        free(got);
+        free(many);
+        suite_diags_done(&d);
+
+        /* A Depends: that expands past the bound: -E2BIG, quickly. */
+        f = open_memstream(&many, &size);
+        fputs("Tests: t\nDepends: @", f);
+        for (int i = 0; i < 100000; i++)
+                fputs(",@", f);
+        fputc('\n', f);
+        fclose(f);
+        c = load_ok(many);
+        DebControl *ctl = control_ok("Source: s\n\nPackage: p\nArchitecture: any\n");
+        char *deps = NULL;
+        ThError err = {};
+        ck_assert_int_eq(dep8_expand_depends(&c->tests[0], ctl, "amd64", &deps, &err), -E2BIG);
+        ck_assert_str_eq(err.msg, "test t: Depends expands to more than 65536 clauses or 4 MiB");
+        dep8_free(c);
+        deb_control_free(ctl);
+        free(many);
+
         ck_assert_int_eq(dep8_load("/nonexistent/control", &c, &d), -ENOENT);
         got = suite_diag_format(&d.items[0]);
         ck_assert_str_eq(got, "/nonexistent/control: cannot open: No such file or directory");
