@@ -75,7 +75,8 @@ START_TEST(test_outcome_classify__skip_exit_and_stderr_empty)
         IsolateResult res = exited(77);
         RunOutcome o;
 
-        write_file("stderr", "  warning: x  \t\r\nsecond\n", 26, err_path);
+        write_file("stderr", "  warning: x  \t\r\nsecond\n", strlen("  warning: x  \t\r\nsecond\n"),
+                   err_path);
         write_file("empty", "", 0, empty_path);
         /* The skip status skips, whatever stderr holds. */
         snprintf(res.stderr_path, sizeof(res.stderr_path), "%s", err_path);
