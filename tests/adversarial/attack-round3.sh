@@ -11,7 +11,7 @@
 #  (d) a second "name" member: JSON readers keep the last one.
 # Each attack step is checked to be real: Python's json reads both inputs
 # and sees the same suite and name in them (so a consumer sees a duplicate);
-# the merge must then exit 2 and write no output.
+# the merge must then exit 2, name the hostile input and write no output.
 #
 # Usage: attack-round3.sh HARNESS
 set -u
@@ -55,7 +55,7 @@ attack() {
                 >"$work/$label.out" 2>&1
         rc=$?
         if [ "$rc" -eq 2 ] && [ ! -e "$work/merged.json" ] &&
-                grep -q 'in both' "$work/$label.out"; then
+                grep -q "$label.json" "$work/$label.out"; then
                 ok "$label: refused ($(tail -n 1 "$work/$label.out"))"
         else
                 n=$(python3 -c 'import json, sys
