@@ -12,6 +12,13 @@
 # Each attack step is checked to be real: Python's json reads both inputs
 # and sees the same suite and name in them (so a consumer sees a duplicate);
 # the merge must then exit 2, name the hostile input and write no output.
+# The same for TAP shards, read by Perl's TAP::Parser (prove's):
+#  (e) the description with trailing white space ("ok 1 - s/t ");
+#  (f) the description with a directive ("ok 1 - s/t # TODO");
+#  (g) a YAML block left open ("  ---" and no "  ..."): the merge wrote it
+#      as it was and the next shard's points after it became a parse error
+#      (prove: "planned 3 tests but ran 1"); the merge must refuse the
+#      input or write a report TAP::Parser reads whole.
 #
 # Usage: attack-round3.sh HARNESS
 set -u
@@ -77,6 +84,62 @@ print(len(json.load(open(sys.argv[1]))["results"]["tests"]))' "$work/merged.json
         ok "distinct tests merge"
 else
         fail "distinct tests do not merge"
+fi
+
+if perl -MTAP::Parser -e 1 2>/dev/null; then
+        # Descriptions of the test points of a TAP file, as TAP::Parser reads
+        # them, and its parse errors.
+        tap_read() {
+                perl -MTAP::Parser -e 'my $p = TAP::Parser->new({ source => $ARGV[0] });
+while (my $r = $p->next) { print "point: ", $r->description, "\n" if $r->is_test }
+print "error: $_\n" for $p->parse_errors;
+print "planned: ", $p->tests_planned // "none", " run: ", $p->tests_run, "\n"' "$1"  2>/dev/null
+        }
+        printf 'TAP version 13\n1..1\nnot ok 1 - s/t\n' >"$work/victim.tap"
+        tap_attack() {
+                label=$1 line=$2
+                printf 'TAP version 13\n1..1\n%s\n' "$line" >"$work/$label.tap"
+                if [ "$(tap_read "$work/$label.tap" | grep '^point:')" != \
+                        "$(tap_read "$work/victim.tap" | grep '^point:')" ]; then
+                        fail "$label: TAP::Parser does not see the victim's test in the hostile shard"
+                        return
+                fi
+                rm -f "$work/merged.tap"
+                "$h" merge -o "$work/merged.tap" "$work/victim.tap" "$work/$label.tap" \
+                        >"$work/$label.out" 2>&1
+                rc=$?
+                if [ "$rc" -eq 2 ] && [ ! -e "$work/merged.tap" ] &&
+                        grep -q "$label.tap" "$work/$label.out"; then
+                        ok "$label: refused ($(tail -n 1 "$work/$label.out"))"
+                else
+                        fail "$label: merge exit $rc: $(tap_read "$work/merged.tap" | grep -c '^point: - s/t$') points named s/t"
+                fi
+        }
+        tap_attack e-trailing-space 'ok 1 - s/t '
+        tap_attack f-directive 'ok 1 - s/t # TODO not really'
+
+        # (g) an open YAML block ahead of the victim's shard.
+        printf 'TAP version 13\n1..1\nok 1 - s/u\n  ---\n  message: "x"\n' >"$work/g-open-yaml.tap"
+        printf 'TAP version 13\n1..2\nnot ok 1 - s/v\nnot ok 2 - s/w\n' >"$work/victim2.tap"
+        if ! grep -q '^  \.\.\.' "$work/g-open-yaml.tap" && grep -q '^  ---' "$work/g-open-yaml.tap"; then
+                rm -f "$work/merged.tap"
+                "$h" merge -o "$work/merged.tap" "$work/g-open-yaml.tap" "$work/victim2.tap" \
+                        >"$work/g.out" 2>&1
+                rc=$?
+                if [ "$rc" -eq 2 ] && [ ! -e "$work/merged.tap" ] &&
+                        grep -q "g-open-yaml.tap" "$work/g.out"; then
+                        ok "g-open-yaml: refused ($(tail -n 1 "$work/g.out"))"
+                elif [ "$rc" -eq 0 ] && ! tap_read "$work/merged.tap" | grep -q '^error:' &&
+                        tap_read "$work/merged.tap" | grep -q '^planned: 3 run: 3$'; then
+                        ok "g-open-yaml: the merged report reads whole"
+                else
+                        fail "g-open-yaml: merge exit $rc; TAP::Parser on the merge: $(tap_read "$work/merged.tap" | grep -v '^point:' | tr '\n' ' ')"
+                fi
+        else
+                fail "g-open-yaml: the hostile shard does not hold an open YAML block"
+        fi
+else
+        echo "note: no Perl TAP::Parser, the TAP attacks are not run"
 fi
 
 [ "$fails" -eq 0 ] || { echo "$fails attack(s) got through"; exit 1; }
