@@ -60,6 +60,8 @@ typedef struct TapPoint {
         size_t block_len;
         bool block_closed; /* a plan line came after it: the block ends there */
         size_t input;
+        char *desc; /* the description as a TAP reader sees it, for comparison */
+        size_t desc_len;
 } TapPoint;
 
 typedef struct TapMerge {
@@ -86,8 +88,33 @@ static int tap_add_point(TapMerge *m, bool ok, const char *rest, size_t rest_len
                 m->points = p;
                 m->cap_points = cap;
         }
-        m->points[m->n_points++] =
-                (TapPoint){ .ok = ok, .rest = rest, .rest_len = rest_len, .input = input };
+        /* The description without the " - " separator, the directive
+         * (from an unescaped '#') and surrounding white space, "\#" and
+         * "\\" unescaped: "- s/t", "s/t " and "s/t # TODO" name one test. */
+        const char *d = rest, *e = rest + rest_len;
+        while (d < e && (*d == ' ' || *d == '\t'))
+                d++;
+        if (d < e && *d == '-' && (d + 1 == e || d[1] == ' ' || d[1] == '\t'))
+                for (d++; d < e && (*d == ' ' || *d == '\t');)
+                        d++;
+        char *desc = malloc((size_t)(e - d) + 1);
+        size_t n = 0;
+        if (!desc)
+                return -ENOMEM;
+        for (; d < e && *d != '#'; d++) {
+                if (*d == '\\' && d + 1 < e && (d[1] == '#' || d[1] == '\\'))
+                        d++;
+                desc[n++] = *d;
+        }
+        while (n > 0 && (desc[n - 1] == ' ' || desc[n - 1] == '\t' || desc[n - 1] == '\r'))
+                n--;
+        desc[n] = '\0';
+        m->points[m->n_points++] = (TapPoint){ .ok = ok,
+                                               .rest = rest,
+                                               .rest_len = rest_len,
+                                               .input = input,
+                                               .desc = desc,
+                                               .desc_len = n };
         return 0;
 }
 
@@ -95,7 +122,7 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
 {
         const char *path = m->inputs[input];
         const RBuf *t = &m->texts[input];
-        size_t first = m->n_points, planned = 0, line_no = 0;
+        size_t first = m->n_points, planned = 0, line_no = 0, yaml_indent = 0, yaml_line = 0;
         bool have_plan = false;
         const char *s = t->data ? t->data : "", *end = s + t->len;
 
@@ -105,6 +132,24 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
                 size_t len = (size_t)(eol - s);
                 bool ok = starts_with(s, len, "ok"), not_ok = starts_with(s, len, "not ok");
                 line_no++;
+                /* A YAML block ("  ---" to "  ...") is copied as it is: one
+                 * left open would take the next input's lines into it. */
+                if (yaml_line && len > yaml_indent && s[0] == ' ' &&
+                    strspn(s, " ") >= yaml_indent) {
+                        if (len >= yaml_indent + 3 && memcmp(s + yaml_indent, "...", 3) == 0 &&
+                            strspn(s + yaml_indent + 3, " \t\r") == len - yaml_indent - 3)
+                                yaml_line = 0;
+                } else if (yaml_line) {
+                        return th_error_set(err, EINVAL,
+                                            "'%s': line %zu: the YAML block of line %zu is not "
+                                            "closed by '...' (a truncated report?)",
+                                            path, line_no, yaml_line);
+                } else if (len > 3 && s[0] == ' ' && m->n_points > first) {
+                        size_t ind = strspn(s, " ");
+                        if (ind + 3 <= len && memcmp(s + ind, "---", 3) == 0 &&
+                            strspn(s + ind + 3, " \t\r") == len - ind - 3)
+                                yaml_indent = ind, yaml_line = line_no;
+                }
                 if (line_no == 1 && starts_with(s, len, "TAP version ")) {
                         unsigned v = (unsigned)strtoul(s + 12, NULL, 10);
                         if (v > m->version)
@@ -148,6 +193,11 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
                 }
                 s = nl ? nl + 1 : end;
         }
+        if (yaml_line)
+                return th_error_set(err, EINVAL,
+                                    "'%s': the YAML block of line %zu is not closed by '...' (a "
+                                    "truncated report?)",
+                                    path, yaml_line);
         if (!have_plan)
                 return th_error_set(err, EINVAL, "'%s': not a TAP report (no plan line '1..N')",
                                     path);
@@ -162,9 +212,9 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
 static int cmp_point(const void *a, const void *b)
 {
         const TapPoint *x = *(const TapPoint *const *)a, *y = *(const TapPoint *const *)b;
-        size_t n = x->rest_len < y->rest_len ? x->rest_len : y->rest_len;
-        int c = memcmp(x->rest, y->rest, n);
-        return c != 0 ? c : (x->rest_len > y->rest_len) - (x->rest_len < y->rest_len);
+        size_t n = x->desc_len < y->desc_len ? x->desc_len : y->desc_len;
+        int c = memcmp(x->desc, y->desc, n);
+        return c != 0 ? c : (x->desc_len > y->desc_len) - (x->desc_len < y->desc_len);
 }
 
 /* The same description in two inputs: the same shard given twice. */
@@ -182,12 +232,12 @@ static int tap_check_duplicates(TapMerge *m, ThError *err)
         qsort(sorted, m->n_points, sizeof(*sorted), cmp_point);
         for (size_t i = 1; i < m->n_points; i++) {
                 const TapPoint *a = sorted[i - 1], *b = sorted[i];
-                if (a->input == b->input || cmp_point(&a, &b) != 0 || tap_is_interrupted(a))
+                if (a->input == b->input || cmp_point(&a, &b) != 0 ||
+                    (tap_is_interrupted(a) && tap_is_interrupted(b)))
                         continue;
                 return th_error_set(err, EEXIST,
                                     "test '%.*s' is in both '%s' and '%s' (the same shard twice?)",
-                                    (int)(a->rest_len > 3 ? a->rest_len - 3 : a->rest_len),
-                                    a->rest_len > 3 ? a->rest + 3 : a->rest,
+                                    (int)a->desc_len, a->desc,
                                     m->inputs[a->input < b->input ? a->input : b->input],
                                     m->inputs[a->input < b->input ? b->input : a->input]);
         }
@@ -261,6 +311,8 @@ int report_merge_tap(char *const *inputs, size_t n_inputs, const char *output, T
         for (size_t i = 0; i < n_inputs; i++)
                 rbuf_done(&m.texts[i]);
         free(m.texts);
+        for (size_t i = 0; i < m.n_points; i++)
+                free(m.points[i].desc);
         free(m.points);
         return r;
 }
