@@ -19,6 +19,10 @@
 #      as it was and the next shard's points after it became a parse error
 #      (prove: "planned 3 tests but ran 1"); the merge must refuse the
 #      input or write a report TAP::Parser reads whole.
+# And a hostile upload to `harness pkg check`:
+#  (h) a .changes whose Files: names a FIFO "evil_1.0_all.deb" beside it:
+#      harness ran dpkg-deb on it and waited forever; it must refuse the
+#      file (exit 2, naming it) within seconds.
 #
 # Usage: attack-round3.sh HARNESS
 set -u
@@ -140,6 +144,30 @@ print "planned: ", $p->tests_planned // "none", " run: ", $p->tests_run, "\n"' "
         fi
 else
         echo "note: no Perl TAP::Parser, the TAP attacks are not run"
+fi
+
+if command -v dpkg-deb >/dev/null; then
+        mkdir "$work/upload"
+        mkfifo "$work/upload/evil_1.0_all.deb"
+        printf 'Format: 1.8\nSource: evil\nFiles:\n 0123 10 misc optional evil_1.0_all.deb\n' \
+                >"$work/upload/evil_1.0_amd64.changes"
+        if [ -p "$work/upload/evil_1.0_all.deb" ] &&
+                grep -q ' evil_1.0_all.deb$' "$work/upload/evil_1.0_amd64.changes"; then
+                timeout 20 "$h" pkg check --print-suite -o "$work/pkg-out" \
+                        "$work/upload/evil_1.0_amd64.changes" >"$work/h.out" 2>&1
+                rc=$?
+                # Whatever still waits on the FIFO gets its end of file.
+                : <>"$work/upload/evil_1.0_all.deb"
+                if [ "$rc" -eq 2 ] && grep -q 'evil_1.0_all.deb' "$work/h.out"; then
+                        ok "h-fifo-in-changes: refused ($(tail -n 1 "$work/h.out"))"
+                else
+                        fail "h-fifo-in-changes: exit $rc (124: still waiting after 20 s): $(cat "$work/h.out")"
+                fi
+        else
+                fail "h-fifo-in-changes: the upload was not made"
+        fi
+else
+        echo "note: no dpkg-deb, the pkg check attack is not run"
 fi
 
 [ "$fails" -eq 0 ] || { echo "$fails attack(s) got through"; exit 1; }
