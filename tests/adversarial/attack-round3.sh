@@ -22,7 +22,12 @@
 # And a hostile upload to `harness pkg check`:
 #  (h) a .changes whose Files: names a FIFO "evil_1.0_all.deb" beside it:
 #      harness ran dpkg-deb on it and waited forever; it must refuse the
-#      file (exit 2, naming it) within seconds.
+#      file (exit 2, naming it) within seconds;
+#  (i) a .changes whose Files: names a symlink beside it to a .deb elsewhere
+#      on the host (a private package): harness followed it and hard-linked
+#      the host's file into the results (pkg-check-suite/debs/), whence it
+#      was installed in the containers; only files beside the .changes may
+#      be read (as the refusal of a name with '/' already says).
 #
 # Usage: attack-round3.sh HARNESS
 set -u
@@ -166,8 +171,32 @@ if command -v dpkg-deb >/dev/null; then
         else
                 fail "h-fifo-in-changes: the upload was not made"
         fi
+
+        # (i) the private package, outside the upload, and a symlink to it.
+        mkdir -p "$work/private/pkg/DEBIAN" "$work/upload2"
+        printf 'Package: private-a3\nVersion: 1.0\nArchitecture: all\nMaintainer: x <x@example.org>\nDescription: host secret\n' \
+                >"$work/private/pkg/DEBIAN/control"
+        dpkg-deb -b "$work/private/pkg" "$work/private/private-a3_1.0_all.deb" >/dev/null
+        ln -s "$work/private/private-a3_1.0_all.deb" "$work/upload2/evil_1.0_all.deb"
+        printf 'Format: 1.8\nSource: evil\nFiles:\n 0123 10 misc optional evil_1.0_all.deb\n' \
+                >"$work/upload2/evil_1.0_amd64.changes"
+        if [ -L "$work/upload2/evil_1.0_all.deb" ] &&
+                dpkg-deb -f "$work/upload2/evil_1.0_all.deb" Package | grep -q private-a3; then
+                timeout 300 "$h" pkg check --print-suite -o "$work/pkg-out2" \
+                        "$work/upload2/evil_1.0_amd64.changes" >"$work/i.out" 2>&1
+                rc=$?
+                inode=$(stat -c %i "$work/private/private-a3_1.0_all.deb")
+                leaked=$(find "$work/pkg-out2" -inum "$inode" 2>/dev/null; grep -rl 'private-a3' "$work/pkg-out2" 2>/dev/null)
+                if [ "$rc" -eq 2 ] && [ -z "$leaked" ] && grep -q 'evil_1.0_all.deb' "$work/i.out"; then
+                        ok "i-symlink-in-changes: refused ($(tail -n 1 "$work/i.out"))"
+                else
+                        fail "i-symlink-in-changes: exit $rc; the host's .deb in the results: $(echo $leaked)"
+                fi
+        else
+                fail "i-symlink-in-changes: the upload was not made"
+        fi
 else
-        echo "note: no dpkg-deb, the pkg check attack is not run"
+        echo "note: no dpkg-deb, the pkg check attacks are not run"
 fi
 
 [ "$fails" -eq 0 ] || { echo "$fails attack(s) got through"; exit 1; }
