@@ -249,6 +249,14 @@ static int add_changes(PkgArgs *a, const char *path, ThError *err)
                 _cleanup_free_ char *deb = th_strdup_printf("%s/%s", dir, file);
                 if (!deb)
                         return th_error_set(err, ENOMEM, "out of memory");
+                /* Only the files beside it: a symlink would bring in any
+                 * .deb of the host (into the results and the containers). */
+                struct stat st;
+                if (lstat(deb, &st) < 0)
+                        return th_error_errno(err, errno, "'%s'", deb);
+                if (S_ISLNK(st.st_mode))
+                        return th_error_set(err, EINVAL, "'%s': a symlink, named in '%s'", deb,
+                                            path);
                 int r = add_deb(a, deb, false, err);
                 if (r < 0)
                         return r;

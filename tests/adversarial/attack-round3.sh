@@ -164,7 +164,7 @@ if command -v dpkg-deb >/dev/null; then
                 # Whatever still waits on the FIFO gets its end of file.
                 : <>"$work/upload/evil_1.0_all.deb"
                 if [ "$rc" -eq 2 ] && grep -q 'evil_1.0_all.deb' "$work/h.out"; then
-                        ok "h-fifo-in-changes: refused ($(tail -n 1 "$work/h.out"))"
+                        ok "h-fifo-in-changes: refused ($(head -n 1 "$work/h.out"))"
                 else
                         fail "h-fifo-in-changes: exit $rc (124: still waiting after 20 s): $(cat "$work/h.out")"
                 fi
@@ -188,7 +188,7 @@ if command -v dpkg-deb >/dev/null; then
                 inode=$(stat -c %i "$work/private/private-a3_1.0_all.deb")
                 leaked=$(find "$work/pkg-out2" -inum "$inode" 2>/dev/null; grep -rl 'private-a3' "$work/pkg-out2" 2>/dev/null)
                 if [ "$rc" -eq 2 ] && [ -z "$leaked" ] && grep -q 'evil_1.0_all.deb' "$work/i.out"; then
-                        ok "i-symlink-in-changes: refused ($(tail -n 1 "$work/i.out"))"
+                        ok "i-symlink-in-changes: refused ($(head -n 1 "$work/i.out"))"
                 else
                         fail "i-symlink-in-changes: exit $rc; the host's .deb in the results: $(echo $leaked)"
                 fi
