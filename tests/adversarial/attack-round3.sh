@@ -32,6 +32,8 @@
 # Usage: attack-round3.sh HARNESS
 set -u
 h=$1
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/snapshot.sh"
 
 command -v python3 >/dev/null || { echo "SKIP: needs python3"; exit 77; }
 
@@ -151,7 +153,8 @@ else
         echo "note: no Perl TAP::Parser, the TAP attacks are not run"
 fi
 
-if command -v dpkg-deb >/dev/null; then
+if command -v dpkg-deb >/dev/null && [ "$(id -u)" -eq 0 ]; then
+        host_snapshot >"$work/snap.before"
         mkdir "$work/upload"
         mkfifo "$work/upload/evil_1.0_all.deb"
         printf 'Format: 1.8\nSource: evil\nFiles:\n 0123 10 misc optional evil_1.0_all.deb\n' \
@@ -195,8 +198,14 @@ if command -v dpkg-deb >/dev/null; then
         else
                 fail "i-symlink-in-changes: the upload was not made"
         fi
+        host_snapshot >"$work/snap.after"
+        if snapshot_same "$work/snap.before" "$work/snap.after"; then
+                ok "host snapshot identical"
+        else
+                fail "host snapshot changed"
+        fi
 else
-        echo "note: no dpkg-deb, the pkg check attacks are not run"
+        echo "note: no dpkg-deb or not root, the pkg check attacks are not run"
 fi
 
 [ "$fails" -eq 0 ] || { echo "$fails attack(s) got through"; exit 1; }
