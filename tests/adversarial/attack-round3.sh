@@ -28,6 +28,13 @@
 #      the host's file into the results (pkg-check-suite/debs/), whence it
 #      was installed in the containers; only files beside the .changes may
 #      be read (as the refusal of a name with '/' already says).
+# And a hostile --durations file (an earlier run's report, fetched from CI
+# artifacts), read as YAML since JSON is YAML:
+#  (j) 100 KB of anchors and aliases (a 100 KB string named 1000 times in
+#      each test's suite): harness expanded them, tens of GB of copying;
+#  (k) a test's extra nested 200000 deep: libyaml's scanner is quadratic in
+#      the depth (minutes).
+# Each must end within seconds (refused, exit 2, naming the file, or read).
 #
 # Usage: attack-round3.sh HARNESS
 set -u
@@ -207,6 +214,36 @@ if command -v dpkg-deb >/dev/null && [ "$(id -u)" -eq 0 ]; then
 else
         echo "note: no dpkg-deb or not root, the pkg check attacks are not run"
 fi
+
+printf 'name: m\nrootfs: /nonexistent\ntests:\n  - {name: a, run: "true"}\n  - {name: b, run: "true"}\n' \
+        >"$work/m.yaml"
+python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+big = 'x' * 100000
+tests = ', '.join('{name: a%d, suite: *l, duration: 1}' % i for i in range(50))
+open(w + '/laughs.json', 'w').write('{anchors: [&s "%s", &l [%s]], reportFormat: CTRF, '
+                                    'results: {tests: [%s]}}\n' % (big, ', '.join(['*s'] * 1000), tests))
+n = 200000
+open(w + '/deep.json', 'w').write('{"reportFormat":"CTRF","results":{"tests":[{"name":"a",'
+                                  '"suite":["m"],"duration":1,"extra":%s%s}]}}\n' % ('[' * n, ']' * n))
+PY
+for f in laughs deep; do
+        label=$([ "$f" = laughs ] && echo j-aliases || echo k-deep)
+        if [ "$(stat -c %s "$work/$f.json")" -lt 500000 ] && { [ "$f" = deep ] || grep -q '\*s, \*s' "$work/$f.json"; }; then
+                start=$(date +%s)
+                timeout 60 "$h" list --shard 1/2 --durations "$work/$f.json" "$work/m.yaml" \
+                        >"$work/$f.out" 2>&1
+                rc=$? took=$(($(date +%s) - start))
+                if [ "$rc" -ne 124 ] && [ "$took" -le 10 ]; then
+                        ok "$label: ended in ${took}s, exit $rc ($(head -n 1 "$work/$f.out"))"
+                else
+                        fail "$label: exit $rc after ${took}s (124: still reading after 60 s)"
+                fi
+        else
+                fail "$label: the durations file was not made"
+        fi
+done
 
 [ "$fails" -eq 0 ] || { echo "$fails attack(s) got through"; exit 1; }
 echo "all attacks refused"
