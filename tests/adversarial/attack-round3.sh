@@ -35,6 +35,10 @@
 #  (k) a test's extra nested 200000 deep: libyaml's scanner is quadratic in
 #      the depth (minutes).
 # Each must end within seconds (refused, exit 2, naming the file, or read).
+# And JUnit shards:
+#  (l) the victim's testcase inside a testsuite nested in another one:
+#      Jenkins and GitLab read nested suites' testcases, the duplicate check
+#      looked only at testcases directly in a suite.
 #
 # Usage: attack-round3.sh HARNESS
 set -u
@@ -244,6 +248,27 @@ for f in laughs deep; do
                 fail "$label: the durations file was not made"
         fi
 done
+
+printf '<testsuites><testsuite name="s" tests="1"><testcase classname="s" name="t"><failure message="x"/></testcase></testsuite></testsuites>\n' \
+        >"$work/victim.xml"
+printf '<testsuites><testsuite name="o" tests="0"><testsuite name="s"><testcase classname="s" name="t"/></testsuite></testsuite></testsuites>\n' \
+        >"$work/l-nested.xml"
+cases() {
+        python3 -c 'import sys, xml.etree.ElementTree as E
+print(sorted((c.get("classname"), c.get("name")) for c in E.parse(sys.argv[1]).iter("testcase")))' "$1"
+}
+if [ "$(cases "$work/l-nested.xml")" = "$(cases "$work/victim.xml")" ]; then
+        rm -f "$work/merged.xml"
+        "$h" merge -o "$work/merged.xml" "$work/victim.xml" "$work/l-nested.xml" >"$work/l.out" 2>&1
+        rc=$?
+        if [ "$rc" -eq 2 ] && [ ! -e "$work/merged.xml" ] && grep -q 'l-nested.xml' "$work/l.out"; then
+                ok "l-nested-suite: refused ($(head -n 1 "$work/l.out"))"
+        else
+                fail "l-nested-suite: merge exit $rc, testcases of the merge: $(cases "$work/merged.xml" 2>/dev/null)"
+        fi
+else
+        fail "l-nested-suite: the hostile shard does not hold the victim's testcase"
+fi
 
 [ "$fails" -eq 0 ] || { echo "$fails attack(s) got through"; exit 1; }
 echo "all attacks refused"
