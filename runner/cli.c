@@ -12,12 +12,13 @@ static const RunnerCommand commands[] = {
         { "list", "list the tests of suites", runner_cmd_list },
         { "shell", "run a command or a shell in a container (nspawn-like)", runner_cmd_shell },
         { "rootfs", "build, list and remove managed root filesystems", runner_cmd_rootfs },
-        { "merge", "merge JUnit reports from shards", runner_cmd_merge },
+        { "merge", "merge JUnit, TAP or JSON reports from shards", runner_cmd_merge },
         { "ps", "list running containers", runner_cmd_ps },
         { "enter", "run a shell or command inside a running container", runner_cmd_enter },
         { "stop", "stop a running container", runner_cmd_stop },
         { "pkg", "check a package's install, purge and upgrade (no suite to write)",
           runner_cmd_pkg },
+        { "autopkgtest", "run a source package's DEP-8 tests", runner_cmd_autopkgtest },
 };
 
 static void help(FILE *f)
@@ -34,7 +35,7 @@ static void help(FILE *f)
                    "\n"
                    "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+                fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
         fprintf(f, "\nRun 'harness COMMAND --help' for a command's options.\n");
 }
 

@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "gensuite.h"
 #include "runner.h"
 #include "runner-internal.h"
 
@@ -648,7 +647,7 @@ static int resolve_deps(PkgArgs *a, GenSuite *g, const char *out, ThError *err)
                     th_strv_push(&run, a->pass[i]) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");
         th_log(TH_LOG_INFO, "resolving the dependencies");
-        r = runner_gensuite_run(paths, run);
+        r = runner_gen_run(run, paths);
         if (r != RUNNER_EXIT_OK)
                 return th_error_set(err, EIO, "resolving the dependencies failed (status %d)", r);
         r = runner_path_component(suite, comp, sizeof(comp));
@@ -826,5 +825,6 @@ int runner_cmd_pkg(int argc, char **argv)
         th_log(TH_LOG_INFO, "suites in %s/", g.dir);
         if (pass(&a, "-o", out) < 0)
                 return RUNNER_EXIT_INFRA;
-        return runner_gensuite_run(g.paths + first, a.pass);
+        r = runner_gen_run(a.pass, g.paths + first);
+        return r < 0 ? RUNNER_EXIT_INFRA : r;
 }

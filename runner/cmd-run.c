@@ -653,7 +653,7 @@ static void run_hold_worker(const char *machine, const IsolateResult *res, void 
         HoldMsg m = { 0 };
 
         runner_outcome_classify(0, NULL, res, st->test->test, st->test->timeout_usec, &o);
-        if (o.status == REPORT_PASS)
+        if (o.status == REPORT_PASS || o.status == REPORT_SKIP)
                 return;
         snprintf(m.machine, sizeof(m.machine), "%s", machine);
         snprintf(m.message, sizeof(m.message), "%s", o.message);

@@ -91,7 +91,9 @@ int runner_install_script(const Suite *s, const TestSpec *t, bool allow_outside,
                         return th_error_set(err, ENOMEM, "out of memory");
                 fprintf(f, " " RUNNER_INSTALL_TARGET "/%s", name);
         }
-        fprintf(f, " || { echo 'harness: install: apt-get failed' >&2; exit 100; }\n");
+        /* apt's messages (debconf's warnings on stderr too) go to stdout:
+         * stderr and its expectations are the test's own. */
+        fprintf(f, " 2>&1 || { echo 'harness: install: apt-get failed' >&2; exit 100; }\n");
         if (t->setup)
                 fprintf(f, "set +e --\n%s\n", t->setup);
         if (fclose(TAKE_PTR(f)) != 0)

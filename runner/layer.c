@@ -9,7 +9,9 @@
  *
  * The install runs the tree's own code (its /bin/sh, apt, maintainer
  * scripts), so it gets the isolation of a test: private users, required
- * (never host root). Only the network is the host's, for the download. */
+ * (never host root). Only the network is the host's, for the download.
+ * Items that are apt relations rather than names are installed with
+ * `apt-get satisfy`. */
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -33,7 +35,12 @@
 static const char install_script[] =
         "set -e\n"
         "apt-get update\n"
-        "apt-get install -y --no-install-recommends \"$@\"\n"
+        "if [ \"$1\" = --satisfy ]; then\n"
+        "        shift\n"
+        "        apt-get satisfy -y --no-install-recommends \"$@\"\n"
+        "else\n"
+        "        apt-get install -y --no-install-recommends \"$@\"\n"
+        "fi\n"
         "apt-get clean\n"
         "rm -rf /var/lib/apt/lists/*_* /var/lib/apt/lists/auxfiles\n"
         /* Identity is per container, not per layer: an empty machine-id
@@ -166,6 +173,14 @@ static int layer_build(const char *base, char *const *lower_layers, char *const 
         for (size_t i = 0; i < ELEMENTSOF(head); i++)
                 if (th_strv_push(&argv, head[i]) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");
+        /* Relations ("a (>= 1) | b, c") are for apt-get satisfy, which
+         * takes plain names too; names alone keep apt-get install (it
+         * also takes NAME=VERSION). */
+        bool satisfy = false;
+        for (size_t i = 0; packages[i]; i++)
+                satisfy |= suite_package_is_relation(packages[i]);
+        if (satisfy && th_strv_push(&argv, "--satisfy") < 0)
+                return th_error_set(err, ENOMEM, "out of memory");
         for (size_t i = 0; packages[i]; i++)
                 if (th_strv_push(&argv, packages[i]) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");

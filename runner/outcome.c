@@ -171,6 +171,37 @@ int runner_expect_stream(const char *path, const char *stream, const SuiteRegex 
         return s.failed;
 }
 
+/* `stderr-empty`: anything written to stderr fails the test; the message
+ * quotes its first line without trailing blanks, as autopkgtest does. */
+static int stderr_first_line(const char *path, RunOutcome *out)
+{
+        char buf[EXCERPT_MAX + 1], ex[EXCERPT_MAX + 8];
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (!path || !path[0])
+                return 0;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        do
+                n = read(fd, buf, sizeof(buf) - 1);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return 0;
+        size_t len = (size_t)n;
+        char *nl = memchr(buf, '\n', len);
+        if (nl)
+                len = (size_t)(nl - buf);
+        while (len > 0 && strchr(" \t\r", buf[len - 1]))
+                len--;
+        excerpt(buf, len, ex, sizeof(ex));
+        outcome_add(out, "stderr", "stderr: %s", ex);
+        return 1;
+}
+
 static void classify_status(const IsolateResult *res, const TestSpec *test, uint64_t timeout_usec,
                             RunOutcome *out)
 {
@@ -203,6 +234,13 @@ static void classify_status(const IsolateResult *res, const TestSpec *test, uint
                                     test->expect.exit_status);
                 return;
         case ISOLATE_EXITED:
+                if (test->expect.skip_exit > 0 && res->exit_status == test->expect.skip_exit) {
+                        out->status = REPORT_SKIP;
+                        snprintf(out->type, sizeof(out->type), "skip-exit");
+                        snprintf(out->message, sizeof(out->message),
+                                 "exit status %d (expect: skip-exit)", res->exit_status);
+                        return;
+                }
                 if (res->exit_status != test->expect.exit_status)
                         outcome_add(out, "exit-status", "exit status %d, expected %d",
                                     res->exit_status, test->expect.exit_status);
@@ -245,9 +283,17 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
                             "what follows was not copied",
                             size, res->artifacts_cut_at);
         }
-        /* A test that did not run to its end has no meaningful output to check. */
-        if (res->stopped || (res->status != ISOLATE_EXITED && res->status != ISOLATE_SIGNALED))
+        /* A test that did not run to its end has no meaningful output to check,
+         * nor one that skipped itself. */
+        if (res->stopped || (res->status != ISOLATE_EXITED && res->status != ISOLATE_SIGNALED) ||
+            ret->status == REPORT_SKIP)
                 return;
+        if (e->stderr_empty) {
+                r = stderr_first_line(res->stderr_path, ret);
+                if (r < 0)
+                        outcome_add(ret, "error", "cannot read stderr '%s': %s", res->stderr_path,
+                                    strerror(-r));
+        }
 
         r = runner_expect_stream(res->stdout_path, "stdout", e->stdout_match, e->n_stdout_match,
                                  e->stdout_not, e->n_stdout_not, ret);

@@ -335,6 +335,59 @@ int runner_install_repo(const Suite *s, const FixtureRootfs *rootfs, const TestS
 /* Registers the container-based builder fixtures uses for `defaults.packages`. */
 void runner_register_layer_builder(void);
 
+/* ---- generated suites (suite-gen.c) ------------------------------------- */
+
+/* s as a YAML double-quoted scalar; as a shell single-quoted word. */
+void runner_yaml_quote(FILE *f, const char *s);
+void runner_shell_quote(FILE *f, const char *s);
+/* Writes text as DIR/NAME.yaml (NAME made a path component), atomically. */
+int runner_gen_write(const char *dir, const char *name, const char *text, char **ret_path,
+                     ThError *err);
+/* `harness run ARGS... -- SUITES...` in this process; its exit status, or
+ * -ENOMEM. */
+int runner_gen_run(char *const *args, char *const *suites);
+/* The folder `harness run -o OUTPUT_DIR` gives test of a (single-tree) suite. */
+int runner_gen_test_dir(const char *output_dir, const char *suite, const char *test, char **ret);
+
+/* What a test's `result` file says. */
+typedef struct RunnerGenResult {
+        ReportStatus status;
+        char *type, *message; /* may be NULL */
+        double time_sec;
+} RunnerGenResult;
+
+int runner_gen_result_read(const char *test_dir, RunnerGenResult *ret, ThError *err);
+void runner_gen_result_done(RunnerGenResult *r);
+
+/* A suite directory built piece by piece (the YAML file, the files its
+ * fixtures bind, the local .debs its `install:` names), for a command such
+ * as `harness pkg check` whose suite is more than one file. */
+typedef struct GenSuite {
+        char *dir;    /* absolute; created fresh by runner_gensuite_open() */
+        char **paths; /* dir/NAME.yaml of each suite written */
+        FILE *yaml;   /* the suite's text, written by the caller */
+        char *text;
+        size_t len;
+} GenSuite;
+
+/* Creates DIR (emptied if it exists) and an empty YAML text in g->yaml. */
+int runner_gensuite_open(GenSuite *g, const char *dir, ThError *err);
+void runner_gensuite_done(GenSuite *g);
+
+/* Writes a file of the suite's directory, REL relative to it (parents
+ * created), with MODE. */
+int runner_gensuite_write(GenSuite *g, const char *rel, const void *data, size_t len, mode_t mode,
+                          ThError *err);
+
+/* Brings a host file into the suite's directory as REL: a hard link where
+ * the file systems allow one, else a copy keeping its modification time
+ * (the `install:` cache keys on it). */
+int runner_gensuite_add_file(GenSuite *g, const char *source, const char *rel, ThError *err);
+
+/* Writes g->yaml's text to DIR/NAME.yaml, adds it to g->paths, and
+ * starts an empty text for the next suite. */
+int runner_gensuite_finish(GenSuite *g, const char *name, ThError *err);
+
 /* ---- debian/tests/control in check and list (dep8-files.c) ------------- */
 
 #include "dep8.h"

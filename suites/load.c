@@ -207,15 +207,63 @@ static int parse_private_users(LoadCtx *c, const Node *v, void *dst)
 }
 
 static int parse_words(LoadCtx *c, const Node *v, void *dst);
+static int check_list(LoadCtx *c, const Node *v, const char *what);
 
-/* packages: where they were named, so that a refusal can point at them. */
+#define SUITE_MAX_RELATION 4096
+
+/* An apt relation as `apt-get satisfy` takes it: package names, versions in
+ * parentheses, `|`, `,`, [arch] and <profile> qualifiers; nothing a shell or
+ * a terminal would read differently. */
+static bool valid_relation(const char *s)
+{
+        if (!s[0] || strlen(s) > SUITE_MAX_RELATION || s[0] == '-' || s[0] == ' ')
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || strchr("+-.:~=<>()|,[]!/_ ", *p)))
+                        return false;
+        return true;
+}
+
+/* packages: names or relations; where they were named, so that a refusal
+ * can point at them. */
 static int parse_packages(LoadCtx *c, const Node *v, void *dst)
 {
         TestSpec *t = dst;
-        int r = parse_words(c, v, &t->packages);
-        if (r >= 0)
+        int ret = 0;
+
+        if (check_list(c, v, "a list of package names or relations") < 0)
+                return -EINVAL;
+        th_strv_free(t->packages);
+        t->packages = NULL;
+        for (size_t i = 0; i < v->n; i++) {
+                const char *s = string_value(c, v->items[i], "a package name or relation");
+                if (!s) {
+                        ret = -EINVAL;
+                        continue;
+                }
+                if (check_chars(c, v->items[i]->loc, c->key, s) < 0) {
+                        ret = -EINVAL;
+                        continue;
+                }
+                if (suite_package_is_relation(s)
+                            ? !valid_relation(s)
+                            : (v->items[i]->len == 0 || v->items[i]->len > SUITE_MAX_NAME)) {
+                        ctx_error(c, v->items[i]->loc,
+                                  "invalid package or relation '%s': expected a name "
+                                  "(nginx-light) or an apt relation ('a (>= 1) | b, c') "
+                                  "of letters, digits and +-.:~=<>()|,[]!/_ and spaces",
+                                  s);
+                        ret = -EINVAL;
+                        continue;
+                }
+                if (!ctx_account(c, v->items[i]->len + sizeof(char *)) ||
+                    th_strv_push(&t->packages, s) < 0)
+                        return -ENOMEM;
+        }
+        if (ret >= 0)
                 t->packages_loc = c->key_loc;
-        return r;
+        return ret;
 }
 
 /* install: package names (`nginx-light`, `nginx-light=1.22.1-9`) or local
@@ -808,6 +856,16 @@ static int parse_crashes(LoadCtx *c, const Node *v, void *dst)
         return 0;
 }
 
+/* skip-exit: a status of its own, not the one that passes (0 means none). */
+static int parse_skip_exit(LoadCtx *c, const Node *v, void *dst)
+{
+        long long n;
+        if (int_value(c, v, 1, 255, &n) < 0)
+                return -EINVAL;
+        *(int *)dst = (int)n;
+        return 0;
+}
+
 static const KeyDef expect_keys[] = {
         { "exit", parse_exit, 0, SUITE_EXPECT_EXIT, SCOPE_BOTH },
         { "stdout", parse_stdout_match, 0, SUITE_EXPECT_STDOUT, SCOPE_BOTH },
@@ -818,6 +876,10 @@ static const KeyDef expect_keys[] = {
         { "journal-not", parse_journal_not, 0, SUITE_EXPECT_JOURNAL_NOT, SCOPE_BOTH },
         { "units", parse_units, 0, SUITE_EXPECT_UNITS, SCOPE_BOTH },
         { "crashes", parse_crashes, 0, SUITE_EXPECT_CRASHES, SCOPE_BOTH },
+        { "skip-exit", parse_skip_exit, offsetof(SuiteExpect, skip_exit), SUITE_EXPECT_SKIP_EXIT,
+          SCOPE_BOTH },
+        { "stderr-empty", parse_bool, offsetof(SuiteExpect, stderr_empty),
+          SUITE_EXPECT_STDERR_EMPTY, SCOPE_BOTH },
 };
 
 static int parse_expect(LoadCtx *c, const Node *v, void *dst)
@@ -826,7 +888,7 @@ static int parse_expect(LoadCtx *c, const Node *v, void *dst)
         if (v->kind != NODE_MAPPING)
                 return expected(c, v,
                                 "a mapping with exit, stdout, stdout-not, stderr, stderr-not, "
-                                "journal, journal-not, units, crashes");
+                                "journal, journal-not, units, crashes, skip-exit, stderr-empty");
         /* Replacing a list would leak the first; each key appears once (dedup). */
         return walk_mapping(c, v, expect_keys, ELEMENTSOF(expect_keys), SCOPE_BOTH, "'expect'",
                             &t->expect, &t->sub_set);
@@ -1350,6 +1412,11 @@ static int load_tests(LoadCtx *c, Suite *s, const Node *tests)
                                   "test '%s' is missing 'run' (required unless 'skip' "
                                   "is set)",
                                   t->name);
+                if (t->expect.skip_exit > 0 && t->expect.skip_exit == t->expect.exit_status)
+                        ctx_error(c, v->loc,
+                                  "test '%s': expect: skip-exit %d is also the exit status that "
+                                  "passes",
+                                  t->name, t->expect.skip_exit);
         }
         return check_unique_names(c, s, name_locs);
 }

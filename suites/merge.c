@@ -213,6 +213,10 @@ static int merge_expect(LoadCtx *c, TestSpec *t, const TestSpec *d, uint32_t fro
         }
         if (from_defaults & SUITE_EXPECT_CRASHES)
                 e->no_crashes = de->no_crashes;
+        if (from_defaults & SUITE_EXPECT_SKIP_EXIT)
+                e->skip_exit = de->skip_exit;
+        if (from_defaults & SUITE_EXPECT_STDERR_EMPTY)
+                e->stderr_empty = de->stderr_empty;
         return r;
 }
 

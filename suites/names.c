@@ -22,6 +22,11 @@ SuiteNetwork suite_network_from_string(const char *s)
         return _SUITE_NETWORK_INVALID;
 }
 
+bool suite_package_is_relation(const char *item)
+{
+        return item && strpbrk(item, " ,|([") != NULL;
+}
+
 bool suite_install_is_local(const char *item)
 {
         size_t n = item ? strlen(item) : 0;

@@ -26,5 +26,6 @@ int runner_cmd_ps(int argc, char **argv);
 int runner_cmd_enter(int argc, char **argv);
 int runner_cmd_stop(int argc, char **argv);
 int runner_cmd_pkg(int argc, char **argv);
+int runner_cmd_autopkgtest(int argc, char **argv);
 
 int runner_main(int argc, char **argv);

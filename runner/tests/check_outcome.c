@@ -68,6 +68,48 @@ START_TEST(test_outcome_classify__exit_status)
 }
 END_TEST
 
+START_TEST(test_outcome_classify__skip_exit_and_stderr_empty)
+{
+        char err_path[4096], empty_path[4096];
+        TestSpec t = { .name = "t", .expect = { .skip_exit = 77, .stderr_empty = true } };
+        IsolateResult res = exited(77);
+        RunOutcome o;
+
+        write_file("stderr", "  warning: x  \t\r\nsecond\n", 26, err_path);
+        write_file("empty", "", 0, empty_path);
+        /* The skip status skips, whatever stderr holds. */
+        snprintf(res.stderr_path, sizeof(res.stderr_path), "%s", err_path);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
+        ck_assert_int_eq(o.status, REPORT_SKIP);
+        ck_assert_str_eq(o.message, "exit status 77 (expect: skip-exit)");
+        /* A failing status is said first, as autopkgtest does. */
+        res = exited(2);
+        snprintf(res.stderr_path, sizeof(res.stderr_path), "%s", err_path);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
+        ck_assert_int_eq(o.status, REPORT_FAIL);
+        ck_assert_str_eq(o.type, "exit-status");
+        /* Exit 0 with something on stderr: its first line, trailing blanks cut. */
+        res = exited(0);
+        snprintf(res.stderr_path, sizeof(res.stderr_path), "%s", err_path);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
+        ck_assert_int_eq(o.status, REPORT_FAIL);
+        ck_assert_str_eq(o.type, "stderr");
+        ck_assert_str_eq(o.message, "stderr:   warning: x");
+        snprintf(res.stderr_path, sizeof(res.stderr_path), "%s", empty_path);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
+        ck_assert_int_eq(o.status, REPORT_PASS);
+        /* Without stderr-empty, stderr is not looked at; without skip-exit, 77 fails. */
+        t.expect.stderr_empty = false;
+        t.expect.skip_exit = 0;
+        snprintf(res.stderr_path, sizeof(res.stderr_path), "%s", err_path);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
+        ck_assert_int_eq(o.status, REPORT_PASS);
+        res = exited(77);
+        runner_outcome_classify(0, NULL, &res, &t, t.timeout_usec, &o);
+        ck_assert_int_eq(o.status, REPORT_FAIL);
+}
+END_TEST
+
 START_TEST(test_outcome_classify__classes_kept_apart)
 {
         TestSpec t = { .name = "t", .timeout_usec = 2 * 1000000ULL };
@@ -281,6 +323,7 @@ static Suite *outcome_suite(void)
         tcase_set_timeout(tc, 60);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_outcome_classify__exit_status);
+        tcase_add_test(tc, test_outcome_classify__skip_exit_and_stderr_empty);
         tcase_add_test(tc, test_outcome_classify__classes_kept_apart);
         tcase_add_test(tc, test_outcome_classify__stopped_is_a_failure_whatever_the_status);
         tcase_add_test(tc, test_outcome_classify__artifacts_cut_at_the_limit_fail_the_test);

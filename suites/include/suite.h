@@ -76,6 +76,8 @@ typedef enum SuiteSubField {
         SUITE_EXPECT_JOURNAL_NOT = 1u << 6,
         SUITE_EXPECT_UNITS = 1u << 7,
         SUITE_EXPECT_CRASHES = 1u << 16,
+        SUITE_EXPECT_SKIP_EXIT = 1u << 12,
+        SUITE_EXPECT_STDERR_EMPTY = 1u << 13,
         SUITE_LIMIT_MEMORY = 1u << 8,
         SUITE_LIMIT_PIDS = 1u << 9,
         SUITE_LIMIT_CPU = 1u << 10,
@@ -98,6 +100,13 @@ typedef struct SuiteExpect {
         char **units;
         bool units_no_failed;
         bool no_crashes; /* `crashes: none` */
+        /* `skip-exit: N`: the test skipped itself when `run` exits with N
+         * (a test that knows it cannot run here: autopkgtest's skippable,
+         * exit 77); 1 to 255, 0 = none. */
+        int skip_exit;
+        /* `stderr-empty: true`: anything on stderr fails the test (the
+         * message quotes its first line). */
+        bool stderr_empty;
 } SuiteExpect;
 
 typedef struct TestSpec {
@@ -130,8 +139,10 @@ typedef struct TestSpec {
         char **artifacts; /* NULL-terminated container paths */
         char **tags;      /* NULL-terminated */
         unsigned retries;
-        char *skip;      /* skip reason; NULL = run; `skip: true` gives "skipped" */
-        char **packages; /* defaults only: packages for the cached layer */
+        char *skip; /* skip reason; NULL = run; `skip: true` gives "skipped" */
+        /* defaults only: the cached layer's packages: names, or apt
+         * relations ("a (>= 1) | b, c") installed with `apt-get satisfy`. */
+        char **packages;
         SuiteLoc packages_loc;
         /* `install: [pkg, pkg=version, ./local.deb]`: installed with apt
          * from the suite's cached local repository before `setup`. Local
@@ -230,3 +241,7 @@ char *suite_test_id(const Suite *s, const TestSpec *t);
 /* Whether an `install:` item names a local .deb file (has a `/`, ends in
  * `.deb`) rather than a package of the archive. */
 bool suite_install_is_local(const char *item);
+
+/* Whether a `packages:` item is an apt relation ("a (>= 1) | b, c") rather
+ * than a package name: it has a space, a comma, `|`, `(` or `[`. */
+bool suite_package_is_relation(const char *item);

@@ -230,6 +230,61 @@ START_TEST(test_suite_load__system_expect)
 }
 END_TEST
 
+START_TEST(test_suite_load__skip_exit_and_stderr_empty)
+{
+        Suite *s = load_ok("defaults:\n"
+                           "  expect: {stderr-empty: true}\n"
+                           "tests:\n"
+                           "  - name: skippable\n"
+                           "    run: x\n"
+                           "    expect: {skip-exit: 77}\n"
+                           "  - name: plain\n"
+                           "    run: y\n"
+                           "    expect: {exit: 1, stderr-empty: false}\n");
+        const SuiteExpect *a = &s->tests[0].expect, *b = &s->tests[1].expect;
+        ck_assert_int_eq(a->skip_exit, 77);
+        ck_assert(a->stderr_empty);
+        ck_assert_int_eq(a->exit_status, 0);
+        ck_assert_int_eq(b->skip_exit, 0);
+        ck_assert(!b->stderr_empty);
+        ck_assert(s->tests[0].sub_set & SUITE_EXPECT_SKIP_EXIT);
+        ck_assert(s->tests[1].sub_set & SUITE_EXPECT_STDERR_EMPTY);
+        suite_free(s);
+
+        s = load_ok("defaults: {expect: {skip-exit: 77}}\n" T1 "    run: x\n");
+        ck_assert_int_eq(s->tests[0].expect.skip_exit, 77);
+        suite_free(s);
+
+        assert_error(T1 "    run: x\n    expect: {skip-exit: 256}\n", 4, 25, "");
+        assert_error(T1 "    run: x\n    expect: {skip-exit: '77'}\n", 4, 25, "");
+        assert_error(T1 "    run: x\n    expect: {skip-exit: 0}\n", 4, 25, "");
+        assert_error(T1 "    run: x\n    expect: {stderr-empty: yes}\n", 4, 28, "boolean");
+        assert_error(T1 "    run: x\n    expect: {exit: 77, skip-exit: 77}\n", 2, 5,
+                     "skip-exit 77 is also the exit status that passes");
+}
+END_TEST
+
+START_TEST(test_suite_load__packages_relations)
+{
+        Suite *s = load_ok(
+                "defaults:\n"
+                "  packages: [hello, 'libc6 (>= 2.36) | libc6.1, bash [amd64] <!nocheck>']\n"
+                "tests:\n  - name: a\n    run: x\n");
+        ck_assert_uint_eq(th_strv_length(s->defaults.packages), 2);
+        ck_assert(!suite_package_is_relation(s->defaults.packages[0]));
+        ck_assert(suite_package_is_relation(s->defaults.packages[1]));
+        ck_assert_str_eq(s->defaults.packages[1],
+                         "libc6 (>= 2.36) | libc6.1, bash [amd64] <!nocheck>");
+        suite_free(s);
+
+        assert_error("defaults:\n  packages: ['a, $(rm -rf /)']\n" T1 "    run: x\n", 2, 14,
+                     "invalid package or relation");
+        assert_error("defaults:\n  packages: ['a, b;c']\n" T1 "    run: x\n", 2, 14,
+                     "invalid package or relation");
+        assert_error("defaults:\n  packages: ['']\n" T1 "    run: x\n", 2, 14, "");
+}
+END_TEST
+
 START_TEST(test_suite_load__defaults_merge)
 {
         Suite *s = load_ok("defaults:\n"
@@ -865,6 +920,8 @@ static Suite *suite_load_suite(void)
         tcase_add_test(tc, test_suite_load__defaults_for_unset_fields);
         tcase_add_test(tc, test_suite_load__private_users_location);
         tcase_add_test(tc, test_suite_load__defaults_merge);
+        tcase_add_test(tc, test_suite_load__skip_exit_and_stderr_empty);
+        tcase_add_test(tc, test_suite_load__packages_relations);
         tcase_add_test(tc, test_suite_load__install);
         tcase_add_test(tc, test_suite_load__system_expect);
         tcase_add_test(tc, test_suite_load__merge_over_invalid_list);

@@ -1,0 +1,134 @@
+#!/bin/sh
+# End to end: `harness autopkgtest` on a made-up source package that gives
+# every verdict (data/mini) and on the negative cases, against what
+# autopkgtest 5.28 itself says about the same package (data/mini.summary,
+# recorded with `autopkgtest --no-built-binaries data/mini -- unshare`).
+# The exit status, the summary lines, the -o layout, the reports and the
+# host snapshot (nothing half-run left behind; the source tree never
+# written). Needs root and the Debian archive (the dependency layers).
+# Usage: autopkgtest.sh PATH-TO-HARNESS
+set -u
+h=$1
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/snapshot.sh"
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+command -v mmdebstrap >/dev/null || [ -n "$("$h" rootfs path debian:bookworm 2>/dev/null)" ] ||
+        { echo "SKIP: no debian:bookworm tree and no mmdebstrap"; exit 77; }
+tmp=$(mktemp -d /tmp/harness-autopkgtest-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+
+# A copy of the data: the run must leave it as it was (checksummed).
+cp -r "$here/data/mini" "$tmp/mini"
+host_snapshot "$tmp/mini" >"$tmp/snap.before"
+
+"$h" autopkgtest -o "$tmp/out" -j 2 --junit "$tmp/junit.xml" --tap "$tmp/tap" \
+        --json "$tmp/json" "$tmp/mini" >"$tmp/log" 2>&1
+rc=$?
+cat "$tmp/log"
+# autopkgtest stops at the missing script with 12 alone (print_exception).
+[ $rc -eq 12 ] && ok "exit status 12 (erroneous package: a missing script), as autopkgtest" ||
+        bad "exit status $rc, autopkgtest gives 12"
+# Each test's verdict as autopkgtest words it. autopkgtest's badpkg line
+# quotes apt, harness's names its layer log: the verdicts are compared.
+# autopkgtest 5.28 reports the tests it skips while parsing twice for a
+# tree it considers building (it parses the control file twice): once here.
+verdicts() { sed 's/  */ /g' "$1" | grep -v '^blame:\|^badpkg:\|^erroneous package:' | awk '!seen[$0]++'; }
+verdicts "$here/data/mini.summary" >"$tmp/want"
+verdicts "$tmp/out/summary" >"$tmp/got"
+if diff -u "$tmp/want" "$tmp/got"; then
+        ok "the summary is autopkgtest's, line for line"
+else
+        bad "the summary differs from autopkgtest's"
+fi
+grep -q '^uninstallable  *FAIL badpkg$' "$tmp/log" && grep -q '^badpkg: Test dependencies are unsatisfiable' "$tmp/log" &&
+        ok "an uninstallable dependency is FAIL badpkg with the reason" ||
+        bad "no badpkg lines for the uninstallable dependency"
+grep -q '^badpkg: debian/tests/missing does not exist$' "$tmp/out/summary" &&
+        ok "a missing script: badpkg, the run stops there" || bad "no badpkg for the missing script"
+[ ! -e "$tmp/out/harness-mini/missing" ] && ok "nothing ran for the missing script" ||
+        bad "the missing script's test ran"
+[ -f "$tmp/out/suites/harness-mini.yaml" ] && "$h" list "$tmp/out/suites/harness-mini.yaml" >/dev/null &&
+        ok "the generated suite is kept and valid" || bad "no valid generated suite"
+[ -f "$tmp/out/harness-mini/env-root/artifacts/var/tmp/autopkgtest-artifacts/a" ] &&
+        ok "AUTOPKGTEST_ARTIFACTS copied out" || bad "the artifact was not copied out"
+grep -q 'classname="harness-mini"' "$tmp/junit.xml" && ok "JUnit classname is the source package" ||
+        bad "JUnit classname"
+n=$(grep -c '<testcase' "$tmp/junit.xml")
+# (the missing script's test is a badpkg case without a summary line of its own)
+[ "$n" -eq $(($(verdicts "$tmp/out/summary" | grep -c .) + 1)) ] && ok "one JUnit case per DEP-8 test ($n)" ||
+        bad "$n JUnit cases"
+grep -q '^not ok .*stderr' "$tmp/tap" && ok "TAP report" || bad "TAP report"
+grep -q '"name": *"shallow"' "$tmp/json" && ok "JSON report" || bad "JSON report"
+
+# Only superficial passes and skips: 8, as autopkgtest.
+"$h" autopkgtest -o "$tmp/out8" --test shallow --test skipme "$tmp/mini" >"$tmp/log8" 2>&1
+rc=$?
+[ $rc -eq 8 ] && ok "only superficial tests and skips: exit status 8" || { cat "$tmp/log8"; bad "exit status $rc, want 8"; }
+# Everything passes: 0.
+"$h" autopkgtest -o "$tmp/out0" --test ok --test allowed "$tmp/mini" >"$tmp/log0" 2>&1
+rc=$?
+[ $rc -eq 0 ] && ok "all passed: exit status 0" || { cat "$tmp/log0"; bad "exit status $rc, want 0"; }
+
+# --deb: a local package in place of the archive's (here the archive has
+# none: harness-mini is made up), resolved by apt with its dependencies.
+mkdir -p "$tmp/deb/DEBIAN"
+printf 'Package: harness-mini\nVersion: 1.0\nArchitecture: all\nMaintainer: x <x@example.org>\nDepends: bash\nDescription: local\n' \
+        >"$tmp/deb/DEBIAN/control"
+dpkg-deb --build "$tmp/deb" "$tmp/harness-mini_1.0_all.deb" >/dev/null
+"$h" autopkgtest -o "$tmp/outd" --deb "$tmp/harness-mini_1.0_all.deb" --test uninstallable-skip \
+        "$tmp/mini" >"$tmp/logd" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^uninstallable-skip  *PASS$' "$tmp/logd" &&
+        ok "--deb: the local package replaces the archive's; the test passes" ||
+        { cat "$tmp/logd"; bad "--deb: exit status $rc"; }
+
+# isolation-container: booted under systemd (autopkgtest's unshare backend
+# skips it).
+"$h" autopkgtest -o "$tmp/outc" "$here/data/booted" >"$tmp/logc" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^booted  *PASS$' "$tmp/logc" && grep -q '^systemd ' "$tmp/outc"/*/booted/stdout &&
+        ok "isolation-container: the test runs booted, systemd as PID 1" ||
+        { cat "$tmp/logc"; bad "isolation-container: exit status $rc"; }
+
+# needs-sudo: the normal user sudoes without a password.
+"$h" autopkgtest -o "$tmp/outs" "$here/data/sudo" >"$tmp/logs" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^sudo  *PASS$' "$tmp/logs" && ok "needs-sudo: the normal user may sudo" ||
+        { cat "$tmp/logs"; bad "needs-sudo: exit status $rc"; }
+
+# A malformed control file: badpkg (12), FILE:LINE, nothing runs.
+mkdir -p "$tmp/broken/debian/tests"
+cp "$tmp/mini/debian/control" "$tmp/broken/debian/control"
+printf 'Tests: a\nRestrictions needs-root\n' >"$tmp/broken/debian/tests/control"
+"$h" autopkgtest -o "$tmp/outb" "$tmp/broken" >"$tmp/logb" 2>&1
+rc=$?
+cat "$tmp/logb"
+[ $rc -eq 12 ] && ok "a malformed control file: exit status 12 (erroneous package)" ||
+        bad "malformed control: exit status $rc, want 12"
+grep -q 'debian/tests/control:2: ' "$tmp/logb" && ok "the error names FILE:LINE" || bad "no FILE:LINE"
+[ ! -e "$tmp/outb/suites" ] && ok "nothing was generated or run" || bad "suites were generated"
+
+# No debian/tests/control: 8, "SKIP no tests in this package".
+mkdir -p "$tmp/none/debian"
+cp "$tmp/mini/debian/control" "$tmp/none/debian/control"
+"$h" autopkgtest -o "$tmp/outn" "$tmp/none" >"$tmp/logn" 2>&1
+rc=$?
+[ $rc -eq 8 ] && grep -q '^\*  *SKIP no tests in this package' "$tmp/logn" &&
+        ok "no tests: exit 8, SKIP no tests in this package" || { cat "$tmp/logn"; bad "no tests: exit $rc"; }
+
+# A source that cannot be had: 20 and a clear message.
+"$h" autopkgtest -o "$tmp/outx" "$tmp/no-such-dir.dsc" >"$tmp/logx" 2>&1
+rc=$?
+[ $rc -eq 20 ] && ok "a missing .dsc: exit status 20" || { cat "$tmp/logx"; bad "missing .dsc: exit $rc"; }
+
+host_snapshot "$tmp/mini" >"$tmp/snap.after"
+if snapshot_same "$tmp/snap.before" "$tmp/snap.after"; then
+        ok "host snapshot unchanged; the source tree was not written"
+else
+        diff "$tmp/snap.before" "$tmp/snap.after" | head -20
+        bad "the host changed"
+fi
+exit $fail
