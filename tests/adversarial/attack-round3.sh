@@ -28,6 +28,9 @@
 #      the host's file into the results (pkg-check-suite/debs/), whence it
 #      was installed in the containers; only files beside the .changes may
 #      be read (as the refusal of a name with '/' already says).
+#  (m) the same symlink in a .changes given to `harness autopkgtest
+#      --changes`: the host's .deb was copied into OUTPUT/suites/debs and
+#      installed in the test containers.
 # And a hostile --durations file (an earlier run's report, fetched from CI
 # artifacts), read as YAML since JSON is YAML:
 #  (j) 100 KB of anchors and aliases (a 100 KB string named 1000 times in
@@ -208,6 +211,26 @@ if command -v dpkg-deb >/dev/null && [ "$(id -u)" -eq 0 ]; then
                 fi
         else
                 fail "i-symlink-in-changes: the upload was not made"
+        fi
+        # (m) autopkgtest --changes, the same upload, over a source tree
+        # whose test depends on the package.
+        mkdir -p "$work/src/debian/tests"
+        printf 'Source: private-a3\nMaintainer: x <x@example.org>\n\nPackage: private-a3\nArchitecture: all\nDescription: x\n' \
+                >"$work/src/debian/control"
+        printf 'Test-Command: true\nDepends: @\n' >"$work/src/debian/tests/control"
+        cp "$work/upload2/evil_1.0_amd64.changes" "$work/upload2/evil.changes"
+        if [ -L "$work/upload2/evil_1.0_all.deb" ] && "$h" autopkgtest --help >/dev/null 2>&1; then
+                timeout 300 "$h" autopkgtest --print-suite -o "$work/ap-out" \
+                        --changes "$work/upload2/evil.changes" "$work/src" >"$work/m.out" 2>"$work/m.err"
+                rc=$?
+                if [ "$rc" -ne 0 ] && ! grep -q 'private-a3_1.0_all.deb' "$work/m.out" &&
+                        grep -q 'evil.changes' "$work/m.err"; then
+                        ok "m-symlink-in-autopkgtest-changes: refused, exit $rc ($(head -n 1 "$work/m.err"))"
+                else
+                        fail "m-symlink-in-autopkgtest-changes: exit $rc; the suite installs: $(grep 'install:' "$work/m.out" | head -n 1)"
+                fi
+        else
+                echo "note: no harness autopkgtest, attack (m) not run"
         fi
         host_snapshot >"$work/snap.after"
         if snapshot_same "$work/snap.before" "$work/snap.after"; then
