@@ -206,6 +206,13 @@ static int add_changes(ApArgs *a, const char *path)
                 _cleanup_free_ char *p = th_strdup_printf("%s/%s", dir, name + 1);
                 if (!p)
                         return -ENOMEM;
+                /* Only the files beside it: a symlink would bring in any
+                 * .deb of the host (into the output and the containers). */
+                struct stat st;
+                if (lstat(p, &st) < 0)
+                        return -errno;
+                if (S_ISLNK(st.st_mode))
+                        return -ELOOP;
                 int r = add_deb(a, p);
                 if (r < 0)
                         return r;
