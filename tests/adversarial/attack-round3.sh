@@ -31,6 +31,10 @@
 #  (m) the same symlink in a .changes given to `harness autopkgtest
 #      --changes`: the host's .deb was copied into OUTPUT/suites/debs and
 #      installed in the test containers.
+#  (n) an autopkgtest test that prints C1 controls (U+009B, CSI) and a bidi
+#      override on stderr: its summary line "FAIL stderr: FIRST LINE" went
+#      raw into OUTPUT/summary, which CI jobs print; it must be escaped as
+#      on harness's own stdout.
 # And a hostile --durations file (an earlier run's report, fetched from CI
 # artifacts), read as YAML since JSON is YAML:
 #  (j) 100 KB of anchors and aliases (a 100 KB string named 1000 times in
@@ -231,6 +235,27 @@ if command -v dpkg-deb >/dev/null && [ "$(id -u)" -eq 0 ]; then
                 fi
         else
                 echo "note: no harness autopkgtest, attack (m) not run"
+        fi
+        # (n) C1 controls in the summary file.
+        if "$h" autopkgtest --help >/dev/null 2>&1 && [ -n "${HARNESS_TEST_ROOTFS:-}" ]; then
+                mkdir -p "$work/src2/debian/tests"
+                printf 'Source: esc-a3\nMaintainer: x <x@example.org>\n\nPackage: esc-a3\nArchitecture: all\nDescription: x\n' \
+                        >"$work/src2/debian/control"
+                printf 'Test-Command: printf "\\302\\2332J \\342\\200\\256x\\n" >&2\nDepends:\nRestrictions: needs-root\n' \
+                        >"$work/src2/debian/tests/control"
+                timeout 600 "$h" autopkgtest --rootfs "$HARNESS_TEST_ROOTFS" --allow-privileged \
+                        -o "$work/ap2" "$work/src2" >"$work/n.out" 2>&1
+                rc=$?
+                c1=$(printf '\302\233')
+                if ! grep -q "$c1" "$work/ap2/esc-a3/command1/stderr" 2>/dev/null; then
+                        fail "n-c1-in-summary: the test did not print the C1 control (exit $rc): $(tail -n 3 "$work/n.out")"
+                elif [ ! -s "$work/ap2/summary" ]; then
+                        fail "n-c1-in-summary: no summary (exit $rc)"
+                elif grep -q "$c1" "$work/ap2/summary" || grep -q "$(printf '\342\200\256')" "$work/ap2/summary"; then
+                        fail "n-c1-in-summary: raw C1/bidi controls in OUTPUT/summary: $(od -c "$work/ap2/summary" | head -n 2 | tr '\n' ' ')"
+                else
+                        ok "n-c1-in-summary: escaped ($(head -n 1 "$work/ap2/summary"))"
+                fi
         fi
         host_snapshot >"$work/snap.after"
         if snapshot_same "$work/snap.before" "$work/snap.after"; then
