@@ -35,6 +35,10 @@
 #      override on stderr: its summary line "FAIL stderr: FIRST LINE" went
 #      raw into OUTPUT/summary, which CI jobs print; it must be escaped as
 #      on harness's own stdout.
+#  (o) a .dsc whose tarball holds a FIFO as debian/tests/control: the
+#      container's dpkg-source unpacks it, then harness on the host opened
+#      it and waited forever; (p) `harness check` and `harness list` on such
+#      a control file likewise. They must end within seconds.
 # And a hostile --durations file (an earlier run's report, fetched from CI
 # artifacts), read as YAML since JSON is YAML:
 #  (j) 100 KB of anchors and aliases (a 100 KB string named 1000 times in
@@ -257,6 +261,51 @@ if command -v dpkg-deb >/dev/null && [ "$(id -u)" -eq 0 ]; then
                         ok "n-c1-in-summary: escaped ($(head -n 1 "$work/ap2/summary"))"
                 fi
         fi
+        # (o) the .dsc with a FIFO inside its tarball.
+        if "$h" autopkgtest --help >/dev/null 2>&1 && [ -n "${HARNESS_TEST_ROOTFS:-}" ] &&
+                command -v xz >/dev/null; then
+                b=$work/dscbuild/fifo-1.0
+                mkdir -p "$b/debian/tests" "$b/debian/source" "$work/dsc"
+                printf 'Source: fifo\nMaintainer: x <x@example.org>\n\nPackage: x\nArchitecture: all\nDescription: x\n' \
+                        >"$b/debian/control"
+                printf '3.0 (native)\n' >"$b/debian/source/format"
+                printf 'fifo (1.0) unstable; urgency=low\n\n  * x\n\n -- x <x@example.org>  Thu, 03 Dec 2026 00:00:00 +0000\n' \
+                        >"$b/debian/changelog"
+                mkfifo "$b/debian/tests/control"
+                tar -C "$work/dscbuild" -cJf "$work/dsc/fifo_1.0.tar.xz" fifo-1.0
+                sz=$(stat -c %s "$work/dsc/fifo_1.0.tar.xz")
+                md=$(md5sum <"$work/dsc/fifo_1.0.tar.xz" | cut -d' ' -f1)
+                printf 'Format: 3.0 (native)\nSource: fifo\nBinary: x\nArchitecture: all\nVersion: 1.0\nMaintainer: x <x@example.org>\nFiles:\n %s %s fifo_1.0.tar.xz\n' \
+                        "$md" "$sz" >"$work/dsc/fifo_1.0.dsc"
+                start=$(date +%s)
+                timeout 120 "$h" autopkgtest --rootfs "$HARNESS_TEST_ROOTFS" --allow-privileged \
+                        --print-suite -o "$work/ap3" "$work/dsc/fifo_1.0.dsc" >"$work/o.out" 2>&1
+                rc=$? took=$(($(date +%s) - start))
+                fifo=$work/ap3/source/tree/debian/tests/control
+                [ -p "$fifo" ] && : <>"$fifo"
+                if [ ! -p "$fifo" ]; then
+                        fail "o-fifo-in-dsc: the unpacked tree holds no FIFO (exit $rc): $(tail -n 2 "$work/o.out")"
+                elif [ "$rc" -ne 124 ] && [ "$rc" -ne 0 ]; then
+                        ok "o-fifo-in-dsc: refused in ${took}s, exit $rc ($(grep -m1 -i 'control' "$work/o.out"))"
+                else
+                        fail "o-fifo-in-dsc: exit $rc after ${took}s (124: still reading the FIFO)"
+                fi
+        fi
+        # (p) check and list on a control file that is a FIFO.
+        mkdir -p "$work/src3/debian/tests"
+        mkfifo "$work/src3/debian/tests/control"
+        for cmd in check list; do
+                if [ -p "$work/src3/debian/tests/control" ]; then
+                        timeout 20 "$h" "$cmd" "$work/src3/debian/tests/control" >"$work/p.out" 2>&1
+                        rc=$?
+                        : <>"$work/src3/debian/tests/control"
+                        if [ "$rc" -ne 124 ] && [ "$rc" -ne 0 ]; then
+                                ok "p-fifo-control: $cmd refused, exit $rc ($(head -n 1 "$work/p.out"))"
+                        else
+                                fail "p-fifo-control: $cmd exit $rc (124: still reading the FIFO)"
+                        fi
+                fi
+        done
         host_snapshot >"$work/snap.after"
         if snapshot_same "$work/snap.before" "$work/snap.after"; then
                 ok "host snapshot identical"
