@@ -60,6 +60,8 @@ typedef struct TapPoint {
         size_t block_len;
         bool block_closed; /* a plan line came after it: the block ends there */
         size_t input;
+        char *desc; /* the description as a TAP reader sees it, for comparison */
+        size_t desc_len;
 } TapPoint;
 
 typedef struct TapMerge {
@@ -86,8 +88,33 @@ static int tap_add_point(TapMerge *m, bool ok, const char *rest, size_t rest_len
                 m->points = p;
                 m->cap_points = cap;
         }
-        m->points[m->n_points++] =
-                (TapPoint){ .ok = ok, .rest = rest, .rest_len = rest_len, .input = input };
+        /* The description without the " - " separator, the directive
+         * (from an unescaped '#') and surrounding white space, "\#" and
+         * "\\" unescaped: "- s/t", "s/t " and "s/t # TODO" name one test. */
+        const char *d = rest, *e = rest + rest_len;
+        while (d < e && (*d == ' ' || *d == '\t'))
+                d++;
+        if (d < e && *d == '-' && (d + 1 == e || d[1] == ' ' || d[1] == '\t'))
+                for (d++; d < e && (*d == ' ' || *d == '\t');)
+                        d++;
+        char *desc = malloc((size_t)(e - d) + 1);
+        size_t n = 0;
+        if (!desc)
+                return -ENOMEM;
+        for (; d < e && *d != '#'; d++) {
+                if (*d == '\\' && d + 1 < e && (d[1] == '#' || d[1] == '\\'))
+                        d++;
+                desc[n++] = *d;
+        }
+        while (n > 0 && (desc[n - 1] == ' ' || desc[n - 1] == '\t' || desc[n - 1] == '\r'))
+                n--;
+        desc[n] = '\0';
+        m->points[m->n_points++] = (TapPoint){ .ok = ok,
+                                               .rest = rest,
+                                               .rest_len = rest_len,
+                                               .input = input,
+                                               .desc = desc,
+                                               .desc_len = n };
         return 0;
 }
 
@@ -95,7 +122,7 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
 {
         const char *path = m->inputs[input];
         const RBuf *t = &m->texts[input];
-        size_t first = m->n_points, planned = 0, line_no = 0;
+        size_t first = m->n_points, planned = 0, line_no = 0, yaml_indent = 0, yaml_line = 0;
         bool have_plan = false;
         const char *s = t->data ? t->data : "", *end = s + t->len;
 
@@ -105,6 +132,24 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
                 size_t len = (size_t)(eol - s);
                 bool ok = starts_with(s, len, "ok"), not_ok = starts_with(s, len, "not ok");
                 line_no++;
+                /* A YAML block ("  ---" to "  ...") is copied as it is: one
+                 * left open would take the next input's lines into it. */
+                if (yaml_line && len > yaml_indent && s[0] == ' ' &&
+                    strspn(s, " ") >= yaml_indent) {
+                        if (len >= yaml_indent + 3 && memcmp(s + yaml_indent, "...", 3) == 0 &&
+                            strspn(s + yaml_indent + 3, " \t\r") == len - yaml_indent - 3)
+                                yaml_line = 0;
+                } else if (yaml_line) {
+                        return th_error_set(err, EINVAL,
+                                            "'%s': line %zu: the YAML block of line %zu is not "
+                                            "closed by '...' (a truncated report?)",
+                                            path, line_no, yaml_line);
+                } else if (len > 3 && s[0] == ' ' && m->n_points > first) {
+                        size_t ind = strspn(s, " ");
+                        if (ind + 3 <= len && memcmp(s + ind, "---", 3) == 0 &&
+                            strspn(s + ind + 3, " \t\r") == len - ind - 3)
+                                yaml_indent = ind, yaml_line = line_no;
+                }
                 if (line_no == 1 && starts_with(s, len, "TAP version ")) {
                         unsigned v = (unsigned)strtoul(s + 12, NULL, 10);
                         if (v > m->version)
@@ -148,6 +193,11 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
                 }
                 s = nl ? nl + 1 : end;
         }
+        if (yaml_line)
+                return th_error_set(err, EINVAL,
+                                    "'%s': the YAML block of line %zu is not closed by '...' (a "
+                                    "truncated report?)",
+                                    path, yaml_line);
         if (!have_plan)
                 return th_error_set(err, EINVAL, "'%s': not a TAP report (no plan line '1..N')",
                                     path);
@@ -162,9 +212,9 @@ static int tap_read(TapMerge *m, size_t input, ThError *err)
 static int cmp_point(const void *a, const void *b)
 {
         const TapPoint *x = *(const TapPoint *const *)a, *y = *(const TapPoint *const *)b;
-        size_t n = x->rest_len < y->rest_len ? x->rest_len : y->rest_len;
-        int c = memcmp(x->rest, y->rest, n);
-        return c != 0 ? c : (x->rest_len > y->rest_len) - (x->rest_len < y->rest_len);
+        size_t n = x->desc_len < y->desc_len ? x->desc_len : y->desc_len;
+        int c = memcmp(x->desc, y->desc, n);
+        return c != 0 ? c : (x->desc_len > y->desc_len) - (x->desc_len < y->desc_len);
 }
 
 /* The same description in two inputs: the same shard given twice. */
@@ -182,12 +232,12 @@ static int tap_check_duplicates(TapMerge *m, ThError *err)
         qsort(sorted, m->n_points, sizeof(*sorted), cmp_point);
         for (size_t i = 1; i < m->n_points; i++) {
                 const TapPoint *a = sorted[i - 1], *b = sorted[i];
-                if (a->input == b->input || cmp_point(&a, &b) != 0 || tap_is_interrupted(a))
+                if (a->input == b->input || cmp_point(&a, &b) != 0 ||
+                    (tap_is_interrupted(a) && tap_is_interrupted(b)))
                         continue;
                 return th_error_set(err, EEXIST,
                                     "test '%.*s' is in both '%s' and '%s' (the same shard twice?)",
-                                    (int)(a->rest_len > 3 ? a->rest_len - 3 : a->rest_len),
-                                    a->rest_len > 3 ? a->rest + 3 : a->rest,
+                                    (int)a->desc_len, a->desc,
                                     m->inputs[a->input < b->input ? a->input : b->input],
                                     m->inputs[a->input < b->input ? b->input : a->input]);
         }
@@ -261,6 +311,8 @@ int report_merge_tap(char *const *inputs, size_t n_inputs, const char *output, T
         for (size_t i = 0; i < n_inputs; i++)
                 rbuf_done(&m.texts[i]);
         free(m.texts);
+        for (size_t i = 0; i < m.n_points; i++)
+                free(m.points[i].desc);
         free(m.points);
         return r;
 }
@@ -425,14 +477,102 @@ static int jp_value(JsonParser *jp, Jv *v)
         return r;
 }
 
+static int hex4(const char *p, const char *end)
+{
+        int v = 0;
+        if (end - p < 4)
+                return -1;
+        for (int i = 0; i < 4; i++) {
+                char c = p[i];
+                v = v * 16 + (c >= '0' && c <= '9'   ? c - '0'
+                              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                     : -1000000);
+        }
+        return v < 0 ? -1 : v;
+}
+
+static int put_utf8(RBuf *b, uint32_t c)
+{
+        char u[4];
+        size_t n;
+        if (c < 0x80)
+                u[0] = (char)c, n = 1;
+        else if (c < 0x800)
+                u[0] = (char)(0xc0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3f)), n = 2;
+        else if (c < 0x10000)
+                u[0] = (char)(0xe0 | c >> 12), u[1] = (char)(0x80 | ((c >> 6) & 0x3f)),
+                u[2] = (char)(0x80 | (c & 0x3f)), n = 3;
+        else
+                u[0] = (char)(0xf0 | c >> 18), u[1] = (char)(0x80 | ((c >> 12) & 0x3f)),
+                u[2] = (char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), n = 4;
+        return rbuf_put(b, u, n);
+}
+
+/* The value of the JSON string raw[0..len) (with its quotes), its escapes
+ * decoded, appended to b: what a JSON reader sees, so that two spellings of
+ * one string compare equal. A lone surrogate becomes U+FFFD. -EINVAL for an
+ * escape JSON does not have. */
+static int json_unescape(const char *raw, size_t len, RBuf *b)
+{
+        const char *p = raw + 1, *end = raw + len - 1;
+        int r = 0;
+
+        while (r >= 0 && p < end) {
+                const char *bs = memchr(p, '\\', (size_t)(end - p));
+                if (!bs)
+                        return rbuf_put(b, p, (size_t)(end - p));
+                r = rbuf_put(b, p, (size_t)(bs - p));
+                p = bs + 1;
+                if (r < 0 || p >= end)
+                        return r < 0 ? r : -EINVAL;
+                const char *esc = strchr("\"\\/bfnrt", *p);
+                if (*p != 'u') {
+                        if (!esc || !*p)
+                                return -EINVAL;
+                        r = rbuf_putc(b, "\"\\/\b\f\n\r\t"[esc - "\"\\/bfnrt"]);
+                        p++;
+                        continue;
+                }
+                int c = hex4(p + 1, end);
+                if (c < 0)
+                        return -EINVAL;
+                p += 5;
+                uint32_t cp = (uint32_t)c;
+                if (cp >= 0xd800 && cp < 0xdc00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                        int lo = hex4(p + 2, end);
+                        if (lo >= 0xdc00 && lo < 0xe000) {
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
+                                p += 6;
+                        }
+                }
+                if (cp >= 0xd800 && cp < 0xe000)
+                        cp = 0xfffd;
+                r = put_utf8(b, cp);
+        }
+        return r;
+}
+
+/* Whether the raw JSON string (with its quotes) means the ASCII constant s. */
+static bool json_str_is(const char *raw, size_t len, const char *s)
+{
+        size_t n = strlen(s);
+        if (len == n + 2 && memcmp(raw + 1, s, n) == 0)
+                return true;
+        if (!memchr(raw, '\\', len))
+                return false;
+        RBuf b = {};
+        bool eq = json_unescape(raw, len, &b) >= 0 && b.len == n && memcmp(rbuf_str(&b), s, n) == 0;
+        rbuf_done(&b);
+        return eq;
+}
+
 static const Jv *jv_get(const Jv *obj, const char *key)
 {
-        size_t n = strlen(key);
-
         if (!obj || obj->type != JV_OBJ)
                 return NULL;
         for (size_t i = 0; i < obj->n_kids; i++)
-                if (obj->kids[i].key_len == n + 2 && memcmp(obj->kids[i].key + 1, key, n) == 0)
+                if (json_str_is(obj->kids[i].key, obj->kids[i].key_len, key))
                         return &obj->kids[i];
         return NULL;
 }
@@ -440,8 +580,7 @@ static const Jv *jv_get(const Jv *obj, const char *key)
 /* A string value equal to the ASCII constant s. */
 static bool jv_is(const Jv *v, const char *s)
 {
-        size_t n = strlen(s);
-        return v && v->type == JV_STR && v->len == n + 2 && memcmp(v->raw + 1, s, n) == 0;
+        return v && v->type == JV_STR && json_str_is(v->raw, v->len, s);
 }
 
 static uint64_t jv_u64(const Jv *v)
@@ -458,6 +597,8 @@ static uint64_t jv_u64(const Jv *v)
 typedef struct JsonTest {
         const Jv *test;
         size_t input;
+        char *key; /* suite path and name as a JSON reader sees them */
+        size_t key_len;
 } JsonTest;
 
 typedef struct JsonMerge {
@@ -475,6 +616,78 @@ static bool json_is_interrupted(const Jv *t)
         const Jv *suite = jv_get(t, "suite");
         return jv_is(jv_get(t, "name"), "run interrupted") && suite && suite->n_kids == 1 &&
                jv_is(&suite->kids[0], "harness");
+}
+
+/* One part of a test's key: a string as decoded, anything else as written;
+ * its length first, so that no two sequences of parts give one key. */
+static int key_part(RBuf *b, const Jv *v)
+{
+        RBuf s = {};
+        int r = 0;
+
+        if (v && v->type == JV_STR)
+                r = json_unescape(v->raw, v->len, &s);
+        else if (v)
+                r = rbuf_put(&s, v->raw, v->len);
+        if (r >= 0)
+                r = rbuf_printf(b, "%zu:", s.len);
+        if (r >= 0)
+                r = rbuf_put(b, rbuf_str(&s), s.len);
+        rbuf_done(&s);
+        return r;
+}
+
+static int cmp_bytes(const void *a, const void *b)
+{
+        const RBuf *x = a, *y = b;
+        int c = memcmp(rbuf_str(x), rbuf_str(y), x->len < y->len ? x->len : y->len);
+        return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* A test's members must have distinct names as a JSON reader decodes them
+ * (readers differ in which of two they keep), and its key is its suite path
+ * and name as decoded: another spelling of one test is the same test. */
+static int json_test_key(JsonTest *jt)
+{
+        const Jv *t = jt->test, *suite = jv_get(t, "suite");
+        _cleanup_free_ RBuf *keys = calloc(t->n_kids ? t->n_kids : 1, sizeof(*keys));
+        RBuf b = {};
+        int r = keys ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && i < t->n_kids; i++)
+                r = json_unescape(t->kids[i].key, t->kids[i].key_len, &keys[i]);
+        if (r >= 0 && t->n_kids > 1) {
+                qsort(keys, t->n_kids, sizeof(*keys), cmp_bytes);
+                for (size_t i = 1; i < t->n_kids; i++)
+                        if (cmp_bytes(&keys[i - 1], &keys[i]) == 0)
+                                r = -EINVAL;
+        }
+        for (size_t i = 0; keys && i < t->n_kids; i++)
+                rbuf_done(&keys[i]);
+        if (r < 0)
+                return r;
+        if (suite && suite->type == JV_ARR)
+                for (size_t i = 0; r >= 0 && i < suite->n_kids; i++)
+                        r = key_part(&b, &suite->kids[i]);
+        else
+                r = key_part(&b, suite);
+        if (r >= 0)
+                r = rbuf_putc(&b, '/');
+        if (r >= 0)
+                r = key_part(&b, jv_get(t, "name"));
+        if (r < 0) {
+                rbuf_done(&b);
+                return r;
+        }
+        jt->key_len = b.len;
+        jt->key = malloc(b.len + 1);
+        if (!jt->key) {
+                rbuf_done(&b);
+                return -ENOMEM;
+        }
+        memcpy(jt->key, rbuf_str(&b), b.len + 1);
+        rbuf_done(&b);
+        return 0;
 }
 
 static int json_read(JsonMerge *m, size_t input, ThError *err)
@@ -520,26 +733,25 @@ static int json_read(JsonMerge *m, size_t input, ThError *err)
                                             "'%s': results.tests[%zu] is not a test (an object "
                                             "with name and status)",
                                             path, i);
-                m->tests[m->n_tests++] = (JsonTest){ .test = &tests->kids[i], .input = input };
+                JsonTest *jt = &m->tests[m->n_tests++];
+                *jt = (JsonTest){ .test = &tests->kids[i], .input = input };
+                r = json_test_key(jt);
+                if (r == -ENOMEM)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                if (r < 0)
+                        return th_error_set(err, EINVAL,
+                                            "'%s': results.tests[%zu] has a member twice or a "
+                                            "string with an invalid escape",
+                                            path, i);
         }
         return 0;
 }
 
-/* The suite path and name, raw: what identifies a test across shards. */
+/* The suite path and name, decoded: what identifies a test across shards. */
 static int json_key_cmp(const JsonTest *a, const JsonTest *b)
 {
-        const Jv *ka[2] = { jv_get(a->test, "suite"), jv_get(a->test, "name") };
-        const Jv *kb[2] = { jv_get(b->test, "suite"), jv_get(b->test, "name") };
-
-        for (size_t i = 0; i < 2; i++) {
-                size_t la = ka[i] ? ka[i]->len : 0, lb = kb[i] ? kb[i]->len : 0;
-                int c = memcmp(ka[i] ? ka[i]->raw : "", kb[i] ? kb[i]->raw : "", la < lb ? la : lb);
-                if (c != 0)
-                        return c;
-                if (la != lb)
-                        return la < lb ? -1 : 1;
-        }
-        return 0;
+        int c = memcmp(a->key, b->key, a->key_len < b->key_len ? a->key_len : b->key_len);
+        return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
 }
 
 static int json_test_qcmp(const void *a, const void *b)
@@ -660,6 +872,8 @@ int report_merge_json(char *const *inputs, size_t n_inputs, const char *output, 
                 jv_done(&m.docs[i]);
         for (size_t i = 0; m.texts && i < n_inputs; i++)
                 rbuf_done(&m.texts[i]);
+        for (size_t i = 0; i < m.n_tests; i++)
+                free(m.tests[i].key);
         free(m.docs);
         free(m.texts);
         free(m.tests);

@@ -153,6 +153,9 @@ static int remember_case(Merge *m, xmlNodePtr tc, const xmlChar *suite_name, siz
         return 0;
 }
 
+/* Also the testcases of nested suites: they are not counted, but readers
+ * (Jenkins, GitLab) see them, so they must not repeat another shard's
+ * (libxml2 bounds the nesting at 256 levels). */
 static int remember_cases(Merge *m, xmlNodePtr suite, size_t input)
 {
         _cleanup_xml_str_ xmlChar *sname = sym_xmlGetProp(suite, XML_STR("name"));
@@ -161,6 +164,8 @@ static int remember_cases(Merge *m, xmlNodePtr suite, size_t input)
         for (xmlNodePtr n = suite->children; r >= 0 && n; n = n->next)
                 if (is_element(n, "testcase"))
                         r = remember_case(m, n, sname ? sname : XML_STR(""), input);
+                else if (is_element(n, "testsuite"))
+                        r = remember_cases(m, n, input);
         return r;
 }
 

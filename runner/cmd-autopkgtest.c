@@ -206,6 +206,13 @@ static int add_changes(ApArgs *a, const char *path)
                 _cleanup_free_ char *p = th_strdup_printf("%s/%s", dir, name + 1);
                 if (!p)
                         return -ENOMEM;
+                /* Only the files beside it: a symlink would bring in any
+                 * .deb of the host (into the output and the containers). */
+                struct stat st;
+                if (lstat(p, &st) < 0)
+                        return -errno;
+                if (S_ISLNK(st.st_mode))
+                        return -ELOOP;
                 int r = add_deb(a, p);
                 if (r < 0)
                         return r;
@@ -1182,7 +1189,8 @@ static int summarize(ApCtx *c)
                                runner_safe(t->reason));
                         if (sum)
                                 fprintf(sum, "blame: %s\nbadpkg: %s\nerroneous package: %s\n",
-                                        blamed, t->reason, t->reason);
+                                        runner_safe(blamed), runner_safe(t->reason),
+                                        runner_safe(t->reason));
                         th_log(TH_LOG_ERROR, "erroneous package: %s", runner_safe(t->reason));
                         return AP_EXIT_BADPKG;
                 }
@@ -1195,13 +1203,15 @@ static int summarize(ApCtx *c)
                         snprintf(line, sizeof(line), "%-20s %s", t->t->name,
                                  verdict_word(t->verdict));
                 printf("%s\n", runner_safe(line));
+                /* escaped as on stdout: CI jobs print this file */
                 if (sum)
-                        fprintf(sum, "%s\n", line);
+                        fprintf(sum, "%s\n", runner_safe(line));
                 if (t->verdict == V_BADPKG) {
                         printf("blame: %s\nbadpkg: %s\n", runner_safe(blamed),
                                runner_safe(t->reason));
                         if (sum)
-                                fprintf(sum, "blame: %s\nbadpkg: %s\n", blamed, t->reason);
+                                fprintf(sum, "blame: %s\nbadpkg: %s\n", runner_safe(blamed),
+                                        runner_safe(t->reason));
                         code |= AP_EXIT_BADPKG;
                 } else if (t->verdict == V_SKIP || t->verdict == V_FLAKY)
                         code |= AP_EXIT_SKIPPED;

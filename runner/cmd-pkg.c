@@ -130,8 +130,9 @@ static bool ends_with(const char *s, const char *suffix)
         return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Package and Version of a .deb, from dpkg-deb. */
-static int deb_fields(const char *path, char **ret_name, char **ret_version, ThError *err)
+/* Package and Version of a .deb, from dpkg-deb, which reads the file open
+ * at fd (checked to be a regular file: a FIFO would keep it waiting). */
+static int deb_fields(const char *path, int fd, char **ret_name, char **ret_version, ThError *err)
 {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -144,8 +145,10 @@ static int deb_fields(const char *path, char **ret_name, char **ret_version, ThE
         }
         if (pid == 0) {
                 dup2(p[1], STDOUT_FILENO);
-                execlp("dpkg-deb", "dpkg-deb", "--field", "--", path, "Package", "Version",
-                       (char *)NULL);
+                if (fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(fd, 3) < 0)
+                        _exit(127);
+                execlp("dpkg-deb", "dpkg-deb", "--field", "--", "/proc/self/fd/3", "Package",
+                       "Version", (char *)NULL);
                 _exit(127);
         }
         close(p[1]);
@@ -189,7 +192,14 @@ static int add_deb(PkgArgs *a, const char *path, bool old, ThError *err)
 
         if (!realpath(path, real))
                 return th_error_errno(err, errno, "'%s'", path);
-        int r = deb_fields(real, &t.name, &version, err);
+        /* Not blocking on a FIFO a .changes names; only a regular file is read. */
+        _cleanup_close_ int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return th_error_errno(err, errno, "'%s'", path);
+        if (!S_ISREG(st.st_mode))
+                return th_error_set(err, EINVAL, "'%s': not a regular file", path);
+        int r = deb_fields(real, fd, &t.name, &version, err);
         if (r < 0) {
                 free(t.name);
                 return r;
@@ -238,6 +248,14 @@ static int add_changes(PkgArgs *a, const char *path, ThError *err)
                 _cleanup_free_ char *deb = th_strdup_printf("%s/%s", dir, file);
                 if (!deb)
                         return th_error_set(err, ENOMEM, "out of memory");
+                /* Only the files beside it: a symlink would bring in any
+                 * .deb of the host (into the results and the containers). */
+                struct stat st;
+                if (lstat(deb, &st) < 0)
+                        return th_error_errno(err, errno, "'%s'", deb);
+                if (S_ISLNK(st.st_mode))
+                        return th_error_set(err, EINVAL, "'%s': a symlink, named in '%s'", deb,
+                                            path);
                 int r = add_deb(a, deb, false, err);
                 if (r < 0)
                         return r;

@@ -244,15 +244,82 @@ static char *suite_of(yaml_document_t *doc, yaml_node_t *n)
                 return strdup(scalar(n));
         if (!n || n->type != YAML_SEQUENCE_NODE)
                 return strdup("");
-        char *s = strdup("");
-        for (yaml_node_item_t *it = n->data.sequence.items.start;
-             s && it < n->data.sequence.items.top; it++) {
+        /* appended in place: joining into a new string each time is
+         * quadratic in the number of parts */
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&s, &len);
+        if (!f)
+                return NULL;
+        bool first = true;
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
                 const char *part = scalar(yaml_document_get_node(doc, *it));
-                char *j = th_strdup_printf("%s%s%s", s, *s ? "/" : "", part ? part : "");
+                if (!first || *(part ? part : ""))
+                        fprintf(f, "%s%s", first ? "" : "/", part ? part : "");
+                first = first && !*(part ? part : "");
+        }
+        if (fclose(f) != 0) {
                 free(s);
-                s = j;
+                return NULL;
         }
         return s;
+}
+
+/* JSON is read with libyaml, which takes more than JSON: an anchor named by
+ * many aliases would be walked again for each (a small file expanding into
+ * gigabytes), and its scanner is quadratic in the nesting depth. One pass
+ * over the events first refuses aliases and anything nested deeper than
+ * JSON_DEPTH_MAX, after reading at most that many levels. */
+#define JSON_DEPTH_MAX 64
+
+static int ctrf_precheck(const char *buf, size_t size, ThError *err)
+{
+        yaml_parser_t parser;
+        unsigned depth = 0;
+        int r = 0;
+
+        if (!yaml_parser_initialize(&parser))
+                return th_error_set(err, ENOMEM, "out of memory");
+        yaml_parser_set_input_string(&parser, (const unsigned char *)buf, size);
+        for (bool done = false; !done && r == 0;) {
+                yaml_event_t ev;
+                if (!yaml_parser_parse(&parser, &ev)) {
+                        r = th_error_set(err, EINVAL, "invalid JSON at line %zu: %s",
+                                         parser.problem_mark.line + 1,
+                                         parser.problem ? parser.problem : "?");
+                        break;
+                }
+                switch (ev.type) {
+                case YAML_ALIAS_EVENT:
+                        r = th_error_set(err, EINVAL, "line %zu: a YAML alias, not JSON",
+                                         ev.start_mark.line + 1);
+                        break;
+                case YAML_SEQUENCE_START_EVENT:
+                case YAML_MAPPING_START_EVENT:
+                        if (++depth > JSON_DEPTH_MAX)
+                                r = th_error_set(err, EINVAL,
+                                                 "line %zu: nested more than %d levels deep",
+                                                 ev.start_mark.line + 1, JSON_DEPTH_MAX);
+                        break;
+                case YAML_SEQUENCE_END_EVENT:
+                case YAML_MAPPING_END_EVENT:
+                        depth--;
+                        break;
+                case YAML_STREAM_END_EVENT:
+                case YAML_NO_EVENT:
+                        done = true;
+                        break;
+                case YAML_STREAM_START_EVENT:
+                case YAML_DOCUMENT_START_EVENT:
+                case YAML_DOCUMENT_END_EVENT:
+                case YAML_SCALAR_EVENT:
+                        break;
+                }
+                yaml_event_delete(&ev);
+        }
+        yaml_parser_delete(&parser);
+        return r;
 }
 
 static int parse_ctrf(const char *buf, size_t size, RunDurations *d, ThError *err)
@@ -260,8 +327,10 @@ static int parse_ctrf(const char *buf, size_t size, RunDurations *d, ThError *er
         yaml_parser_t parser;
         yaml_document_t doc;
         size_t cap = 0;
-        int r = 0;
+        int r = ctrf_precheck(buf, size, err);
 
+        if (r < 0)
+                return r;
         if (!yaml_parser_initialize(&parser))
                 return th_error_set(err, ENOMEM, "out of memory");
         yaml_parser_set_input_string(&parser, (const unsigned char *)buf, size);

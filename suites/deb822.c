@@ -243,7 +243,9 @@ int deb822_parse(LoadCtx *c, const char *data, size_t size, Deb822 *ret)
 
 int deb822_read_file(LoadCtx *c, const char *path, size_t max, char **ret, size_t *ret_size)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO (an unpacked source tree may hold one) must
+         * not keep the open waiting; it is refused just below. */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         struct stat st;
 
         if (fd < 0 || fstat(fd, &st) < 0) {
