@@ -468,7 +468,7 @@ static int jp_value(JsonParser *jp, Jv *v)
                 } else if (*jp->p == '-' || (*jp->p >= '0' && *jp->p <= '9')) {
                         v->type = JV_NUM;
                         jp->p++;
-                        while (jp->p < jp->end && strchr("0123456789.eE+-", *jp->p))
+                        while (jp->p < jp->end && *jp->p && strchr("0123456789.eE+-", *jp->p))
                                 jp->p++;
                 } else
                         r = -EINVAL;
@@ -484,12 +484,15 @@ static int hex4(const char *p, const char *end)
                 return -1;
         for (int i = 0; i < 4; i++) {
                 char c = p[i];
-                v = v * 16 + (c >= '0' && c <= '9'   ? c - '0'
-                              : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                              : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                     : -1000000);
+                int d = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+                if (d < 0)
+                        return -1;
+                v = v * 16 + d;
         }
-        return v < 0 ? -1 : v;
+        return v;
 }
 
 static int put_utf8(RBuf *b, uint32_t c)
@@ -911,7 +914,7 @@ static int detect_format(const char *path, MergeFormat *ret, ThError *err)
                 return th_error_errno(err, errno, "'%s'", path);
         if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
                 i = 3;
-        while (i < (size_t)n && strchr(" \t\r\n", buf[i]))
+        while (i < (size_t)n && buf[i] && strchr(" \t\r\n", buf[i]))
                 i++;
         const char *s = buf + i;
         size_t len = (size_t)n - i;

@@ -170,7 +170,8 @@ static int remember_cases(Merge *m, xmlNodePtr suite, size_t input)
 }
 
 /* Moves the testcases of a suite from another shard into the existing one,
- * keeping the earliest timestamp. */
+ * and its nested suites (not counted, but read by Jenkins and GitLab, and
+ * part of the duplicate check), keeping the earliest timestamp. */
 static int join_suite(xmlNodePtr into, xmlNodePtr from)
 {
         _cleanup_xml_str_ xmlChar *ts_into = sym_xmlGetProp(into, XML_STR("timestamp"));
@@ -180,7 +181,7 @@ static int join_suite(xmlNodePtr into, xmlNodePtr from)
         char secs[REPORT_SECONDS_MAX];
 
         for (xmlNodePtr n = from->children; n; n = n->next) {
-                if (!is_element(n, "testcase"))
+                if (!is_element(n, "testcase") && !is_element(n, "testsuite"))
                         continue;
                 xmlNodePtr copy = sym_xmlDocCopyNode(n, into->doc, /* recursive= */ 1);
                 if (!copy || !sym_xmlAddChild(into, copy)) {
