@@ -366,7 +366,9 @@ static int jp_string(JsonParser *jp)
                 }
                 if (c < 0x20)
                         return -EINVAL;
-                if (c == '\\' && ++jp->p >= jp->end)
+                /* an escape is one of JSON's: never a control byte (a NUL
+                 * would cut the raw copies short) */
+                if (c == '\\' && (++jp->p >= jp->end || !*jp->p || !strchr("\"\\/bfnrtu", *jp->p)))
                         return -EINVAL;
         }
         return -EINVAL;
