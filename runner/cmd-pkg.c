@@ -497,18 +497,10 @@ static void write_test(FILE *f, const char *name, const char *check, const char 
                 comment, name, check, check, extra ? extra : "");
 }
 
-/* The top of a suite: name, tree, and the defaults every check shares. */
-static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *names,
-                      const char *install, char *const *items, char *const *layer,
-                      const char *extra_fixture, ThError *err)
+/* The `rootfs:` value: a managed spec as given, a directory made absolute
+ * (the suite lives elsewhere), or the release's tree. */
+static int write_rootfs(const PkgArgs *a, FILE *f, ThError *err)
 {
-        fprintf(f, "# Written by `harness pkg check` (docs/pkg.md): each check is a test in a\n"
-                   "# fresh container booted under systemd, run by check/harness-pkg-check.\n"
-                   "# The install step only downloads the packages (check/download-only.conf);\n"
-                   "# the check installs them itself, after the dependencies, so it can list\n"
-                   "# the tree before the install. Run it again: harness run THIS-FILE\n");
-        fprintf(f, "name: %s\n", suite);
-        fprintf(f, "rootfs: ");
         if (a->rootfs && strchr(a->rootfs, ':') && a->rootfs[0] != '/' && a->rootfs[0] != '.')
                 runner_yaml_quote(f, a->rootfs);
         else if (a->rootfs) {
@@ -518,6 +510,26 @@ static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *
                 runner_yaml_quote(f, real);
         } else
                 fprintf(f, "debian:%s", a->release ? a->release : "bookworm");
+        return 0;
+}
+
+/* The top of a suite: name, tree, and the defaults every check shares. */
+static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *names,
+                      const char *install, char *const *items, char *const *layer,
+                      const char *extra_fixture, ThError *err)
+{
+        int r;
+
+        fprintf(f, "# Written by `harness pkg check` (docs/pkg.md): each check is a test in a\n"
+                   "# fresh container booted under systemd, run by check/harness-pkg-check.\n"
+                   "# The install step only downloads the packages (check/download-only.conf);\n"
+                   "# the check installs them itself, after the dependencies, so it can list\n"
+                   "# the tree before the install. Run it again: harness run THIS-FILE\n");
+        fprintf(f, "name: %s\n", suite);
+        fprintf(f, "rootfs: ");
+        r = write_rootfs(a, f, err);
+        if (r < 0)
+                return r;
         fprintf(f, "\ndefaults:\n"
                    "  boot: true\n"
                    "  network: none\n"
@@ -604,15 +616,9 @@ static int resolve_deps(PkgArgs *a, GenSuite *g, const char *out, ThError *err)
                 "# the cached layer of the checks' suite.\n"
                 "name: %s\nrootfs: ",
                 suite);
-        if (a->rootfs && strchr(a->rootfs, ':') && a->rootfs[0] != '/' && a->rootfs[0] != '.')
-                runner_yaml_quote(f, a->rootfs);
-        else if (a->rootfs) {
-                char real[PATH_MAX];
-                if (!realpath(a->rootfs, real))
-                        return th_error_errno(err, errno, "--rootfs '%s'", a->rootfs);
-                runner_yaml_quote(f, real);
-        } else
-                fprintf(f, "debian:%s", a->release ? a->release : "bookworm");
+        r = write_rootfs(a, f, err);
+        if (r < 0)
+                return r;
         fprintf(f, "\ntests:\n"
                    "  - name: dependencies\n"
                    "    boot: false\n"
