@@ -63,6 +63,9 @@ static const char usage[] =
         "      --deb FILE            a local .deb in place of the archive's package of\n"
         "                            that name (repeat for several)\n"
         "      --changes FILE        the .debs a .changes lists, the same way\n"
+        "      --refresh             build the package layers this run uses again and\n"
+        "                            download the local packages' dependencies again\n"
+        "                            (the archive moved on)\n"
         "      --allow-privileged    passed to harness run (needed for packages over a\n"
         "                            directory tree)\n"
         "  -h, --help                show this help\n"
@@ -78,7 +81,7 @@ typedef struct ApArgs {
         char **only;
         char **debs; /* --deb, --changes: absolute paths of local .debs */
         NeedsInternet needs_internet;
-        bool print_suite, allow_privileged;
+        bool print_suite, allow_privileged, refresh;
         const char *source;
 } ApArgs;
 
@@ -236,6 +239,7 @@ static int parse_args(int argc, char **argv, ApArgs *a)
                 ARG_ALLOW_PRIVILEGED,
                 ARG_DEB,
                 ARG_CHANGES,
+                ARG_REFRESH,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -253,6 +257,7 @@ static int parse_args(int argc, char **argv, ApArgs *a)
                 { "allow-privileged", no_argument, NULL, ARG_ALLOW_PRIVILEGED },
                 { "deb", required_argument, NULL, ARG_DEB },
                 { "changes", required_argument, NULL, ARG_CHANGES },
+                { "refresh", no_argument, NULL, ARG_REFRESH },
                 {},
         };
         int c;
@@ -312,6 +317,9 @@ static int parse_args(int argc, char **argv, ApArgs *a)
                         break;
                 case ARG_ALLOW_PRIVILEGED:
                         a->allow_privileged = true;
+                        break;
+                case ARG_REFRESH:
+                        a->refresh = true;
                         break;
                 case ARG_DEB:
                 case ARG_CHANGES: {
@@ -994,9 +1002,13 @@ static int generate(ApCtx *c, size_t g, char **ret)
         return 0;
 }
 
+/* Whether a layer was built in this run (fixtures says so in its progress
+ * lines), to tell a reused cached layer from a rebuilt one. */
 static void layer_progress(const char *line, void *userdata)
 {
-        (void)userdata;
+        bool *built = userdata;
+        if (built && strncmp(line, "built the package layer", 23) == 0)
+                *built = true;
         th_log(TH_LOG_INFO, "%s", line);
 }
 
@@ -1040,8 +1052,51 @@ static int copy_debs(ApCtx *c, const char *suites_dir)
         return 0;
 }
 
-/* The package layer of each suite, built (or found) before anything runs:
- * a set apt cannot install is the tests' verdict, not the run's error. */
+/* The layer's entry in the store, from its directory ".../NAME/upper". */
+static char *layer_name(const char *layer)
+{
+        _cleanup_free_ char *dir = strdup(layer);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (!slash)
+                return NULL;
+        *slash = '\0';
+        slash = strrchr(dir, '/');
+        return strdup(slash ? slash + 1 : dir);
+}
+
+/* One suite's tree and package layer; with --refresh a cached layer is
+ * removed and built again (the archive may have moved on). Says whether
+ * the layer was reused or built. */
+static int prepare_layer(ApCtx *c, const Suite *s, const ApGroup *gr, FixtureRootfs *rf,
+                         ThError *err)
+{
+        bool built = false;
+        int r = fixture_rootfs_prepare(s, layer_progress, &built, rf, err);
+        if (r < 0 || !rf->layers || !rf->layers[0] || built)
+                return r;
+        _cleanup_free_ char *name = layer_name(rf->layers[0]);
+        if (!name)
+                return th_error_set(err, ENOMEM, "out of memory");
+        if (!c->args->refresh) {
+                th_log(TH_LOG_INFO,
+                       "suite '%s': reusing the cached package layer %s (--refresh "
+                       "builds it again)",
+                       gr->name, name);
+                return 0;
+        }
+        th_log(TH_LOG_INFO, "suite '%s': --refresh: building the package layer %s again", gr->name,
+               name);
+        r = fixture_layer_remove_name(name, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        fixture_rootfs_done(rf);
+        return fixture_rootfs_prepare(s, layer_progress, &built, rf, err);
+}
+
+/* The package layer of each suite, built (or found) before anything runs,
+ * and the local repository of its --deb files: a set apt cannot install is
+ * the tests' verdict (badpkg, or a skip with skip-not-installable), not the
+ * run's error. */
 static int prepare_layers(ApCtx *c)
 {
         for (size_t g = 0; g < c->n_groups; g++) {
@@ -1059,7 +1114,16 @@ static int prepare_layers(ApCtx *c)
                         return AP_EXIT_OTHER;
                 }
                 suite_diags_done(&d);
-                r = fixture_rootfs_prepare(s, layer_progress, NULL, &rf, &err);
+                r = prepare_layer(c, s, gr, &rf, &err);
+                if (r >= 0) {
+                        _cleanup_free_ char *repo = NULL;
+                        /* apt resolves the local files' dependencies here,
+                         * before any test runs (harness run then finds the
+                         * repository cached). */
+                        r = runner_install_repo(s, &rf, s->tests, NULL, true,
+                                                c->args->refresh ? 0 : RUNNER_INSTALL_MAX_AGE_USEC,
+                                                layer_progress, &repo, &err);
+                }
                 fixture_rootfs_done(&rf);
                 suite_free(s);
                 if (r >= 0)

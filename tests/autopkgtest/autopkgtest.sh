@@ -85,6 +85,56 @@ rc=$?
         ok "--deb: the local package replaces the archive's; the test passes" ||
         { cat "$tmp/logd"; bad "--deb: exit status $rc"; }
 
+# --deb that apt cannot install (a dependency no archive has): autopkgtest's
+# verdicts, FAIL badpkg (12) and with skip-not-installable the skip (2),
+# never the run's own error (20); the same package installable passes.
+mklocal() { # DEPENDS FILE
+        rm -rf "$tmp/ldeb" && mkdir -p "$tmp/ldeb/DEBIAN"
+        printf 'Package: harness-localdeb\nVersion: 1.0\nArchitecture: all\nMaintainer: x <x@example.org>\nDepends: %s\nDescription: local\n' \
+                "$1" >"$tmp/ldeb/DEBIAN/control"
+        mkdir -p "$(dirname "$2")" && dpkg-deb --build "$tmp/ldeb" "$2" >/dev/null
+}
+mklocal harness-no-such-dependency "$tmp/bad/harness-localdeb_1.0_all.deb"
+"$h" autopkgtest -o "$tmp/outl" --deb "$tmp/bad/harness-localdeb_1.0_all.deb" \
+        "$here/data/localdeb" >"$tmp/logl" 2>&1
+rc=$?
+[ $rc -eq 14 ] && grep -q '^needs-local  *FAIL badpkg$' "$tmp/logl" &&
+        grep -q '^badpkg: Test dependencies are unsatisfiable' "$tmp/logl" &&
+        ok "an uninstallable --deb: FAIL badpkg, exit status 14 with the skip" ||
+        { cat "$tmp/logl"; bad "an uninstallable --deb: exit status $rc, want 14 and badpkg"; }
+grep -q '^needs-local-skip  *SKIP installation fails and skip-not-installable set$' "$tmp/logl" &&
+        ok "an uninstallable --deb with skip-not-installable: SKIP" ||
+        bad "an uninstallable --deb with skip-not-installable is not skipped"
+[ ! -e "$tmp/outl/harness-localdeb" ] && ok "nothing ran for the uninstallable --deb" ||
+        bad "tests ran with an uninstallable --deb"
+mklocal bash "$tmp/good/harness-localdeb_1.0_all.deb"
+"$h" autopkgtest -o "$tmp/outg" --deb "$tmp/good/harness-localdeb_1.0_all.deb" \
+        "$here/data/localdeb" >"$tmp/logg" 2>&1
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c ' PASS$' "$tmp/logg")" -eq 2 ] &&
+        ok "the same package installable: both tests pass" ||
+        { cat "$tmp/logg"; bad "an installable --deb: exit status $rc"; }
+
+# --refresh: the cached layer is built again, and the output says which
+# layers were reused and which were built. A dependency set of this test's
+# own (no other run shares its layer while it is rebuilt).
+mkdir -p "$tmp/fresh/debian/tests"
+cp "$here/data/localdeb/debian/control" "$tmp/fresh/debian/control"
+printf 'Test-Command: true\nDepends: bash, coreutils (>= 1), harness-autopkgtest-refresh-test | dpkg\nFeatures: test-name=fresh\n' \
+        >"$tmp/fresh/debian/tests/control"
+"$h" autopkgtest -o "$tmp/outr0" "$tmp/fresh" >"$tmp/logr0" 2>&1
+"$h" autopkgtest -o "$tmp/outr1" "$tmp/fresh" >"$tmp/logr1" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "reusing the cached package layer layer-" "$tmp/logr1" &&
+        ok "a cached layer is reused, and the output says so" ||
+        { cat "$tmp/logr0" "$tmp/logr1"; bad "no word of the reused layer (exit status $rc)"; }
+"$h" autopkgtest -o "$tmp/outr2" --refresh "$tmp/fresh" >"$tmp/logr2" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q -- "--refresh: building the package layer layer-.* again" "$tmp/logr2" &&
+        grep -q "built the package layer \[" "$tmp/logr2" &&
+        ok "--refresh builds the cached layer again" ||
+        { cat "$tmp/logr2"; bad "--refresh: exit status $rc, or the layer was not rebuilt"; }
+
 # isolation-container: booted under systemd (autopkgtest's unshare backend
 # skips it).
 "$h" autopkgtest -o "$tmp/outc" "$here/data/booted" >"$tmp/logc" 2>&1
