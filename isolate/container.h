@@ -52,6 +52,9 @@ typedef struct Container {
         char name[64];    /* of its cgroup and staging dir */
         bool *bind_is_file;
         size_t n_started; /* preparation steps begun (spawn.c), undone in reverse */
+        /* With max_reboots: the upper dir's tmpfs, kept across boots (a
+         * detached mount; each boot gets a clone of it as CFD_UPPER). */
+        int upper_keep;
 } Container;
 
 /* What the worker learns while it waits; owned by isolate_run(). */

@@ -115,6 +115,7 @@ char *isolate_unit_quote(const char *arg);
 char *isolate_unit_test(const IsolateSpec *spec);
 char *isolate_unit_setup(const IsolateSpec *spec);
 extern const char isolate_unit_boot_failed_dropin[];
+extern const char isolate_unit_exit[];
 
 /* ---- capabilities (caps.c) ---------------------------------------------- */
 

@@ -202,6 +202,11 @@ static int plan_boot(MountPlan *p, const IsolateSpec *spec)
                                            .data = setup,
                                            .mode = 0644 });
         }
+        if (r >= 0 && spec->max_reboots && !spec->hold)
+                r = plan_add(p, (MountOp){ .kind = MOUNT_OP_FILE,
+                                           .target = "/run/systemd/system/harness-exit.service",
+                                           .data = isolate_unit_exit,
+                                           .mode = 0644 });
         /* A boot that falls into emergency or rescue mode must end, not wait
          * for a login on the console. */
         static const char *const dropins[] = {
@@ -503,8 +508,14 @@ char *isolate_unit_test(const IsolateSpec *spec)
                                    "Description=harness test\n"
                                    "Wants=multi-user.target\n"
                                    "After=multi-user.target\n");
-        /* A container held for spec->hold stays up after the unit. */
-        if (u && !spec->hold)
+        /* A container held for spec->hold stays up after the unit. One
+         * that may reboot ends through harness-exit.service, which a
+         * shutdown does not start: the unit's own actions would also fire
+         * when a reboot stops it, and end the system instead. */
+        if (u && !spec->hold && spec->max_reboots)
+                u = str_append(u, "OnSuccess=harness-exit.service\n"
+                                  "OnFailure=harness-exit.service\n");
+        else if (u && !spec->hold)
                 u = str_append(u, "SuccessAction=exit-force\n"
                                   "FailureAction=exit-force\n");
         if (u && spec->setup_argv)
@@ -525,6 +536,17 @@ char *isolate_unit_setup(const IsolateSpec *spec)
         u = u ? unit_exec_line(u, "ExecStart=", spec->setup_argv) : NULL;
         return u ? unit_service_common(u, spec, "setup-result") : NULL;
 }
+
+/* With max_reboots: started when the test unit ends (OnSuccess=,
+ * OnFailure=); its default dependencies (Conflicts=shutdown.target) keep a
+ * shutdown from starting it, so a reboot reboots. */
+const char isolate_unit_exit[] = "[Unit]\n"
+                                 "Description=harness test ended\n"
+                                 "SuccessAction=exit-force\n"
+                                 "FailureAction=exit-force\n"
+                                 "\n[Service]\n"
+                                 "Type=oneshot\n"
+                                 "ExecStart=/bin/true\n";
 
 const char isolate_unit_boot_failed_dropin[] =
         "[Unit]\n"

@@ -13,12 +13,14 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "container.h"
@@ -56,6 +58,9 @@ static int check_spec(Container *c, bool *bind_is_file, ThError *err)
         }
         if (!s->boot && !s->argv)
                 return th_error_set(err, EINVAL, "no command given");
+        if (s->max_reboots && (!s->boot || !s->ephemeral || !s->argv || s->interactive))
+                return th_error_set(err, EINVAL,
+                                    "reboots need boot mode, an ephemeral tree and a command");
         if (!s->interactive && !s->output_dir)
                 return th_error_set(err, EINVAL, "no output directory given");
         for (size_t i = 0; i < s->n_binds; i++) {
@@ -151,8 +156,23 @@ static int open_console(Container *c, ThError *err)
         return 0;
 }
 
+/* The kept tmpfs as this boot's upper: a clone of the detached mount
+ * (moved into the container, whose end unmounts it; the kept one stays). */
+static int clone_upper(Container *c, ThError *err)
+{
+        c->fd[CFD_UPPER] = open_tree(c->upper_keep, "",
+                                     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (c->fd[CFD_UPPER] < 0)
+                return th_error_errno(err, errno,
+                                      "clone the upper dir's tmpfs for the next boot (reboots "
+                                      "need a kernel that clones detached mounts, 6.15 or later)");
+        return 0;
+}
+
 static int make_upper(Container *c, ThError *err)
 {
+        if (c->upper_keep >= 0)
+                return clone_upper(c, err); /* a reboot: the same upper dir */
         char size[32];
         uint64_t bytes = c->spec->upper_size ? c->spec->upper_size : ISOLATE_UPPER_SIZE_DEFAULT;
         th_snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
@@ -173,7 +193,10 @@ static int make_upper(Container *c, ThError *err)
             fchownat(c->fd[CFD_UPPER], "upper", c->base + st.st_uid, c->base + st.st_gid, 0) < 0 ||
             fchmodat(c->fd[CFD_UPPER], "upper", st.st_mode & 07777, 0) < 0)
                 return th_error_errno(err, errno, "prepare the upper dir");
-        return 0;
+        if (!c->spec->max_reboots)
+                return 0;
+        c->upper_keep = TAKE_FD(c->fd[CFD_UPPER]);
+        return clone_upper(c, err);
 }
 
 static int make_mounts(Container *c, ThError *err)
@@ -636,9 +659,9 @@ void isolate_prepare_fail_at(const char *step)
         fail_at = step;
 }
 
-static int prepare(Container *c, IsolateResult *ret, ThError *err)
+static int prepare(Container *c, size_t from, IsolateResult *ret, ThError *err)
 {
-        for (size_t i = 0; i < ELEMENTSOF(prepare_steps); i++) {
+        for (size_t i = from; i < ELEMENTSOF(prepare_steps); i++) {
                 const PrepareStep *st = &prepare_steps[i];
                 /* A step that fails is undone too: it may have done part. */
                 c->n_started = i + 1;
@@ -651,11 +674,54 @@ static int prepare(Container *c, IsolateResult *ret, ThError *err)
         return 0;
 }
 
-static void container_done(Container *c)
+/* Undoes the steps begun, down to step `to`. */
+static void container_undo_to(Container *c, size_t to)
 {
-        for (size_t i = c->n_started; i-- > 0;)
+        for (size_t i = c->n_started; i-- > to;)
                 if (prepare_steps[i].undo)
                         prepare_steps[i].undo(c);
+        if (c->n_started > to)
+                c->n_started = to;
+}
+
+static void container_done(Container *c)
+{
+        container_undo_to(c, 0);
+        if (c->upper_keep >= 0)
+                close(TAKE_FD(c->upper_keep));
+}
+
+/* Where a reboot starts over: the container's cgroup, registry entry,
+ * network, console, mounts (the kept upper dir cloned again), plan and
+ * sockets are made again; its output files, name and user namespace range
+ * (the upper dir's owners) stay. */
+static size_t reboot_step(void)
+{
+        for (size_t i = 0; i < ELEMENTSOF(prepare_steps); i++)
+                if (strcmp(prepare_steps[i].name, "cgroup") == 0)
+                        return i;
+        return 0;
+}
+
+/* PID 1 ended by the kernel's reboot of its PID namespace (reboot(2) with
+ * RB_AUTOBOOT in a PID namespace: its init ends as if killed by SIGHUP),
+ * and not by the timeout, a stop signal, `harness stop` or the OOM killer. */
+static bool rebooted(Container *c, const Waiter *w)
+{
+        return c->spec->max_reboots && w->pid1 > 0 && WIFSIGNALED(w->wstatus) &&
+               WTERMSIG(w->wstatus) == SIGHUP && !w->timed_out && !w->interrupted && !w->kept &&
+               !isolate_registry_stopped(&c->reg) && !isolate_cgroup_oom(&c->cg);
+}
+
+/* The container rebooted once more than spec->max_reboots allows: it was
+ * not started again, and its test did not end. */
+static void result_from_reboot_limit(Container *c, const Waiter *w, IsolateResult *res)
+{
+        res->status = ISOLATE_SIGNALED;
+        res->term_signal = SIGHUP;
+        res->exit_status = 128 + SIGHUP;
+        res->pids_limit_hit = isolate_cgroup_pids_hit(&c->cg);
+        res->interrupted = w->interrupted;
 }
 
 int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
@@ -665,39 +731,63 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
                         .cg = { .v2_fd = -1 },
                         .userns = { .lock_fd = -1, .userns_fd = -1 },
                         .reg = { .lock_fd = -1 },
-                        .worker = getpid() };
+                        .worker = getpid(),
+                        .upper_keep = -1 };
         Waiter w = { .pid1_fd = -1, .root_fd = -1 };
         IsolateResult res = {};
         uint64_t start = th_now_usec();
         struct timespec started;
         (void)clock_gettime(CLOCK_REALTIME, &started);
         int outer_fd = -1, r;
+        size_t from = 0;
 
         for (size_t i = 0; i < _CFD_MAX; i++)
                 c.fd[i] = -1;
-        r = prepare(&c, &res, err);
-        if (r < 0)
-                goto out;
+        for (;;) {
+                r = prepare(&c, from, &res, err);
+                if (r < 0)
+                        goto out;
 
-        pid_t outer = container_clone3(CLONE_NEWNS | CLONE_PIDFD, &outer_fd, c.cg.v2_fd);
-        if (outer < 0) {
-                r = th_error_errno(err, errno, "clone3");
-                goto out;
+                pid_t outer = container_clone3(CLONE_NEWNS | CLONE_PIDFD, &outer_fd, c.cg.v2_fd);
+                if (outer < 0) {
+                        r = th_error_errno(err, errno, "clone3");
+                        goto out;
+                }
+                if (outer == 0)
+                        container_outer_child(&c);
+                close(TAKE_FD(c.fd[CFD_SYNC_PID1]));
+                close(TAKE_FD(c.fd[CFD_PIDSOCK_OUTER]));
+                container_wait(&c, outer, outer_fd, &w, start, &res);
+                /* Nothing may survive PID 1 (e.g. the outer child on an error path). */
+                container_kill(&c, &w);
+                if (w.failed || !rebooted(&c, &w))
+                        break;
+                if (res.reboots >= spec->max_reboots) {
+                        res.reboot_limit_hit = true;
+                        break;
+                }
+                /* A reboot: the same container once more, over its upper dir. */
+                res.reboots++;
+                th_debug("container %s rebooted (%u of at most %u)", c.name, res.reboots,
+                         spec->max_reboots);
+                closep(&w.root_fd);
+                closep(&w.pid1_fd);
+                closep(&outer_fd);
+                w = (Waiter){ .pid1_fd = -1, .root_fd = -1 };
+                from = reboot_step();
+                container_undo_to(&c, from);
         }
-        if (outer == 0)
-                container_outer_child(&c);
-        close(TAKE_FD(c.fd[CFD_SYNC_PID1]));
-        close(TAKE_FD(c.fd[CFD_PIDSOCK_OUTER]));
-        container_wait(&c, outer, outer_fd, &w, start, &res);
-        /* Nothing may survive PID 1 (e.g. the outer child on an error path). */
-        container_kill(&c, &w);
 
         if (w.failed) {
                 *err = w.err;
                 r = -err->code;
                 goto out;
         }
-        r = container_collect(&c, &w, &res, err);
+        if (res.reboot_limit_hit) {
+                result_from_reboot_limit(&c, &w, &res);
+                r = 0;
+        } else
+                r = container_collect(&c, &w, &res, err);
         if (r < 0 && res.boot_failed)
                 *ret = res;
         if (r < 0)

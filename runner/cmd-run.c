@@ -807,6 +807,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .state_dir = ts->boot ? RUN_STATE_DIR : NULL,
                 .test_name = ts->name,
                 .suite_name = t->suite->name,
+                .max_reboots = ts->reboots,
         };
         if (ctx->args->shell_on_fail) {
                 st->test = t;

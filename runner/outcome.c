@@ -212,6 +212,13 @@ static void classify_status(const IsolateResult *res, const TestSpec *test, uint
                 outcome_add(out, "stopped", "stopped by `harness stop`");
                 return;
         }
+        if (res->reboot_limit_hit) {
+                outcome_add(out, "reboots",
+                            "the container rebooted %u times and once more: more than "
+                            "reboots: %u allows; the test did not end",
+                            res->reboots, test->reboots);
+                return;
+        }
         switch (res->status) {
         case ISOLATE_TIMEOUT:
                 if (ms % 1000 == 0)

@@ -499,6 +499,15 @@ static int parse_retries(LoadCtx *c, const Node *v, void *dst)
         return 0;
 }
 
+static int parse_reboots(LoadCtx *c, const Node *v, void *dst)
+{
+        long long n;
+        if (int_value(c, v, 0, SUITE_MAX_REBOOTS, &n) < 0)
+                return -EINVAL;
+        *(unsigned *)dst = (unsigned)n;
+        return 0;
+}
+
 static int parse_skip(LoadCtx *c, const Node *v, void *dst)
 {
         char **skip = dst;
@@ -1113,6 +1122,8 @@ static const KeyDef test_keys[] = {
         { "skip", parse_skip, offsetof(TestSpec, skip), SUITE_FIELD_SKIP, SCOPE_BOTH },
         { "packages", parse_packages, 0, SUITE_FIELD_PACKAGES, SCOPE_DEFAULTS },
         { "install", parse_install, 0, SUITE_FIELD_INSTALL, SCOPE_BOTH },
+        { "reboots", parse_reboots, offsetof(TestSpec, reboots), SUITE_FIELD_REBOOTS,
+          SCOPE_BOTH },
 };
 
 static void test_spec_init(TestSpec *t)
@@ -1411,6 +1422,11 @@ static int load_tests(LoadCtx *c, Suite *s, const Node *tests)
                         ctx_error(c, v->loc,
                                   "test '%s' is missing 'run' (required unless 'skip' "
                                   "is set)",
+                                  t->name);
+                if (t->reboots && !t->boot)
+                        ctx_error(c, v->loc,
+                                  "test '%s': reboots need boot mode (boot: true): systemd "
+                                  "reboots the container",
                                   t->name);
                 if (t->expect.skip_exit > 0 && t->expect.skip_exit == t->expect.exit_status)
                         ctx_error(c, v->loc,

@@ -258,6 +258,8 @@ int test_spec_merge_defaults(LoadCtx *c, TestSpec *t, const TestSpec *d)
                 r = merge_string(c, &t->workdir, d->workdir);
         if (only & SUITE_FIELD_RETRIES)
                 t->retries = d->retries;
+        if (only & SUITE_FIELD_REBOOTS)
+                t->reboots = d->reboots;
         if (r >= 0 && (only & SUITE_FIELD_SKIP))
                 r = merge_string(c, &t->skip, d->skip);
         if (r >= 0 && (d->set & SUITE_FIELD_ENV))

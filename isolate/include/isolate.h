@@ -123,6 +123,17 @@ typedef struct IsolateSpec {
          * once. */
         void (*hold)(const char *machine, const IsolateResult *res, void *userdata);
         void *hold_userdata;
+
+        /* Boot mode with ephemeral and argv: the container may reboot this
+         * many times (systemd's reboot: PID 1 ends as if killed by SIGHUP).
+         * Each reboot starts the container again, systemd and the test unit
+         * again, over the same upper dir (the files the container wrote are
+         * kept, its tmpfs mounts are new), in the same cgroup name, user
+         * namespace range and output files (stdout and stderr go on, the
+         * result and the journal are the last boot's). The timeout covers
+         * all boots. One reboot more ends the container: reboot_limit_hit.
+         * 0: a reboot is not told apart from another end of systemd. */
+        unsigned max_reboots;
 } IsolateSpec;
 
 typedef enum IsolateStatus {
@@ -165,6 +176,11 @@ struct IsolateResult {
         int interrupted;
         /* `harness stop` ended the container (whatever stage it was in). */
         bool stopped;
+        /* With max_reboots: how many times the container rebooted, and
+         * whether it rebooted once more than allowed (then it was not
+         * started again; status SIGNALED, term_signal SIGHUP). */
+        unsigned reboots;
+        bool reboot_limit_hit;
         /* Boot mode: systemd ended before the test unit ran. isolate_run()
          * then fails (EIO) and fills ret all the same: console_path and
          * journal_path name what the boot left for the user to read. */

@@ -160,6 +160,38 @@ START_TEST(test_plan_build__boot_writes_units)
 }
 END_TEST
 
+/* A container that may reboot ends through harness-exit.service (not
+ * started by a shutdown), never through the test unit's own actions, which
+ * a reboot's stop of the unit would fire. */
+START_TEST(test_plan_build__reboots_end_through_exit_unit)
+{
+        char *argv[] = { "true", NULL };
+        IsolateSpec s = { .boot = true, .argv = argv, .output_dir = "/out", .max_reboots = 2 };
+        PlanContext ctx = { .has_console = true };
+        MountPlan p = {};
+        ThError err = {};
+        ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), 0);
+        const MountOp *u = find_op(&p, MOUNT_OP_FILE, "/run/systemd/system/harness-test.service");
+        ck_assert_ptr_nonnull(u);
+        ck_assert_ptr_null(strstr(u->data, "SuccessAction="));
+        ck_assert_ptr_null(strstr(u->data, "FailureAction="));
+        ck_assert_ptr_nonnull(strstr(u->data, "OnSuccess=harness-exit.service\n"));
+        ck_assert_ptr_nonnull(strstr(u->data, "OnFailure=harness-exit.service\n"));
+        const MountOp *x = find_op(&p, MOUNT_OP_FILE, "/run/systemd/system/harness-exit.service");
+        ck_assert_ptr_nonnull(x);
+        ck_assert_ptr_nonnull(strstr(x->data, "SuccessAction=exit-force\n"));
+        /* Default dependencies (Conflicts=shutdown.target) stay on. */
+        ck_assert_ptr_null(strstr(x->data, "DefaultDependencies=no"));
+        isolate_plan_done(&p);
+
+        s.max_reboots = 0;
+        p = (MountPlan){};
+        ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), 0);
+        ck_assert_ptr_null(find_op(&p, MOUNT_OP_FILE, "/run/systemd/system/harness-exit.service"));
+        isolate_plan_done(&p);
+}
+END_TEST
+
 START_TEST(test_unit_quote__escapes)
 {
         char *q = isolate_unit_quote("a\"b\\c$d%e\nf");
@@ -483,6 +515,7 @@ int main(void)
         tcase_add_test(tc, test_plan_build__kernel_fs_and_masks);
         tcase_add_test(tc, test_plan_build__sysfs_outer_with_network_host);
         tcase_add_test(tc, test_plan_build__boot_writes_units);
+        tcase_add_test(tc, test_plan_build__reboots_end_through_exit_unit);
         tcase_add_test(tc, test_unit_quote__escapes);
         tcase_add_test(tc, test_unit_test__user_workdir_env_setup);
         tcase_add_test(tc, test_caps_bounding__drops_host_only);

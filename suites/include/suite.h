@@ -63,6 +63,7 @@ typedef enum SuiteField {
         SUITE_FIELD_SKIP = 1u << 15,
         SUITE_FIELD_PACKAGES = 1u << 16,
         SUITE_FIELD_INSTALL = 1u << 17,
+        SUITE_FIELD_REBOOTS = 1u << 18,
 } SuiteField;
 
 /* Which keys of `expect` and `limits` were set; they merge key by key. */
@@ -149,6 +150,10 @@ typedef struct TestSpec {
          * files are as written (relative to the suite file's directory). */
         char **install;
         SuiteLoc install_loc; /* where the test's (or the defaults') list is */
+        /* `reboots: N` (boot mode): the container may reboot N times,
+         * keeping its files, and the test unit runs again after each; one
+         * more fails the test. 0 = a reboot is not expected. */
+        unsigned reboots;
 } TestSpec;
 
 /* rootfs: either a directory (relative to the suite file) or a managed tree. */
@@ -201,6 +206,7 @@ typedef struct SuiteDiags {
 #define SUITE_MAX_NAME      256          /* suite and test names, bytes */
 #define SUITE_MAX_LIST      4096         /* items of env, fixtures, tags, artifacts, regexes */
 #define SUITE_MAX_RETRIES   10
+#define SUITE_MAX_REBOOTS   100
 #define SUITE_MAX_MODEL     (64u * 1024 * 1024) /* bytes of model after merging defaults */
 #define SUITE_MAX_REGEX     4096                /* bytes of one pattern */
 #define SUITE_MAX_REGEX_NFA 20000  /* estimated regcomp work of one pattern (nodes x operators) */

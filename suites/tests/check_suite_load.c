@@ -425,6 +425,23 @@ START_TEST(test_suite_load__network_and_skip)
 }
 END_TEST
 
+START_TEST(test_suite_load__reboots)
+{
+        Suite *s = load_ok("defaults: {reboots: 3}\n"
+                           "tests:\n"
+                           "  - {name: a, run: x}\n"
+                           "  - {name: b, run: x, reboots: 0}\n"
+                           "  - {name: c, run: x, reboots: 100}\n");
+        ck_assert_uint_eq(s->tests[0].reboots, 3);
+        ck_assert_uint_eq(s->tests[1].reboots, 0);
+        ck_assert_uint_eq(s->tests[2].reboots, 100);
+        suite_free(s);
+        assert_error(T1 "    run: x\n    reboots: 101\n", 4, 14, "expected 0 to 100");
+        assert_error(T1 "    run: x\n    boot: false\n    reboots: 1\n", 2, 5,
+                     "reboots need boot mode");
+}
+END_TEST
+
 START_TEST(test_suite_load__test_id_and_tags)
 {
         Suite *s = load_ok("name: pkg\ntests:\n  - {name: installs, run: x, tags: [slow, apt]}\n"
@@ -923,6 +940,7 @@ static Suite *suite_load_suite(void)
         tcase_add_test(tc, test_suite_load__skip_exit_and_stderr_empty);
         tcase_add_test(tc, test_suite_load__packages_relations);
         tcase_add_test(tc, test_suite_load__install);
+        tcase_add_test(tc, test_suite_load__reboots);
         tcase_add_test(tc, test_suite_load__system_expect);
         tcase_add_test(tc, test_suite_load__merge_over_invalid_list);
         tcase_add_test(tc, test_suite_load__rootfs_forms);
