@@ -25,6 +25,8 @@
 /* Not under /tmp: a tmpfs of the container that the artifact copy does not see. */
 #define ARTIFACTS    "/var/tmp/autopkgtest-artifacts"
 #define TEST_TIMEOUT "10000" /* autopkgtest's --timeout-test default, seconds */
+/* needs-reboot: reboots of one test; one more fails it (a reboot loop). */
+#define AP_MAX_REBOOTS 10
 
 /* autopkgtest's exit statuses (bits). */
 enum {
@@ -712,8 +714,6 @@ static int plan(ApCtx *c)
                 const char *cap = NULL, *restr = NULL;
                 if (dt->restrictions & DEP8_ISOLATION_MACHINE)
                         restr = "isolation-machine", cap = "isolation-machine";
-                else if (dt->restrictions & DEP8_NEEDS_REBOOT)
-                        restr = "needs-reboot", cap = "reboot";
                 else if ((dt->restrictions & DEP8_NEEDS_INTERNET) &&
                          c->args->needs_internet == NI_SKIP)
                         restr = "needs-internet", cap = "has_internet";
@@ -775,7 +775,7 @@ static int plan(ApCtx *c)
                         t->depends = d;
                 }
                 /* A booted test needs systemd as init in its layer. */
-                if (dt->restrictions & DEP8_ISOLATION_CONTAINER) {
+                if (dt->restrictions & (DEP8_ISOLATION_CONTAINER | DEP8_NEEDS_REBOOT)) {
                         char *d = th_strdup_printf("%s%ssystemd-sysv", t->depends,
                                                    t->depends[0] ? ", " : "");
                         if (!d)
@@ -875,6 +875,54 @@ static const char sudo_script[] =
         "chmod 440 /etc/sudoers.d/autopkgtest-needs-sudo ||\n"
         "        { echo 'harness autopkgtest: enabling sudo (needs-sudo) failed' >&2; exit 1; }\n";
 
+/* needs-reboot, as autopkgtest's in-testbed reboot.sh and
+ * reboot-prepare.sh and its cmd_reboot(): the helpers save the scratch
+ * tree (source copy, AUTOPKGTEST_TMP) into /var/cache, which the reboot
+ * keeps, and the mark beside it; `/tmp/autopkgtest-reboot` then reboots
+ * and ends the test with SIGKILL, `-reboot-prepare` leaves the reboot to
+ * the test. After the reboot, `setup` restores the tree instead of making
+ * it; the run script hands the mark to the test. */
+#define REBOOT_TAR  "/var/cache/autopkgtest-tmpdir.tar"
+#define REBOOT_MARK "/var/cache/autopkgtest-reboot-mark"
+#define SCRIPT_PID  "/tmp/autopkgtest_script_pid"
+
+static const char restore_script[] =
+        "if [ -e " REBOOT_TAR " ]; then\n"
+        "        tar --warning=none --extract --absolute-names -f " REBOOT_TAR " &&\n"
+        "        rm -f " REBOOT_TAR " ||\n"
+        "        { echo 'harness autopkgtest: restoring the tree after the reboot failed' >&2;\n"
+        "          exit 1; }\n"
+        "else\n";
+
+static const char reboot_script[] =
+        "cat >/tmp/autopkgtest-reboot <<'EOF'\n"
+        "#!/bin/sh\n"
+        "set -e\n"
+        "[ -n \"$1\" ] || { echo \"Usage: $0 <mark>\" >&2; exit 1; }\n"
+        "tar --warning=none --create --absolute-names -f " REBOOT_TAR " " SCRATCH "\n"
+        "echo \"$1\" >" REBOOT_MARK "\n"
+        "systemctl --no-block reboot\n"
+        "test_script_pid=$(cat " SCRIPT_PID ")\n"
+        /* A Test-Command of one command is exec'ed by bash: this helper
+         * is then the test itself. */
+        "p=$$\n"
+        "pp=\"$PPID\"\n"
+        "while [ \"$pp\" -gt 1 ] && [ \"$pp\" -ne \"$test_script_pid\" ]; do\n"
+        "    p=\"$pp\"\n"
+        "    read -r _ _ _ pp _ <\"/proc/$p/stat\"\n"
+        "done\n"
+        "kill -KILL \"$p\"\n"
+        "EOF\n"
+        "cat >/tmp/autopkgtest-reboot-prepare <<'EOF'\n"
+        "#!/bin/sh\n"
+        "set -e\n"
+        "[ -n \"$1\" ] || { echo \"Usage: $0 <mark>\" >&2; exit 1; }\n"
+        "tar --warning=none --create --absolute-names -f " REBOOT_TAR " " SCRATCH "\n"
+        "echo \"$1\" >" REBOOT_MARK "\n"
+        "EOF\n"
+        "chmod 755 /tmp/autopkgtest-reboot /tmp/autopkgtest-reboot-prepare\n"
+        "ln -fns /tmp/autopkgtest-reboot /sbin/autopkgtest-reboot\n";
+
 static const char lists_script[] = "apt-get update >" SCRATCH ".lists.log 2>&1 || true\n";
 
 /* `run`: the test as autopkgtest runs it, through su as the normal user
@@ -889,10 +937,20 @@ static void write_run_script(FILE *f, const Dep8Test *t)
         if (!s)
                 return;
         fputs(". " SCRATCH "/env; ", s);
+        if (t->restrictions & DEP8_NEEDS_REBOOT)
+                fputs("if [ -s " SCRATCH "/reboot-mark ]; then "
+                      "export AUTOPKGTEST_REBOOT_MARK=\"$(cat " SCRATCH "/reboot-mark)\"; "
+                      "export ADT_REBOOT_MARK=\"$AUTOPKGTEST_REBOOT_MARK\"; fi; ",
+                      s);
         if (root)
                 fputs("export AUTOPKGTEST_NORMAL_USER=" NORMAL_USER "; "
                       "export ADT_NORMAL_USER=" NORMAL_USER "; ",
                       s);
+        /* needs-reboot: su's own words when a reboot ends the test
+         * ("Killed", "Session terminated") are not the test's stderr (in
+         * autopkgtest they never reach the test's log either). */
+        if (t->restrictions & DEP8_NEEDS_REBOOT)
+                fputs("exec 2>&3 3>&-; ", s);
         if (t->path) {
                 fprintf(s, "chmod +x " SCRATCH "/build/src/%s; exec " SCRATCH "/build/src/%s",
                         t->path, t->path);
@@ -903,9 +961,20 @@ static void write_run_script(FILE *f, const Dep8Test *t)
         fclose(TAKE_PTR(s));
         if (!script)
                 return;
+        /* needs-reboot: the mark of the reboot, if one brought us here,
+         * and the pid /tmp/autopkgtest-reboot ends the test below. */
+        if (t->restrictions & DEP8_NEEDS_REBOOT)
+                fputs("rm -f " SCRATCH "/reboot-mark\n"
+                      "if [ -e " REBOOT_MARK " ]; then\n"
+                      "        mv " REBOOT_MARK " " SCRATCH "/reboot-mark\n"
+                      "        chmod 644 " SCRATCH "/reboot-mark\n"
+                      "fi\n"
+                      "echo $$ >" SCRIPT_PID "\n"
+                      "exec 3>&2\n",
+                      f);
         fprintf(f, "exec su -s /bin/bash %s -c ", root ? "root" : NORMAL_USER);
         runner_shell_quote(f, script);
-        fputc('\n', f);
+        fputs(t->restrictions & DEP8_NEEDS_REBOOT ? " 2>/dev/null\n" : "\n", f);
 }
 
 /* One suite per dependency set. */
@@ -975,12 +1044,15 @@ static int generate(ApCtx *c, size_t g, char **ret)
                  * has them; the layer keeps none), sudo for needs-sudo,
                  * the build for build-needed. */
                 uint32_t rs = t->t->restrictions;
-                if (rs & (DEP8_NEEDS_INTERNET | DEP8_NEEDS_SUDO | DEP8_BUILD_NEEDED)) {
-                        _cleanup_free_ char *own =
-                                th_strdup_printf("%s%s%s%s", setup_script,
-                                                 rs & DEP8_NEEDS_INTERNET ? lists_script : "",
-                                                 rs & DEP8_NEEDS_SUDO ? sudo_script : "",
-                                                 rs & DEP8_BUILD_NEEDED ? build_script : "");
+                if (rs & (DEP8_NEEDS_INTERNET | DEP8_NEEDS_SUDO | DEP8_BUILD_NEEDED |
+                          DEP8_NEEDS_REBOOT)) {
+                        _cleanup_free_ char *own = th_strdup_printf(
+                                "%s%s%s%s%s%s%s", rs & DEP8_NEEDS_REBOOT ? restore_script : "",
+                                setup_script, rs & DEP8_NEEDS_INTERNET ? lists_script : "",
+                                rs & DEP8_NEEDS_SUDO ? sudo_script : "",
+                                rs & DEP8_BUILD_NEEDED ? build_script : "",
+                                rs & DEP8_NEEDS_REBOOT ? "fi\n" : "",
+                                rs & DEP8_NEEDS_REBOOT ? reboot_script : "");
                         if (!own)
                                 return -ENOMEM;
                         fputs("    setup: ", f);
@@ -989,6 +1061,8 @@ static int generate(ApCtx *c, size_t g, char **ret)
                 }
                 if (t->t->restrictions & DEP8_ISOLATION_CONTAINER)
                         fputs("    boot: true\n", f);
+                if (t->t->restrictions & DEP8_NEEDS_REBOOT)
+                        fprintf(f, "    boot: true\n    reboots: %d\n", AP_MAX_REBOOTS);
                 if (t->t->restrictions & DEP8_NEEDS_INTERNET)
                         fputs("    network: host\n", f);
                 fprintf(f, "    expect: {stderr-empty: %s%s}\n",
