@@ -258,3 +258,17 @@ typedef struct ThDlSymbol {
  * work are loaded this way, so a start does not map them. */
 int th_dlopen_symbols(const char *soname, const char *needed_for, const ThDlSymbol *symbols,
                       size_t n, ThError *err);
+
+/* ---- SHA-256 (sha256.c) --------------------------------------------------- */
+
+typedef struct ThSha256 {
+        uint32_t h[8];
+        uint64_t len;
+        unsigned char buf[64];
+        size_t n;
+} ThSha256;
+
+void th_sha256_init(ThSha256 *s);
+void th_sha256_update(ThSha256 *s, const void *data, size_t size);
+/* Finishes the hash (s is spent) into 64 hex digits and a NUL. */
+void th_sha256_hex(ThSha256 *s, char ret[static 65]);

@@ -248,6 +248,38 @@ START_TEST(test_cescape__controls_escaped_and_round_trip)
 }
 END_TEST
 
+/* FIPS 180-4's examples, the empty string, and a message fed in pieces
+ * across the block and padding boundaries. */
+START_TEST(test_sha256__known_digests)
+{
+        static const struct {
+                const char *in, *hex;
+        } v[] = {
+                { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+                { "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+                { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+        };
+        char hex[65];
+        ThSha256 s;
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                th_sha256_init(&s);
+                for (const char *p = v[i].in; *p; p++)
+                        th_sha256_update(&s, p, 1);
+                th_sha256_hex(&s, hex);
+                ck_assert_str_eq(hex, v[i].hex);
+        }
+        /* a million 'a's */
+        char a[1000];
+        memset(a, 'a', sizeof(a));
+        th_sha256_init(&s);
+        for (int i = 0; i < 1000; i++)
+                th_sha256_update(&s, a, sizeof(a));
+        th_sha256_hex(&s, hex);
+        ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
         Suite *s = suite_create("common");
@@ -264,6 +296,7 @@ static Suite *common_suite(void)
         tcase_add_test(tc, test_files__open_in_root_stays_inside);
         tcase_add_test(tc, test_dlopen_symbols__all_or_none_with_clear_errors);
         tcase_add_test(tc, test_cescape__controls_escaped_and_round_trip);
+        tcase_add_test(tc, test_sha256__known_digests);
         suite_add_tcase(s, tc);
         return s;
 }
