@@ -160,8 +160,8 @@ static int open_console(Container *c, ThError *err)
  * (moved into the container, whose end unmounts it; the kept one stays). */
 static int clone_upper(Container *c, ThError *err)
 {
-        c->fd[CFD_UPPER] = open_tree(c->upper_keep, "",
-                                     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        c->fd[CFD_UPPER] =
+                open_tree(c->upper_keep, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         if (c->fd[CFD_UPPER] < 0)
                 return th_error_errno(err, errno,
                                       "clone the upper dir's tmpfs for the next boot (reboots "

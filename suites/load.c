@@ -1122,8 +1122,7 @@ static const KeyDef test_keys[] = {
         { "skip", parse_skip, offsetof(TestSpec, skip), SUITE_FIELD_SKIP, SCOPE_BOTH },
         { "packages", parse_packages, 0, SUITE_FIELD_PACKAGES, SCOPE_DEFAULTS },
         { "install", parse_install, 0, SUITE_FIELD_INSTALL, SCOPE_BOTH },
-        { "reboots", parse_reboots, offsetof(TestSpec, reboots), SUITE_FIELD_REBOOTS,
-          SCOPE_BOTH },
+        { "reboots", parse_reboots, offsetof(TestSpec, reboots), SUITE_FIELD_REBOOTS, SCOPE_BOTH },
 };
 
 static void test_spec_init(TestSpec *t)
