@@ -5,9 +5,11 @@
  * directory and run through `harness run` (suite-gen.c); the results are
  * read back and told as autopkgtest tells them: one summary line per test
  * and its exit status. docs/autopkgtest.md. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -20,6 +22,7 @@
 #define DEFAULT_OUTPUT_DIR "autopkgtest-results"
 #define PARSE_HELP         1000
 #define SOURCE_TARGET      "/srv/autopkgtest/source" /* the host's tree, read-only */
+#define BUILT_TARGET       "/srv/autopkgtest/built"  /* build-needed: the built tree */
 #define SCRATCH            "/tmp/autopkgtest"
 #define NORMAL_USER        "autopkgtest"
 /* Not under /tmp: a tmpfs of the container that the artifact copy does not see. */
@@ -65,9 +68,9 @@ static const char usage[] =
         "      --deb FILE            a local .deb in place of the archive's package of\n"
         "                            that name (repeat for several)\n"
         "      --changes FILE        the .debs a .changes lists, the same way\n"
-        "      --refresh             build the package layers this run uses again and\n"
-        "                            download the local packages' dependencies again\n"
-        "                            (the archive moved on)\n"
+        "      --refresh             build the package layers this run uses and the\n"
+        "                            build-needed tree again, and download the local\n"
+        "                            packages' dependencies again (the archive moved on)\n"
         "      --allow-privileged    passed to harness run (needed for packages over a\n"
         "                            directory tree)\n"
         "  -h, --help                show this help\n"
@@ -133,6 +136,8 @@ typedef struct ApCtx {
         size_t n_tests;
         ApGroup *groups;
         size_t n_groups;
+        char *build_depends; /* build-needed: the build's relation, or NULL */
+        char *built_tree;    /* build-needed: the built tree (host), or NULL */
 } ApCtx;
 
 static void ap_ctx_done(ApCtx *c)
@@ -153,6 +158,8 @@ static void ap_ctx_done(ApCtx *c)
                 free(c->groups[i].install_error);
         }
         free(c->groups);
+        free(c->build_depends);
+        free(c->built_tree);
         dep8_free(c->control);
         deb_control_free(c->deb);
         free(c->source_dir);
@@ -767,6 +774,9 @@ static int plan(ApCtx *c)
                                         return -ENOMEM;
                                 continue;
                         }
+                        if (!c->build_depends &&
+                            !(c->build_depends = th_strdup_printf("%s, dpkg-dev", bd)))
+                                return -ENOMEM;
                         char *d = th_strdup_printf("%s%s%s", t->depends, t->depends[0] ? ", " : "",
                                                    bd);
                         if (!d)
@@ -823,8 +833,8 @@ static const char setup_script[] =
         "prep() {\n"
         "        mkdir -p -m 1777 " SCRATCH " &&\n"
         "        mkdir -p " SCRATCH "/build &&\n"
-        "        cp -r --preserve=mode,timestamps,links " SOURCE_TARGET " " SCRATCH
-        "/build/src &&\n"
+        "        cp -r --preserve=mode,timestamps,links \"${AP_SOURCE:-" SOURCE_TARGET
+        "}\" " SCRATCH "/build/src &&\n"
         "        { id -u " NORMAL_USER " >/dev/null 2>&1 ||\n"
         "          useradd --create-home --shell /bin/bash " NORMAL_USER "; } &&\n"
         /* The container's name resolves, as on a testbed (sudo asks). */
@@ -1039,18 +1049,24 @@ static int generate(ApCtx *c, size_t g, char **ret)
                         }
                         fputs("]\n", f);
                 }
-                /* A test's own setup: the shared one, then the archive's
+                /* A test's own setup: the shared one (build-needed: from
+                 * the tree built once, build_tree()), then the archive's
                  * package lists for needs-internet (autopkgtest's testbed
-                 * has them; the layer keeps none), sudo for needs-sudo,
-                 * the build for build-needed. */
+                 * has them; the layer keeps none), sudo for needs-sudo. */
                 uint32_t rs = t->t->restrictions;
+                if (rs & DEP8_BUILD_NEEDED) {
+                        fputs("    fixtures:\n      - {source: ", f);
+                        runner_yaml_quote(f, c->built_tree ? c->built_tree
+                                                           : "(built before the tests run)");
+                        fputs(", target: " BUILT_TARGET "}\n", f);
+                }
                 if (rs & (DEP8_NEEDS_INTERNET | DEP8_NEEDS_SUDO | DEP8_BUILD_NEEDED |
                           DEP8_NEEDS_REBOOT)) {
                         _cleanup_free_ char *own = th_strdup_printf(
                                 "%s%s%s%s%s%s%s", rs & DEP8_NEEDS_REBOOT ? restore_script : "",
+                                rs & DEP8_BUILD_NEEDED ? "AP_SOURCE=" BUILT_TARGET "\n" : "",
                                 setup_script, rs & DEP8_NEEDS_INTERNET ? lists_script : "",
                                 rs & DEP8_NEEDS_SUDO ? sudo_script : "",
-                                rs & DEP8_BUILD_NEEDED ? build_script : "",
                                 rs & DEP8_NEEDS_REBOOT ? "fi\n" : "",
                                 rs & DEP8_NEEDS_REBOOT ? reboot_script : "");
                         if (!own)
@@ -1141,7 +1157,7 @@ static char *layer_name(const char *layer)
 /* One suite's tree and package layer; with --refresh a cached layer is
  * removed and built again (the archive may have moved on). Says whether
  * the layer was reused or built. */
-static int prepare_layer(ApCtx *c, const Suite *s, const ApGroup *gr, FixtureRootfs *rf,
+static int prepare_layer(ApCtx *c, const Suite *s, const char *suite_name, FixtureRootfs *rf,
                          ThError *err)
 {
         bool built = false;
@@ -1155,11 +1171,11 @@ static int prepare_layer(ApCtx *c, const Suite *s, const ApGroup *gr, FixtureRoo
                 th_log(TH_LOG_INFO,
                        "suite '%s': reusing the cached package layer %s (--refresh "
                        "builds it again)",
-                       gr->name, name);
+                       suite_name, name);
                 return 0;
         }
-        th_log(TH_LOG_INFO, "suite '%s': --refresh: building the package layer %s again", gr->name,
-               name);
+        th_log(TH_LOG_INFO, "suite '%s': --refresh: building the package layer %s again",
+               suite_name, name);
         r = fixture_layer_remove_name(name, err);
         if (r < 0 && r != -ENOENT)
                 return r;
@@ -1188,7 +1204,7 @@ static int prepare_layers(ApCtx *c)
                         return AP_EXIT_OTHER;
                 }
                 suite_diags_done(&d);
-                r = prepare_layer(c, s, gr, &rf, &err);
+                r = prepare_layer(c, s, gr->name, &rf, &err);
                 if (r >= 0) {
                         _cleanup_free_ char *repo = NULL;
                         /* apt resolves the local files' dependencies here,
@@ -1212,6 +1228,296 @@ static int prepare_layers(ApCtx *c)
                 th_log(TH_LOG_WARNING, "dependencies of suite '%s' cannot be installed: %s",
                        runner_safe(gr->name), runner_safe(err.msg));
         }
+        return 0;
+}
+
+/* ---- build-needed: the tree built once -------------------------------- */
+
+#define HASH_MAX_DEPTH 64
+
+static int name_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The content of the tree below dirfd into h: every entry's path, type,
+ * mode, and a file's bytes or a symlink's target, in name order; nothing
+ * is followed. */
+static int hash_dir(ThSha256 *h, int dirfd, const char *rel, unsigned depth)
+{
+        _cleanup_strv_ char **names = NULL;
+        size_t n = 0;
+
+        if (depth > HASH_MAX_DEPTH)
+                return -ELOOP;
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (th_streq(de->d_name, ".") || th_streq(de->d_name, ".."))
+                        continue;
+                if (th_strv_push(&names, de->d_name) < 0)
+                        return -ENOMEM;
+                n++;
+        }
+        if (n)
+                qsort(names, n, sizeof(*names), name_cmp);
+        for (size_t i = 0; i < n; i++) {
+                struct stat st;
+                char head[64];
+                if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                th_sha256_update(h, rel, strlen(rel));
+                th_sha256_update(h, names[i], strlen(names[i]) + 1);
+                snprintf(head, sizeof(head), "%o %lld", (unsigned)st.st_mode,
+                         (long long)st.st_size);
+                th_sha256_update(h, head, strlen(head) + 1);
+                if (S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t l = readlinkat(dirfd, names[i], target, sizeof(target));
+                        if (l < 0)
+                                return -errno;
+                        th_sha256_update(h, target, (size_t)l);
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int f =
+                                openat(dirfd, names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        char buf[65536];
+                        if (f < 0)
+                                return -errno;
+                        for (ssize_t l; (l = read(f, buf, sizeof(buf))) != 0;) {
+                                if (l < 0 && errno == EINTR)
+                                        continue;
+                                if (l < 0)
+                                        return -errno;
+                                th_sha256_update(h, buf, (size_t)l);
+                        }
+                } else if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int sub = openat(
+                                dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_free_ char *subrel = th_strdup_printf("%s%s/", rel, names[i]);
+                        if (sub < 0)
+                                return -errno;
+                        if (!subrel)
+                                return -ENOMEM;
+                        int r = hash_dir(h, sub, subrel, depth + 1);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* What a killed run left half-built in the store (.build-PID-*, its pid
+ * gone) is removed by the next one. */
+static void sweep_builds(const char *store)
+{
+        _cleanup_closedir_ DIR *d = opendir(store);
+        for (struct dirent *de; d && (de = readdir(d));) {
+                int pid = 0;
+                if (sscanf(de->d_name, ".build-%d-", &pid) != 1 || pid <= 0 || kill(pid, 0) == 0 ||
+                    errno != ESRCH)
+                        continue;
+                _cleanup_free_ char *p = th_strdup_printf("%s/%s", store, de->d_name);
+                if (p)
+                        (void)th_rm_rf(p);
+        }
+}
+
+/* Marks the build-needed tests that would run (skip-not-installable: a
+ * skip; else badpkg), as for a layer apt cannot install. */
+static int build_deps_unsatisfiable(ApCtx *c, const char *why)
+{
+        for (size_t i = 0; i < c->n_tests; i++) {
+                ApTest *t = &c->tests[i];
+                if (t->verdict != V_NONE || !(t->t->restrictions & DEP8_BUILD_NEEDED))
+                        continue;
+                t->group = SIZE_MAX;
+                if (t->t->restrictions & DEP8_SKIP_NOT_INSTALLABLE) {
+                        if (set_verdict(t, V_SKIP,
+                                        "installation fails and skip-not-installable set") < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                _cleanup_free_ char *m =
+                        th_strdup_printf("Test dependencies are unsatisfiable: %s", why);
+                if (!m || set_verdict(t, V_BADPKG, m) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* build-needed, as autopkgtest: the tree is built once (build
+ * dependencies installed, `dpkg-buildpackage -us -uc -b` as the normal
+ * user, then `dpkg-source --before-build .`) before any test runs, and
+ * every build-needed test starts from the built tree. The built tree is
+ * cached in $HARNESS_CACHE/autopkgtest-builds, keyed by the SHA-256 of the
+ * source tree's content and the build's package layer (its tree and the
+ * build dependencies): reused while both are the same, built again when
+ * either changes or with --refresh. A failed build is autopkgtest's
+ * badpkg, and the run stops there. */
+static int build_tree(ApCtx *c, const char *suites_dir)
+{
+        bool needed = false;
+        for (size_t i = 0; i < c->n_tests; i++)
+                needed |= c->tests[i].verdict == V_NONE &&
+                          (c->tests[i].t->restrictions & DEP8_BUILD_NEEDED);
+        if (!needed || !c->build_depends)
+                return 0;
+
+        _cleanup_free_ char *name = th_strdup_printf("%s-build", c->deb->source);
+        _cleanup_free_ char *cache = fixture_cache_dir();
+        _cleanup_free_ char *store =
+                cache ? th_strdup_printf("%s/autopkgtest-builds", cache) : NULL;
+        _cleanup_free_ char *work = NULL, *text = NULL, *path = NULL;
+        size_t len = 0;
+        ThError err = { 0 };
+        int r;
+
+        if (!name || !store)
+                return -ENOMEM;
+        r = th_mkdir_p(store, 0755);
+        if (r < 0) {
+                th_log(TH_LOG_ERROR, "cannot create '%s': %s", store, strerror(-r));
+                return AP_EXIT_OTHER;
+        }
+        sweep_builds(store);
+        work = th_strdup_printf("%s/.build-%d-XXXXXX", store, (int)getpid());
+        if (!work)
+                return -ENOMEM;
+        if (!mkdtemp(work) || chmod(work, 0755) < 0) {
+                th_log(TH_LOG_ERROR, "cannot create a directory in '%s': %m", store);
+                return AP_EXIT_OTHER;
+        }
+        _cleanup_fclose_ FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# harness autopkgtest: the tree of %s built once for its build-needed tests\n",
+                c->deb->source);
+        fputs("name: ", f);
+        runner_yaml_quote(f, name);
+        fputs("\nrootfs: ", f);
+        runner_yaml_quote(f, c->rootfs);
+        fputs("\ndefaults:\n  packages: [", f);
+        runner_yaml_quote(f, c->build_depends);
+        fprintf(f, "]\n  boot: false\n  timeout: %s\n  fixtures:\n    - {source: ",
+                c->args->timeout ? c->args->timeout : TEST_TIMEOUT);
+        runner_yaml_quote(f, c->source_dir);
+        fputs(", target: " SOURCE_TARGET "}\n    - {source: ", f);
+        runner_yaml_quote(f, work);
+        fputs(", target: " BUILT_TARGET ", writable: true}\n  setup: ", f);
+        runner_yaml_quote(f, setup_script);
+        fputs("\ntests:\n  - name: build\n    run: ", f);
+        _cleanup_free_ char *run =
+                th_strdup_printf("%scp -a " SCRATCH "/build/src " BUILT_TARGET "/tree &&\n"
+                                 "chown -R 0:0 " BUILT_TARGET "/tree\n",
+                                 build_script);
+        if (!run)
+                return -ENOMEM;
+        runner_yaml_quote(f, run);
+        fputc('\n', f);
+        fclose(TAKE_PTR(f));
+        if (!text)
+                return -ENOMEM;
+        r = runner_gen_write(suites_dir, name, text, &path, &err);
+        if (r < 0) {
+                (void)th_rm_rf(work);
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return AP_EXIT_OTHER;
+        }
+
+        /* The build's layer, then the key: the tree's content and that layer. */
+        Suite *s = NULL;
+        SuiteDiags d = { 0 };
+        FixtureRootfs rf = { 0 };
+        r = suite_load(path, &s, &d);
+        suite_diags_done(&d);
+        if (r >= 0)
+                r = prepare_layer(c, s, name, &rf, &err);
+        suite_free(s);
+        _cleanup_free_ char *layer =
+                r >= 0 && rf.layers && rf.layers[0] ? layer_name(rf.layers[0]) : NULL;
+        fixture_rootfs_done(&rf);
+        if (r == -EIO) {
+                (void)th_rm_rf(work);
+                th_log(TH_LOG_WARNING, "the build dependencies cannot be installed: %s", err.msg);
+                return build_deps_unsatisfiable(c, err.msg) < 0 ? -ENOMEM : 0;
+        }
+        if (r < 0 || !layer) {
+                (void)th_rm_rf(work);
+                th_log(TH_LOG_ERROR, "testbed failure: %s", err.msg[0] ? err.msg : strerror(-r));
+                return AP_EXIT_TESTBED;
+        }
+        ThSha256 h;
+        char tree_hash[65], key[65];
+        th_sha256_init(&h);
+        _cleanup_close_ int root = open(c->source_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = root < 0 ? -errno : hash_dir(&h, root, "", 0);
+        if (r < 0) {
+                (void)th_rm_rf(work);
+                th_log(TH_LOG_ERROR, "cannot read the source tree '%s': %s", c->source_dir,
+                       strerror(-r));
+                return AP_EXIT_OTHER;
+        }
+        th_sha256_hex(&h, tree_hash);
+        th_sha256_init(&h);
+        _cleanup_free_ char *keytext =
+                th_strdup_printf("source %s\nlayer %s\narch %s\n", tree_hash, layer, c->arch);
+        if (!keytext)
+                return -ENOMEM;
+        th_sha256_update(&h, keytext, strlen(keytext));
+        th_sha256_hex(&h, key);
+        _cleanup_free_ char *entry = th_strdup_printf("%s/%.32s", store, key);
+        _cleanup_free_ char *tree = th_strdup_printf("%s/%.32s/tree", store, key);
+        if (!entry || !tree)
+                return -ENOMEM;
+        struct stat st;
+        if (!c->args->refresh && lstat(tree, &st) == 0 && S_ISDIR(st.st_mode)) {
+                (void)th_rm_rf(work);
+                th_log(TH_LOG_INFO,
+                       "build-needed: reusing the built tree %s (the same source content and "
+                       "build layer %s; --refresh builds it again)",
+                       tree, layer);
+                c->built_tree = TAKE_PTR(tree);
+                return 0;
+        }
+        th_log(TH_LOG_INFO, "build-needed: building the tree once for the build-needed tests");
+        char *args[] = { (char *)"-o", c->output_dir, (char *)"--allow-outside-fixtures",
+                         c->args->allow_privileged ? (char *)"--allow-privileged" : NULL, NULL };
+        char *suites[] = { path, NULL };
+        r = runner_gen_run(args, suites);
+        _cleanup_free_ char *built = th_strdup_printf("%s/tree", work);
+        if (!built)
+                return -ENOMEM;
+        if (r != 0 || lstat(built, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                (void)th_rm_rf(work);
+                _cleanup_free_ char *dir = NULL;
+                (void)runner_gen_test_dir(c->output_dir, name, "build", &dir);
+                _cleanup_free_ char *m =
+                        th_strdup_printf("building the tree (build-needed) failed: see %s/stderr",
+                                         dir ? dir : c->output_dir);
+                if (!m)
+                        return -ENOMEM;
+                printf("\n");
+                return badpkg(m);
+        }
+        /* Published whole or not at all; a run that built the same key
+         * meanwhile wins, and ours goes. */
+        if (c->args->refresh)
+                (void)th_rm_rf(entry);
+        (void)mkdir(entry, 0755);
+        if (rename(built, tree) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+                th_log(TH_LOG_ERROR, "cannot store the built tree in '%s': %m", tree);
+                (void)th_rm_rf(work);
+                return AP_EXIT_OTHER;
+        }
+        (void)th_rm_rf(work);
+        th_log(TH_LOG_INFO, "build-needed: built the tree into %s", tree);
+        c->built_tree = TAKE_PTR(tree);
         return 0;
 }
 
@@ -1548,6 +1854,11 @@ int runner_cmd_autopkgtest(int argc, char **argv)
         if (suites_dir && copy_debs(&c, suites_dir) < 0) {
                 th_log(TH_LOG_ERROR, "cannot copy the local .debs into '%s/debs'", suites_dir);
                 return AP_EXIT_OTHER;
+        }
+        if (!args.print_suite) {
+                r = build_tree(&c, suites_dir);
+                if (r != 0)
+                        return r > 0 ? r : AP_EXIT_OTHER;
         }
         for (size_t g = 0; g < c.n_groups; g++) {
                 _cleanup_free_ char *text = NULL;

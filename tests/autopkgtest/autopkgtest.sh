@@ -166,6 +166,46 @@ grep -q '^reboot-loop  *FAIL the container rebooted 10 times and once more: more
 [ -z "$(cat "$tmp/outrb/harness-reboot/reboot-loop/stderr" "$rb/stderr")" ] &&
         ok "no su noise from the reboots on the tests' stderr" || bad "stderr of rebooted tests"
 
+# build-needed (data/built): the tree is built once before the tests, and
+# both build-needed tests start from that one build (its random line the
+# same in both); the next run reuses the cached built tree; a changed
+# source tree is built again; a failed build is badpkg (12), nothing run.
+cp -r "$here/data/built" "$tmp/built"
+"$h" autopkgtest -o "$tmp/outbn" "$tmp/built" >"$tmp/logbn" 2>&1
+rc=$?
+bl="var/tmp/autopkgtest-artifacts/build-log"
+[ $rc -eq 0 ] && [ "$(grep -c ' PASS$' "$tmp/logbn")" -eq 3 ] &&
+        ok "build-needed: the tests pass from the built tree, the others from the source" ||
+        { cat "$tmp/logbn"; bad "build-needed: exit status $rc"; }
+[ -s "$tmp/outbn/harness-built/first/artifacts/$bl" ] &&
+        cmp -s "$tmp/outbn/harness-built/first/artifacts/$bl" "$tmp/outbn/harness-built/second/artifacts/$bl" &&
+        ok "build-needed: one build shared by both tests" || bad "build-needed: not one shared build"
+"$h" autopkgtest -o "$tmp/outbn2" "$tmp/built" >"$tmp/logbn2" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "build-needed: reusing the built tree" "$tmp/logbn2" &&
+        ! grep -q "building the tree once" "$tmp/logbn2" &&
+        cmp -s "$tmp/outbn/harness-built/first/artifacts/$bl" "$tmp/outbn2/harness-built/first/artifacts/$bl" &&
+        ok "build-needed: the next run reuses the cached built tree" ||
+        { cat "$tmp/logbn2"; bad "build-needed: the built tree was not reused (exit status $rc)"; }
+# (content of this run's own: the key is the content, not the path)
+echo "changed $tmp $(date +%s%N)" >"$tmp/built/debian/tests/changed"
+"$h" autopkgtest -o "$tmp/outbn3" "$tmp/built" >"$tmp/logbn3" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "building the tree once" "$tmp/logbn3" &&
+        ! cmp -s "$tmp/outbn/harness-built/first/artifacts/$bl" "$tmp/outbn3/harness-built/first/artifacts/$bl" &&
+        ok "build-needed: a changed source tree is built again" ||
+        { cat "$tmp/logbn3"; bad "build-needed: a changed tree was not rebuilt (exit status $rc)"; }
+# this run's own entry goes again
+own=$(sed -n 's/^harness: build-needed: built the tree into \(.*\)\/tree$/\1/p' "$tmp/logbn3")
+case "$own" in */autopkgtest-builds/*) rm -rf "$own" ;; esac
+sed -i 's/^\tod /\tfalse; od /' "$tmp/built/debian/rules"
+"$h" autopkgtest -o "$tmp/outbn4" "$tmp/built" >"$tmp/logbn4" 2>&1
+rc=$?
+[ $rc -eq 12 ] && grep -q '^badpkg: building the tree (build-needed) failed' "$tmp/logbn4" &&
+        [ ! -e "$tmp/outbn4/harness-built" ] && [ ! -e "$tmp/outbn4/harness-built-deps2" ] &&
+        ok "build-needed: a failed build is badpkg (12), no test runs" ||
+        { cat "$tmp/logbn4"; bad "build-needed: a failed build gave exit status $rc"; }
+
 # isolation-container: booted under systemd (autopkgtest's unshare backend
 # skips it).
 "$h" autopkgtest -o "$tmp/outc" "$here/data/booted" >"$tmp/logc" 2>&1
