@@ -1502,6 +1502,12 @@ static int build_tree(ApCtx *c, const char *suites_dir)
                                          dir ? dir : c->output_dir);
                 if (!m)
                         return -ENOMEM;
+                /* As autopkgtest's print_exception(): the run ends here. */
+                _cleanup_free_ char *sp = th_strdup_printf("%s/summary", c->output_dir);
+                _cleanup_fclose_ FILE *sum = sp ? fopen(sp, "we") : NULL;
+                if (sum)
+                        fprintf(sum, "blame: %s\nbadpkg: %s\nerroneous package: %s\n",
+                                runner_safe(blamed), runner_safe(m), runner_safe(m));
                 printf("\n");
                 return badpkg(m);
         }

@@ -198,10 +198,11 @@ rc=$?
 # this run's own entry goes again
 own=$(sed -n 's/^harness: build-needed: built the tree into \(.*\)\/tree$/\1/p' "$tmp/logbn3")
 case "$own" in */autopkgtest-builds/*) rm -rf "$own" ;; esac
-sed -i 's/^\tod /\tfalse; od /' "$tmp/built/debian/rules"
+sed -i 's/^\tod .*/\texit 3/' "$tmp/built/debian/rules"
 "$h" autopkgtest -o "$tmp/outbn4" "$tmp/built" >"$tmp/logbn4" 2>&1
 rc=$?
 [ $rc -eq 12 ] && grep -q '^badpkg: building the tree (build-needed) failed' "$tmp/logbn4" &&
+        grep -q '^badpkg: building the tree (build-needed) failed' "$tmp/outbn4/summary" &&
         [ ! -e "$tmp/outbn4/harness-built" ] && [ ! -e "$tmp/outbn4/harness-built-deps2" ] &&
         ok "build-needed: a failed build is badpkg (12), no test runs" ||
         { cat "$tmp/logbn4"; bad "build-needed: a failed build gave exit status $rc"; }
