@@ -1075,10 +1075,10 @@ static int generate(ApCtx *c, size_t g, char **ret)
                         runner_yaml_quote(f, own);
                         fputc('\n', f);
                 }
-                if (t->t->restrictions & DEP8_ISOLATION_CONTAINER)
+                if (t->t->restrictions & (DEP8_ISOLATION_CONTAINER | DEP8_NEEDS_REBOOT))
                         fputs("    boot: true\n", f);
                 if (t->t->restrictions & DEP8_NEEDS_REBOOT)
-                        fprintf(f, "    boot: true\n    reboots: %d\n", AP_MAX_REBOOTS);
+                        fprintf(f, "    reboots: %d\n", AP_MAX_REBOOTS);
                 if (t->t->restrictions & DEP8_NEEDS_INTERNET)
                         fputs("    network: host\n", f);
                 fprintf(f, "    expect: {stderr-empty: %s%s}\n",
