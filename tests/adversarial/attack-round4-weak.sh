@@ -13,7 +13,8 @@
 #       `harness run` refuses;
 #  (w6) `harness merge` passed an input shard's [[ATTACHMENT|/etc/shadow]]
 #       through to the merged report.
-# None of these starts a container.
+# None of these starts a container; (w2) needs the test tree as --rootfs
+# (HARNESS_TEST_ROOTFS) for a real run whose one test is skipped early.
 # Usage: attack-round4-weak.sh HARNESS
 set -u
 h=$1
@@ -92,6 +93,31 @@ then
         ok "w2: the restriction stays on its line"
 else
         fail "w2: a forged line: $(grep -a forged "$work/w2.txt" | head -n 2)"
+fi
+
+# ... and OUTPUT/summary of a real run (the test is skipped while the
+# control file is read: no container starts)
+if [ -n "${HARNESS_TEST_ROOTFS:-}" ]; then
+        timeout 300 "$h" autopkgtest --rootfs "$HARNESS_TEST_ROOTFS" -o "$work/w2.run" "$work/w2" \
+                >"$work/w2.run.txt" 2>&1
+        if [ ! -s "$work/w2.run/summary" ]; then
+                fail "w2: no summary written: $(tail -n 2 "$work/w2.run.txt")"
+        elif python3 - "$work/w2.run/summary" "$work/w2.run.txt" <<'PY'
+import sys
+for path in sys.argv[1:]:
+    lines = open(path, encoding='utf-8', errors='replace').read().splitlines()
+    seen = [l for l in lines if 'needs-foo' in l]
+    forged = [l for l in lines if l.split()[:2] == ['forged', 'PASS']]
+    if not seen or forged:
+        sys.exit('%s: seen %r forged %r' % (path, seen, forged))
+PY
+        then
+                ok "w2: the summary file and printed summary keep the restriction on its line"
+        else
+                fail "w2: a forged summary line: $(grep -a forged "$work/w2.run/summary" | head -n 2)"
+        fi
+else
+        echo "note: no HARNESS_TEST_ROOTFS, the summary file of (w2) not checked"
 fi
 
 # (w4) debian/tests/NAME a symlink to a host path that exists, and to one
