@@ -1,12 +1,10 @@
-/* common: SHA-256 (FIPS 180-4), for cache keys over content a test
- * controls (a source tree), where a non-cryptographic hash could be made
- * to collide. */
+/* common: SHA-256 (FIPS 180-4), for cache keys that name a file's content. */
 #include <string.h>
-#include <stdio.h>
+#include <unistd.h>
 
 #include "common.h"
 
-static const uint32_t k[64] = {
+static const uint32_t K[64] = {
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
         0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
         0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
@@ -19,66 +17,96 @@ static const uint32_t k[64] = {
         0xc67178f2,
 };
 
-static uint32_t ror(uint32_t x, unsigned n)
-{
-        return (x >> n) | (x << (32 - n));
-}
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void block(ThSha256 *s, const unsigned char *p)
+static void block(ThSha256 *c, const uint8_t *p)
 {
-        uint32_t w[64], a, b, c, d, e, f, g, h;
+        uint32_t w[64];
         for (int i = 0; i < 16; i++)
                 w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
                        (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
         for (int i = 16; i < 64; i++) {
-                uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-                uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+                uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+                uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
                 w[i] = w[i - 16] + s0 + w[i - 7] + s1;
         }
-        a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-        e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+        uint32_t a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4], f = c->h[5],
+                 g = c->h[6], h = c->h[7];
         for (int i = 0; i < 64; i++) {
-                uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) +
-                              k[i] + w[i];
-                uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-                h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+                uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) +
+                              K[i] + w[i];
+                uint32_t t2 =
+                        (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
+                h = g;
+                g = f;
+                f = e;
+                e = d + t1;
+                d = cc;
+                cc = b;
+                b = a;
+                a = t1 + t2;
         }
-        s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
-        s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
+        c->h[0] += a;
+        c->h[1] += b;
+        c->h[2] += cc;
+        c->h[3] += d;
+        c->h[4] += e;
+        c->h[5] += f;
+        c->h[6] += g;
+        c->h[7] += h;
 }
 
-void th_sha256_init(ThSha256 *s)
+void th_sha256_init(ThSha256 *c)
 {
         static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-        memcpy(s->h, h0, sizeof(h0));
-        s->len = 0;
-        s->n = 0;
+        *c = (ThSha256){ 0 };
+        memcpy(c->h, h0, sizeof(h0));
 }
 
-void th_sha256_update(ThSha256 *s, const void *data, size_t size)
+void th_sha256_update(ThSha256 *c, const void *data, size_t len)
 {
-        const unsigned char *p = data;
-        s->len += size;
-        while (size > 0) {
-                size_t take = 64 - s->n < size ? 64 - s->n : size;
-                memcpy(s->buf + s->n, p, take);
-                s->n += take, p += take, size -= take;
-                if (s->n == 64) {
-                        block(s, s->buf);
-                        s->n = 0;
+        const uint8_t *p = data;
+        c->bytes += len;
+        while (len > 0) {
+                size_t n = 64 - c->fill < len ? 64 - c->fill : len;
+                memcpy(c->buf + c->fill, p, n);
+                c->fill += n;
+                p += n;
+                len -= n;
+                if (c->fill == 64) {
+                        block(c, c->buf);
+                        c->fill = 0;
                 }
         }
 }
 
-void th_sha256_hex(ThSha256 *s, char ret[static 65])
+void th_sha256_final_hex(ThSha256 *c, char ret[static 65])
 {
-        uint64_t bits = s->len * 8;
-        unsigned char pad[72] = { 0x80 };
-        size_t n = (s->n < 56 ? 56 : 120) - s->n;
+        uint64_t bits = c->bytes * 8;
+        uint8_t pad[72] = { 0x80 };
+        size_t n = (c->fill < 56 ? 56 : 120) - c->fill;
         for (int i = 0; i < 8; i++)
-                pad[n + i] = (unsigned char)(bits >> (56 - 8 * i));
-        th_sha256_update(s, pad, n + 8);
+                pad[n + (size_t)i] = (uint8_t)(bits >> (56 - 8 * i));
+        th_sha256_update(c, pad, n + 8);
         for (int i = 0; i < 8; i++)
-                snprintf(ret + 8 * i, 9, "%08x", s->h[i]);
+                snprintf(ret + 8 * i, 9, "%08x", c->h[i]);
+}
+
+int th_sha256_fd(int fd, char ret[static 65])
+{
+        ThSha256 c;
+        char buf[65536];
+        off_t off = 0;
+        ssize_t n;
+
+        th_sha256_init(&c);
+        while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+                th_sha256_update(&c, buf, (size_t)n);
+                off += n;
+        }
+        if (n < 0)
+                return -errno;
+        th_sha256_final_hex(&c, ret);
+        return 0;
 }

@@ -321,7 +321,8 @@ int32_t th_utf8_decode(const char *s, size_t *ret_len)
 bool th_unichar_is_unsafe(uint32_t c)
 {
         return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x61c || c == 0x200e || c == 0x200f ||
-               (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+               c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
+               (c >= 0x2066 && c <= 0x2069);
 }
 
 /* The escape for s[i] (or "" to copy it as it is); *ret_skip: bytes taken. */
@@ -464,6 +465,16 @@ int th_cunescape(const char *s, char **ret)
         out[o] = 0;
         *ret = TAKE_PTR(out);
         return 0;
+}
+
+int th_open_beneath(int dir_fd, const char *path, int flags)
+{
+        struct open_how how = {
+                .flags = (uint64_t)flags | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd = (int)syscall(SYS_openat2, dir_fd, *path ? path : ".", &how, sizeof(how));
+        return fd < 0 ? -errno : fd;
 }
 
 int th_open_in_root(int root_fd, const char *path, int flags)

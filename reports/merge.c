@@ -4,7 +4,11 @@
  * refused, so XXE and entity expansion stay impossible. Suites of the same
  * name are joined, and every count is recomputed from the testcases present. */
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "report-internal.h"
@@ -251,6 +255,97 @@ static void note_run(Merge *m, xmlNodePtr root)
         }
 }
 
+/* ---- attachment lines of the inputs -------------------------------------
+ *
+ * The JUnit writer defuses every `[[ATTACHMENT|` a test printed and writes
+ * its own lines alone on theirs, for files of the run: an absolute path
+ * beneath the report's output, or one relative to --attachments-relative-to
+ * (never with ".."). An input shard is a file from elsewhere, so its text
+ * goes through the same attachment_defuse(); only a line of <system-out>
+ * or <system-err> that is such a line alone, naming an existing file beneath the shard's
+ * own directory (absolute) or a relative path without "..", is kept. */
+
+static bool has_dotdot(const char *p)
+{
+        for (const char *s = p; (s = strstr(s, "..")); s += 2)
+                if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == '\0'))
+                        return true;
+        return false;
+}
+
+static bool attachment_line_ours(const char *line, size_t len, const char *shard_dir)
+{
+        static const char tag[] = "[[ATTACHMENT|";
+        if (len < strlen(tag) + 3 || strncmp(line, tag, strlen(tag)) != 0 ||
+            strncmp(line + len - 2, "]]", 2) != 0)
+                return false;
+        _cleanup_free_ char *path = strndup(line + strlen(tag), len - strlen(tag) - 2);
+        if (!path || !path[0] || !attachment_path_ok(path) || has_dotdot(path))
+                return false;
+        if (path[0] != '/')
+                return true;
+        char real[PATH_MAX];
+        size_t n = strlen(shard_dir);
+        return shard_dir[0] && realpath(path, real) && strncmp(real, shard_dir, n) == 0 &&
+               (shard_dir[n - 1] == '/' || real[n] == '/');
+}
+
+static int defuse_text(xmlNodePtr n, bool keep_own, const char *shard_dir, RBuf *out)
+{
+        const char *s = (const char *)n->content;
+        if (!s || !strcasestr(s, "[[ATTACHMENT|"))
+                return 0;
+        out->len = 0;
+        int r = rbuf_put(out, "", 0);
+        for (const char *line = s; r >= 0 && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                if (keep_own && attachment_line_ours(line, len, shard_dir))
+                        r = rbuf_put(out, line, len);
+                else
+                        r = attachment_defuse(line, len, out);
+                if (r >= 0 && nl)
+                        r = rbuf_putc(out, '\n');
+                line += len + (nl ? 1 : 0);
+        }
+        if (r < 0)
+                return r;
+        sym_xmlNodeSetContent(n, (const xmlChar *)rbuf_str(out));
+        return 0;
+}
+
+static int defuse_tree(xmlNodePtr n, const char *shard_dir, RBuf *out)
+{
+        int r = 0;
+        for (; r >= 0 && n; n = n->next) {
+                if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE)
+                        r = defuse_text(n,
+                                        n->parent && (is_element(n->parent, "system-out") ||
+                                                      is_element(n->parent, "system-err")),
+                                        shard_dir, out);
+                else if (n->type == XML_ELEMENT_NODE) {
+                        for (xmlAttrPtr a = n->properties; r >= 0 && a; a = a->next)
+                                r = defuse_tree(a->children, shard_dir, out);
+                        if (r >= 0)
+                                r = defuse_tree(n->children, shard_dir, out);
+                }
+        }
+        return r;
+}
+
+static int defuse_input(xmlNodePtr root, const char *path)
+{
+        char dir[PATH_MAX], real[PATH_MAX] = "";
+        RBuf out = {};
+        if (th_snprintf(dir, sizeof(dir), "%s", path) < 0)
+                return -ENAMETOOLONG;
+        if (!realpath(dirname(dir), real))
+                real[0] = '\0'; /* no absolute line is kept */
+        int r = defuse_tree(root, real, &out);
+        rbuf_done(&out);
+        return r;
+}
+
 static int add_input(Merge *m, size_t input, ThError *err)
 {
         const char *path = m->inputs[input];
@@ -264,6 +359,9 @@ static int add_input(Merge *m, size_t input, ThError *err)
         root = sym_xmlDocGetRootElement(doc);
         if (root && (is_element(root, "testsuite") || is_element(root, "testsuites")))
                 note_run(m, root);
+        r = root ? defuse_input(root, path) : 0;
+        if (r < 0)
+                return th_error_errno(err, -r, "'%s'", path);
         if (root && is_element(root, "testsuite"))
                 r = add_suite(m, root, input);
         else if (root && is_element(root, "testsuites"))

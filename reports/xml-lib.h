@@ -33,6 +33,7 @@
         F(xmlNewDocNode)                \
         F(xmlNewParserCtxt)             \
         F(xmlNewTextWriter)             \
+        F(xmlNodeSetContent)            \
         F(xmlOutputBufferClose)         \
         F(xmlOutputBufferCreateFd)      \
         F(xmlSetGenericErrorFunc)       \

@@ -738,10 +738,14 @@ static int plan(ApCtx *c)
                         continue;
                 }
                 if (dt->path) {
-                        _cleanup_free_ char *p = th_strdup_printf("%s/%s", c->source_dir, dt->path);
-                        if (!p)
-                                return -ENOMEM;
-                        if (access(p, F_OK) < 0) {
+                        /* Looked up beneath the tree only: a symlink out of
+                         * it is as missing as no file, so the result tells
+                         * nothing of the host's paths. */
+                        _cleanup_close_ int root =
+                                open(c->source_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        _cleanup_close_ int fd =
+                                root < 0 ? -EBADF : th_open_beneath(root, dt->path, O_PATH);
+                        if (fd < 0) {
                                 _cleanup_free_ char *m =
                                         th_strdup_printf("%s does not exist", dt->path);
                                 if (!m || set_verdict(t, V_ABORT, m) < 0)
@@ -997,8 +1001,9 @@ static int generate(ApCtx *c, size_t g, char **ret)
 
         if (!f)
                 return -ENOMEM;
+        /* escaped: a raw line break would end the comment */
         fprintf(f, "# harness autopkgtest: the DEP-8 tests of %s with this dependency set\n",
-                c->deb->source);
+                runner_safe(c->deb->source));
         fputs("name: ", f);
         runner_yaml_quote(f, gr->name);
         fputs("\nrootfs: ", f);
@@ -1463,14 +1468,14 @@ static int build_tree(ApCtx *c, const char *suites_dir)
                        strerror(-r));
                 return AP_EXIT_OTHER;
         }
-        th_sha256_hex(&h, tree_hash);
+        th_sha256_final_hex(&h, tree_hash);
         th_sha256_init(&h);
         _cleanup_free_ char *keytext =
                 th_strdup_printf("source %s\nlayer %s\narch %s\n", tree_hash, layer, c->arch);
         if (!keytext)
                 return -ENOMEM;
         th_sha256_update(&h, keytext, strlen(keytext));
-        th_sha256_hex(&h, key);
+        th_sha256_final_hex(&h, key);
         _cleanup_free_ char *entry = th_strdup_printf("%s/%.32s", store, key);
         _cleanup_free_ char *tree = th_strdup_printf("%s/%.32s/tree", store, key);
         if (!entry || !tree)

@@ -541,10 +541,12 @@ static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *
         runner_yaml_quote(f, names);
         fprintf(f, "\n    HARNESS_PKG_INSTALL: ");
         runner_yaml_quote(f, install);
-        fprintf(f, "\n    HARNESS_PKG_IGNORE: \"");
-        for (size_t i = 0; a->ignore && a->ignore[i]; i++)
-                fprintf(f, "%s%s", i ? " " : "", a->ignore[i]);
-        fprintf(f, "\"\n");
+        fprintf(f, "\n    HARNESS_PKG_IGNORE: ");
+        _cleanup_free_ char *ignore = strv_join(a->ignore);
+        if (!ignore)
+                return th_error_set(err, ENOMEM, "out of memory");
+        runner_yaml_quote(f, ignore); /* a CR or U+2028 in a path stays in the value */
+        fprintf(f, "\n");
         if (layer) {
                 fprintf(f, "  # the dependencies, in a cached layer under every check, installed\n"
                            "  # before the tree is listed (as piuparts does)\n"

@@ -14,20 +14,40 @@
 #include "runner.h"
 #include "runner-internal.h"
 
+/* Every character YAML reads as a line break (LF, CR, U+0085, U+2028,
+ * U+2029) or refuses in a stream (C0 but tab, DEL, C1, U+FFFE, U+FFFF) is
+ * written as a double-quoted escape, and so is what would reorder the line
+ * when shown (th_unichar_is_unsafe): the scalar stays on its line and
+ * reads back as the very same text. A byte of no valid UTF-8 sequence is
+ * left as it is: no YAML escape gives back that byte, and the loader
+ * refuses a stream that is not UTF-8 rather than read another value. */
 void runner_yaml_quote(FILE *f, const char *s)
 {
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p == '\n')
+        for (size_t i = 0, n; s[i]; i += n) {
+                unsigned char c = (unsigned char)s[i];
+                int32_t u = th_utf8_decode(s + i, &n);
+                if (c == '"' || c == '\\')
+                        fprintf(f, "\\%c", c);
+                else if (c == '\n')
                         fputs("\\n", f);
-                else if (*p == '\t')
+                else if (c == '\t')
                         fputs("\\t", f);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\x%02x", *p);
+                else if (c == '\r')
+                        fputs("\\r", f);
+                else if (u == 0x85)
+                        fputs("\\N", f);
+                else if (u == 0x2028)
+                        fputs("\\L", f);
+                else if (u == 0x2029)
+                        fputs("\\P", f);
+                else if (u >= 0 && u <= 0xff && th_unichar_is_unsafe((uint32_t)u))
+                        fprintf(f, "\\x%02x", (unsigned)u);
+                else if (u >= 0 &&
+                         (th_unichar_is_unsafe((uint32_t)u) || u == 0xfffe || u == 0xffff))
+                        fprintf(f, "\\u%04x", (unsigned)u);
                 else
-                        fputc(*p, f);
+                        fwrite(s + i, 1, n, f);
         }
         fputc('"', f);
 }

@@ -210,6 +210,16 @@ static int read_line(Reader *r, const char *s, size_t n, unsigned line, bool *in
         return field_start(r, s, k, s + v, n - v, line);
 }
 
+/* The offset of the first byte of s[0..n) that starts no valid UTF-8
+ * sequence, or n. */
+static size_t utf8_invalid_at(const char *s, size_t n)
+{
+        for (size_t i = 0, k; i < n; i += k)
+                if (th_utf8_decode(s + i, &k) < 0 || i + k > n)
+                        return i;
+        return n;
+}
+
 int deb822_parse(LoadCtx *c, const char *data, size_t size, Deb822 *ret)
 {
         Deb822 out = {};
@@ -221,8 +231,16 @@ int deb822_parse(LoadCtx *c, const char *data, size_t size, Deb822 *ret)
         for (size_t pos = 0; pos < size && k >= 0; line++) {
                 const char *nl = memchr(data + pos, '\n', size - pos);
                 size_t n = nl ? (size_t)(nl - (data + pos)) : size - pos;
+                size_t bad = utf8_invalid_at(data + pos, n);
                 if (memchr(data + pos, '\0', n)) {
                         ctx_error(c, (SuiteLoc){ line, 0 }, "NUL byte in line");
+                        in_field = false;
+                } else if (bad < n) {
+                        /* Debian Policy 5.1: control files are UTF-8; names
+                         * of other bytes could not be written anywhere
+                         * (a generated suite, a report) as they are. */
+                        ctx_error(c, (SuiteLoc){ line, (unsigned)bad + 1 },
+                                  "not UTF-8 (byte 0x%02x)", (unsigned char)data[pos + bad]);
                         in_field = false;
                 } else {
                         k = read_line(&r, data + pos, n, line, &in_field);

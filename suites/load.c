@@ -121,7 +121,9 @@ static int check_chars(LoadCtx *c, SuiteLoc loc, const char *field, const char *
                 }
                 if (th_unichar_is_unsafe((uint32_t)u)) {
                         ctx_error(c, loc, "%s must not contain U+%04X (%s)", field, (unsigned)u,
-                                  u <= 0x9f ? "a control character" : "a bidirectional control");
+                                  u <= 0x9f                    ? "a control character"
+                                  : u == 0x2028 || u == 0x2029 ? "a line separator"
+                                                               : "a bidirectional control");
                         return -EINVAL;
                 }
         }
@@ -209,22 +211,6 @@ static int parse_private_users(LoadCtx *c, const Node *v, void *dst)
 static int parse_words(LoadCtx *c, const Node *v, void *dst);
 static int check_list(LoadCtx *c, const Node *v, const char *what);
 
-#define SUITE_MAX_RELATION 4096
-
-/* An apt relation as `apt-get satisfy` takes it: package names, versions in
- * parentheses, `|`, `,`, [arch] and <profile> qualifiers; nothing a shell or
- * a terminal would read differently. */
-static bool valid_relation(const char *s)
-{
-        if (!s[0] || strlen(s) > SUITE_MAX_RELATION || s[0] == '-' || s[0] == ' ')
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                      (*p >= '0' && *p <= '9') || strchr("+-.:~=<>()|,[]!/_ ", *p)))
-                        return false;
-        return true;
-}
-
 /* packages: names or relations; where they were named, so that a refusal
  * can point at them. */
 static int parse_packages(LoadCtx *c, const Node *v, void *dst)
@@ -246,13 +232,12 @@ static int parse_packages(LoadCtx *c, const Node *v, void *dst)
                         ret = -EINVAL;
                         continue;
                 }
-                if (suite_package_is_relation(s)
-                            ? !valid_relation(s)
-                            : (v->items[i]->len == 0 || v->items[i]->len > SUITE_MAX_NAME)) {
+                if (!suite_package_valid(s) || strlen(s) != v->items[i]->len) {
                         ctx_error(c, v->items[i]->loc,
                                   "invalid package or relation '%s': expected a name "
                                   "(nginx-light) or an apt relation ('a (>= 1) | b, c') "
-                                  "of letters, digits and +-.:~=<>()|,[]!/_ and spaces",
+                                  "of letters, digits and +-.:~=<>()|,[]!/_ and spaces, "
+                                  "not starting with '-'",
                                   s);
                         ret = -EINVAL;
                         continue;

@@ -27,6 +27,21 @@ bool suite_package_is_relation(const char *item)
         return item && strpbrk(item, " ,|([") != NULL;
 }
 
+bool suite_package_valid(const char *item)
+{
+        const char *allowed = suite_package_is_relation(item) ? "+-.:~=<>()|,[]!/_ " : "+-.:=/_~";
+        size_t max = suite_package_is_relation(item) ? SUITE_MAX_RELATION : SUITE_MAX_PACKAGE;
+
+        /* never an option of apt-get (-oX=1), nor empty */
+        if (!item || !item[0] || item[0] == '-' || item[0] == ' ' || strlen(item) > max)
+                return false;
+        for (const char *p = item; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || strchr(allowed, *p)))
+                        return false;
+        return true;
+}
+
 bool suite_install_is_local(const char *item)
 {
         size_t n = item ? strlen(item) : 0;

@@ -199,6 +199,11 @@ int th_rm_rf(const char *path);
  * RESOLVE_IN_ROOT, no magic links; O_CLOEXEC added), as a container or a
  * tree's own symlinks would resolve it: an fd or -errno. */
 int th_open_in_root(int root_fd, const char *path, int flags);
+/* Opens path beneath dir_fd (openat2 with RESOLVE_BENEATH, no magic links;
+ * O_CLOEXEC added): an absolute path, a ".." or a symlink that leads out of
+ * dir_fd fails with -EXDEV, so nothing outside is opened or looked at. An fd
+ * or -errno. */
+int th_open_beneath(int dir_fd, const char *path, int flags);
 
 /* snprintf into a fixed buffer; returns -ENAMETOOLONG on truncation. */
 int th_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -215,8 +220,9 @@ int th_strv_push(char ***v, const char *s);
  * store on one line: C0 controls and DEL become \n, \t, \r or \xHH, a byte
  * of no valid UTF-8 sequence (such as a lone 0x9b, CSI to a terminal not in
  * UTF-8 mode) \xHH, and C1 controls and the bidirectional controls written in
- * UTF-8 \u{HHHH}; so no terminal escape, newline, bell or reordering of the
- * line gets through. With TH_ESCAPE_BACKSLASH a backslash becomes \\ as well
+ * UTF-8 \u{HHHH}, as are U+2028 and U+2029, the line and paragraph
+ * separators YAML, JavaScript and Python's splitlines() end a line at; so no
+ * terminal escape, newline, bell or reordering of the line gets through. With TH_ESCAPE_BACKSLASH a backslash becomes \\ as well
  * and th_cunescape() gives back the exact bytes (a stored value). */
 #define TH_ESCAPE_BACKSLASH 1u
 /* Into buf (always NUL-terminated, cut at an escape boundary); returns the
@@ -229,9 +235,9 @@ char *th_cescape(const char *s, unsigned flags);
  * overlong form, a surrogate). Reads no further than a NUL. */
 int32_t th_utf8_decode(const char *s, size_t *ret_len);
 /* Whether a code point must not reach a terminal or a name as it is: C0
- * controls, DEL, C1 controls (U+0080..U+009F) and the bidirectional controls
- * that reorder what is shown (U+061C, U+200E, U+200F, U+202A..U+202E,
- * U+2066..U+2069). */
+ * controls, DEL, C1 controls (U+0080..U+009F), the line and paragraph
+ * separators (U+2028, U+2029) and the bidirectional controls that reorder
+ * what is shown (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069). */
 bool th_unichar_is_unsafe(uint32_t c);
 /* Reverses th_cescape(s, TH_ESCAPE_BACKSLASH); -EINVAL on a malformed escape
  * or one that makes a NUL. */
@@ -241,6 +247,23 @@ static inline bool th_streq(const char *a, const char *b)
 {
         return a && b && __builtin_strcmp(a, b) == 0;
 }
+
+/* ---- SHA-256 -------------------------------------------------------------- */
+
+typedef struct ThSha256 {
+        uint32_t h[8];
+        uint8_t buf[64];
+        size_t fill;
+        uint64_t bytes;
+} ThSha256;
+
+void th_sha256_init(ThSha256 *c);
+void th_sha256_update(ThSha256 *c, const void *data, size_t len);
+/* 64 lowercase hex digits and a NUL; c is spent. */
+void th_sha256_final_hex(ThSha256 *c, char ret[static 65]);
+/* The digest of everything fd holds, read with pread() from offset 0 (the
+ * file offset is left alone): 0 or -errno. */
+int th_sha256_fd(int fd, char ret[static 65]);
 
 /* ---- optional libraries -------------------------------------------------- */
 
@@ -258,17 +281,3 @@ typedef struct ThDlSymbol {
  * work are loaded this way, so a start does not map them. */
 int th_dlopen_symbols(const char *soname, const char *needed_for, const ThDlSymbol *symbols,
                       size_t n, ThError *err);
-
-/* ---- SHA-256 (sha256.c) --------------------------------------------------- */
-
-typedef struct ThSha256 {
-        uint32_t h[8];
-        uint64_t len;
-        unsigned char buf[64];
-        size_t n;
-} ThSha256;
-
-void th_sha256_init(ThSha256 *s);
-void th_sha256_update(ThSha256 *s, const void *data, size_t size);
-/* Finishes the hash (s is spent) into 64 hex digits and a NUL. */
-void th_sha256_hex(ThSha256 *s, char ret[static 65]);

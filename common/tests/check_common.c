@@ -199,6 +199,48 @@ START_TEST(test_dlopen_symbols__all_or_none_with_clear_errors)
 }
 END_TEST
 
+START_TEST(test_sha256__known_answers)
+{
+        static const struct {
+                const char *in;
+                const char *hex;
+        } v[] = {
+                { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+                { "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+                { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+        };
+        char hex[65];
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                ThSha256 c;
+                th_sha256_init(&c);
+                th_sha256_update(&c, v[i].in, strlen(v[i].in));
+                th_sha256_final_hex(&c, hex);
+                ck_assert_str_eq(hex, v[i].hex);
+        }
+        /* a million 'a', through a file in odd-sized pieces and from its fd */
+        char path[] = "/tmp/th-check-sha256-XXXXXX";
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        unlink(path);
+        char a[1000];
+        memset(a, 'a', sizeof(a));
+        ThSha256 c;
+        th_sha256_init(&c);
+        for (int i = 0; i < 1000; i++) {
+                ck_assert_int_eq(write(fd, a, sizeof(a)), (ssize_t)sizeof(a));
+                th_sha256_update(&c, a, 1 + (size_t)(i % 7));
+                th_sha256_update(&c, a, sizeof(a) - 1 - (size_t)(i % 7));
+        }
+        th_sha256_final_hex(&c, hex);
+        ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+        memset(hex, 0, sizeof(hex));
+        ck_assert_int_eq(th_sha256_fd(fd, hex), 0);
+        ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+        close(fd);
+}
+END_TEST
+
 START_TEST(test_cescape__controls_escaped_and_round_trip)
 {
         char buf[256];
@@ -217,6 +259,12 @@ START_TEST(test_cescape__controls_escaped_and_round_trip)
                 "\\u{061c}|\\xc0\\x9b|\\xe2\\x80|\\xed\\xa0\\x80|\xe2\x82\xac\xf0\x9f\x98\x80");
         for (const char *p = buf; *p; p++)
                 ck_assert((unsigned char)*p >= 0x20 && *p != 0x7f);
+        /* The line and paragraph separators end a line for YAML and
+         * Python's splitlines(): a summary line must stay one line. */
+        th_cescape_buf("t SKIP x\xe2\x80\xa8"
+                       "forged\xc2\xa0PASS\xe2\x80\xa9y\xc2\x85z",
+                       buf, sizeof(buf), 0);
+        ck_assert_str_eq(buf, "t SKIP x\\u{2028}forged\xc2\xa0PASS\\u{2029}y\\u{0085}z");
         /* Cut at an escape boundary, never in the middle of one. */
         th_cescape_buf("ab\033", buf, 6, 0);
         ck_assert_str_eq(buf, "ab");
@@ -266,7 +314,7 @@ START_TEST(test_sha256__known_digests)
                 th_sha256_init(&s);
                 for (const char *p = v[i].in; *p; p++)
                         th_sha256_update(&s, p, 1);
-                th_sha256_hex(&s, hex);
+                th_sha256_final_hex(&s, hex);
                 ck_assert_str_eq(hex, v[i].hex);
         }
         /* a million 'a's */
@@ -275,7 +323,7 @@ START_TEST(test_sha256__known_digests)
         th_sha256_init(&s);
         for (int i = 0; i < 1000; i++)
                 th_sha256_update(&s, a, sizeof(a));
-        th_sha256_hex(&s, hex);
+        th_sha256_final_hex(&s, hex);
         ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 END_TEST
@@ -297,6 +345,7 @@ static Suite *common_suite(void)
         tcase_add_test(tc, test_dlopen_symbols__all_or_none_with_clear_errors);
         tcase_add_test(tc, test_cescape__controls_escaped_and_round_trip);
         tcase_add_test(tc, test_sha256__known_digests);
+        tcase_add_test(tc, test_sha256__known_answers);
         suite_add_tcase(s, tc);
         return s;
 }

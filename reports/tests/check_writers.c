@@ -981,6 +981,55 @@ START_TEST(test_merge__accepts_a_bare_testsuite_root_and_no_cases)
 }
 END_TEST
 
+/* An input shard's text is defused as the writer defuses a test's output:
+ * only a line alone naming a file beneath the shard's directory, or a
+ * relative path without "..", stays an attachment line. */
+START_TEST(test_merge__defuses_the_inputs_attachment_lines)
+{
+        _cleanup_free_ char *art = write_log("art.txt", "an artifact\n");
+        _cleanup_free_ char *xml = th_strdup_printf(
+                "<testsuites><testsuite name=\"s\"><testcase name=\"a\" classname=\"s\">"
+                "<failure message=\"[[ATTACHMENT|/etc/shadow]]\">[[ATTACHMENT|/etc/passwd]]"
+                "</failure><system-out>[[ATTACHMENT|/etc/shadow]]\n"
+                "[[ATTACHMENT|%s]]\n"
+                "x [[attachment|%s]]\n"
+                "[[ATTACHMENT|sub/../../../etc/shadow]]\n"
+                "[[ATTACHMENT|rel/art.txt]]\n"
+                "<![CDATA[[[Attachment|/etc/group]]]]></system-out>"
+                "<system-err>[[ATTACHMENT|%s/../../etc/hosts]]</system-err>"
+                "</testcase></testsuite></testsuites>",
+                art, art, tmpdir);
+        ck_assert_ptr_nonnull(xml);
+        _cleanup_free_ char *in = write_log("foreign.xml", xml);
+        _cleanup_free_ char *out = tmp_path("out.xml");
+        char *inputs[] = { in };
+        ThError e = {};
+        ck_assert_msg(report_merge_junit(inputs, 1, out, &e) == 0, "%s", e.msg);
+        xmlDocPtr doc = parse_xml(out);
+        _cleanup_free_ char *text = xpath_str(doc, "string(//system-out)");
+        _cleanup_free_ char *kept = th_strdup_printf("\n[[ATTACHMENT|%s]]\n", art);
+        ck_assert_ptr_nonnull(strstr(text, kept));
+        ck_assert_ptr_nonnull(strstr(text, "\n[[ATTACHMENT|rel/art.txt]]\n"));
+        ck_assert_ptr_nonnull(strstr(text, "[ [ATTACHMENT|/etc/shadow]]"));
+        ck_assert_ptr_nonnull(strstr(text, "x [ [attachment|"));
+        ck_assert_ptr_nonnull(strstr(text, "[ [ATTACHMENT|sub/../"));
+        ck_assert_ptr_nonnull(strstr(text, "[ [Attachment|/etc/group]]"));
+        xmlFreeDoc(doc);
+        /* nowhere in the file: the raw tag but for the two kept lines */
+        char *raw = NULL;
+        size_t n = 0;
+        FILE *f = fopen(out, "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_ge(getdelim(&raw, &n, '\0', f), 0);
+        fclose(f);
+        int count = 0;
+        for (const char *p = raw; (p = strcasestr(p, "[[ATTACHMENT|")); p++)
+                count++;
+        ck_assert_int_eq(count, 2);
+        free(raw);
+}
+END_TEST
+
 START_TEST(test_merge__rejects_bad_input_naming_the_file)
 {
         _cleanup_free_ char *good = write_log("good.xml", "<testsuites/>");
@@ -1234,6 +1283,7 @@ static Suite *writers_suite(void)
         tcase_add_test(tc, test_merge__shards_equal_the_full_run);
         tcase_add_test(tc, test_merge__accepts_a_bare_testsuite_root_and_no_cases);
         tcase_add_test(tc, test_merge__rejects_bad_input_naming_the_file);
+        tcase_add_test(tc, test_merge__defuses_the_inputs_attachment_lines);
         tcase_add_test(tc, test_merge__rejects_the_same_testcase_twice);
         tcase_add_test(tc, test_merge__tap_and_json_shards_equal_the_full_run);
         tcase_add_test(tc, test_merge__as_a_flavor_passes_its_schema);

@@ -49,6 +49,52 @@ START_TEST(test_suite_gen__yaml_quote_round_trips)
 }
 END_TEST
 
+/* What YAML reads as a line break or refuses in a stream, and C1 and
+ * bidirectional controls: escaped, so the quoted scalar is one line of
+ * printable text, and it reads back as the same text. */
+START_TEST(test_suite_gen__yaml_quote_keeps_one_line)
+{
+        static const char *const breaks[] = {
+                "evil\xe2\x80\xa8"
+                "bogus: 1\xe2\x80\xa8#",
+                "evil\rbogus: 1",
+                "a\xc2\x85"
+                "b\xe2\x80\xa9"
+                "c",
+                "c1 \xc2\x80\xc2\x9b del \x7f bidi \xe2\x80\xae nbsp \xc2\xa0 bom \xef\xbb\xbf",
+                "nonchar \xef\xbf\xbe\xef\xbf\xbf end",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(breaks); i++) {
+                char *text = NULL;
+                size_t len = 0;
+                FILE *f = open_memstream(&text, &len);
+                ck_assert_ptr_nonnull(f);
+                runner_yaml_quote(f, breaks[i]);
+                fclose(f);
+                for (size_t k = 0, n; k < len; k += n) {
+                        int32_t u = th_utf8_decode(text + k, &n);
+                        ck_assert_msg(u >= 0x20 && !th_unichar_is_unsafe((uint32_t)u) &&
+                                              u != 0xfffe && u != 0xffff,
+                                      "U+%04X raw in %s", (unsigned)u, text);
+                }
+                free(text);
+                text = NULL;
+                f = open_memstream(&text, &len);
+                fputs("name: gen\ntests:\n  - name: t\n    run: ", f);
+                runner_yaml_quote(f, breaks[i]);
+                fputc('\n', f);
+                fclose(f);
+                Suite *s = NULL;
+                SuiteDiags d = { 0 };
+                ck_assert_int_eq(suite_load_buffer("/gen.yaml", text, len, &s, &d), 0);
+                ck_assert_str_eq(s->tests[0].run, breaks[i]);
+                suite_free(s);
+                suite_diags_done(&d);
+                free(text);
+        }
+}
+END_TEST
+
 START_TEST(test_suite_gen__shell_quote_is_one_word)
 {
         for (size_t i = 0; i < ELEMENTSOF(nasty); i++) {
@@ -103,6 +149,7 @@ int main(void)
         Suite *s = suite_create("suite_gen");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_suite_gen__yaml_quote_round_trips);
+        tcase_add_test(tc, test_suite_gen__yaml_quote_keeps_one_line);
         tcase_add_test(tc, test_suite_gen__shell_quote_is_one_word);
         tcase_add_test(tc, test_suite_gen__result_file);
         suite_add_tcase(s, tc);

@@ -204,6 +204,8 @@ typedef struct SuiteDiags {
 #define SUITE_MAX_TESTS     100000
 #define SUITE_MAX_STRING    (256 * 1024) /* any one scalar */
 #define SUITE_MAX_NAME      256          /* suite and test names, bytes */
+#define SUITE_MAX_PACKAGE   128          /* a `packages:` name, bytes */
+#define SUITE_MAX_RELATION  4096         /* a `packages:` relation, bytes */
 #define SUITE_MAX_LIST      4096         /* items of env, fixtures, tags, artifacts, regexes */
 #define SUITE_MAX_RETRIES   10
 #define SUITE_MAX_REBOOTS   100
@@ -251,3 +253,9 @@ bool suite_install_is_local(const char *item);
 /* Whether a `packages:` item is an apt relation ("a (>= 1) | b, c") rather
  * than a package name: it has a space, a comma, `|`, `(` or `[`. */
 bool suite_package_is_relation(const char *item);
+/* Whether a `packages:` item is one harness hands to apt: a name of letters,
+ * digits and +-.:=/_~ (at most SUITE_MAX_PACKAGE bytes) or a relation of
+ * those and <>()|,[]! and spaces (at most SUITE_MAX_RELATION), never
+ * starting with '-' (an apt-get option) or a space. The loader refuses any
+ * other, so `harness check` and `harness run` agree; the layer checks again. */
+bool suite_package_valid(const char *item);

@@ -359,6 +359,16 @@ START_TEST(test_nul_byte)
         ck_assert_str_eq(got, "t/control:2: NUL byte in line");
         free(got);
         suite_diags_done(&d);
+        /* A name of bytes that are not UTF-8 (a lone 0x85, NEL in Latin-1)
+         * could be written nowhere as it is: refused where it is read. */
+        assert_error("Test-Command: true\nFeatures: test-name=a\x85z\n",
+                     "t/control:2:22: not UTF-8 (byte 0x85)");
+        assert_error("Tests: a\xe2\x80\n", "t/control:1:9: not UTF-8 (byte 0xe2)");
+        DebControl *dc = NULL;
+        ck_assert_int_eq(deb_control_load_buffer("debian/control", "Source: a\xff\n", 11, &dc, &d),
+                         -EINVAL);
+        suite_diags_done(&d);
+        dep8_free(load_ok("Tests: caf\xc3\xa9\n")); /* UTF-8 is read */
 }
 END_TEST
 

@@ -282,6 +282,14 @@ START_TEST(test_suite_load__packages_relations)
         assert_error("defaults:\n  packages: ['a, b;c']\n" T1 "    run: x\n", 2, 14,
                      "invalid package or relation");
         assert_error("defaults:\n  packages: ['']\n" T1 "    run: x\n", 2, 14, "");
+        /* an apt-get option is no package: refused here, where `harness
+         * check` sees it, not only when the layer is built */
+        assert_error("defaults:\n  packages: [-oX=1]\n" T1 "    run: x\n", 2, 14,
+                     "invalid package or relation '-oX=1'");
+        assert_error("defaults:\n  packages: ['-o X=1 | a']\n" T1 "    run: x\n", 2, 14,
+                     "invalid package or relation");
+        assert_error("defaults:\n  packages: ['a;b']\n" T1 "    run: x\n", 2, 14,
+                     "invalid package or relation");
 }
 END_TEST
 
