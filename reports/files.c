@@ -189,15 +189,42 @@ int capture_join(const Capture *c, RBuf *out)
 
 /* ---- model helpers ------------------------------------------------------- */
 
+int report_case_get(const ReportSuite *s, size_t i, ReportCase *tmp, const ReportCase **ret)
+{
+        int r;
+
+        if (s->cases || !s->load_case) {
+                *ret = &s->cases[i];
+                return 0;
+        }
+        r = s->load_case(s->load_userdata, i, tmp);
+        if (r < 0)
+                return r;
+        *ret = tmp;
+        return 0;
+}
+
+void report_case_put(const ReportSuite *s, ReportCase *tmp)
+{
+        if (!s->cases && s->load_case)
+                report_case_done(tmp);
+}
+
 void report_suite_count(const ReportSuite *s, ReportCounts *ret)
 {
         ReportCounts n = { .tests = s->n_cases };
 
         for (size_t i = 0; i < s->n_cases; i++) {
-                switch (s->cases[i].status) {
+                ReportCase tmp;
+                const ReportCase *c;
+                if (report_case_get(s, i, &tmp, &c) < 0) {
+                        n.errors++;
+                        continue;
+                }
+                switch (c->status) {
                 case REPORT_PASS:
                         n.passed++;
-                        if (s->cases[i].flaky)
+                        if (c->flaky)
                                 n.flaky++;
                         break;
                 case REPORT_FAIL:
@@ -216,6 +243,7 @@ void report_suite_count(const ReportSuite *s, ReportCounts *ret)
                         n.errors++;
                         break;
                 }
+                report_case_put(s, &tmp);
         }
         *ret = n;
 }
@@ -224,8 +252,14 @@ double report_suite_time(const ReportSuite *s)
 {
         uint64_t ms = 0;
 
-        for (size_t i = 0; i < s->n_cases; i++)
-                ms += seconds_to_msec(s->cases[i].time_sec);
+        for (size_t i = 0; i < s->n_cases; i++) {
+                ReportCase tmp;
+                const ReportCase *c;
+                if (report_case_get(s, i, &tmp, &c) < 0)
+                        continue;
+                ms += seconds_to_msec(c->time_sec);
+                report_case_put(s, &tmp);
+        }
         return (double)ms / 1000.0;
 }
 
