@@ -210,21 +210,41 @@ void report_case_put(const ReportSuite *s, ReportCase *tmp)
                 report_case_done(tmp);
 }
 
+int report_case_summary(const ReportSuite *s, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                        double *ret_time_sec)
+{
+        ReportCase tmp;
+        const ReportCase *c;
+        int r;
+
+        if (!s->cases && s->load_summary)
+                return s->load_summary(s->load_userdata, i, ret_status, ret_flaky, ret_time_sec);
+        r = report_case_get(s, i, &tmp, &c);
+        if (r < 0)
+                return r;
+        *ret_status = c->status;
+        *ret_flaky = c->flaky;
+        *ret_time_sec = c->time_sec;
+        report_case_put(s, &tmp);
+        return 0;
+}
+
 void report_suite_count(const ReportSuite *s, ReportCounts *ret)
 {
         ReportCounts n = { .tests = s->n_cases };
 
         for (size_t i = 0; i < s->n_cases; i++) {
-                ReportCase tmp;
-                const ReportCase *c;
-                if (report_case_get(s, i, &tmp, &c) < 0) {
+                ReportStatus status;
+                bool flaky;
+                double time_sec;
+                if (report_case_summary(s, i, &status, &flaky, &time_sec) < 0) {
                         n.errors++;
                         continue;
                 }
-                switch (c->status) {
+                switch (status) {
                 case REPORT_PASS:
                         n.passed++;
-                        if (c->flaky)
+                        if (flaky)
                                 n.flaky++;
                         break;
                 case REPORT_FAIL:
@@ -243,7 +263,6 @@ void report_suite_count(const ReportSuite *s, ReportCounts *ret)
                         n.errors++;
                         break;
                 }
-                report_case_put(s, &tmp);
         }
         *ret = n;
 }
@@ -253,12 +272,11 @@ double report_suite_time(const ReportSuite *s)
         uint64_t ms = 0;
 
         for (size_t i = 0; i < s->n_cases; i++) {
-                ReportCase tmp;
-                const ReportCase *c;
-                if (report_case_get(s, i, &tmp, &c) < 0)
-                        continue;
-                ms += seconds_to_msec(c->time_sec);
-                report_case_put(s, &tmp);
+                ReportStatus status;
+                bool flaky;
+                double time_sec;
+                if (report_case_summary(s, i, &status, &flaky, &time_sec) >= 0)
+                        ms += seconds_to_msec(time_sec);
         }
         return (double)ms / 1000.0;
 }

@@ -283,6 +283,33 @@ static int read_at(int fd, void *buf, size_t len, uint64_t offset)
         return 0;
 }
 
+/* The fixed part at the start of every record. */
+typedef struct __attribute__((packed)) RecordHead {
+        uint64_t len;
+        uint32_t status, line;
+        uint8_t flaky;
+        double time_sec;
+} RecordHead;
+
+int report_spool_load_summary(ReportSpool *s, uint64_t offset, ReportStatus *ret_status,
+                              bool *ret_flaky, double *ret_time_sec)
+{
+        RecordHead h;
+        int r;
+
+        if (offset >= s->end || s->end - offset < sizeof(h))
+                return -EINVAL;
+        r = read_at(s->fd, &h, sizeof(h), offset);
+        if (r < 0)
+                return r;
+        if (h.len > SPOOL_RECORD_MAX || h.len > s->end - offset - sizeof(h.len))
+                return -EBADMSG;
+        *ret_status = (ReportStatus)h.status;
+        *ret_flaky = h.flaky;
+        *ret_time_sec = h.time_sec;
+        return 0;
+}
+
 int report_spool_load(ReportSpool *s, uint64_t offset, ReportCase *ret)
 {
         uint64_t len;

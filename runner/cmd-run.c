@@ -1193,6 +1193,14 @@ static int load_spooled(void *userdata, size_t i, ReportCase *ret)
         return report_spool_load(sc->spool, sc->offsets[i], ret);
 }
 
+static int load_spooled_summary(void *userdata, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                                double *ret_time_sec)
+{
+        const SpooledCases *sc = userdata;
+        return report_spool_load_summary(sc->spool, sc->offsets[i], ret_status, ret_flaky,
+                                         ret_time_sec);
+}
+
 typedef struct RunReport {
         ReportRun run;
         SpooledCases *cases; /* per suite */
@@ -1243,6 +1251,7 @@ static int build_report(RunCtx *ctx, bool interrupted, RunReport *rep)
                         if (ctx->tests[i].suite == s && ctx->tests[i].spooled)
                                 sc->offsets[rs->n_cases++] = ctx->tests[i].spooled - 1;
                 rs->load_case = load_spooled;
+                rs->load_summary = load_spooled_summary;
                 rs->load_userdata = sc;
         }
         return 0;

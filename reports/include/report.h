@@ -67,6 +67,10 @@ typedef struct ReportSuite {
          * writer frees with report_case_done() once written, so that a
          * report of any size is written in bounded memory. */
         int (*load_case)(void *userdata, size_t i, ReportCase *ret);
+        /* Optional, with load_case: only case i's status, flaky and time,
+         * which the totals need (cheaper than loading the whole case). */
+        int (*load_summary)(void *userdata, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                            double *ret_time_sec);
         void *load_userdata;
 } ReportSuite;
 
@@ -140,6 +144,9 @@ int report_spool_open(const char *dir, ReportSpool **ret, ThError *err);
 int report_spool_append(ReportSpool *s, const ReportCase *c, uint64_t *ret_offset, ThError *err);
 /* The case at offset, owned by the caller (report_case_done()). */
 int report_spool_load(ReportSpool *s, uint64_t offset, ReportCase *ret);
+/* Only its status, flaky and time (ReportSuite.load_summary). */
+int report_spool_load_summary(ReportSpool *s, uint64_t offset, ReportStatus *ret_status,
+                              bool *ret_flaky, double *ret_time_sec);
 void report_spool_free(ReportSpool *s);
 
 void report_run_done(ReportRun *run);

@@ -1211,6 +1211,14 @@ static int load_from(void *userdata, size_t i, ReportCase *ret)
         return report_spool_load(src->spool, src->offsets[i], ret);
 }
 
+static int summary_from(void *userdata, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                        double *ret_time_sec)
+{
+        const SpoolSrc *src = userdata;
+        return report_spool_load_summary(src->spool, src->offsets[i], ret_status, ret_flaky,
+                                         ret_time_sec);
+}
+
 static char *slurp(const char *path)
 {
         FILE *f = fopen(path, "re");
@@ -1230,7 +1238,8 @@ static char *slurp(const char *path)
 
 /* Every report written from cases read back from the spool, one at a time,
  * is the file written from the same cases in memory, byte for byte: every
- * format, every JUnit flavor, interrupted or not. */
+ * format, every JUnit flavor, interrupted or not, with the totals from
+ * whole cases or from load_summary. */
 START_TEST(test_spool__reports_equal_those_from_memory)
 {
         ReportRun mem, spooled = {};
@@ -1239,7 +1248,7 @@ START_TEST(test_spool__reports_equal_those_from_memory)
         ThError e = {};
 
         build_run(&mem, 0);
-        mem.interrupted = _i == 1;
+        mem.interrupted = (_i & 1) != 0;
         mem.time_sec = 12.5;
         ck_assert_int_eq(report_spool_open(tmpdir, &spool, &e), 0);
         spooled = mem;
@@ -1260,6 +1269,7 @@ START_TEST(test_spool__reports_equal_those_from_memory)
                                                    .timestamp_usec = m->timestamp_usec,
                                                    .n_cases = m->n_cases,
                                                    .load_case = load_from,
+                                                   .load_summary = _i & 2 ? summary_from : NULL,
                                                    .load_userdata = &src[s] };
         }
         /* What is read back is what went in. */
@@ -1269,6 +1279,13 @@ START_TEST(test_spool__reports_equal_those_from_memory)
         ck_assert_int_eq(back.n_attempts, mem.suites[0].cases[2].n_attempts);
         report_case_done(&back);
         ck_assert_int_lt(report_spool_load(spool, UINT64_C(1) << 40, &back), 0);
+        ReportStatus st;
+        bool flaky;
+        double secs;
+        ck_assert_int_eq(report_spool_load_summary(spool, src[0].offsets[2], &st, &flaky, &secs),
+                         0);
+        ck_assert_int_eq(st, mem.suites[0].cases[2].status);
+        ck_assert(secs == mem.suites[0].cases[2].time_sec);
 
         for (int f = 0; f < _REPORT_JUNIT_FLAVOR_MAX; f++) {
                 ReportOptions o = { .junit_flavor = (ReportJunitFlavor)f };
@@ -1339,7 +1356,7 @@ static Suite *writers_suite(void)
         tc = tcase_create("spool");
         tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
         tcase_set_timeout(tc, 60);
-        tcase_add_loop_test(tc, test_spool__reports_equal_those_from_memory, 0, 2);
+        tcase_add_loop_test(tc, test_spool__reports_equal_those_from_memory, 0, 4);
         suite_add_tcase(s, tc);
         return s;
 }
