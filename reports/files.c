@@ -189,15 +189,62 @@ int capture_join(const Capture *c, RBuf *out)
 
 /* ---- model helpers ------------------------------------------------------- */
 
+int report_case_get(const ReportSuite *s, size_t i, ReportCase *tmp, const ReportCase **ret)
+{
+        int r;
+
+        if (s->cases || !s->load_case) {
+                *ret = &s->cases[i];
+                return 0;
+        }
+        r = s->load_case(s->load_userdata, i, tmp);
+        if (r < 0)
+                return r;
+        *ret = tmp;
+        return 0;
+}
+
+void report_case_put(const ReportSuite *s, ReportCase *tmp)
+{
+        if (!s->cases && s->load_case)
+                report_case_done(tmp);
+}
+
+int report_case_summary(const ReportSuite *s, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                        double *ret_time_sec)
+{
+        ReportCase tmp;
+        const ReportCase *c;
+        int r;
+
+        if (!s->cases && s->load_summary)
+                return s->load_summary(s->load_userdata, i, ret_status, ret_flaky, ret_time_sec);
+        r = report_case_get(s, i, &tmp, &c);
+        if (r < 0)
+                return r;
+        *ret_status = c->status;
+        *ret_flaky = c->flaky;
+        *ret_time_sec = c->time_sec;
+        report_case_put(s, &tmp);
+        return 0;
+}
+
 void report_suite_count(const ReportSuite *s, ReportCounts *ret)
 {
         ReportCounts n = { .tests = s->n_cases };
 
         for (size_t i = 0; i < s->n_cases; i++) {
-                switch (s->cases[i].status) {
+                ReportStatus status;
+                bool flaky;
+                double time_sec;
+                if (report_case_summary(s, i, &status, &flaky, &time_sec) < 0) {
+                        n.errors++;
+                        continue;
+                }
+                switch (status) {
                 case REPORT_PASS:
                         n.passed++;
-                        if (s->cases[i].flaky)
+                        if (flaky)
                                 n.flaky++;
                         break;
                 case REPORT_FAIL:
@@ -224,8 +271,13 @@ double report_suite_time(const ReportSuite *s)
 {
         uint64_t ms = 0;
 
-        for (size_t i = 0; i < s->n_cases; i++)
-                ms += seconds_to_msec(s->cases[i].time_sec);
+        for (size_t i = 0; i < s->n_cases; i++) {
+                ReportStatus status;
+                bool flaky;
+                double time_sec;
+                if (report_case_summary(s, i, &status, &flaky, &time_sec) >= 0)
+                        ms += seconds_to_msec(time_sec);
+        }
         return (double)ms / 1000.0;
 }
 

@@ -364,8 +364,15 @@ static int document(Json *j, const ReportRun *run)
         if (r >= 0)
                 r = open_(j, "tests", '[');
         for (size_t i = 0; r >= 0 && i < run->n_suites; i++)
-                for (size_t k = 0; r >= 0 && k < run->suites[i].n_cases; k++)
-                        r = test(j, &run->suites[i], &run->suites[i].cases[k]);
+                for (size_t k = 0; r >= 0 && k < run->suites[i].n_cases; k++) {
+                        ReportCase tmp;
+                        const ReportCase *c;
+                        r = report_case_get(&run->suites[i], k, &tmp, &c);
+                        if (r < 0)
+                                break;
+                        r = test(j, &run->suites[i], c);
+                        report_case_put(&run->suites[i], &tmp);
+                }
         if (r >= 0 && run->interrupted)
                 r = interrupted_test(j);
         if (r >= 0)

@@ -306,6 +306,20 @@ static int testcase(Junit *j, const ReportSuite *s, const ReportCase *c)
         return 0;
 }
 
+/* Case i of s, loaded if s keeps its cases elsewhere. */
+static int suite_case(Junit *j, const ReportSuite *s, size_t i)
+{
+        ReportCase tmp;
+        const ReportCase *c;
+        int r = report_case_get(s, i, &tmp, &c);
+
+        if (r < 0)
+                return r;
+        r = testcase(j, s, c);
+        report_case_put(s, &tmp);
+        return r;
+}
+
 /* name, tests, failures, errors, skipped, time, timestamp: the attributes
  * every flavor's testsuite has (junit-10.xsd's testsuites has no skipped
  * and no timestamp: skipped_and_timestamp = false). */
@@ -346,7 +360,7 @@ static int testsuite(Junit *j, const ReportSuite *s)
         if (r >= 0 && s->file)
                 r = attr(j, "file", s->file);
         for (size_t i = 0; r >= 0 && i < s->n_cases; i++)
-                r = testcase(j, s, &s->cases[i]);
+                r = suite_case(j, s, i);
         if (r < 0)
                 return r;
         XW(sym_xmlTextWriterEndElement(j->w));
@@ -410,7 +424,7 @@ static int surefire_document(Junit *j, const ReportRun *run, const ReportCounts 
                 r = attr_size(j, "flakes", t->flaky);
         for (size_t i = 0; r >= 0 && i < run->n_suites; i++)
                 for (size_t k = 0; r >= 0 && k < run->suites[i].n_cases; k++)
-                        r = testcase(j, &run->suites[i], &run->suites[i].cases[k]);
+                        r = suite_case(j, &run->suites[i], k);
         if (r >= 0 && run->interrupted)
                 r = testcase(j, &harness, &interrupted_case);
         if (r < 0)

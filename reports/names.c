@@ -63,7 +63,7 @@ void report_suite_done(ReportSuite *s)
 {
         if (!s)
                 return;
-        for (size_t i = 0; i < s->n_cases; i++)
+        for (size_t i = 0; s->cases && i < s->n_cases; i++)
                 report_case_done(&s->cases[i]);
         free(s->cases);
         free(s->name);

@@ -123,6 +123,15 @@ typedef struct ReportCounts {
         size_t tests, failures, errors, skipped, passed, flaky;
 } ReportCounts;
 
+/* Case i of s: &s->cases[i], or (s->load_case) loaded into *tmp; give it
+ * back with report_case_put() once written. */
+int report_case_get(const ReportSuite *s, size_t i, ReportCase *tmp, const ReportCase **ret);
+void report_case_put(const ReportSuite *s, ReportCase *tmp);
+/* Only case i's status, flaky and time (ReportSuite.load_summary if set). */
+int report_case_summary(const ReportSuite *s, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                        double *ret_time_sec);
+
+/* A case that cannot be loaded counts as an error. */
 void report_suite_count(const ReportSuite *s, ReportCounts *ret);
 /* A suite's time: the sum of its cases' times, each rounded to the
  * millisecond as the reports write them, so the file adds up. */

@@ -133,7 +133,13 @@ static int document(int fd, const ReportRun *run, unsigned version)
                               : rbuf_puts(&b, "1..0 # SKIP no tests selected\n");
         for (size_t i = 0; r >= 0 && i < run->n_suites; i++)
                 for (size_t k = 0; r >= 0 && k < run->suites[i].n_cases; k++) {
-                        r = test_point(&b, ++n, &run->suites[i], &run->suites[i].cases[k]);
+                        ReportCase tmp;
+                        const ReportCase *c;
+                        r = report_case_get(&run->suites[i], k, &tmp, &c);
+                        if (r < 0)
+                                break;
+                        r = test_point(&b, ++n, &run->suites[i], c);
+                        report_case_put(&run->suites[i], &tmp);
                         if (r >= 0 && b.len > 64 * 1024)
                                 r = flush(fd, &b);
                 }

@@ -90,6 +90,9 @@ typedef struct RunArgs {
         char **suites; /* positional */
 } RunArgs;
 
+/* One test while it is tried, finished or reported: made from its TestSlot
+ * by test_run_open() (in the worker for a try, in the runner from its
+ * first try to its result), freed once its result is in the spool. */
 typedef struct TestRun {
         Suite *suite;
         const TestSpec *test;
@@ -99,11 +102,21 @@ typedef struct TestRun {
         unsigned max_attempts;
         uint64_t timeout_usec;
         uint64_t total_usec;
-        bool finished;
-        ReportCase rc;
-        const int *fixture_fds;   /* per fixture, from RunCtx.held */
+        ReportAttempt *attempts; /* the failed tries before this one */
+        size_t n_attempts;
         const char *install_repo; /* the suite's `install:` repository; NULL = none */
 } TestRun;
+
+/* What the run keeps of every planned test, whatever their number: a
+ * finished test's case is in the spool (RunCtx.spool), not in memory, so
+ * that the run's memory does not grow with its results. */
+typedef struct TestSlot {
+        const TestSpec *test;
+        uint32_t suite;      /* index into RunCtx.suites */
+        ReportStatus status; /* once finished */
+        uint64_t spooled;    /* 1 + the offset of its case in the spool; 0 = not finished */
+        TestRun *live;       /* from its first try to its result; NULL otherwise */
+} TestSlot;
 
 /* A fixture source opened at the check, bound from this fd by every test
  * that names it (the same source of the same suite is opened once). */
@@ -119,13 +132,13 @@ typedef struct RunCtx {
         size_t n_suites;
         FixtureRootfs *rootfs; /* per suite */
         char **install_repo;   /* per suite; NULL entries: nothing to install */
-        TestRun *tests;        /* plan order */
+        TestSlot *tests;       /* plan order */
         size_t n_tests;
         size_t *runnable; /* indices into tests of those that run */
         size_t n_runnable;
         HeldSource *held; /* fixture sources, open for the whole run */
         size_t n_held;
-        int **fixture_fds; /* per test, owns TestRun.fixture_fds */
+        ReportSpool *spool; /* the finished tests' cases */
         RunProgress progress;
         char *output_dir;  /* absolute */
         char *resolv_conf; /* the host's, copied for `network: host`; NULL = none */
@@ -388,7 +401,7 @@ static void rootfs_progress(const char *line, void *userdata)
         th_log(TH_LOG_INFO, "%s", line);
 }
 
-static int suite_dirname(RunCtx *ctx, size_t s, char *buf, size_t size)
+static int suite_dirname(const RunCtx *ctx, size_t s, char *buf, size_t size)
 {
         char comp[128];
         int r = runner_path_component(ctx->suites[s]->name, comp, sizeof(comp));
@@ -436,32 +449,73 @@ static int plan_tests(RunCtx *ctx)
                 th_log(TH_LOG_ERROR, "no test selected (--allow-empty to accept that)");
                 return RUNNER_EXIT_USAGE;
         }
-        ctx->tests = calloc(n + 1, sizeof(TestRun));
+        if (ctx->n_suites > UINT32_MAX)
+                return -E2BIG;
+        ctx->tests = calloc(n + 1, sizeof(TestSlot));
         ctx->runnable = calloc(n + 1, sizeof(size_t));
         if (!ctx->tests || !ctx->runnable)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                TestRun *t = &ctx->tests[ctx->n_tests++];
-                char sdir[160], tdir[128];
-                t->suite = ctx->suites[items[i].suite];
-                t->test = &t->suite->tests[items[i].test];
-                t->rootfs = &ctx->rootfs[items[i].suite];
-                t->max_attempts = 1 + (a->retries >= 0 ? (unsigned)a->retries : t->test->retries);
-                t->timeout_usec = a->timeout_usec ? a->timeout_usec : t->test->timeout_usec;
-                r = suite_dirname(ctx, items[i].suite, sdir, sizeof(sdir));
-                if (r < 0)
-                        return r;
-                r = runner_path_component(t->test->name, tdir, sizeof(tdir));
-                if (r < 0)
-                        return r;
-                t->dir = th_strdup_printf("%s/%s/%s", ctx->output_dir, sdir, tdir);
-                t->id = th_strdup_printf("%s/%s", t->suite->name, t->test->name);
-                if (!t->dir || !t->id)
-                        return -ENOMEM;
+                TestSlot *t = &ctx->tests[ctx->n_tests++];
+                t->suite = (uint32_t)items[i].suite;
+                t->test = &ctx->suites[items[i].suite]->tests[items[i].test];
                 if (!t->test->skip)
                         ctx->runnable[ctx->n_runnable++] = i;
         }
         return 0;
+}
+
+static void test_run_done(TestRun *t)
+{
+        free(t->dir);
+        free(t->id);
+        for (size_t i = 0; i < t->n_attempts; i++) {
+                free(t->attempts[i].type);
+                free(t->attempts[i].message);
+                free(t->attempts[i].stdout_path);
+                free(t->attempts[i].stderr_path);
+        }
+        free(t->attempts);
+        *t = (TestRun){};
+}
+
+/* What a slot's test runs with: its folder, id, tries and timeout. */
+static int test_run_open(const RunCtx *ctx, const TestSlot *slot, TestRun *ret)
+{
+        const RunArgs *a = ctx->args;
+        char sdir[160], tdir[128];
+        int r;
+
+        *ret = (TestRun){
+                .suite = ctx->suites[slot->suite],
+                .test = slot->test,
+                .rootfs = &ctx->rootfs[slot->suite],
+                .max_attempts = 1 + (a->retries >= 0 ? (unsigned)a->retries : slot->test->retries),
+                .timeout_usec = a->timeout_usec ? a->timeout_usec : slot->test->timeout_usec,
+                .install_repo = ctx->install_repo ? ctx->install_repo[slot->suite] : NULL,
+        };
+        r = suite_dirname(ctx, slot->suite, sdir, sizeof(sdir));
+        if (r < 0)
+                return r;
+        r = runner_path_component(slot->test->name, tdir, sizeof(tdir));
+        if (r < 0)
+                return r;
+        ret->dir = th_strdup_printf("%s/%s/%s", ctx->output_dir, sdir, tdir);
+        ret->id = th_strdup_printf("%s/%s", ret->suite->name, slot->test->name);
+        if (!ret->dir || !ret->id) {
+                test_run_done(ret);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The fd check_fixtures() opened for a fixture of a suite; -1 if none. */
+static int held_fd(const RunCtx *ctx, const Suite *suite, const SuiteFixture *f)
+{
+        for (size_t i = 0; i < ctx->n_held; i++)
+                if (ctx->held[i].suite == suite && th_streq(ctx->held[i].source_abs, f->source_abs))
+                        return ctx->held[i].fd;
+        return -1;
 }
 
 static int hold_source(RunCtx *ctx, const Suite *suite, const SuiteFixture *f, int *ret_fd,
@@ -491,22 +545,13 @@ static int check_fixtures(RunCtx *ctx)
 {
         bool bad = false;
 
-        ctx->fixture_fds = calloc(ctx->n_tests + 1, sizeof(int *));
-        if (!ctx->fixture_fds)
-                return -ENOMEM;
         for (size_t k = 0; k < ctx->n_runnable; k++) {
-                size_t ti = ctx->runnable[k];
-                TestRun *t = &ctx->tests[ti];
+                const TestSlot *t = &ctx->tests[ctx->runnable[k]];
+                const Suite *suite = ctx->suites[t->suite];
                 ThError err = { 0 };
-                int *fds = calloc(t->test->n_fixtures + 1, sizeof(int));
-                if (!fds)
-                        return -ENOMEM;
-                ctx->fixture_fds[ti] = fds;
-                t->fixture_fds = fds;
-                for (size_t i = 0; i < t->test->n_fixtures; i++)
-                        fds[i] = -1;
                 for (size_t i = 0; i < t->test->n_fixtures; i++) {
-                        if (hold_source(ctx, t->suite, &t->test->fixtures[i], &fds[i], &err) >= 0)
+                        int fd;
+                        if (hold_source(ctx, suite, &t->test->fixtures[i], &fd, &err) >= 0)
                                 continue;
                         th_log(TH_LOG_ERROR, "%s", err.msg);
                         bad = true;
@@ -541,7 +586,7 @@ static int prepare_trees(RunCtx *ctx)
                 bool needed = false;
                 ThError err = { 0 };
                 for (size_t k = 0; k < ctx->n_runnable && !needed; k++)
-                        needed = ctx->tests[ctx->runnable[k]].suite == ctx->suites[s];
+                        needed = ctx->tests[ctx->runnable[k]].suite == s;
                 if (!needed)
                         continue;
                 int r = fixture_rootfs_prepare(ctx->suites[s], rootfs_progress, NULL,
@@ -570,8 +615,8 @@ static int prepare_install(RunCtx *ctx)
                 if (!selected)
                         return -ENOMEM;
                 for (size_t k = 0; k < ctx->n_runnable; k++) {
-                        const TestRun *t = &ctx->tests[ctx->runnable[k]];
-                        if (t->suite != suite || !t->test->install)
+                        const TestSlot *t = &ctx->tests[ctx->runnable[k]];
+                        if (t->suite != s || !t->test->install)
                                 continue;
                         selected[t->test - suite->tests] = any = true;
                 }
@@ -587,9 +632,6 @@ static int prepare_install(RunCtx *ctx)
                         return is_user_error(r) || r == -EPERM ? RUNNER_EXIT_USAGE
                                                                : RUNNER_EXIT_INFRA;
                 }
-                for (size_t k = 0; k < ctx->n_tests; k++)
-                        if (ctx->tests[k].suite == suite)
-                                ctx->tests[k].install_repo = ctx->install_repo[s];
         }
         return 0;
 }
@@ -666,7 +708,7 @@ static void run_hold_worker(const char *machine, const IsolateResult *res, void 
 static void run_hold(void *userdata, size_t item, const void *msg, size_t len)
 {
         RunCtx *ctx = userdata;
-        const TestRun *t = &ctx->tests[ctx->runnable[item]];
+        const TestRun *t = ctx->tests[ctx->runnable[item]].live;
         HoldMsg m;
         ThError err = { 0 };
         int status = 0;
@@ -682,7 +724,7 @@ static void run_hold(void *userdata, size_t item, const void *msg, size_t len)
                 "FAIL  %s: %s\n"
                 "harness: container '%s' kept; a shell in it follows (root, the test's "
                 "environment); exit the shell to go on\n",
-                runner_safe(t->id), safe, runner_safe(m.machine));
+                runner_safe(t ? t->id : "?"), safe, runner_safe(m.machine));
         if (runner_terminal_shell(m.machine, &status, &err) < 0) {
                 th_log(TH_LOG_ERROR, "shell in '%s': %s", m.machine, err.msg);
                 return;
@@ -703,10 +745,11 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 return -ENOMEM;
         size_t n_binds = ts->n_fixtures;
         for (size_t i = 0; i < ts->n_fixtures; i++)
-                st->binds[i] = (IsolateBind){ .source = ts->fixtures[i].source_abs,
-                                              .target = ts->fixtures[i].target,
-                                              .writable = ts->fixtures[i].writable,
-                                              .source_fd = t->fixture_fds[i] };
+                st->binds[i] =
+                        (IsolateBind){ .source = ts->fixtures[i].source_abs,
+                                       .target = ts->fixtures[i].target,
+                                       .writable = ts->fixtures[i].writable,
+                                       .source_fd = held_fd(ctx, t->suite, &ts->fixtures[i]) };
         /* The host's resolver, read-only, unless a fixture brings its own. */
         if (ts->network == SUITE_NETWORK_HOST && ctx->resolv_conf &&
             !runner_binds_target(st->binds, n_binds, "/etc/resolv.conf"))
@@ -829,11 +872,18 @@ static void try_error(RunTryRecord *rec, int r, const char *what)
 static void run_work(void *userdata, size_t item, unsigned attempt, RunTryRecord *rec)
 {
         RunCtx *ctx = userdata;
-        TestRun *t = &ctx->tests[ctx->runnable[item]];
+        _cleanup_(test_run_done) TestRun test = {};
+        TestRun *t = &test;
         _cleanup_(spec_storage_done) SpecStorage st = { 0 };
         _cleanup_free_ char *artifacts = NULL;
         IsolateSpec spec;
         int r;
+
+        r = test_run_open(ctx, &ctx->tests[ctx->runnable[item]], t);
+        if (r < 0) {
+                try_error(rec, r, "out of memory");
+                return;
+        }
 
         /* The first try starts from an empty folder; later tries find the
          * earlier ones moved to try-N/ by the runner. */
@@ -956,17 +1006,16 @@ static char *stash_try(const TestRun *t, unsigned attempt)
 
 static int add_attempt(TestRun *t, unsigned attempt, const RunOutcome *o, uint64_t wall_usec)
 {
-        ReportCase *c = &t->rc;
-        ReportAttempt *a = reallocarray(c->attempts, c->n_attempts + 1, sizeof(*a));
+        ReportAttempt *a = reallocarray(t->attempts, t->n_attempts + 1, sizeof(*a));
         _cleanup_free_ char *dest = NULL;
 
         if (!a)
                 return -ENOMEM;
-        c->attempts = a;
+        t->attempts = a;
         write_result_file(t->dir, t->id, o->status, o->type, o->message, (double)wall_usec / 1e6,
                           attempt, false);
         dest = stash_try(t, attempt);
-        a = &c->attempts[c->n_attempts++];
+        a = &t->attempts[t->n_attempts++];
         *a = (ReportAttempt){
                 .status = o->status,
                 .type = strdup(o->type[0] ? o->type : "failure"),
@@ -985,42 +1034,99 @@ static char *details_of(const TestRun *t, const RunOutcome *o)
         return th_strdup_printf("%s\nlogs: %s\n", o->message, t->dir);
 }
 
-/* The final try decides the test's result. */
-static void finish_test(RunCtx *ctx, TestRun *t, const RunTryRecord *rec)
+/* A finished test's case goes to the spool; the run keeps its offset and
+ * status. The case borrows the test's and suite's strings (name, suite,
+ * file, tags) and owns the rest. */
+static void spool_case(RunCtx *ctx, TestSlot *slot, ReportCase *c)
 {
-        ReportCase *c = &t->rc;
+        const Suite *suite = ctx->suites[slot->suite];
+        ThError err = { 0 };
+        uint64_t off;
+
+        c->name = slot->test->name;
+        c->classname = suite->name;
+        c->file = suite->path;
+        c->line = slot->test->loc.line;
+        c->tags = slot->test->tags;
+        slot->status = c->status;
+        if (report_spool_append(ctx->spool, c, &off, &err) >= 0)
+                slot->spooled = off + 1;
+        else {
+                /* Never a report that leaves out a test silently. */
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                ctx->any_error = true;
+        }
+        c->name = c->classname = c->file = NULL;
+        c->tags = NULL;
+}
+
+/* The final try decides the test's result. */
+static void finish_test(RunCtx *ctx, TestSlot *slot, const RunTryRecord *rec)
+{
+        TestRun *t = slot->live;
+        ReportCase c = {};
         const RunOutcome *o = &rec->outcome;
 
-        c->time_sec = (double)t->total_usec / 1e6;
-        c->status = o->status;
-        c->flaky = o->status == REPORT_PASS && c->n_attempts > 0;
+        c.time_sec = (double)t->total_usec / 1e6;
+        c.status = o->status;
+        c.flaky = o->status == REPORT_PASS && t->n_attempts > 0;
         if (o->status != REPORT_PASS) {
-                c->type = strdup(o->type[0] ? o->type : "failure");
-                c->message = strdup(o->message);
-                c->details = details_of(t, o);
+                c.type = strdup(o->type[0] ? o->type : "failure");
+                c.message = strdup(o->message);
+                c.details = details_of(t, o);
         }
-        c->stdout_path = path_if_exists(t->dir, "stdout");
-        c->stderr_path = path_if_exists(t->dir, "stderr");
-        c->attachments = collect_attachments(t->dir);
+        c.stdout_path = path_if_exists(t->dir, "stdout");
+        c.stderr_path = path_if_exists(t->dir, "stderr");
+        c.attachments = collect_attachments(t->dir);
         if (o->status == REPORT_PASS && ctx->args->keep_failed) {
                 _cleanup_free_ char *upper = th_strdup_printf("%s/upper", t->dir);
                 if (upper)
                         (void)th_rm_rf(upper);
         }
-        t->finished = true;
-        write_result_file(t->dir, t->id, c->status, c->type, c->message, c->time_sec,
-                          c->n_attempts + 1, c->flaky);
+        write_result_file(t->dir, t->id, c.status, c.type, c.message, c.time_sec, t->n_attempts + 1,
+                          c.flaky);
         ctx->any_fail |= o->status == REPORT_FAIL;
         ctx->any_error |= o->status == REPORT_ERROR;
-        runner_progress_result(&ctx->progress, t->suite->name, t->test->name, c->status, c->flaky,
-                               c->time_sec, c->message);
+        runner_progress_result(&ctx->progress, t->suite->name, t->test->name, c.status, c.flaky,
+                               c.time_sec, c.message);
+        /* The tries move into the case; the test's run state goes. */
+        c.attempts = TAKE_PTR(t->attempts);
+        c.n_attempts = t->n_attempts;
+        t->n_attempts = 0;
+        spool_case(ctx, slot, &c);
+        report_case_done(&c);
+        test_run_done(t);
+        slot->live = (free(t), NULL);
+}
+
+/* The run state of a slot's test, from its first try on. */
+static TestRun *test_live(RunCtx *ctx, TestSlot *slot)
+{
+        if (slot->live)
+                return slot->live;
+        TestRun *t = calloc(1, sizeof(*t));
+        if (!t)
+                return NULL;
+        if (test_run_open(ctx, slot, t) < 0) {
+                free(t);
+                return NULL;
+        }
+        return slot->live = t;
 }
 
 static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const RunTryRecord *rec,
                             uint64_t wall_usec)
 {
         RunCtx *ctx = userdata;
-        TestRun *t = &ctx->tests[ctx->runnable[item]];
+        TestSlot *slot = &ctx->tests[ctx->runnable[item]];
+        TestRun *t = test_live(ctx, slot);
+
+        if (!t) {
+                th_log(TH_LOG_ERROR, "out of memory: the result of '%s' is lost",
+                       runner_safe(slot->test->name));
+                ctx->any_error = true;
+                return RUN_NEXT_DONE;
+        }
         /* A test stopped by hand is not tried again. */
         unsigned max = rec->res.stopped ? attempt : t->max_attempts;
         RunNext next =
@@ -1033,16 +1139,18 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
                        rec->outcome.message);
                 return RUN_NEXT_RETRY;
         }
-        finish_test(ctx, t, rec);
+        finish_test(ctx, slot, rec);
         return next == RUN_NEXT_RETRY ? RUN_NEXT_DONE : next;
 }
 
 static void run_started(void *userdata, size_t item, unsigned attempt)
 {
         RunCtx *ctx = userdata;
+        TestRun *t = test_live(ctx, &ctx->tests[ctx->runnable[item]]);
 
         (void)attempt;
-        runner_progress_started(&ctx->progress, ctx->tests[ctx->runnable[item]].id);
+        if (t)
+                runner_progress_started(&ctx->progress, t->id);
 }
 
 static void run_tick(void *userdata, unsigned running)
@@ -1054,71 +1162,98 @@ static void run_tick(void *userdata, unsigned running)
 static uint64_t run_limit(void *userdata, size_t item)
 {
         RunCtx *ctx = userdata;
-        return ctx->tests[ctx->runnable[item]].timeout_usec;
-}
-
-static int case_init(TestRun *t)
-{
-        ReportCase *c = &t->rc;
-
-        c->name = strdup(t->test->name);
-        c->classname = strdup(t->suite->name);
-        c->file = strdup(t->suite->path);
-        c->line = t->test->loc.line;
-        if (!c->name || !c->classname || !c->file)
-                return -ENOMEM;
-        for (char **tag = t->test->tags; tag && *tag; tag++)
-                if (th_strv_push(&c->tags, *tag) < 0)
-                        return -ENOMEM;
-        return 0;
+        const TestSpec *test = ctx->tests[ctx->runnable[item]].test;
+        return ctx->args->timeout_usec ? ctx->args->timeout_usec : test->timeout_usec;
 }
 
 static void record_skips(RunCtx *ctx, const char *fail_fast_reason)
 {
         for (size_t i = 0; i < ctx->n_tests; i++) {
-                TestRun *t = &ctx->tests[i];
+                TestSlot *t = &ctx->tests[i];
                 const char *reason = t->test->skip ? t->test->skip : fail_fast_reason;
-                if (t->finished || !reason)
+                if (t->spooled || !reason)
                         continue;
-                t->rc.status = REPORT_SKIP;
-                t->rc.message = strdup(reason);
-                t->finished = true;
-                runner_progress_result(&ctx->progress, t->suite->name, t->test->name, REPORT_SKIP,
-                                       false, 0, reason);
+                ReportCase c = { .status = REPORT_SKIP, .message = (char *)reason };
+                spool_case(ctx, t, &c);
+                runner_progress_result(&ctx->progress, ctx->suites[t->suite]->name, t->test->name,
+                                       REPORT_SKIP, false, 0, reason);
         }
 }
 
 /* ---- reports, summary, exit --------------------------------------------- */
 
-/* Moves the finished cases, in plan order, into a report model. */
-static int build_report(RunCtx *ctx, bool interrupted, ReportRun *ret)
+/* A suite's finished cases, in plan order, for ReportSuite.load_case. */
+typedef struct SpooledCases {
+        ReportSpool *spool;
+        uint64_t *offsets; /* of each case in the spool */
+} SpooledCases;
+
+static int load_spooled(void *userdata, size_t i, ReportCase *ret)
+{
+        const SpooledCases *sc = userdata;
+        return report_spool_load(sc->spool, sc->offsets[i], ret);
+}
+
+static int load_spooled_summary(void *userdata, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                                double *ret_time_sec)
+{
+        const SpooledCases *sc = userdata;
+        return report_spool_load_summary(sc->spool, sc->offsets[i], ret_status, ret_flaky,
+                                         ret_time_sec);
+}
+
+typedef struct RunReport {
+        ReportRun run;
+        SpooledCases *cases; /* per suite */
+} RunReport;
+
+static void run_report_done(RunReport *rep)
+{
+        for (size_t s = 0; rep->cases && s < rep->run.n_suites; s++)
+                free(rep->cases[s].offsets);
+        free(rep->cases);
+        report_run_done(&rep->run);
+        *rep = (RunReport){};
+}
+
+/* A report model of the finished cases, in plan order, each read from the
+ * spool when a writer gets to it. */
+static int build_report(RunCtx *ctx, bool interrupted, RunReport *rep)
 {
         char host[256] = "localhost";
         double elapsed = (double)(th_now_usec() - ctx->start_usec) / 1e6;
+        ReportRun *ret = &rep->run;
 
         (void)gethostname(host, sizeof(host) - 1);
         *ret = (ReportRun){ .interrupted = interrupted,
                             .time_sec = elapsed,
                             .timestamp_usec = ctx->start_realtime };
         ret->suites = calloc(ctx->n_suites + 1, sizeof(ReportSuite));
-        if (!ret->suites)
+        rep->cases = calloc(ctx->n_suites + 1, sizeof(SpooledCases));
+        if (!ret->suites || !rep->cases)
                 return -ENOMEM;
         for (size_t s = 0; s < ctx->n_suites; s++) {
                 ReportSuite *rs = &ret->suites[ret->n_suites++];
+                SpooledCases *sc = &rep->cases[s];
+                size_t n = 0;
                 rs->name = strdup(ctx->suites[s]->name);
                 rs->file = strdup(ctx->suites[s]->path);
                 rs->hostname = strdup(host);
                 rs->timestamp_usec = ctx->start_realtime;
-                rs->cases = calloc(ctx->n_tests + 1, sizeof(ReportCase));
-                if (!rs->name || !rs->file || !rs->hostname || !rs->cases)
+                if (!rs->name || !rs->file || !rs->hostname)
                         return -ENOMEM;
-                for (size_t i = 0; i < ctx->n_tests; i++) {
-                        TestRun *t = &ctx->tests[i];
-                        if (t->suite != ctx->suites[s] || !t->finished)
-                                continue;
-                        rs->cases[rs->n_cases++] = t->rc;
-                        t->rc = (ReportCase){ 0 };
-                }
+                for (size_t i = 0; i < ctx->n_tests; i++)
+                        n += ctx->tests[i].suite == s && ctx->tests[i].spooled;
+                sc->spool = ctx->spool;
+                sc->offsets = calloc(n + 1, sizeof(uint64_t));
+                if (!sc->offsets)
+                        return -ENOMEM;
+                for (size_t i = 0; i < ctx->n_tests; i++)
+                        if (ctx->tests[i].suite == s && ctx->tests[i].spooled)
+                                sc->offsets[rs->n_cases++] = ctx->tests[i].spooled - 1;
+                rs->load_case = load_spooled;
+                rs->load_summary = load_spooled_summary;
+                rs->load_userdata = sc;
         }
         return 0;
 }
@@ -1154,16 +1289,6 @@ static int write_reports(RunCtx *ctx, const ReportRun *run, bool quiet)
                         ret = r;
         }
         return ret;
-}
-
-/* The logs of a finished case: its folder, found by name. */
-static const char *case_dir(const RunCtx *ctx, const ReportCase *c)
-{
-        for (size_t i = 0; i < ctx->n_tests; i++)
-                if (th_streq(ctx->tests[i].test->name, c->name) &&
-                    th_streq(ctx->tests[i].suite->name, c->classname))
-                        return ctx->tests[i].dir;
-        return "?";
 }
 
 /* A CI log shows a failed test's output, not only where it is: the last
@@ -1221,17 +1346,17 @@ static void print_tail(FILE *f, const char *label, const char *path)
         }
 }
 
-static void print_summary(RunCtx *ctx, const ReportRun *run, bool interrupted)
+static void print_summary(RunCtx *ctx, bool interrupted)
 {
         RunProgress *p = &ctx->progress;
         size_t passed = 0, n = 0;
         FILE *f = p->out;
 
         runner_progress_clear(p);
-        for (size_t s = 0; s < run->n_suites; s++)
-                for (size_t i = 0; i < run->suites[s].n_cases; i++) {
+        for (size_t i = 0; i < ctx->n_tests; i++)
+                if (ctx->tests[i].spooled) {
                         n++;
-                        passed += run->suites[s].cases[i].status == REPORT_PASS;
+                        passed += ctx->tests[i].status == REPORT_PASS;
                 }
         fprintf(f,
                 "\n%zu tests: %zu passed (%zu flaky), %zu failed, %zu errors, %zu skipped in "
@@ -1241,19 +1366,29 @@ static void print_summary(RunCtx *ctx, const ReportRun *run, bool interrupted)
                 interrupted ? " (interrupted)" : "");
         if (interrupted && n < ctx->n_tests)
                 fprintf(f, "%zu selected tests did not finish\n", ctx->n_tests - n);
-        for (size_t s = 0; s < run->n_suites; s++)
-                for (size_t i = 0; i < run->suites[s].n_cases; i++) {
-                        const ReportCase *c = &run->suites[s].cases[i];
-                        if (c->status != REPORT_FAIL && c->status != REPORT_ERROR)
+        for (size_t s = 0; s < ctx->n_suites; s++)
+                for (size_t i = 0; i < ctx->n_tests; i++) {
+                        TestSlot *slot = &ctx->tests[i];
+                        _cleanup_(report_case_done) ReportCase c = {};
+                        _cleanup_(test_run_done) TestRun t = {};
+                        if (slot->suite != s || !slot->spooled ||
+                            (slot->status != REPORT_FAIL && slot->status != REPORT_ERROR))
                                 continue;
+                        if (report_spool_load(ctx->spool, slot->spooled - 1, &c) < 0 ||
+                            test_run_open(ctx, slot, &t) < 0) {
+                                fprintf(f, "  %s %s: (its result cannot be read back)\n",
+                                        slot->status == REPORT_FAIL ? "FAIL " : "ERROR",
+                                        runner_safe(slot->test->name));
+                                continue;
+                        }
                         fprintf(f, "  %s %s/%s: %s\n        logs: %s/\n",
-                                c->status == REPORT_FAIL ? "FAIL " : "ERROR",
-                                runner_safe(c->classname), runner_safe(c->name),
-                                runner_safe(c->message), runner_safe(case_dir(ctx, c)));
+                                c.status == REPORT_FAIL ? "FAIL " : "ERROR",
+                                runner_safe(c.classname), runner_safe(c.name),
+                                runner_safe(c.message), runner_safe(t.dir));
                         /* Plain mode (a CI log): the output itself. */
                         if (!p->live) {
-                                print_tail(f, "stdout", c->stdout_path);
-                                print_tail(f, "stderr", c->stderr_path);
+                                print_tail(f, "stdout", c.stdout_path);
+                                print_tail(f, "stderr", c.stderr_path);
                         }
                 }
         fflush(f);
@@ -1263,16 +1398,14 @@ static void run_ctx_done(RunCtx *ctx)
 {
         th_log_set_sink(th_log_stderr_sink, NULL);
         runner_progress_done(&ctx->progress);
-        for (size_t i = 0; ctx->tests && i < ctx->n_tests; i++) {
-                free(ctx->tests[i].dir);
-                free(ctx->tests[i].id);
-                report_case_done(&ctx->tests[i].rc);
-        }
+        for (size_t i = 0; ctx->tests && i < ctx->n_tests; i++)
+                if (ctx->tests[i].live) {
+                        test_run_done(ctx->tests[i].live);
+                        free(ctx->tests[i].live);
+                }
         free(ctx->tests);
         free(ctx->runnable);
-        for (size_t i = 0; ctx->fixture_fds && i < ctx->n_tests; i++)
-                free(ctx->fixture_fds[i]);
-        free(ctx->fixture_fds);
+        report_spool_free(ctx->spool);
         for (size_t i = 0; i < ctx->n_held; i++)
                 close(ctx->held[i].fd);
         free(ctx->held);
@@ -1348,14 +1481,16 @@ static int execute(RunCtx *ctx)
                 .limit_usec = run_limit,
                 .hold = ctx->args->shell_on_fail ? run_hold : NULL,
         };
-        ReportRun run = { 0 };
+        RunReport rep = {};
         ThError err = { 0 };
         int sig = 0, r, ret;
         bool interrupted;
 
-        for (size_t i = 0; i < ctx->n_tests; i++)
-                if (case_init(&ctx->tests[i]) < 0)
-                        return -ENOMEM;
+        r = report_spool_open(ctx->output_dir, &ctx->spool, &err);
+        if (r < 0) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return r;
+        }
         runner_progress_init(&ctx->progress, stdout, isatty(STDOUT_FILENO) == 1, ctx->n_tests);
         /* Log lines (a retry, a warning) never tangle with the status line. */
         th_log_set_sink(runner_progress_log_sink, &ctx->progress);
@@ -1364,10 +1499,9 @@ static int execute(RunCtx *ctx)
         /* Until the run ends, the report files say "run interrupted": a
          * harness killed with SIGKILL must never leave an earlier green
          * report in place (nothing has finished yet, so nothing is moved). */
-        if (build_report(ctx, true, &run) == 0)
-                (void)write_reports(ctx, &run, /* quiet= */ true);
-        report_run_done(&run);
-        run = (ReportRun){ 0 };
+        if (build_report(ctx, true, &rep) == 0)
+                (void)write_reports(ctx, &rep.run, /* quiet= */ true);
+        run_report_done(&rep);
         record_skips(ctx, NULL);
 
         isolate_preload(); /* once here rather than in every worker */
@@ -1389,17 +1523,17 @@ static int execute(RunCtx *ctx)
         } else if (r == 0)
                 record_skips(ctx, "not run: an earlier test failed (--fail-fast)");
 
-        if (build_report(ctx, interrupted, &run) < 0) {
-                report_run_done(&run);
+        if (build_report(ctx, interrupted, &rep) < 0) {
+                run_report_done(&rep);
                 return -ENOMEM;
         }
-        print_summary(ctx, &run, interrupted);
+        print_summary(ctx, interrupted);
         ret = exit_status(ctx, interrupted);
         if (r < 0)
                 ret = RUNNER_EXIT_INFRA;
-        if (write_reports(ctx, &run, /* quiet= */ false) < 0 && ret == RUNNER_EXIT_OK)
+        if (write_reports(ctx, &rep.run, /* quiet= */ false) < 0 && ret == RUNNER_EXIT_OK)
                 ret = RUNNER_EXIT_INFRA;
-        report_run_done(&run);
+        run_report_done(&rep);
         return ret;
 }
 

@@ -62,6 +62,16 @@ typedef struct ReportSuite {
         uint64_t timestamp_usec; /* CLOCK_REALTIME at start */
         ReportCase *cases;
         size_t n_cases;
+        /* Instead of cases (NULL): n_cases cases kept elsewhere (a
+         * ReportSpool), each loaded by load_case into a ReportCase that the
+         * writer frees with report_case_done() once written, so that a
+         * report of any size is written in bounded memory. */
+        int (*load_case)(void *userdata, size_t i, ReportCase *ret);
+        /* Optional, with load_case: only case i's status, flaky and time,
+         * which the totals need (cheaper than loading the whole case). */
+        int (*load_summary)(void *userdata, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                            double *ret_time_sec);
+        void *load_userdata;
 } ReportSuite;
 
 typedef struct ReportRun {
@@ -122,6 +132,22 @@ int report_merge_json(char *const *inputs, size_t n_inputs, const char *output, 
  * (may be NULL) gives the JUnit flavor of a JUnit merge. */
 int report_merge(char *const *inputs, size_t n_inputs, const ReportOptions *opts,
                  const char *output, ThError *err);
+
+/* Finished cases on disk rather than in memory: an unlinked file in a
+ * directory, one record per case, appended as each case is finished and
+ * read back by offset (e.g. from a ReportSuite.load_case) when the reports
+ * are written. Private to the process: host byte order, no versioning. */
+typedef struct ReportSpool ReportSpool;
+
+int report_spool_open(const char *dir, ReportSpool **ret, ThError *err);
+/* Appends c; *ret_offset is what report_spool_load() takes. */
+int report_spool_append(ReportSpool *s, const ReportCase *c, uint64_t *ret_offset, ThError *err);
+/* The case at offset, owned by the caller (report_case_done()). */
+int report_spool_load(ReportSpool *s, uint64_t offset, ReportCase *ret);
+/* Only its status, flaky and time (ReportSuite.load_summary). */
+int report_spool_load_summary(ReportSpool *s, uint64_t offset, ReportStatus *ret_status,
+                              bool *ret_flaky, double *ret_time_sec);
+void report_spool_free(ReportSpool *s);
 
 void report_run_done(ReportRun *run);
 void report_suite_done(ReportSuite *s);

@@ -1247,6 +1247,120 @@ START_TEST(test_merge__as_a_flavor_passes_its_schema)
 }
 END_TEST
 
+/* ---- the spool ---------------------------------------------------------------- */
+
+typedef struct SpoolSrc {
+        ReportSpool *spool;
+        uint64_t *offsets;
+} SpoolSrc;
+
+static int load_from(void *userdata, size_t i, ReportCase *ret)
+{
+        const SpoolSrc *src = userdata;
+        return report_spool_load(src->spool, src->offsets[i], ret);
+}
+
+static int summary_from(void *userdata, size_t i, ReportStatus *ret_status, bool *ret_flaky,
+                        double *ret_time_sec)
+{
+        const SpoolSrc *src = userdata;
+        return report_spool_load_summary(src->spool, src->offsets[i], ret_status, ret_flaky,
+                                         ret_time_sec);
+}
+
+static char *slurp(const char *path)
+{
+        FILE *f = fopen(path, "re");
+        char *data = NULL;
+        size_t size = 0;
+
+        ck_assert_ptr_nonnull(f);
+        FILE *m = open_memstream(&data, &size);
+        ck_assert_ptr_nonnull(m);
+        for (int c; (c = fgetc(f)) != EOF;)
+                fputc(c, m);
+        fclose(f);
+        fclose(m);
+        ck_assert_uint_gt(size, 0);
+        return data;
+}
+
+/* Every report written from cases read back from the spool, one at a time,
+ * is the file written from the same cases in memory, byte for byte: every
+ * format, every JUnit flavor, interrupted or not, with the totals from
+ * whole cases or from load_summary. */
+START_TEST(test_spool__reports_equal_those_from_memory)
+{
+        ReportRun mem, spooled = {};
+        ReportSpool *spool = NULL;
+        SpoolSrc src[2] = {};
+        ThError e = {};
+
+        build_run(&mem, 0);
+        mem.interrupted = (_i & 1) != 0;
+        mem.time_sec = 12.5;
+        ck_assert_int_eq(report_spool_open(tmpdir, &spool, &e), 0);
+        spooled = mem;
+        spooled.suites = calloc(mem.n_suites, sizeof(ReportSuite));
+        ck_assert_ptr_nonnull(spooled.suites);
+        for (size_t s = 0; s < mem.n_suites; s++) {
+                ReportSuite *m = &mem.suites[s];
+                src[s].spool = spool;
+                src[s].offsets = calloc(m->n_cases + 1, sizeof(uint64_t));
+                /* appended in reverse: the order comes from the offsets */
+                for (size_t k = m->n_cases; k-- > 0;)
+                        ck_assert_int_eq(
+                                report_spool_append(spool, &m->cases[k], &src[s].offsets[k], &e),
+                                0);
+                spooled.suites[s] = (ReportSuite){ .name = m->name,
+                                                   .file = m->file,
+                                                   .hostname = m->hostname,
+                                                   .timestamp_usec = m->timestamp_usec,
+                                                   .n_cases = m->n_cases,
+                                                   .load_case = load_from,
+                                                   .load_summary = _i & 2 ? summary_from : NULL,
+                                                   .load_userdata = &src[s] };
+        }
+        /* What is read back is what went in. */
+        ReportCase back;
+        ck_assert_int_eq(report_spool_load(spool, src[0].offsets[2], &back), 0);
+        ck_assert_str_eq(back.name, mem.suites[0].cases[2].name);
+        ck_assert_int_eq(back.n_attempts, mem.suites[0].cases[2].n_attempts);
+        report_case_done(&back);
+        ck_assert_int_lt(report_spool_load(spool, UINT64_C(1) << 40, &back), 0);
+        ReportStatus st;
+        bool flaky;
+        double secs;
+        ck_assert_int_eq(report_spool_load_summary(spool, src[0].offsets[2], &st, &flaky, &secs),
+                         0);
+        ck_assert_int_eq(st, mem.suites[0].cases[2].status);
+        ck_assert(secs == mem.suites[0].cases[2].time_sec);
+
+        for (int f = 0; f < _REPORT_JUNIT_FLAVOR_MAX; f++) {
+                ReportOptions o = { .junit_flavor = (ReportJunitFlavor)f };
+                _cleanup_free_ char *a = tmp_path("mem.xml"), *b = tmp_path("spool.xml");
+                ck_assert_int_eq(report_write_junit(&mem, &o, a, &e), 0);
+                ck_assert_int_eq(report_write_junit(&spooled, &o, b, &e), 0);
+                _cleanup_free_ char *x = slurp(a), *y = slurp(b);
+                ck_assert_str_eq(x, y);
+        }
+        int (*writers[])(const ReportRun *, const ReportOptions *, const char *,
+                         ThError *) = { report_write_tap, report_write_json };
+        for (size_t w = 0; w < ELEMENTSOF(writers); w++) {
+                _cleanup_free_ char *a = tmp_path("mem.out"), *b = tmp_path("spool.out");
+                ck_assert_int_eq(writers[w](&mem, NULL, a, &e), 0);
+                ck_assert_int_eq(writers[w](&spooled, NULL, b, &e), 0);
+                _cleanup_free_ char *x = slurp(a), *y = slurp(b);
+                ck_assert_str_eq(x, y);
+        }
+        for (size_t s = 0; s < mem.n_suites; s++)
+                free(src[s].offsets);
+        free(spooled.suites);
+        report_spool_free(spool);
+        report_run_done(&mem);
+}
+END_TEST
+
 static Suite *writers_suite(void)
 {
         Suite *s = suite_create("reports-writers");
@@ -1287,6 +1401,12 @@ static Suite *writers_suite(void)
         tcase_add_test(tc, test_merge__rejects_the_same_testcase_twice);
         tcase_add_test(tc, test_merge__tap_and_json_shards_equal_the_full_run);
         tcase_add_test(tc, test_merge__as_a_flavor_passes_its_schema);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("spool");
+        tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_loop_test(tc, test_spool__reports_equal_those_from_memory, 0, 4);
         suite_add_tcase(s, tc);
         return s;
 }
