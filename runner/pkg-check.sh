@@ -15,13 +15,16 @@
 #   HARNESS_PKG_NAMES     the package names of the targets
 #   HARNESS_PKG_NEW       upgrade: the new .debs (paths in the container)
 #   HARNESS_PKG_IGNORE    more paths the purge comparison ignores
+#   HARNESS_PKG_FROM, HARNESS_PKG_TO   distupgrade: the old and the new release
+#                         (the new release's packages are an apt repository
+#                         at /srv/harness-pkg-next)
 #
 # Every problem is one line `FAIL: CHECK: what, exactly` on stdout (the
 # suite forbids '^FAIL: ' there, so the first becomes the test's failure
 # message); the last line is `DONE: CHECK` when the check ran to its end.
 # The exit status is 0 unless the script itself could not run.
 set -u
-check=${1:?usage: harness-pkg-check install|purge|reinstall|files|upgrade}
+check=${1:?usage: harness-pkg-check install|purge|reinstall|files|upgrade|distupgrade}
 names=${HARNESS_PKG_NAMES:?}
 items=${HARNESS_PKG_INSTALL:?}
 S=/run/harness-pkg
@@ -40,6 +43,14 @@ fail() {
 }
 t0=$(cut -d' ' -f1 /proc/uptime)
 step() { echo "== $(awk -v t0="$t0" '{printf "%.1fs", $1 - t0}' /proc/uptime) $*"; }
+
+others_noted=0
+names_target() { # LINE: whether it names one of the targets
+        for n in $(cat "$S/names"); do
+                case $1 in *"$n"*) return 0 ;; esac
+        done
+        return 1
+}
 
 # apt-get against the suite's repository alone, installing for real, with
 # dpkg's messages on stdout. Every dpkg error or warning, apt error or
@@ -63,6 +74,14 @@ apt_run() { # WHAT ARGS...
                 "dpkg: warning: while removing "*", directory '"*"' not empty so not removed")
                         echo "note: $check: apt-get $what: $line"
                         continue
+                        ;;
+                "dpkg: warning: "*)
+                        # The distupgrade upgrades the whole tree: a warning
+                        # that names none of the targets is the release's.
+                        if [ $others_noted -eq 1 ] && ! names_target "$line"; then
+                                echo "note: $check: apt-get $what: $line"
+                                continue
+                        fi
                         ;;
                 esac
                 fail "apt-get $what: $line"
@@ -330,8 +349,13 @@ check_installed() {
                 awk '{print $1}' | grep -v '^harness' >"$S/failed"
         while IFS= read -r u; do
                 [ -n "$u" ] || continue
-                j=$(journalctl -u "$u" -n 5 --no-pager -o cat 2>/dev/null | tr '\n' '|' |
-                        sed 's/|$//; s/|/ | /g')
+                # The unit's own last lines first (they say why), then
+                # systemd's about it: the failure message keeps the start.
+                journalctl _SYSTEMD_UNIT="$u" -n 3 --no-pager -o cat >"$S/own" 2>/dev/null
+                j=$({
+                        cat "$S/own"
+                        journalctl -u "$u" -n 5 --no-pager -o cat 2>/dev/null | grep -vxF -f "$S/own"
+                } | tr '\n' '|' | sed 's/|$//; s/|/ | /g')
                 fail "unit $u failed; journal: $j"
         done <"$S/failed"
         while IFS= read -r u; do
@@ -462,6 +486,34 @@ upgrade)
                         fail "the upgrade lost the local change to the conffile $c"
                 fi
         done <"$S/conffiles"
+        record_package
+        check_installed
+        ;;
+distupgrade)
+        # piuparts' distupgrade test: the targets installed on the old
+        # release (the tree's), then the whole tree upgraded to the new one
+        # with apt-get full-upgrade, its sources switched to the new
+        # release's packages (a local repository: the test has no network),
+        # conffiles kept as an admin answering "keep" would; then every
+        # check of the install.
+        install_deps || done_check
+        users_before
+        apt_run "install (on ${HARNESS_PKG_FROM:?})" install $items || done_check
+        old=$(dpkg-query -W -f='${Package} ${Version}\n' $(cat "$S/names") 2>/dev/null)
+        old_release=$(cat /etc/debian_version)
+        step "installed on Debian $old_release: $(echo $old)"
+        list=/etc/apt/sources.list.d/harness-next.list
+        echo "deb [trusted=yes] file:/srv/harness-pkg-next ./" >"$list"
+        apt_run "update (to ${HARNESS_PKG_TO:?})" update || done_check
+        others_noted=1
+        apt_run "full-upgrade (to $HARNESS_PKG_TO)" full-upgrade \
+                -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold || done_check
+        others_noted=0
+        new=$(dpkg-query -W -f='${Package} ${Version}\n' $(cat "$S/names") 2>/dev/null)
+        new_release=$(cat /etc/debian_version)
+        step "upgraded to Debian $new_release: $(echo $new)"
+        [ "$new_release" != "$old_release" ] ||
+                fail "the full-upgrade left the tree at Debian $old_release"
         record_package
         check_installed
         ;;
