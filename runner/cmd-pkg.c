@@ -51,7 +51,7 @@ static const char usage[] =
         "                            once into a cached layer\n"
         "      --print-suite         print the suites it would run, and run nothing but\n"
         "                            the resolution of the dependencies\n"
-        "  -j, --jobs N              containers at a time\n"
+        "  -j, --jobs N              containers at a time (default: all the checks)\n"
         "      --junit FILE, --tap FILE, --json FILE   reports, as `harness run`\n"
         "  -o, --output-dir DIR      per-test folders (default: ./" DEFAULT_OUTPUT_DIR "); the\n"
         "                            suite is written to DIR/" SUITE_DIR "/\n"
@@ -1215,6 +1215,16 @@ int runner_cmd_pkg(int argc, char **argv)
         }
         th_log(TH_LOG_INFO, "suites in %s/", g.dir);
         if (pass(&a, "-o", out) < 0)
+                return RUNNER_EXIT_INFRA;
+        /* All checks at once unless -j says otherwise: a check's container
+         * waits much of its time (its boot, apt's and dpkg's I/O, services
+         * settling), so more of them than CPUs is faster. */
+        bool jobs = false;
+        for (size_t i = 0; a.pass && a.pass[i]; i++)
+                jobs = jobs || th_streq(a.pass[i], "-j");
+        char n_checks[16];
+        (void)th_snprintf(n_checks, sizeof(n_checks), "%d", 4 + a.upgrade + a.distupgrade);
+        if (!jobs && pass(&a, "-j", n_checks) < 0)
                 return RUNNER_EXIT_INFRA;
         r = runner_gen_run(a.pass, g.paths + first);
         return r < 0 ? RUNNER_EXIT_INFRA : r;
