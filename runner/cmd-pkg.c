@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "runner.h"
 #include "runner-internal.h"
 
@@ -24,6 +25,7 @@
 #define NEW_TARGET         "/srv/harness-pkg-new"
 #define NEXT_TARGET        "/srv/harness-pkg-next"
 #define PARSE_HELP         1000
+#define NEXT_MAX_AGE_USEC  (7ull * 24 * 3600 * USEC_PER_SEC)
 
 extern const char runner_pkg_check_script[], runner_pkg_check_script_end[];
 
@@ -963,37 +965,123 @@ static int run_scanpackages(const char *dir, ThError *err)
         return 0;
 }
 
-/* Moves the downloaded .debs from the artifacts into the suite's next/. */
-static int collect_next(GenSuite *g, const char *artifacts, unsigned *ret_n, ThError *err)
+/* A hard link of from at to, or a copy (another file system). */
+static int link_or_copy(const char *from, const char *to, ThError *err)
 {
-        _cleanup_free_ char *next = th_strdup_printf("%s/next", g->dir);
-        if (!next)
-                return th_error_set(err, ENOMEM, "out of memory");
-        int r = th_mkdir_p(next, 0755);
+        char buf[65536];
+        ssize_t n;
+
+        if (link(from, to) == 0)
+                return 0;
+        _cleanup_close_ int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (in < 0 || fstat(in, &st) < 0)
+                return th_error_errno(err, errno, "open '%s'", from);
+        if (!S_ISREG(st.st_mode))
+                return th_error_set(err, EINVAL, "'%s' is not a file", from);
+        _cleanup_close_ int out =
+                open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (out < 0)
+                return th_error_errno(err, errno, "create '%s'", to);
+        while ((n = read(in, buf, sizeof(buf))) > 0) {
+                int r = th_write_all(out, buf, (size_t)n);
+                if (r < 0)
+                        return th_error_errno(err, -r, "write '%s'", to);
+        }
+        return n < 0 ? th_error_errno(err, errno, "read '%s'", from) : 0;
+}
+
+/* The .debs of the directory from (regular files only) into to, moved
+ * (move), hard-linked or copied. */
+static int copy_debs(const char *from, const char *to, bool move, unsigned *ret_n, ThError *err)
+{
+        int r = th_mkdir_p(to, 0755);
         if (r < 0)
-                return th_error_errno(err, -r, "create '%s'", next);
-        _cleanup_closedir_ DIR *d = opendir(artifacts);
+                return th_error_errno(err, -r, "create '%s'", to);
+        _cleanup_closedir_ DIR *d = opendir(from);
         if (!d)
-                return th_error_errno(err, errno, "the downloaded packages ('%s')", artifacts);
+                return th_error_errno(err, errno, "the new release's packages ('%s')", from);
         *ret_n = 0;
         for (struct dirent *e; (e = readdir(d));) {
-                if (!ends_with(e->d_name, ".deb") || e->d_type != DT_REG || strchr(e->d_name, '/'))
+                if (!ends_with(e->d_name, ".deb") || e->d_type != DT_REG)
                         continue;
-                _cleanup_free_ char *from = th_strdup_printf("%s/%s", artifacts, e->d_name);
-                _cleanup_free_ char *to = th_strdup_printf("%s/%s", next, e->d_name);
-                if (!from || !to)
+                _cleanup_free_ char *src = th_strdup_printf("%s/%s", from, e->d_name);
+                _cleanup_free_ char *dst = th_strdup_printf("%s/%s", to, e->d_name);
+                if (!src || !dst)
                         return th_error_set(err, ENOMEM, "out of memory");
-                if (rename(from, to) < 0) {
-                        _cleanup_free_ char *rel = th_strdup_printf("next/%s", e->d_name);
-                        if (!rel)
-                                return th_error_set(err, ENOMEM, "out of memory");
-                        r = runner_gensuite_add_file(g, from, rel, err);
+                if (!(move && rename(src, dst) == 0)) {
+                        r = link_or_copy(src, dst, err);
                         if (r < 0)
                                 return r;
                 }
                 (*ret_n)++;
         }
         return 0;
+}
+
+/* A cached download is used for a week, as `install:`'s repositories. */
+static bool next_fresh(const char *entry)
+{
+        _cleanup_free_ char *stamp = th_strdup_printf("%s/built", entry);
+        _cleanup_fclose_ FILE *f = stamp ? fopen(stamp, "re") : NULL;
+        unsigned long long t = 0;
+        if (!f || fscanf(f, "%llu", &t) != 1)
+                return false;
+        uint64_t now = th_realtime_usec();
+        return t > 0 && t <= now && now - t < NEXT_MAX_AGE_USEC;
+}
+
+/* Keeps next/'s .debs as the cache entry (replacing an older one). */
+static int next_store(const char *next, const char *entry, ThError *err)
+{
+        _cleanup_free_ char *tmp = th_strdup_printf("%s.new-%d", entry, (int)getpid());
+        _cleanup_free_ char *stamp = tmp ? th_strdup_printf("%s/built", tmp) : NULL;
+        _cleanup_free_ char *built =
+                th_strdup_printf("%llu\n", (unsigned long long)th_realtime_usec());
+        unsigned n = 0;
+        if (!tmp || !stamp || !built)
+                return th_error_set(err, ENOMEM, "out of memory");
+        (void)th_rm_rf(tmp);
+        int r = copy_debs(next, tmp, false, &n, err);
+        if (r >= 0)
+                r = th_write_file_atomic(stamp, built, strlen(built), err);
+        if (r >= 0) {
+                (void)th_rm_rf(entry);
+                if (rename(tmp, entry) < 0)
+                        r = th_error_errno(err, errno, "'%s'", entry);
+        }
+        if (r < 0)
+                (void)th_rm_rf(tmp);
+        return r;
+}
+
+/* The key of the download: the releases, what is installed on the old
+ * one, and the local .debs (path, size, modification time). */
+static char *next_key(const PkgArgs *a, const char *to, const char *install, const char *new_debs)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return NULL;
+        fprintf(f, "from=%s\nto=%s\ninstall=%s\nnew=%s\ndeps=", a->from_release, to, install,
+                new_debs);
+        for (size_t i = 0; a->old_deps && a->old_deps[i]; i++)
+                fprintf(f, "%s ", a->old_deps[i]);
+        for (int k = 0; k < 2; k++) {
+                const PkgTarget *v = k ? a->dold : a->targets;
+                size_t n = k ? a->n_dold : a->n_targets;
+                for (size_t i = 0; i < n; i++) {
+                        struct stat st;
+                        if (v[i].local && stat(v[i].local, &st) == 0)
+                                fprintf(f, "\nlocal=%s %lld %lld.%09ld", v[i].local,
+                                        (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                                        st.st_mtim.tv_nsec);
+                }
+        }
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(text);
 }
 
 /* The old release's dependencies (for its layer), and the new release's
@@ -1083,32 +1171,60 @@ static int prepare_distupgrade(PkgArgs *a, GenSuite *g, const char *out, ThError
         r = runner_gensuite_finish(g, suite, err);
         if (r < 0)
                 return r;
-        if (th_strv_push(&paths, g->paths[th_strv_length(g->paths) - 1]) < 0 ||
-            th_strv_push(&run, "-o") < 0 || th_strv_push(&run, out) < 0)
-                return th_error_set(err, ENOMEM, "out of memory");
+        bool refresh = false;
         for (size_t i = 0; a->pass && a->pass[i]; i++)
-                if ((th_streq(a->pass[i], "--refresh") ||
-                     th_streq(a->pass[i], "--allow-privileged")) &&
-                    th_strv_push(&run, a->pass[i]) < 0)
-                        return th_error_set(err, ENOMEM, "out of memory");
-        th_log(TH_LOG_INFO, "downloading what the full-upgrade from %s to %s needs",
-               a->from_release, to);
-        r = runner_gen_run(run, paths);
-        if (r != RUNNER_EXIT_OK)
-                return th_error_set(err, EIO,
-                                    "downloading the packages of %s failed (status %d; see %s/)",
-                                    to, r, out);
-        r = runner_path_component(suite, comp, sizeof(comp));
-        if (r < 0)
-                return th_error_set(err, -r, "'%s'", suite);
-        _cleanup_free_ char *art =
-                th_strdup_printf("%s/%s/download/artifacts/var/cache/harness-next", out, comp);
-        unsigned n = 0;
-        if (!art)
+                refresh = refresh || th_streq(a->pass[i], "--refresh");
+        _cleanup_free_ char *key = next_key(a, to, install, new_debs);
+        _cleanup_free_ char *cache = fixture_cache_dir();
+        _cleanup_free_ char *next = th_strdup_printf("%s/next", g->dir);
+        char hash[17];
+        if (!key || !cache || !next)
                 return th_error_set(err, ENOMEM, "out of memory");
-        r = collect_next(g, art, &n, err);
-        if (r < 0)
-                return r;
+        fixture_hash_hex(key, hash);
+        _cleanup_free_ char *entry = th_strdup_printf("%s/pkg-next/%s-%.12s", cache, to, hash);
+        unsigned n = 0;
+        if (!entry)
+                return th_error_set(err, ENOMEM, "out of memory");
+        if (!refresh && next_fresh(entry)) {
+                r = copy_debs(entry, next, false, &n, err);
+                if (r < 0)
+                        return r;
+                th_log(TH_LOG_INFO, "the packages of %s for the distupgrade: cached in %s", to,
+                       entry);
+        } else {
+                if (th_strv_push(&paths, g->paths[th_strv_length(g->paths) - 1]) < 0 ||
+                    th_strv_push(&run, "-o") < 0 || th_strv_push(&run, out) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                for (size_t i = 0; a->pass && a->pass[i]; i++)
+                        if ((th_streq(a->pass[i], "--refresh") ||
+                             th_streq(a->pass[i], "--allow-privileged")) &&
+                            th_strv_push(&run, a->pass[i]) < 0)
+                                return th_error_set(err, ENOMEM, "out of memory");
+                th_log(TH_LOG_INFO, "downloading what the full-upgrade from %s to %s needs",
+                       a->from_release, to);
+                r = runner_gen_run(run, paths);
+                if (r != RUNNER_EXIT_OK)
+                        return th_error_set(
+                                err, EIO,
+                                "downloading the packages of %s failed (status %d; see %s/)", to, r,
+                                out);
+                r = runner_path_component(suite, comp, sizeof(comp));
+                if (r < 0)
+                        return th_error_set(err, -r, "'%s'", suite);
+                _cleanup_free_ char *art = th_strdup_printf(
+                        "%s/%s/download/artifacts/var/cache/harness-next", out, comp);
+                if (!art)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                r = copy_debs(art, next, true, &n, err);
+                if (r < 0)
+                        return r;
+                r = th_mkdir_p(entry, 0755); /* its parent, and a place to replace */
+                if (r < 0)
+                        return th_error_errno(err, -r, "create '%s'", entry);
+                r = next_store(next, entry, err);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < a->n_targets; i++) {
                 if (!a->targets[i].local)
                         continue;
@@ -1121,9 +1237,6 @@ static int prepare_distupgrade(PkgArgs *a, GenSuite *g, const char *out, ThError
                         return r;
                 n++;
         }
-        _cleanup_free_ char *next = th_strdup_printf("%s/next", g->dir);
-        if (!next)
-                return th_error_set(err, ENOMEM, "out of memory");
         r = run_scanpackages(next, err);
         if (r < 0)
                 return r;
