@@ -1003,12 +1003,15 @@ static int copy_debs(const char *from, const char *to, bool move, unsigned *ret_
                 return th_error_errno(err, errno, "the new release's packages ('%s')", from);
         *ret_n = 0;
         for (struct dirent *e; (e = readdir(d));) {
-                if (!ends_with(e->d_name, ".deb") || e->d_type != DT_REG)
+                if (!ends_with(e->d_name, ".deb"))
                         continue;
                 _cleanup_free_ char *src = th_strdup_printf("%s/%s", from, e->d_name);
                 _cleanup_free_ char *dst = th_strdup_printf("%s/%s", to, e->d_name);
+                struct stat st;
                 if (!src || !dst)
                         return th_error_set(err, ENOMEM, "out of memory");
+                if (lstat(src, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
                 if (!(move && rename(src, dst) == 0)) {
                         r = link_or_copy(src, dst, err);
                         if (r < 0)
@@ -1221,9 +1224,11 @@ static int prepare_distupgrade(PkgArgs *a, GenSuite *g, const char *out, ThError
                 r = th_mkdir_p(entry, 0755); /* its parent, and a place to replace */
                 if (r < 0)
                         return th_error_errno(err, -r, "create '%s'", entry);
-                r = next_store(next, entry, err);
-                if (r < 0)
-                        return r;
+                /* The cache is a saving, not a need: a run that could
+                 * not keep it (another replacing it meanwhile) goes on. */
+                ThError store_err = { 0 };
+                if (next_store(next, entry, &store_err) < 0)
+                        th_log(TH_LOG_WARNING, "not cached: %s", store_err.msg);
         }
         for (size_t i = 0; i < a->n_targets; i++) {
                 if (!a->targets[i].local)
