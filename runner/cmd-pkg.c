@@ -5,6 +5,7 @@
  * run pkg-check.sh, embedded here, and runs it through `harness run`, so
  * every option of `harness run` works and `--print-suite` shows exactly
  * what runs (docs/pkg.md). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "runner.h"
 #include "runner-internal.h"
 
@@ -21,7 +23,9 @@
 #define SUITE_DIR          "pkg-check-suite"
 #define CHECK_TARGET       "/usr/lib/harness-pkg"
 #define NEW_TARGET         "/srv/harness-pkg-new"
+#define NEXT_TARGET        "/srv/harness-pkg-next"
 #define PARSE_HELP         1000
+#define NEXT_MAX_AGE_USEC  (7ull * 24 * 3600 * USEC_PER_SEC)
 
 extern const char runner_pkg_check_script[], runner_pkg_check_script_end[];
 
@@ -40,11 +44,16 @@ static const char usage[] =
         "      --upgrade             also check the upgrade from the release's version\n"
         "                            to the .debs given (their packages must be in it)\n"
         "      --upgrade-from OLD.deb  the same, from this .deb (repeat)\n"
+        "      --distupgrade         also check the upgrade of the release before\n"
+        "                            --release, the package installed, to --release\n"
+        "      --from-release NAME   the same, from this release\n"
+        "      --distupgrade-from OLD.deb  install this .deb in the old release instead\n"
+        "                            of its archive's version (repeat)\n"
         "      --no-layer            install the dependencies in every check instead of\n"
         "                            once into a cached layer\n"
         "      --print-suite         print the suites it would run, and run nothing but\n"
         "                            the resolution of the dependencies\n"
-        "  -j, --jobs N              containers at a time\n"
+        "  -j, --jobs N              containers at a time (default: all the checks)\n"
         "      --junit FILE, --tap FILE, --json FILE   reports, as `harness run`\n"
         "  -o, --output-dir DIR      per-test folders (default: ./" DEFAULT_OUTPUT_DIR "); the\n"
         "                            suite is written to DIR/" SUITE_DIR "/\n"
@@ -55,7 +64,7 @@ static const char usage[] =
         "  -h, --help                show this help\n"
         "\n"
         "Checks: install, remove-purge, install-purge-install, files; upgrade with\n"
-        "--upgrade or --upgrade-from.\n"
+        "--upgrade or --upgrade-from; distupgrade with --distupgrade or --from-release.\n"
         "Exit status as `harness run`: 0 all passed, 1 a check failed, 2 usage error.\n";
 
 static const char download_only_conf[] =
@@ -81,6 +90,11 @@ typedef struct PkgArgs {
         size_t n_old;
         char **deps; /* the targets' dependencies the tree lacks */
         bool no_layer;
+        bool distupgrade;
+        const char *from_release; /* distupgrade: the old release */
+        PkgTarget *dold;          /* --distupgrade-from */
+        size_t n_dold;
+        char **old_deps; /* distupgrade: the dependencies in the old release */
 } PkgArgs;
 
 static void targets_free(PkgTarget *t, size_t n)
@@ -100,7 +114,21 @@ static void pkg_args_done(PkgArgs *a)
         th_strv_free(a->pass);
         targets_free(a->targets, a->n_targets);
         targets_free(a->old, a->n_old);
+        targets_free(a->dold, a->n_dold);
         th_strv_free(a->deps);
+        th_strv_free(a->old_deps);
+}
+
+/* The Debian releases in order, for the distupgrade's default old release. */
+static const char *const debian_releases[] = { "stretch", "buster", "bullseye", "bookworm",
+                                               "trixie",  "forky",  "sid" };
+
+static int release_index(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(debian_releases); i++)
+                if (th_streq(debian_releases[i], name))
+                        return (int)i;
+        return -1;
 }
 
 static bool valid_name(const char *s, size_t n)
@@ -183,9 +211,13 @@ static int push_target(PkgTarget **v, size_t *n, PkgTarget t)
         return 0;
 }
 
-/* A .deb as a target (into debs/) or, old, as --upgrade-from (into old/). */
-static int add_deb(PkgArgs *a, const char *path, bool old, ThError *err)
+enum { DEB_TARGET, DEB_OLD, DEB_DOLD };
+
+/* A .deb as a target (into debs/), as --upgrade-from (into old/) or as
+ * --distupgrade-from (into dold/). */
+static int add_deb(PkgArgs *a, const char *path, int kind, ThError *err)
 {
+        static const char *const dirs[] = { "debs", "old", "dold" };
         char real[PATH_MAX];
         PkgTarget t = { 0 };
         _cleanup_free_ char *version = NULL;
@@ -206,10 +238,11 @@ static int add_deb(PkgArgs *a, const char *path, bool old, ThError *err)
         }
         const char *base = strrchr(real, '/') + 1;
         t.install = th_strdup_printf("%s=%s", t.name, version);
-        t.item = th_strdup_printf("./%s/%s", old ? "old" : "debs", base);
+        t.item = th_strdup_printf("./%s/%s", dirs[kind], base);
         t.local = strdup(real);
-        if (!t.install || !t.item || !t.local ||
-            push_target(old ? &a->old : &a->targets, old ? &a->n_old : &a->n_targets, t) < 0) {
+        PkgTarget **v = kind == DEB_OLD ? &a->old : kind == DEB_DOLD ? &a->dold : &a->targets;
+        size_t *n = kind == DEB_OLD ? &a->n_old : kind == DEB_DOLD ? &a->n_dold : &a->n_targets;
+        if (!t.install || !t.item || !t.local || push_target(v, n, t) < 0) {
                 free(t.name), free(t.install), free(t.item), free(t.local);
                 return th_error_set(err, ENOMEM, "out of memory");
         }
@@ -256,7 +289,7 @@ static int add_changes(PkgArgs *a, const char *path, ThError *err)
                 if (S_ISLNK(st.st_mode))
                         return th_error_set(err, EINVAL, "'%s': a symlink, named in '%s'", deb,
                                             path);
-                int r = add_deb(a, deb, false, err);
+                int r = add_deb(a, deb, DEB_TARGET, err);
                 if (r < 0)
                         return r;
                 n++;
@@ -269,7 +302,7 @@ static int add_changes(PkgArgs *a, const char *path, ThError *err)
 static int add_target(PkgArgs *a, const char *arg, ThError *err)
 {
         if (ends_with(arg, ".deb"))
-                return add_deb(a, arg, false, err);
+                return add_deb(a, arg, DEB_TARGET, err);
         if (ends_with(arg, ".changes"))
                 return add_changes(a, arg, err);
         const char *eq = strchr(arg, '=');
@@ -314,6 +347,8 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 ARG_UPGRADE,
                 ARG_UPGRADE_FROM,
                 ARG_NO_LAYER,
+                ARG_DISTUPGRADE,
+                ARG_DISTUPGRADE_FROM,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -336,6 +371,8 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 { "upgrade", no_argument, NULL, ARG_UPGRADE },
                 { "upgrade-from", required_argument, NULL, ARG_UPGRADE_FROM },
                 { "no-layer", no_argument, NULL, ARG_NO_LAYER },
+                { "distupgrade", no_argument, NULL, ARG_DISTUPGRADE },
+                { "distupgrade-from", required_argument, NULL, ARG_DISTUPGRADE_FROM },
                 {},
         };
         int c, r = 0;
@@ -364,8 +401,31 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                         a->rootfs = optarg;
                         break;
                 case ARG_FROM_RELEASE:
-                        return runner_usage_error("pkg", "--from-release (the distupgrade "
-                                                         "check) is not implemented yet");
+                        if (release_index(optarg) < 0)
+                                return runner_usage_error(
+                                        "pkg",
+                                        "--from-release '%s': not a Debian release (stretch, "
+                                        "buster, bullseye, bookworm, trixie, forky, sid)",
+                                        optarg);
+                        a->from_release = optarg;
+                        a->distupgrade = true;
+                        break;
+                case ARG_DISTUPGRADE:
+                        a->distupgrade = true;
+                        break;
+                case ARG_DISTUPGRADE_FROM: {
+                        ThError err = { 0 };
+                        if (!ends_with(optarg, ".deb"))
+                                return runner_usage_error(
+                                        "pkg", "--distupgrade-from '%s': not a .deb", optarg);
+                        r = add_deb(a, optarg, DEB_DOLD, &err);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return runner_usage_error("pkg", "--distupgrade-from: %s", err.msg);
+                        a->distupgrade = true;
+                        break;
+                }
                 case ARG_IGNORE:
                         if (optarg[0] != '/' || strpbrk(optarg, " \t\n\"\\"))
                                 return runner_usage_error("pkg",
@@ -386,7 +446,7 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                         if (!ends_with(optarg, ".deb"))
                                 return runner_usage_error("pkg", "--upgrade-from '%s': not a .deb",
                                                           optarg);
-                        r = add_deb(a, optarg, true, &err);
+                        r = add_deb(a, optarg, DEB_OLD, &err);
                         if (r == -ENOMEM)
                                 return r;
                         if (r < 0)
@@ -452,6 +512,39 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                         if (th_streq(a->targets[i].name, a->targets[k].name))
                                 return runner_usage_error("pkg", "package '%s' given twice",
                                                           a->targets[i].name);
+        if (a->distupgrade) {
+                const char *to = a->release ? a->release : "bookworm";
+                int ti = release_index(to);
+                if (a->rootfs)
+                        return runner_usage_error("pkg", "the distupgrade check needs --release, "
+                                                         "not --rootfs");
+                if (ti < 0)
+                        return runner_usage_error("pkg",
+                                                  "--release '%s': the distupgrade check knows "
+                                                  "no release before it",
+                                                  to);
+                if (!a->from_release) {
+                        if (ti == 0)
+                                return runner_usage_error(
+                                        "pkg", "--release '%s': no release before it", to);
+                        a->from_release = debian_releases[ti - 1];
+                }
+                if (release_index(a->from_release) >= ti)
+                        return runner_usage_error("pkg",
+                                                  "--from-release '%s' is not older than "
+                                                  "--release '%s'",
+                                                  a->from_release, to);
+                for (size_t i = 0; i < a->n_dold; i++) {
+                        bool found = false;
+                        for (size_t k = 0; k < a->n_targets && !found; k++)
+                                found = th_streq(a->dold[i].name, a->targets[k].name);
+                        if (!found)
+                                return runner_usage_error("pkg",
+                                                          "--distupgrade-from: '%s' is not a "
+                                                          "target's package",
+                                                          a->dold[i].name);
+                }
+        }
         return 0;
 }
 
@@ -498,10 +591,18 @@ static void write_test(FILE *f, const char *name, const char *check, const char 
 }
 
 /* The `rootfs:` value: a managed spec as given, a directory made absolute
- * (the suite lives elsewhere), or the release's tree. */
-static int write_rootfs(const PkgArgs *a, FILE *f, ThError *err)
+ * (the suite lives elsewhere), or the release's tree; release, when not
+ * NULL, picks that release's tree instead (the distupgrade's old one). */
+static int write_rootfs(const PkgArgs *a, const char *release, FILE *f, ThError *err)
 {
-        if (a->rootfs && strchr(a->rootfs, ':') && a->rootfs[0] != '/' && a->rootfs[0] != '.')
+        if (release && release_index(release) < release_index("bookworm"))
+                /* A tree as Debian's installer made it then: /usr merged
+                 * (bookworm needs it, and usrmerge cannot convert a tree
+                 * on overlayfs). */
+                fprintf(f, "{distro: debian, suite: %s, include: [usrmerge]}", release);
+        else if (release)
+                fprintf(f, "debian:%s", release);
+        else if (a->rootfs && strchr(a->rootfs, ':') && a->rootfs[0] != '/' && a->rootfs[0] != '.')
                 runner_yaml_quote(f, a->rootfs);
         else if (a->rootfs) {
                 char real[PATH_MAX];
@@ -514,9 +615,9 @@ static int write_rootfs(const PkgArgs *a, FILE *f, ThError *err)
 }
 
 /* The top of a suite: name, tree, and the defaults every check shares. */
-static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *names,
-                      const char *install, char *const *items, char *const *layer,
-                      const char *extra_fixture, ThError *err)
+static int write_head(const PkgArgs *a, const char *release, FILE *f, const char *suite,
+                      const char *names, const char *install, char *const *items,
+                      char *const *layer, const char *extra_fixture, ThError *err)
 {
         int r;
 
@@ -527,7 +628,7 @@ static int write_head(const PkgArgs *a, FILE *f, const char *suite, const char *
                    "# the tree before the install. Run it again: harness run THIS-FILE\n");
         fprintf(f, "name: %s\n", suite);
         fprintf(f, "rootfs: ");
-        r = write_rootfs(a, f, err);
+        r = write_rootfs(a, release, f, err);
         if (r < 0)
                 return r;
         fprintf(f, "\ndefaults:\n"
@@ -598,27 +699,24 @@ static int write_files(const PkgArgs *a, GenSuite *g, ThError *err)
 
 /* The dependencies, for the cached layer: a suite of one direct-mode test
  * over the same repository asks apt what it would install with the
- * targets (DEP NAME lines), and the targets are taken out. */
-static int resolve_deps(PkgArgs *a, GenSuite *g, const char *out, ThError *err)
+ * targets (DEP NAME lines), and the targets are taken out. release, when
+ * not NULL, is the tree's release instead of the checks' (the
+ * distupgrade's old one), items and install what is installed there. */
+static int resolve_deps(const PkgArgs *a, GenSuite *g, const char *out, const char *release,
+                        const char *suite, char *const *items, const char *install,
+                        char ***ret_deps, ThError *err)
 {
-        _cleanup_free_ char *install = join_targets(a, offsetof(PkgTarget, install));
-        _cleanup_free_ char *suite = th_strdup_printf("pkg-%s-deps", a->targets[0].name);
-        _cleanup_strv_ char **items = NULL, **run = NULL, **paths = NULL;
+        _cleanup_strv_ char **run = NULL, **paths = NULL;
         FILE *f = g->yaml;
         char comp[128];
         int r;
 
-        if (!install || !suite)
-                return th_error_set(err, ENOMEM, "out of memory");
-        for (size_t i = 0; i < a->n_targets; i++)
-                if (th_strv_push(&items, a->targets[i].item) < 0)
-                        return th_error_set(err, ENOMEM, "out of memory");
         fprintf(f,
                 "# Written by `harness pkg check`: what apt installs with the targets, for\n"
                 "# the cached layer of the checks' suite.\n"
                 "name: %s\nrootfs: ",
                 suite);
-        r = write_rootfs(a, f, err);
+        r = write_rootfs(a, release, f, err);
         if (r < 0)
                 return r;
         fprintf(f, "\ntests:\n"
@@ -646,15 +744,16 @@ static int resolve_deps(PkgArgs *a, GenSuite *g, const char *out, ThError *err)
         r = runner_gensuite_finish(g, suite, err);
         if (r < 0)
                 return r;
-        if (th_strv_push(&paths, g->paths[0]) < 0 || th_strv_push(&run, "-o") < 0 ||
-            th_strv_push(&run, out) < 0)
+        if (th_strv_push(&paths, g->paths[th_strv_length(g->paths) - 1]) < 0 ||
+            th_strv_push(&run, "-o") < 0 || th_strv_push(&run, out) < 0)
                 return th_error_set(err, ENOMEM, "out of memory");
         for (size_t i = 0; a->pass && a->pass[i]; i++)
                 if ((th_streq(a->pass[i], "--refresh") ||
                      th_streq(a->pass[i], "--allow-privileged")) &&
                     th_strv_push(&run, a->pass[i]) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");
-        th_log(TH_LOG_INFO, "resolving the dependencies");
+        th_log(TH_LOG_INFO, "resolving the dependencies%s%s", release ? " in " : "",
+               release ? release : "");
         r = runner_gen_run(run, paths);
         if (r != RUNNER_EXIT_OK)
                 return th_error_set(err, EIO, "resolving the dependencies failed (status %d)", r);
@@ -674,11 +773,26 @@ static int resolve_deps(PkgArgs *a, GenSuite *g, const char *out, ThError *err)
                 bool target = false;
                 for (size_t i = 0; i < a->n_targets && !target; i++)
                         target = th_streq(a->targets[i].name, line + 4);
-                if (!target && th_strv_push(&a->deps, line + 4) < 0)
+                if (!target && th_strv_push(ret_deps, line + 4) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");
         }
-        th_log(TH_LOG_INFO, "%zu dependencies for the cached layer", th_strv_length(a->deps));
+        th_log(TH_LOG_INFO, "%zu dependencies for the cached layer", th_strv_length(*ret_deps));
         return 0;
+}
+
+/* The checks' dependencies, in the release of the checks. */
+static int resolve_check_deps(PkgArgs *a, GenSuite *g, const char *out, ThError *err)
+{
+        _cleanup_free_ char *install = join_targets(a, offsetof(PkgTarget, install));
+        _cleanup_free_ char *suite = th_strdup_printf("pkg-%s-deps", a->targets[0].name);
+        _cleanup_strv_ char **items = NULL;
+
+        if (!install || !suite)
+                return th_error_set(err, ENOMEM, "out of memory");
+        for (size_t i = 0; i < a->n_targets; i++)
+                if (th_strv_push(&items, a->targets[i].item) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+        return resolve_deps(a, g, out, NULL, suite, items, install, &a->deps, err);
 }
 
 static int write_suite(const PkgArgs *a, GenSuite *g, ThError *err)
@@ -696,7 +810,7 @@ static int write_suite(const PkgArgs *a, GenSuite *g, ThError *err)
         for (size_t i = 0; i < a->n_targets; i++)
                 if (th_strv_push(&items, a->targets[i].item) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");
-        r = write_head(a, f, suite, names, install, items, a->deps, NULL, err);
+        r = write_head(a, NULL, f, suite, names, install, items, a->deps, NULL, err);
         if (r < 0)
                 return r;
         write_test(f, "install", "install",
@@ -764,7 +878,7 @@ static int write_upgrade_suite(const PkgArgs *a, GenSuite *g, ThError *err)
         _cleanup_free_ char *names_s = strv_join(names), *old_s = strv_join(old);
         if (!names_s || !old_s || !suite)
                 return th_error_set(err, ENOMEM, "out of memory");
-        r = write_head(a, f, suite, names_s, old_s, items, a->deps,
+        r = write_head(a, NULL, f, suite, names_s, old_s, items, a->deps,
                        "    - debs:" NEW_TARGET "   # the new versions\n", err);
         if (r < 0)
                 return r;
@@ -775,6 +889,393 @@ static int write_upgrade_suite(const PkgArgs *a, GenSuite *g, ThError *err)
         fprintf(f, "    env: {HARNESS_PKG_NEW: ");
         runner_yaml_quote(f, new_debs);
         fprintf(f, "}\n");
+        if (ferror(f))
+                return th_error_set(err, ENOMEM, "out of memory");
+        return runner_gensuite_finish(g, suite, err);
+}
+
+/* ---- distupgrade ------------------------------------------------------- */
+
+/* What is installed in the old release: a --distupgrade-from .deb for its
+ * package, the old release's own version (NAME) for the others. */
+static int old_release_items(const PkgArgs *a, char ***ret_items, char **ret_install)
+{
+        _cleanup_strv_ char **install = NULL;
+        for (size_t i = 0; i < a->n_targets; i++) {
+                const PkgTarget *t = &a->targets[i], *d = NULL;
+                for (size_t k = 0; k < a->n_dold && !d; k++)
+                        if (th_streq(a->dold[k].name, t->name))
+                                d = &a->dold[k];
+                if (th_strv_push(ret_items, d ? d->item : t->name) < 0 ||
+                    th_strv_push(&install, d ? d->install : t->name) < 0)
+                        return -ENOMEM;
+        }
+        *ret_install = strv_join(install);
+        return *ret_install ? 0 : -ENOMEM;
+}
+
+/* The new release's packages the full-upgrade needs: a container over the
+ * old release's tree, the targets installed as in the check, with the
+ * host's network, switches apt's sources to the new release and downloads
+ * what `apt-get full-upgrade` would install (and what the new local .debs
+ * need); the .debs come out as its artifacts. */
+static const char next_download_script[] =
+        "set -eu\n"
+        "rm -f /etc/apt/sources.list.d/harness-install.list\n"
+        "l=/etc/apt/sources.list\n"
+        "sed -i -e \"s#[[:space:]]$HARNESS_PKG_FROM/updates[[:space:]]# $HARNESS_PKG_TO-security "
+        "#\" "
+        "\\\n"
+        "       -e "
+        "\"s#\\([[:space:]]\\)$HARNESS_PKG_FROM\\([-[:space:]]\\)#\\1$HARNESS_PKG_TO\\2#\" $l\n"
+        "[ \"$HARNESS_PKG_TO\" != sid ] || sed -i -E '/[[:space:]]sid-(updates|security)/d' $l\n"
+        "cat $l\n"
+        "apt-get -q update\n"
+        "d=/var/cache/harness-next\n"
+        "mkdir -p $d/partial\n"
+        "set -- -q -y --no-install-recommends -d -o Dir::Cache::archives=$d/\n"
+        "apt-get \"$@\" full-upgrade\n"
+        "# shellcheck disable=SC2086\n"
+        "[ -z \"${HARNESS_PKG_NEW:-}\" ] || apt-get \"$@\" install $HARNESS_PKG_NEW\n"
+        "rm -rf $d/partial $d/lock\n";
+
+static int run_scanpackages(const char *dir, ThError *err)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                return th_error_errno(err, errno, "fork");
+        if (pid == 0) {
+                if (chdir(dir) < 0)
+                        _exit(127);
+                int fd = open("Packages", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || null < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+                    dup2(null, STDERR_FILENO) < 0)
+                        _exit(127);
+                execlp("dpkg-scanpackages", "dpkg-scanpackages", "--multiversion", ".", "/dev/null",
+                       (char *)NULL);
+                _exit(127);
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return th_error_set(err, EIO,
+                                    "dpkg-scanpackages in '%s' failed (status %d; is dpkg-dev "
+                                    "installed?)",
+                                    dir, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return 0;
+}
+
+/* A hard link of from at to, or a copy (another file system). */
+static int link_or_copy(const char *from, const char *to, ThError *err)
+{
+        char buf[65536];
+        ssize_t n;
+
+        if (link(from, to) == 0)
+                return 0;
+        _cleanup_close_ int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (in < 0 || fstat(in, &st) < 0)
+                return th_error_errno(err, errno, "open '%s'", from);
+        if (!S_ISREG(st.st_mode))
+                return th_error_set(err, EINVAL, "'%s' is not a file", from);
+        _cleanup_close_ int out =
+                open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (out < 0)
+                return th_error_errno(err, errno, "create '%s'", to);
+        while ((n = read(in, buf, sizeof(buf))) > 0) {
+                int r = th_write_all(out, buf, (size_t)n);
+                if (r < 0)
+                        return th_error_errno(err, -r, "write '%s'", to);
+        }
+        return n < 0 ? th_error_errno(err, errno, "read '%s'", from) : 0;
+}
+
+/* The .debs of the directory from (regular files only) into to, moved
+ * (move), hard-linked or copied. */
+static int copy_debs(const char *from, const char *to, bool move, unsigned *ret_n, ThError *err)
+{
+        int r = th_mkdir_p(to, 0755);
+        if (r < 0)
+                return th_error_errno(err, -r, "create '%s'", to);
+        _cleanup_closedir_ DIR *d = opendir(from);
+        if (!d)
+                return th_error_errno(err, errno, "the new release's packages ('%s')", from);
+        *ret_n = 0;
+        for (struct dirent *e; (e = readdir(d));) {
+                if (!ends_with(e->d_name, ".deb"))
+                        continue;
+                _cleanup_free_ char *src = th_strdup_printf("%s/%s", from, e->d_name);
+                _cleanup_free_ char *dst = th_strdup_printf("%s/%s", to, e->d_name);
+                struct stat st;
+                if (!src || !dst)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                if (lstat(src, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if (!(move && rename(src, dst) == 0)) {
+                        r = link_or_copy(src, dst, err);
+                        if (r < 0)
+                                return r;
+                }
+                (*ret_n)++;
+        }
+        return 0;
+}
+
+/* A cached download is used for a week, as `install:`'s repositories. */
+static bool next_fresh(const char *entry)
+{
+        _cleanup_free_ char *stamp = th_strdup_printf("%s/built", entry);
+        _cleanup_fclose_ FILE *f = stamp ? fopen(stamp, "re") : NULL;
+        unsigned long long t = 0;
+        if (!f || fscanf(f, "%llu", &t) != 1)
+                return false;
+        uint64_t now = th_realtime_usec();
+        return t > 0 && t <= now && now - t < NEXT_MAX_AGE_USEC;
+}
+
+/* Keeps next/'s .debs as the cache entry (replacing an older one). */
+static int next_store(const char *next, const char *entry, ThError *err)
+{
+        _cleanup_free_ char *tmp = th_strdup_printf("%s.new-%d", entry, (int)getpid());
+        _cleanup_free_ char *stamp = tmp ? th_strdup_printf("%s/built", tmp) : NULL;
+        _cleanup_free_ char *built =
+                th_strdup_printf("%llu\n", (unsigned long long)th_realtime_usec());
+        unsigned n = 0;
+        if (!tmp || !stamp || !built)
+                return th_error_set(err, ENOMEM, "out of memory");
+        (void)th_rm_rf(tmp);
+        int r = copy_debs(next, tmp, false, &n, err);
+        if (r >= 0)
+                r = th_write_file_atomic(stamp, built, strlen(built), err);
+        if (r >= 0) {
+                (void)th_rm_rf(entry);
+                if (rename(tmp, entry) < 0)
+                        r = th_error_errno(err, errno, "'%s'", entry);
+        }
+        if (r < 0)
+                (void)th_rm_rf(tmp);
+        return r;
+}
+
+/* The key of the download: the releases, what is installed on the old
+ * one, and the local .debs (path, size, modification time). */
+static char *next_key(const PkgArgs *a, const char *to, const char *install, const char *new_debs)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return NULL;
+        fprintf(f, "from=%s\nto=%s\ninstall=%s\nnew=%s\ndeps=", a->from_release, to, install,
+                new_debs);
+        for (size_t i = 0; a->old_deps && a->old_deps[i]; i++)
+                fprintf(f, "%s ", a->old_deps[i]);
+        for (int k = 0; k < 2; k++) {
+                const PkgTarget *v = k ? a->dold : a->targets;
+                size_t n = k ? a->n_dold : a->n_targets;
+                for (size_t i = 0; i < n; i++) {
+                        struct stat st;
+                        if (v[i].local && stat(v[i].local, &st) == 0)
+                                fprintf(f, "\nlocal=%s %lld %lld.%09ld", v[i].local,
+                                        (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                                        st.st_mtim.tv_nsec);
+                }
+        }
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(text);
+}
+
+/* The old release's dependencies (for its layer), and the new release's
+ * packages in the suite's next/, indexed as an apt repository. */
+static int prepare_distupgrade(PkgArgs *a, GenSuite *g, const char *out, ThError *err)
+{
+        const char *to = a->release ? a->release : "bookworm";
+        _cleanup_strv_ char **items = NULL, **run = NULL, **paths = NULL;
+        _cleanup_free_ char *install = NULL, *new_debs = NULL;
+        _cleanup_free_ char *deps_suite =
+                th_strdup_printf("pkg-%s-%s-deps", a->targets[0].name, a->from_release);
+        _cleanup_free_ char *suite =
+                th_strdup_printf("pkg-%s-distupgrade-download", a->targets[0].name);
+        size_t len = 0;
+        char comp[128];
+        int r;
+
+        if (!deps_suite || !suite || old_release_items(a, &items, &install) < 0)
+                return th_error_set(err, ENOMEM, "out of memory");
+        for (size_t i = 0; i < a->n_dold; i++) {
+                r = runner_gensuite_add_file(g, a->dold[i].local, a->dold[i].item + 2, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!a->no_layer) {
+                r = resolve_deps(a, g, out, a->from_release, deps_suite, items, install,
+                                 &a->old_deps, err);
+                if (r < 0)
+                        return r;
+        }
+        _cleanup_fclose_ FILE *nd = open_memstream(&new_debs, &len);
+        if (!nd)
+                return th_error_set(err, ENOMEM, "out of memory");
+        for (size_t i = 0; i < a->n_targets; i++)
+                if (a->targets[i].local) {
+                        fprintf(nd, "%s" NEW_TARGET "/%s", len ? " " : "",
+                                a->targets[i].item + strlen("./debs/"));
+                        fflush(nd);
+                }
+        if (fclose(TAKE_PTR(nd)) != 0)
+                return th_error_set(err, ENOMEM, "out of memory");
+
+        FILE *f = g->yaml;
+        fprintf(f,
+                "# Written by `harness pkg check`: the packages of %s that `apt-get\n"
+                "# full-upgrade` needs on %s with the targets installed, for the\n"
+                "# distupgrade check's repository (next/). It needs the network.\n"
+                "name: %s\nrootfs: ",
+                to, a->from_release, suite);
+        r = write_rootfs(a, a->from_release, f, err);
+        if (r < 0)
+                return r;
+        fprintf(f, "\n");
+        if (a->old_deps) {
+                fprintf(f, "defaults:\n  packages: [");
+                for (size_t i = 0; a->old_deps[i]; i++)
+                        fprintf(f, "%s%s", i ? ", " : "", a->old_deps[i]);
+                fprintf(f, "]\n");
+        }
+        fprintf(f, "tests:\n"
+                   "  - name: download\n"
+                   "    boot: false\n"
+                   "    network: host\n"
+                   "    limits: {artifacts: 8G}\n"
+                   "    artifacts: [/var/cache/harness-next]\n");
+        if (*new_debs)
+                fprintf(f, "    fixtures: [debs:" NEW_TARGET "]\n");
+        fprintf(f, "    install: [");
+        for (size_t i = 0; items[i]; i++) {
+                fprintf(f, "%s", i ? ", " : "");
+                runner_yaml_quote(f, items[i]);
+        }
+        fprintf(f,
+                "]\n    env:\n      DEBIAN_FRONTEND: noninteractive\n"
+                "      HARNESS_PKG_FROM: %s\n      HARNESS_PKG_TO: %s\n"
+                "      HARNESS_PKG_NEW: ",
+                a->from_release, to);
+        runner_yaml_quote(f, new_debs);
+        fprintf(f, "\n    run: |\n");
+        for (const char *l = next_download_script; *l;) {
+                size_t n = strcspn(l, "\n");
+                fprintf(f, "      %.*s\n", (int)n, l);
+                l += n + (l[n] == '\n');
+        }
+        if (ferror(f))
+                return th_error_set(err, ENOMEM, "out of memory");
+        r = runner_gensuite_finish(g, suite, err);
+        if (r < 0)
+                return r;
+        bool refresh = false;
+        for (size_t i = 0; a->pass && a->pass[i]; i++)
+                refresh = refresh || th_streq(a->pass[i], "--refresh");
+        _cleanup_free_ char *key = next_key(a, to, install, new_debs);
+        _cleanup_free_ char *cache = fixture_cache_dir();
+        _cleanup_free_ char *next = th_strdup_printf("%s/next", g->dir);
+        char hash[17];
+        if (!key || !cache || !next)
+                return th_error_set(err, ENOMEM, "out of memory");
+        fixture_hash_hex(key, hash);
+        _cleanup_free_ char *entry = th_strdup_printf("%s/pkg-next/%s-%.12s", cache, to, hash);
+        unsigned n = 0;
+        if (!entry)
+                return th_error_set(err, ENOMEM, "out of memory");
+        if (!refresh && next_fresh(entry)) {
+                r = copy_debs(entry, next, false, &n, err);
+                if (r < 0)
+                        return r;
+                th_log(TH_LOG_INFO, "the packages of %s for the distupgrade: cached in %s", to,
+                       entry);
+        } else {
+                if (th_strv_push(&paths, g->paths[th_strv_length(g->paths) - 1]) < 0 ||
+                    th_strv_push(&run, "-o") < 0 || th_strv_push(&run, out) < 0)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                for (size_t i = 0; a->pass && a->pass[i]; i++)
+                        if ((th_streq(a->pass[i], "--refresh") ||
+                             th_streq(a->pass[i], "--allow-privileged")) &&
+                            th_strv_push(&run, a->pass[i]) < 0)
+                                return th_error_set(err, ENOMEM, "out of memory");
+                th_log(TH_LOG_INFO, "downloading what the full-upgrade from %s to %s needs",
+                       a->from_release, to);
+                r = runner_gen_run(run, paths);
+                if (r != RUNNER_EXIT_OK)
+                        return th_error_set(
+                                err, EIO,
+                                "downloading the packages of %s failed (status %d; see %s/)", to, r,
+                                out);
+                r = runner_path_component(suite, comp, sizeof(comp));
+                if (r < 0)
+                        return th_error_set(err, -r, "'%s'", suite);
+                _cleanup_free_ char *art = th_strdup_printf(
+                        "%s/%s/download/artifacts/var/cache/harness-next", out, comp);
+                if (!art)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                r = copy_debs(art, next, true, &n, err);
+                if (r < 0)
+                        return r;
+                r = th_mkdir_p(entry, 0755); /* its parent, and a place to replace */
+                if (r < 0)
+                        return th_error_errno(err, -r, "create '%s'", entry);
+                /* The cache is a saving, not a need: a run that could
+                 * not keep it (another replacing it meanwhile) goes on. */
+                ThError store_err = { 0 };
+                if (next_store(next, entry, &store_err) < 0)
+                        th_log(TH_LOG_WARNING, "not cached: %s", store_err.msg);
+        }
+        for (size_t i = 0; i < a->n_targets; i++) {
+                if (!a->targets[i].local)
+                        continue;
+                _cleanup_free_ char *rel =
+                        th_strdup_printf("next/%s", a->targets[i].item + strlen("./debs/"));
+                if (!rel)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                r = runner_gensuite_add_file(g, a->targets[i].local, rel, err);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        r = run_scanpackages(next, err);
+        if (r < 0)
+                return r;
+        th_log(TH_LOG_INFO, "%u packages of %s for the distupgrade", n, to);
+        return 0;
+}
+
+/* The distupgrade check, a suite of its own on the old release's tree:
+ * its repository the old release's packages, and the new release's bound
+ * in at NEXT_TARGET. */
+static int write_distupgrade_suite(const PkgArgs *a, GenSuite *g, ThError *err)
+{
+        FILE *f = g->yaml;
+        const char *to = a->release ? a->release : "bookworm";
+        _cleanup_strv_ char **items = NULL;
+        _cleanup_free_ char *install = NULL;
+        _cleanup_free_ char *names = join_targets(a, offsetof(PkgTarget, name));
+        _cleanup_free_ char *suite = th_strdup_printf("pkg-%s%s-distupgrade", a->targets[0].name,
+                                                      a->n_targets > 1 ? "-and-more" : "");
+        int r;
+
+        if (!names || !suite || old_release_items(a, &items, &install) < 0)
+                return th_error_set(err, ENOMEM, "out of memory");
+        r = write_head(a, a->from_release, f, suite, names, install, items, a->old_deps,
+                       "    - next:" NEXT_TARGET "   # the new release's packages\n", err);
+        if (r < 0)
+                return r;
+        write_test(f, "distupgrade", "distupgrade",
+                   "installed on the old release, then the tree upgraded to the new one\n"
+                   "  # with apt-get full-upgrade: the install check's checks after it",
+                   "    expect: {units: {failed: none}}\n");
+        fprintf(f, "    env: {HARNESS_PKG_FROM: %s, HARNESS_PKG_TO: %s}\n", a->from_release, to);
         if (ferror(f))
                 return th_error_set(err, ENOMEM, "out of memory");
         return runner_gensuite_finish(g, suite, err);
@@ -815,12 +1316,14 @@ int runner_cmd_pkg(int argc, char **argv)
         if (!dir)
                 return RUNNER_EXIT_INFRA;
         if (runner_gensuite_open(&g, dir, &err) < 0 || write_files(&a, &g, &err) < 0 ||
-            (!a.no_layer && resolve_deps(&a, &g, out, &err) < 0)) {
+            (!a.no_layer && resolve_check_deps(&a, &g, out, &err) < 0) ||
+            (a.distupgrade && prepare_distupgrade(&a, &g, out, &err) < 0)) {
                 th_log(TH_LOG_ERROR, "%s", err.msg);
                 return err.code == ENOMEM ? RUNNER_EXIT_INFRA : RUNNER_EXIT_USAGE;
         }
         size_t first = th_strv_length(g.paths);
-        if (write_suite(&a, &g, &err) < 0 || (a.upgrade && write_upgrade_suite(&a, &g, &err) < 0)) {
+        if (write_suite(&a, &g, &err) < 0 || (a.upgrade && write_upgrade_suite(&a, &g, &err) < 0) ||
+            (a.distupgrade && write_distupgrade_suite(&a, &g, &err) < 0)) {
                 th_log(TH_LOG_ERROR, "%s", err.msg);
                 return err.code == ENOMEM ? RUNNER_EXIT_INFRA : RUNNER_EXIT_USAGE;
         }
@@ -832,6 +1335,16 @@ int runner_cmd_pkg(int argc, char **argv)
         }
         th_log(TH_LOG_INFO, "suites in %s/", g.dir);
         if (pass(&a, "-o", out) < 0)
+                return RUNNER_EXIT_INFRA;
+        /* All checks at once unless -j says otherwise: a check's container
+         * waits much of its time (its boot, apt's and dpkg's I/O, services
+         * settling), so more of them than CPUs is faster. */
+        bool jobs = false;
+        for (size_t i = 0; a.pass && a.pass[i]; i++)
+                jobs = jobs || th_streq(a.pass[i], "-j");
+        char n_checks[16];
+        (void)th_snprintf(n_checks, sizeof(n_checks), "%d", 4 + a.upgrade + a.distupgrade);
+        if (!jobs && pass(&a, "-j", n_checks) < 0)
                 return RUNNER_EXIT_INFRA;
         r = runner_gen_run(a.pass, g.paths + first);
         return r < 0 ? RUNNER_EXIT_INFRA : r;

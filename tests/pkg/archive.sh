@@ -50,4 +50,16 @@ if [ $# -eq 0 ]; then
                 fail=1
         fi
 fi
+# The distupgrade: bullseye's cron (a service) installed, the tree upgraded
+# to bookworm, cron's service active after it.
+if [ $# -eq 0 ]; then
+        "$h" pkg check -o "$tmp/du" --distupgrade --filter distupgrade cron >"$tmp/du.log" 2>&1
+        if [ $? -eq 0 ] && grep -q "upgraded to Debian 12" "$tmp"/du/pkg-cron-distupgrade/distupgrade/stdout; then
+                echo "ok: cron passes the distupgrade from bullseye to bookworm"
+        else
+                cat "$tmp/du.log"
+                echo "FAIL: the distupgrade of cron"
+                fail=1
+        fi
+fi
 exit $fail

@@ -9,6 +9,10 @@
 #                  in no package
 #   conffile-lost  its upgrade overwrites a        upgrade
 #                  modified conffile
+#   upgrade-fails  its postinst fails when it       distupgrade
+#                  upgrades an installed version
+#                  (from bullseye's install to
+#                  bookworm's: the release upgrade)
 # The well-behaved one passes every check, its upgrade included, and the
 # JUnit report has one case per check. Needs root and the Debian archive
 # for the install: step's index (label network).
@@ -48,7 +52,8 @@ cc -shared -fPIC -o "$tmp/libharnessmissing.so" -Wl,-soname,libharnessmissing.so
         { echo "FAIL: cc"; exit 1; }
 build missing-lib 1.0 "cp '$tmp/needs-lib' usr/bin/hello-pkg-needs-lib"
 build conffile-lost 1.1 'sed -i "s|^if \[ \"\$1\" = configure \]; then|&\n        echo greeting=Hello >/etc/hello-pkg.conf|" DEBIAN/postinst'
-for f in leftover postrm-fails service-fails missing-lib conffile-lost; do
+build upgrade-fails 1.1 'sed -i "s|^if \[ \"\$1\" = configure \]; then|&\n        if [ -n \"\$2\" ]; then echo \"hello-pkg: cannot upgrade from \$2 on purpose\" >\&2; exit 1; fi|" DEBIAN/postinst'
+for f in leftover postrm-fails service-fails missing-lib conffile-lost upgrade-fails; do
         [ -f "$tmp/${f}_1.0.deb" ] || [ -f "$tmp/${f}_1.1.deb" ] || bad "fixture $f not built"
 done
 
@@ -77,9 +82,13 @@ check() {
                 bad "$name: message '$msg' does not match '$pattern'"
 }
 
-check good - '' -- --upgrade-from "$tmp/good_1.0.deb" "$tmp/good_1.1.deb"
+check good - '' -- --upgrade-from "$tmp/good_1.0.deb" --distupgrade-from "$tmp/good_1.0.deb" \
+        "$tmp/good_1.1.deb"
 total=$(xmllint --xpath 'count(//testcase)' "$tmp/good.xml" 2>/dev/null)
-[ "$total" = 5 ] && ok "good: 5 checks in the report" || bad "good: $total checks in the report"
+[ "$total" = 6 ] && ok "good: 6 checks in the report" || bad "good: $total checks in the report"
+grep -q "upgraded to Debian 12.*hello-pkg 1.1" "$tmp"/out-good/pkg-hello-pkg-distupgrade/distupgrade/stdout &&
+        ok "good: the distupgrade went from bullseye's 1.0 to bookworm's 1.1" ||
+        bad "good: the distupgrade did not reach 1.1 on bookworm"
 check leftover remove-purge 'left after purge: /etc/hello-pkg.d' -- "$tmp/leftover_1.0.deb"
 check postrm-fails remove-purge "apt-get purge: .*(postrm fails on purpose|dpkg: error processing package hello-pkg)" \
         -- "$tmp/postrm-fails_1.0.deb"
@@ -89,18 +98,32 @@ check missing-lib files 'missing library: /usr/bin/hello-pkg-needs-lib needs lib
         -- "$tmp/missing-lib_1.0.deb"
 check conffile-lost upgrade 'lost the local change to the conffile /etc/hello-pkg.conf' \
         -- --upgrade-from "$tmp/good_1.0.deb" "$tmp/conffile-lost_1.1.deb"
+check upgrade-fails distupgrade 'full-upgrade \(to bookworm\): .*(cannot upgrade from 1.0 on purpose|dpkg: error processing package hello-pkg)' \
+        -- --distupgrade-from "$tmp/good_1.0.deb" "$tmp/upgrade-fails_1.1.deb"
 
 # --print-suite: the suites, runnable by hand, and nothing run.
-"$h" pkg check --print-suite -o "$tmp/print" "$tmp/good_1.0.deb" >"$tmp/print.yaml" 2>"$tmp/print.err"
+"$h" pkg check --print-suite -o "$tmp/print" --distupgrade-from "$tmp/good_1.0.deb" \
+        "$tmp/good_1.1.deb" >"$tmp/print.yaml" 2>"$tmp/print.err"
 grep -q "^  - name: remove-purge$" "$tmp/print.yaml" && ok "--print-suite prints the suite" ||
         bad "--print-suite: $(cat "$tmp/print.yaml" "$tmp/print.err")"
+grep -q "^  - name: distupgrade$" "$tmp/print.yaml" &&
+        grep -q "^rootfs: {distro: debian, suite: bullseye, include: \[usrmerge\]}" "$tmp/print.yaml" &&
+        [ -s "$tmp/print/pkg-check-suite/next/Packages" ] &&
+        ok "--print-suite prints the distupgrade suite, its next release's repository written" ||
+        bad "--print-suite: no distupgrade suite: $(cat "$tmp/print.yaml" "$tmp/print.err")"
 "$h" check "$tmp"/print/pkg-check-suite/*.yaml >/dev/null && ok "the printed suite is valid" ||
         bad "the printed suite is invalid"
-[ ! -d "$tmp/print/pkg-hello-pkg" ] && ok "--print-suite ran nothing" || bad "--print-suite ran tests"
+[ ! -d "$tmp/print/pkg-hello-pkg" ] && [ ! -d "$tmp/print/pkg-hello-pkg-distupgrade" ] &&
+        ok "--print-suite ran no check" || bad "--print-suite ran checks"
 # Usage errors.
 "$h" pkg check "not a package!" >/dev/null 2>&1
 [ $? -eq 2 ] && ok "a bad target is a usage error" || bad "a bad target is not a usage error"
-"$h" pkg check --from-release bullseye hello >"$tmp/fr.log" 2>&1
-[ $? -eq 2 ] && grep -q "not implemented" "$tmp/fr.log" && ok "--from-release: a clear error" ||
-        bad "--from-release: $(cat "$tmp/fr.log")"
+"$h" pkg check --from-release hamm2 hello >"$tmp/fr.log" 2>&1
+[ $? -eq 2 ] && grep -q "'hamm2': not a Debian release" "$tmp/fr.log" &&
+        ok "--from-release: an unknown release is a usage error" ||
+        bad "--from-release hamm2: $(cat "$tmp/fr.log")"
+"$h" pkg check --from-release trixie hello >"$tmp/fr2.log" 2>&1
+[ $? -eq 2 ] && grep -q "'trixie' is not older than --release 'bookworm'" "$tmp/fr2.log" &&
+        ok "--from-release: a newer release is a usage error" ||
+        bad "--from-release trixie: $(cat "$tmp/fr2.log")"
 exit $fail
