@@ -96,5 +96,7 @@ int container_collect(Container *c, const Waiter *w, IsolateResult *ret, ThError
  * sets res->output_limit_hit when the tmpfs is full or a file was cut. Once
  * the command ended: before a hold, and after the container. */
 void container_copy_output(Container *c, IsolateResult *res);
+/* The output tmpfs's size (IsolateSpec.output_max_bytes). */
+uint64_t isolate_output_size(const IsolateSpec *s);
 void container_copy_out(Container *c, const Waiter *w, IsolateResult *res,
                         const struct timespec *started);

@@ -628,10 +628,11 @@ static void copy_artifacts(const IsolateSpec *s, int root_fd, IsolateResult *res
 void container_copy_output(Container *c, IsolateResult *res)
 {
         const IsolateSpec *s = c->spec;
-        uint64_t max = s->output_max_bytes ? s->output_max_bytes : ISOLATE_OUTPUT_SIZE_DEFAULT;
+        uint64_t max = isolate_output_size(s);
         struct statfs sf;
         if (c->fd[CFD_OUTPUT] < 0 || !s->output_dir)
                 return;
+        res->output_limit = max;
         _cleanup_close_ int dst = open(s->output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dst < 0) {
                 th_debug("output: open '%s': %m", s->output_dir);

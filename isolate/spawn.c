@@ -174,6 +174,15 @@ static int make_upper(Container *c, ThError *err)
         return 0;
 }
 
+uint64_t isolate_output_size(const IsolateSpec *s)
+{
+        uint64_t bytes = s->output_max_bytes ? s->output_max_bytes : ISOLATE_OUTPUT_SIZE_DEFAULT;
+        uint64_t half = s->limits.memory_bytes / 2;
+        if (half && half < bytes)
+                bytes = half < (UINT64_C(1) << 20) ? UINT64_C(1) << 20 : half;
+        return bytes;
+}
+
 /* The tmpfs of everything the container writes for the harness: its own
  * superblock, size-limited, nosuid, nodev, noexec, never mounted in a host
  * mount namespace (it dies with its last fd, a SIGKILLed harness's too).
@@ -183,7 +192,7 @@ static int make_upper(Container *c, ThError *err)
 static int make_output(Container *c, ThError *err)
 {
         const IsolateSpec *s = c->spec;
-        uint64_t bytes = s->output_max_bytes ? s->output_max_bytes : ISOLATE_OUTPUT_SIZE_DEFAULT;
+        uint64_t bytes = isolate_output_size(s);
         char size[32];
         if (!s->output_dir)
                 return 0;

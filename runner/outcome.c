@@ -292,11 +292,14 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
          * ENOSPC, follows from it). */
         if (res->output_limit_hit && !res->stopped) {
                 char size[32];
-                size_text(test->output_bytes ? test->output_bytes : SUITE_OUTPUT_DEFAULT, size,
-                          sizeof(size));
+                uint64_t b = res->output_limit ? res->output_limit
+                                               : (test->output_bytes ? test->output_bytes
+                                                                     : SUITE_OUTPUT_DEFAULT);
+                size_text(b, size, sizeof(size));
                 outcome_add(ret, "output",
-                            "the output reached the %s limit (limits: output): writes past it "
-                            "failed (ENOSPC) and the files in the test's folder are cut there",
+                            "the output reached the %s limit (limits: output, at most half of "
+                            "limits: memory): writes past it failed (ENOSPC) and the files in "
+                            "the test's folder are cut there",
                             size);
         }
         classify_status(res, test, timeout_usec, ret);

@@ -87,8 +87,10 @@ typedef struct IsolateSpec {
          * console. Nothing is buffered whole in memory. */
         bool interactive;
         const char *output_dir; /* host directory, must exist */
-        /* The size of that tmpfs; 0 = ISOLATE_OUTPUT_SIZE_DEFAULT. A write
-         * past it fails with ENOSPC (see IsolateResult.output_limit_hit). */
+        /* The size of that tmpfs; 0 = ISOLATE_OUTPUT_SIZE_DEFAULT; with a
+         * memory limit at most half of it (its pages are the container's
+         * memory: a flood meets ENOSPC before the OOM killer). A write past
+         * it fails with ENOSPC (see IsolateResult.output_limit_hit). */
         uint64_t output_max_bytes;
 
         /* Container paths copied out after the command exits into
@@ -176,6 +178,7 @@ struct IsolateResult {
          * (a write failed with ENOSPC), or a file was longer and its copy in
          * output_dir was cut there. */
         bool output_limit_hit;
+        uint64_t output_limit; /* that tmpfs's size in bytes */
         /* SIGINT, SIGTERM or SIGHUP arrived while the caller had it blocked:
          * the container was stopped and torn down (see isolate_run);
          * SIGKILL: Ctrl-] three times on an interactive console. */
