@@ -476,6 +476,7 @@ void container_wait(Container *c, pid_t outer, int outer_fd, Waiter *w, uint64_t
                                 .in_fd = s->interactive ? STDIN_FILENO : -1,
                                 .out_fd = s->interactive ? STDOUT_FILENO : -1,
                                 .copy_fd = c->fd[CFD_CONSOLE_LOG],
+                                .copy_max = isolate_output_size(s),
                                 .size_fd = tty ? STDIN_FILENO : -1,
                                 .escape_presses = 3 } };
         l.pty_on = l.console.master >= 0 && isolate_pty_begin(&l.pty, &l.console) >= 0;

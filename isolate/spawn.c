@@ -11,6 +11,7 @@
  * the veth namespace and the staging dir, release the id range. Mounts die
  * with the mount namespaces. */
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <string.h>
@@ -219,6 +220,14 @@ static int make_output(Container *c, ThError *err)
                 if (i < 5)
                         c->fd[CFD_STDOUT + i] = TAKE_FD(fd);
         }
+        /* Nor can a root without private users (CAP_FOWNER over it) remove,
+         * rename or replace them: the directory is immutable (the files are
+         * not). Only a kernel with tmpfs file flags (6.0) can; best effort. */
+        _cleanup_close_ int dir =
+                openat(c->fd[CFD_OUTPUT], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int flags = FS_IMMUTABLE_FL;
+        if (dir < 0 || ioctl(dir, FS_IOC_SETFLAGS, &flags) < 0)
+                th_debug("the output tmpfs's root cannot be made immutable: %m");
         if (s->boot) {
                 c->fds[PLAN_FD_OUTPUT] = fcntl(c->fd[CFD_OUTPUT], F_DUPFD_CLOEXEC, 3);
                 if (c->fds[PLAN_FD_OUTPUT] < 0)

@@ -260,6 +260,7 @@ typedef struct IsolatePtyForward {
         int in_fd;               /* the terminal's input (made raw meanwhile), or -1 */
         int out_fd;              /* where the pty's output goes, or -1 */
         int copy_fd;             /* a second copy of it (a log), or -1 */
+        uint64_t copy_max;       /* copy_fd stops at this offset; 0: no limit */
         int size_fd;             /* the terminal whose window size the pty follows, or -1 */
         unsigned escape_presses; /* Ctrl-] this many times in a row; 0: no escape */
         /* Called on the escape; returns whether to stop (NULL: stop). */
