@@ -8,13 +8,15 @@
 #include "isolate-internal.h"
 
 /* The container's own fds, each -1 until its step made it; the teardown
- * closes them all. CFD_STDOUT..CFD_SETUP_RESULT are in the order of
- * PLAN_FD_STDOUT.. (boot mode binds them into the container). */
+ * closes them all. CFD_STDOUT..CFD_SETUP_RESULT are the worker's fds of the
+ * files of the same names on the CFD_OUTPUT tmpfs (direct mode gives the
+ * first two to the command; boot mode mounts the whole tmpfs). */
 typedef enum ContainerFd {
         CFD_UPPER,          /* the tmpfs holding upper/ and work/ (-x) */
+        CFD_OUTPUT,         /* the tmpfs of what the container writes for the harness */
         CFD_CONSOLE_MASTER, /* the console pty */
         CFD_CONSOLE_SLAVE,
-        CFD_STDOUT, /* output files */
+        CFD_STDOUT, /* files on the output tmpfs */
         CFD_STDERR,
         CFD_JOURNAL,
         CFD_RESULT,
@@ -26,6 +28,12 @@ typedef enum ContainerFd {
         CFD_PIDSOCK_OUTER, /* its other end */
         _CFD_MAX,
 } ContainerFd;
+
+/* The files on the output tmpfs, NULL-terminated: the first five in the
+ * order of CFD_STDOUT..CFD_SETUP_RESULT; direct mode has the first two,
+ * boot mode five, eight with system_state. */
+#define ISOLATE_OUTPUT_FILES_MAX 8
+extern const char *const isolate_output_files[ISOLATE_OUTPUT_FILES_MAX + 1];
 
 /* Everything one container needs; owned by the worker. */
 typedef struct Container {
@@ -87,5 +95,11 @@ void container_kill(Container *c, Waiter *w);
 int container_collect(Container *c, const Waiter *w, IsolateResult *ret, ThError *err);
 /* started: when the container was created (CLOCK_REALTIME): files of its
  * writable binds changed since then lose their set-id bits. */
+/* Copies the output tmpfs's files into output_dir (isolate_copy_output());
+ * sets res->output_limit_hit when the tmpfs is full or a file was cut. Once
+ * the command ended: before a hold, and after the container. */
+void container_copy_output(Container *c, IsolateResult *res);
+/* The output tmpfs's size (IsolateSpec.output_max_bytes). */
+uint64_t isolate_output_size(const IsolateSpec *s);
 void container_copy_out(Container *c, const Waiter *w, IsolateResult *res,
                         const struct timespec *started);

@@ -47,13 +47,13 @@ static int copy_data(int in, int out, off_t size, IsolateCopy *cp)
 
         while (off < size) {
                 off_t data = lseek(in, off, SEEK_DATA);
-                if (data < 0 && errno == ENXIO)
+                if ((data < 0 && errno == ENXIO) || data >= size)
                         break; /* a hole up to the end */
                 if (data < 0)
                         data = off; /* no SEEK_DATA here: all data */
                 off_t hole = lseek(in, data, SEEK_HOLE);
-                if (hole < 0)
-                        hole = size;
+                if (hole < 0 || hole > size)
+                        hole = size; /* (or it grew since its size was taken) */
                 for (off = data; off < hole;) {
                         size_t want = hole - off < (off_t)sizeof(buf) ? (size_t)(hole - off)
                                                                       : sizeof(buf);
@@ -323,6 +323,33 @@ int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy
         if (r < 0)
                 return th_error_errno(err, -r, "copy artifact '%s'", path);
         return 0;
+}
+
+int isolate_copy_output(int src_dir, const char *name, int dst_dir, uint64_t max, bool *ret_cut)
+{
+        struct stat st;
+        _cleanup_close_ int in =
+                openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (in < 0)
+                return -errno;
+        if (fstat(in, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (unlinkat(dst_dir, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        _cleanup_close_ int out =
+                openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (out < 0)
+                return -errno;
+        (void)fchmod(out, 0644);
+        off_t size = st.st_size;
+        if ((uint64_t)size > max) {
+                size = (off_t)max;
+                *ret_cut = true;
+        }
+        IsolateCopy cp = { .left = UINT64_MAX };
+        return copy_data(in, out, size, &cp);
 }
 
 static bool changed_since(const struct stat *st, const struct timespec *since)

@@ -37,6 +37,13 @@ int isolate_copy_entry(int src_dir, const char *name, int dst_dir, const char *d
  * refused. */
 int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy *cp, ThError *err);
 
+/* Copies the regular file name of src_dir (never followed) to the same name
+ * in dst_dir: whatever was there is removed, the copy created anew (O_EXCL,
+ * O_NOFOLLOW) with mode 0644, the caller's owner and no extended
+ * attributes, holes kept, and at most max bytes long (holes count): a
+ * longer file is cut there and *ret_cut set. */
+int isolate_copy_output(int src_dir, const char *name, int dst_dir, uint64_t max, bool *ret_cut);
+
 /* After a container with a writable bind ended: clears the set-uid and
  * set-gid bits and removes the file capabilities of every regular file beneath fd (a directory or a file, O_PATH
  * will do) whose inode changed since `since` (its ctime, which no process can

@@ -12,6 +12,11 @@
 /* What the boot's emergency unit writes to the result file (plan.c) when
  * systemd gave up before the test unit ran, as the worker reads it. */
 #define ISOLATE_RESULT_BOOT_FAILED "boot-failed"
+/* systemd's exit status when the test's (or setup's) unit ended it
+ * (SuccessActionExitStatus=, FailureActionExitStatus=): the unit ran even
+ * when no result file says how (the boot-failed drop-in exits 255). */
+#define ISOLATE_EXIT_UNIT_ENDED   254
+#define ISOLATE_EXIT_UNIT_ENDED_S "254"
 
 /* Where the plan's ops run:
  *   OUTER: the setup child, host user namespace, own mount namespace, paths
@@ -67,13 +72,9 @@ typedef struct MountPlan {
 /* Indices into the fd table the setup child receives. Binds follow. */
 enum {
         PLAN_FD_CONSOLE, /* the console pty's slave, or -1 */
-        PLAN_FD_STDOUT,  /* boot mode: the host files bound at /run/harness */
-        PLAN_FD_STDERR,
-        PLAN_FD_JOURNAL,
-        PLAN_FD_RESULT,
-        PLAN_FD_SETUP_RESULT,
-        PLAN_FD_CGROUP, /* the container's cgroup2, mounted by the outer child */
-        _PLAN_FD_BINDS, /* spec->binds[i] is fds[_PLAN_FD_BINDS + i] */
+        PLAN_FD_OUTPUT,  /* boot mode: the output tmpfs, mounted at /run/harness */
+        PLAN_FD_CGROUP,  /* the container's cgroup2, mounted by the outer child */
+        _PLAN_FD_BINDS,  /* spec->binds[i] is fds[_PLAN_FD_BINDS + i] */
 };
 
 /* The tmpfs holding the overlay's upper dir when the spec gives no size. */

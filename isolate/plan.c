@@ -165,24 +165,14 @@ static int plan_dev(MountPlan *p, const PlanContext *ctx, const char *owner_opts
 
 static int plan_boot(MountPlan *p, const IsolateSpec *spec)
 {
-        static const struct {
-                const char *target;
-                int fd;
-        } files[] = {
-                { "/run/harness/stdout", PLAN_FD_STDOUT },
-                { "/run/harness/stderr", PLAN_FD_STDERR },
-                { "/run/harness/journal", PLAN_FD_JOURNAL },
-                { "/run/harness/result", PLAN_FD_RESULT },
-                { "/run/harness/setup-result", PLAN_FD_SETUP_RESULT },
-        };
         int r = plan_add(
                 p, (MountOp){ .kind = MOUNT_OP_MKDIR, .target = "/run/harness", .mode = 0755 });
-        /* Without an output dir (an interactive boot) there is nothing to bind. */
-        for (size_t i = 0; r >= 0 && spec->output_dir && i < ELEMENTSOF(files); i++)
+        /* The output tmpfs (the worker's, never a host file); without an
+         * output dir (an interactive boot) there is none. */
+        if (r >= 0 && spec->output_dir)
                 r = plan_add(p, (MountOp){ .kind = MOUNT_OP_BIND_FD,
-                                           .target = files[i].target,
-                                           .fd_index = files[i].fd,
-                                           .is_file = true });
+                                           .target = "/run/harness",
+                                           .fd_index = PLAN_FD_OUTPUT });
         if (r < 0 || !spec->argv)
                 return r;
 
@@ -478,27 +468,20 @@ static char *unit_service_common(char *u, const IsolateSpec *spec, const char *r
          * complete and the result file writable. The result is written
          * last: once it is there, so is the journal (a kept container's
          * worker waits for it). */
-        _cleanup_free_ char *state = NULL;
-        if (spec->state_dir) {
-                _cleanup_free_ char *d = unit_escape_specifiers(spec->state_dir);
-                state = d ? th_strdup_printf(
-                                    "journalctl -b --no-pager -o json > %s/journal.json "
-                                    "2>/dev/null; "
-                                    "systemctl list-units --all --plain --no-legend --no-pager "
-                                    "> %s/units 2>/dev/null; "
-                                    "systemctl show --no-pager --property=Id,ExecStart "
-                                    "\"*.service\" > %s/services 2>/dev/null; ",
-                                    d, d, d)
-                          : NULL;
-                if (!state)
-                        return free(u), NULL;
-        }
+        const char *state =
+                spec->system_state ? "journalctl -b --no-pager -o json > /run/harness/journal.json "
+                                     "2>/dev/null; "
+                                     "systemctl list-units --all --plain --no-legend --no-pager "
+                                     "> /run/harness/units 2>/dev/null; "
+                                     "systemctl show --no-pager --property=Id,ExecStart "
+                                     "\"*.service\" > /run/harness/services 2>/dev/null; "
+                                   : "";
         _cleanup_free_ char *post = th_strdup_printf(
                 "ExecStopPost=+/bin/sh -c 'journalctl -b --no-pager -o short-monotonic "
                 "> /run/harness/journal 2>&1; %secho \"$$SERVICE_RESULT $$EXIT_CODE "
                 "$$EXIT_STATUS\" "
                 "> /run/harness/%s'\n",
-                state ? state : "", result);
+                state, result);
         return u && post ? str_append(u, post) : (free(u), NULL);
 }
 
@@ -517,7 +500,9 @@ char *isolate_unit_test(const IsolateSpec *spec)
                                   "OnFailure=harness-exit.service\n");
         else if (u && !spec->hold)
                 u = str_append(u, "SuccessAction=exit-force\n"
-                                  "FailureAction=exit-force\n");
+                                  "FailureAction=exit-force\n"
+                                  "SuccessActionExitStatus=" ISOLATE_EXIT_UNIT_ENDED_S "\n"
+                                  "FailureActionExitStatus=" ISOLATE_EXIT_UNIT_ENDED_S "\n");
         if (u && spec->setup_argv)
                 u = str_append(u, "Requires=harness-setup.service\n"
                                   "After=harness-setup.service\n");
@@ -532,6 +517,7 @@ char *isolate_unit_setup(const IsolateSpec *spec)
                                    "Description=harness test setup\n"
                                    "After=multi-user.target\n"
                                    "FailureAction=exit-force\n"
+                                   "FailureActionExitStatus=" ISOLATE_EXIT_UNIT_ENDED_S "\n"
                                    "\n[Service]\nType=oneshot\nRemainAfterExit=yes\n");
         u = u ? unit_exec_line(u, "ExecStart=", spec->setup_argv) : NULL;
         return u ? unit_service_common(u, spec, "setup-result") : NULL;

@@ -57,8 +57,17 @@ ssize_t isolate_pty_pump(IsolatePty *p)
                 return -errno;
         if (n > 0 && p->f->out_fd >= 0)
                 (void)th_write_all(p->f->out_fd, buf, (size_t)n);
-        if (n > 0 && p->f->copy_fd >= 0)
-                (void)th_write_all(p->f->copy_fd, buf, (size_t)n);
+        if (n > 0 && p->f->copy_fd >= 0) {
+                /* The container's to fill: never past copy_max. */
+                off_t at = p->f->copy_max ? lseek(p->f->copy_fd, 0, SEEK_CUR) : 0;
+                uint64_t room = !p->f->copy_max                  ? (uint64_t)n
+                                : at < 0                         ? 0
+                                : (uint64_t)at >= p->f->copy_max ? 0
+                                                                 : p->f->copy_max - (uint64_t)at;
+                if (room)
+                        (void)th_write_all(p->f->copy_fd, buf,
+                                           room < (uint64_t)n ? (size_t)room : (size_t)n);
+        }
         return n;
 }
 

@@ -11,6 +11,7 @@
  * the veth namespace and the staging dir, release the id range. Mounts die
  * with the mount namespaces. */
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,6 +27,11 @@
 #include "container.h"
 
 #define STATE_DIR "/run/harness"
+
+const char *const isolate_output_files[ISOLATE_OUTPUT_FILES_MAX + 1] = {
+        "stdout",       "stderr", "journal",  "result", "setup-result",
+        "journal.json", "units",  "services", NULL,
+};
 
 static const char *const systemd_paths[] = { "/usr/lib/systemd/systemd", "/lib/systemd/systemd" };
 
@@ -90,46 +96,39 @@ static int check_spec(Container *c, bool *bind_is_file, ThError *err)
         return 0;
 }
 
-static int open_output(const char *dir, const char *name, char *ret_path, size_t size, int *ret_fd,
-                       ThError *err)
-{
-        int r = th_snprintf(ret_path, size, "%s/%s", dir, name);
-        if (r < 0)
-                return th_error_errno(err, -r, "output path in '%s'", dir);
-        /* Read-write: the result files are read back after the run. */
-        int fd = open(ret_path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return th_error_errno(err, errno, "open '%s'", ret_path);
-        *ret_fd = fd;
-        return 0;
-}
-
+/* The output files' paths in output_dir; what an earlier run left there
+ * goes (the copies are made anew after the container, see copy_output()).
+ * The console's copy is the worker's own file, written as it reads it. */
 static int open_outputs(Container *c, IsolateResult *ret, ThError *err)
 {
         const IsolateSpec *s = c->spec;
-        char scratch[4096];
-        int r = 0;
+        char *const paths[] = { ret->stdout_path, ret->stderr_path, ret->journal_path };
         if (!s->output_dir)
                 return 0;
-        r = open_output(s->output_dir, "stdout", ret->stdout_path, sizeof(ret->stdout_path),
-                        &c->fd[CFD_STDOUT], err);
-        if (r >= 0)
-                r = open_output(s->output_dir, "stderr", ret->stderr_path, sizeof(ret->stderr_path),
-                                &c->fd[CFD_STDERR], err);
-        if (r < 0 || !s->boot)
-                return r;
-        r = open_output(s->output_dir, "journal", ret->journal_path, sizeof(ret->journal_path),
-                        &c->fd[CFD_JOURNAL], err);
-        if (r >= 0)
-                r = open_output(s->output_dir, "console", ret->console_path,
-                                sizeof(ret->console_path), &c->fd[CFD_CONSOLE_LOG], err);
-        if (r >= 0)
-                r = open_output(s->output_dir, "result", scratch, sizeof(scratch),
-                                &c->fd[CFD_RESULT], err);
-        if (r >= 0)
-                r = open_output(s->output_dir, "setup-result", scratch, sizeof(scratch),
-                                &c->fd[CFD_SETUP_RESULT], err);
-        return r;
+        for (size_t i = 0; i < (s->boot ? 3u : 2u); i++) {
+                int r = th_snprintf(paths[i], sizeof(ret->stdout_path), "%s/%s", s->output_dir,
+                                    isolate_output_files[i]);
+                if (r < 0)
+                        return th_error_errno(err, -r, "output path in '%s'", s->output_dir);
+        }
+        for (size_t i = 0; isolate_output_files[i]; i++) {
+                char p[4096];
+                if (th_snprintf(p, sizeof(p), "%s/%s", s->output_dir, isolate_output_files[i]) >=
+                            0 &&
+                    unlink(p) < 0 && errno != ENOENT)
+                        return th_error_errno(err, errno, "remove '%s'", p);
+        }
+        if (!s->boot)
+                return 0;
+        int r = th_snprintf(ret->console_path, sizeof(ret->console_path), "%s/console",
+                            s->output_dir);
+        if (r < 0)
+                return th_error_errno(err, -r, "output path in '%s'", s->output_dir);
+        c->fd[CFD_CONSOLE_LOG] =
+                open(ret->console_path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (c->fd[CFD_CONSOLE_LOG] < 0)
+                return th_error_errno(err, errno, "open '%s'", ret->console_path);
+        return 0;
 }
 
 /* ---- 4. detached mounts and the console ---------------------------------- */
@@ -199,6 +198,80 @@ static int make_upper(Container *c, ThError *err)
         return clone_upper(c, err);
 }
 
+uint64_t isolate_output_size(const IsolateSpec *s)
+{
+        uint64_t bytes = s->output_max_bytes ? s->output_max_bytes : ISOLATE_OUTPUT_SIZE_DEFAULT;
+        uint64_t half = s->limits.memory_bytes / 2;
+        if (half && half < bytes)
+                bytes = half < (UINT64_C(1) << 20) ? UINT64_C(1) << 20 : half;
+        return bytes;
+}
+
+/* The tmpfs of everything the container writes for the harness: its own
+ * superblock, size-limited, nosuid, nodev, noexec, never mounted in a host
+ * mount namespace (it dies with its last fd, a SIGKILLed harness's too).
+ * Its root is the harness's (the container's root cannot add, remove or
+ * replace entries); the files the container writes exist up front, owned
+ * by the container's root. */
+static int create_output(Container *c, ThError *err)
+{
+        const IsolateSpec *s = c->spec;
+        uint64_t bytes = isolate_output_size(s);
+        char size[32];
+        th_snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
+        _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", "64", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return th_error_errno(err, errno, "create the tmpfs for the output");
+        c->fd[CFD_OUTPUT] = fsmount(fs, FSMOUNT_CLOEXEC,
+                                    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (c->fd[CFD_OUTPUT] < 0)
+                return th_error_errno(err, errno, "create the tmpfs for the output");
+        size_t n = s->boot ? (s->system_state ? ISOLATE_OUTPUT_FILES_MAX : 5) : 2;
+        for (size_t i = 0; i < n; i++) {
+                const char *name = isolate_output_files[i];
+                _cleanup_close_ int fd =
+                        openat(c->fd[CFD_OUTPUT], name,
+                               O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                /* Boot mode: written by the container's root through systemd. */
+                if (fd < 0 || (s->boot && fchown(fd, c->base, c->base) < 0))
+                        return th_error_errno(err, errno, "create '%s' for the output", name);
+                if (i < 5)
+                        c->fd[CFD_STDOUT + i] = TAKE_FD(fd);
+        }
+        /* Nor can a root without private users (CAP_FOWNER over it) remove,
+         * rename or replace them: the directory is immutable (the files are
+         * not). Only a kernel with tmpfs file flags (6.0) can; best effort. */
+        _cleanup_close_ int dir =
+                openat(c->fd[CFD_OUTPUT], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int flags = FS_IMMUTABLE_FL;
+        if (dir < 0 || ioctl(dir, FS_IOC_SETFLAGS, &flags) < 0)
+                th_debug("the output tmpfs's root cannot be made immutable: %m");
+        return 0;
+}
+
+/* The output tmpfs, made once: a reboot keeps the output of the boots
+ * before (undo_outputs closes it); boot mode mounts it at /run/harness. */
+static int make_output(Container *c, ThError *err)
+{
+        const IsolateSpec *s = c->spec;
+        if (!s->output_dir)
+                return 0;
+        if (c->fd[CFD_OUTPUT] < 0) {
+                int r = create_output(c, err);
+                if (r < 0)
+                        return r;
+        }
+        if (s->boot) {
+                c->fds[PLAN_FD_OUTPUT] = fcntl(c->fd[CFD_OUTPUT], F_DUPFD_CLOEXEC, 3);
+                if (c->fds[PLAN_FD_OUTPUT] < 0)
+                        return th_error_errno(err, errno, "the output tmpfs");
+        }
+        return 0;
+}
+
 static int make_mounts(Container *c, ThError *err)
 {
         const IsolateSpec *s = c->spec;
@@ -241,18 +314,9 @@ static int make_mounts(Container *c, ThError *err)
                 if (r < 0)
                         return r;
         }
-        if (s->boot && s->output_dir) {
-                const int files[] = { c->fd[CFD_STDOUT], c->fd[CFD_STDERR], c->fd[CFD_JOURNAL],
-                                      c->fd[CFD_RESULT], c->fd[CFD_SETUP_RESULT] };
-                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                        /* The container's root writes these through systemd. */
-                        (void)fchown(files[i], c->base, c->base);
-                        r = isolate_detached_bind(files[i], "", -1, MOUNT_ATTR_NOEXEC,
-                                                  &c->fds[PLAN_FD_STDOUT + i], err);
-                        if (r < 0)
-                                return r;
-                }
-        }
+        r = make_output(c, err);
+        if (r < 0)
+                return r;
         /* Binds also nosuid: a setuid-root file in a bound directory (one
          * a test wrote into a writable fixture, say) runs as its caller. A
          * source the caller opened is cloned from its fd, never looked up
@@ -384,10 +448,9 @@ static int step_outputs(Container *c, IsolateResult *ret, ThError *err)
 
 static void undo_outputs(Container *c)
 {
-        /* Output files handed to the container's root come back to us. */
-        for (int i = CFD_STDOUT; c->base && i <= CFD_SETUP_RESULT; i++)
-                if (c->fd[i] >= 0)
-                        (void)fchown(c->fd[i], getuid(), getgid());
+        /* The output tmpfs is made with the mounts, but kept across a
+         * reboot like the files it holds. */
+        close_fds(c, CFD_OUTPUT, CFD_OUTPUT);
         close_fds(c, CFD_STDOUT, CFD_CONSOLE_LOG);
 }
 
@@ -620,7 +683,9 @@ typedef struct PrepareStep {
  *  mounts: detached mounts (open_tree) of the rootfs layers and the bind
  *     sources (from the caller's fd when given), nodev (binds also nosuid),
  *     idmapped to that user namespace; a size-limited tmpfs for the
- *     overlay's upper dir; the console and boot-mode output files.
+ *     overlay's upper dir; the console; the output tmpfs and its files
+ *     (boot mode mounts it at /run/harness; direct mode's stdout and
+ *     stderr are files on it).
  *  plan: what PID 1 applies, as data: the mount plan, the capability
  *     bounding set, the system call filter (seccomp.c).
  *  environment: PID 1's.
@@ -777,6 +842,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
                 from = reboot_step();
                 container_undo_to(&c, from);
         }
+        container_copy_output(&c, &res);
 
         if (w.failed) {
                 *err = w.err;

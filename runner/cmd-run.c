@@ -653,9 +653,6 @@ static IsolateNetwork network_of(SuiteNetwork n)
         return ISOLATE_NETWORK_NONE;
 }
 
-/* Where a booted test's unit writes journal.json, units and services. */
-#define RUN_STATE_DIR "/var/lib/harness"
-
 typedef struct SpecStorage {
         const TestRun *test; /* for the hold of --shell-on-fail */
         IsolateBind *binds;
@@ -664,8 +661,7 @@ typedef struct SpecStorage {
         char *network_group; /* the suite's group, scoped to this run */
         char machine[64];
         char *setup_argv[4], *argv[4];
-        char *setup;        /* `install:` then `setup` */
-        char **state_files; /* host path, container path, ... */
+        char *setup; /* `install:` then `setup` */
 } SpecStorage;
 
 static void spec_storage_done(SpecStorage *s)
@@ -676,7 +672,6 @@ static void spec_storage_done(SpecStorage *s)
         free(s->upper_dir);
         free(s->network_group);
         free(s->setup);
-        th_strv_free(s->state_files);
 }
 
 /* ---- --shell-on-fail ------------------------------------------------------ */
@@ -769,33 +764,6 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                         return r;
                 }
         }
-        /* Boot mode: the journal as JSON and the units' states, written
-         * by the unit when it stops into files of the test's folder. */
-        if (ts->boot) {
-                static const char *const names[] = { "journal.json", "units", "services" };
-                for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                        char *p = th_strdup_printf("%s/%s", t->dir, names[i]);
-                        char *target = th_strdup_printf(RUN_STATE_DIR "/%s", names[i]);
-                        if (!p || !target || th_strv_push(&st->state_files, p) < 0 ||
-                            th_strv_push(&st->state_files, target) < 0) {
-                                free(p);
-                                free(target);
-                                return -ENOMEM;
-                        }
-                        free(p);
-                        free(target);
-                        _cleanup_close_ int fd =
-                                open(st->state_files[2 * i],
-                                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-                        if (fd < 0)
-                                return -errno;
-                }
-                for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                        st->binds[n_binds++] = (IsolateBind){ .source = st->state_files[2 * i],
-                                                              .target = st->state_files[2 * i + 1],
-                                                              .writable = true,
-                                                              .source_fd = -1 };
-        }
         for (size_t i = 0; i < ts->n_env; i++) {
                 _cleanup_free_ char *kv =
                         th_strdup_printf("%s=%s", ts->env[i].key, ts->env[i].value);
@@ -847,7 +815,10 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .artifacts_max_bytes = ts->artifacts_bytes,
                 .keep_upper_dir = ctx->args->keep_failed ? st->upper_dir : NULL,
                 .network_group = st->network_group,
-                .state_dir = ts->boot ? RUN_STATE_DIR : NULL,
+                /* Boot mode: the journal as JSON and the units' states too,
+                 * copied into the test's folder with the rest. */
+                .system_state = ts->boot,
+                .output_max_bytes = ts->output_bytes,
                 .test_name = ts->name,
                 .suite_name = t->suite->name,
                 .max_reboots = ts->reboots,

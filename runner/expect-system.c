@@ -10,17 +10,69 @@
  * - units (`systemctl list-units --all --plain --no-legend`): `units:`.
  *
  * In direct mode there is no journal: `crashes: none` looks at how the
- * command ended. Both files are the container's to write: every line is
- * parsed with bounds, nothing is trusted beyond being text. */
+ * command ended. These files are the container's to write: every line is
+ * parsed with bounds, nothing is trusted beyond being text, and at most
+ * SYSTEM_READ_MAX bytes of a file are read, each line at most JLINE_MAX
+ * (a longer one is skipped whole), so a hostile file cannot grow the worker
+ * or keep it busy. */
 #include <signal.h>
 #include <string.h>
 
 #include "runner-internal.h"
 
-#define JLINE_MAX   (256u * 1024u)
-#define JFIELD_MAX  2048
-#define UNITS_SEEN  128
-#define UNIT_NAME_N 256
+#define JLINE_MAX       (256u * 1024u)
+#define JFIELD_MAX      2048
+#define UNITS_SEEN      128
+#define UNIT_NAME_N     256
+#define SYSTEM_READ_MAX (UINT64_C(1) << 30)
+
+/* Lines of one of those files, bounded (see above). */
+typedef struct LineReader {
+        FILE *f;
+        char *line; /* JLINE_MAX + 2 bytes */
+        off_t at;
+} LineReader;
+
+static void line_reader_done(LineReader *r)
+{
+        if (r->f)
+                fclose(r->f);
+        free(r->line);
+}
+
+static int line_reader_open(LineReader *r, const char *path)
+{
+        *r = (LineReader){ .f = path ? fopen(path, "re") : NULL };
+        if (!r->f)
+                return path ? -errno : -ENOENT;
+        r->line = malloc(JLINE_MAX + 2);
+        return r->line ? 0 : -ENOMEM;
+}
+
+/* The next line (NUL-terminated, with its newline if it had one): its
+ * length, or -1 at the end or at SYSTEM_READ_MAX. */
+static ssize_t line_reader_next(LineReader *r)
+{
+        bool skip = false;
+        while ((uint64_t)r->at < SYSTEM_READ_MAX && fgets(r->line, JLINE_MAX + 2, r->f)) {
+                off_t at = ftello(r->f);
+                if (at < r->at)
+                        return -1;
+                size_t n = (size_t)(at - r->at);
+                r->at = at;
+                bool whole = n > 0 && r->line[n - 1] == '\n';
+                if (!whole && n > JLINE_MAX) {
+                        skip = true; /* longer than JLINE_MAX: skipped to its end */
+                        continue;
+                }
+                if (skip) {
+                        skip = !whole;
+                        continue;
+                }
+                return (ssize_t)n;
+        }
+        return -1;
+}
 
 typedef struct JEntry {
         char message[JFIELD_MAX];
@@ -229,13 +281,11 @@ static void safe_text(const char *in, char *buf, size_t size)
  * ExecStart= before Id=, separated by empty lines). */
 static int service_program(const char *path, const char *unit, char *buf, size_t size)
 {
-        _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
-        _cleanup_free_ char *line = NULL;
+        _cleanup_(line_reader_done) LineReader lr = {};
         char exec[256] = "";
-        size_t cap = 0;
-        if (!f)
+        if (line_reader_open(&lr, path) < 0)
                 return -ENOENT;
-        for (ssize_t n; (n = getline(&line, &cap, f)) > 0;) {
+        for (char *line = lr.line; line_reader_next(&lr) > 0;) {
                 line[strcspn(line, "\n")] = '\0';
                 if (!line[0]) {
                         exec[0] = '\0';
@@ -361,16 +411,15 @@ static void scan_entry(SysScan *s, const JEntry *e)
 
 static int scan_journal(SysScan *s, const char *path)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        _cleanup_free_ char *line = NULL;
+        _cleanup_(line_reader_done) LineReader lr = {};
         _cleanup_free_ JEntry *e = malloc(sizeof(JEntry));
-        size_t cap = 0;
-        if (!f)
-                return -errno;
+        int r = line_reader_open(&lr, path);
+        if (r < 0)
+                return r;
         if (!e)
                 return -ENOMEM;
-        for (ssize_t n; (n = getline(&line, &cap, f)) > 0;) {
-                if ((size_t)n > JLINE_MAX || json_entry(line, e) < 0)
+        while (line_reader_next(&lr) > 0) {
+                if (json_entry(lr.line, e) < 0)
                         continue;
                 scan_entry(s, e);
         }
@@ -416,19 +465,18 @@ static void check_units(SysScan *s, const char *path)
         const SuiteExpect *x = s->e;
         size_t n_want = th_strv_length(x->units) / 2;
         _cleanup_free_ bool *met = calloc(n_want + 1, sizeof(bool));
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
+        _cleanup_(line_reader_done) LineReader lr = {};
         if (!met)
                 return;
-        if (!f) {
+        int r = line_reader_open(&lr, path);
+        if (r < 0) {
                 runner_outcome_add(s->out, "error", "units: no unit states saved ('%s'): %s", path,
-                                   strerror(errno));
+                                   strerror(-r));
                 return;
         }
-        for (ssize_t n; (n = getline(&line, &cap, f)) > 0;) {
+        while (line_reader_next(&lr) > 0) {
                 char *unit, *active, *sub;
-                if (!unit_line(line, &unit, &active, &sub) || harness_unit(unit))
+                if (!unit_line(lr.line, &unit, &active, &sub) || harness_unit(unit))
                         continue;
                 char su[UNIT_NAME_N * 4], sm[2100];
                 safe_text(unit, su, sizeof(su));

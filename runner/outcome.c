@@ -202,6 +202,19 @@ static int stderr_first_line(const char *path, RunOutcome *out)
         return 1;
 }
 
+/* 64M, 2G, 96K or 1000-byte. */
+static void size_text(uint64_t b, char *buf, size_t size)
+{
+        if (b % (UINT64_C(1) << 30) == 0)
+                snprintf(buf, size, "%lluG", (unsigned long long)(b >> 30));
+        else if (b % (1024 * 1024) == 0)
+                snprintf(buf, size, "%lluM", (unsigned long long)(b >> 20));
+        else if (b % 1024 == 0)
+                snprintf(buf, size, "%lluK", (unsigned long long)(b >> 10));
+        else
+                snprintf(buf, size, "%llu-byte", (unsigned long long)b);
+}
+
 static void classify_status(const IsolateResult *res, const TestSpec *test, uint64_t timeout_usec,
                             RunOutcome *out)
 {
@@ -241,6 +254,13 @@ static void classify_status(const IsolateResult *res, const TestSpec *test, uint
                                     test->expect.exit_status);
                 return;
         case ISOLATE_EXITED:
+                if (res->result_missing) {
+                        outcome_add(out, "result",
+                                    "the test's unit ended, but its result was not written: the "
+                                    "container's /bin/sh (ExecStopPost=) did not run as it "
+                                    "should (did the test break or replace it?)");
+                        return;
+                }
                 if (test->expect.skip_exit > 0 && res->exit_status == test->expect.skip_exit) {
                         out->status = REPORT_SKIP;
                         snprintf(out->type, sizeof(out->type), "skip-exit");
@@ -274,17 +294,26 @@ void runner_outcome_classify(int isolate_r, const ThError *err, const IsolateRes
                          err->msg);
                 return;
         }
+        /* Output cut at its limit is not silently dropped: the test fails,
+         * for that first (what it did next, e.g. its exit status after the
+         * ENOSPC, follows from it). */
+        if (res->output_limit_hit && !res->stopped) {
+                char size[32];
+                uint64_t b = res->output_limit ? res->output_limit
+                                               : (test->output_bytes ? test->output_bytes
+                                                                     : SUITE_OUTPUT_DEFAULT);
+                size_text(b, size, sizeof(size));
+                outcome_add(ret, "output",
+                            "the output reached the %s limit (limits: output, at most half of "
+                            "limits: memory): writes past it failed (ENOSPC) and the files in "
+                            "the test's folder are cut there",
+                            size);
+        }
         classify_status(res, test, timeout_usec, ret);
         /* Artifacts cut short are not silently dropped: the test fails. */
         if (res->artifacts_limit_hit) {
                 char size[32];
-                uint64_t b = test->artifacts_bytes;
-                if (b % (1024 * 1024) == 0)
-                        snprintf(size, sizeof(size), "%lluM", (unsigned long long)(b >> 20));
-                else if (b % 1024 == 0)
-                        snprintf(size, sizeof(size), "%lluK", (unsigned long long)(b >> 10));
-                else
-                        snprintf(size, sizeof(size), "%llu-byte", (unsigned long long)b);
+                size_text(test->artifacts_bytes, size, sizeof(size));
                 outcome_add(ret, "artifacts",
                             "artifacts stopped at the %s limit (limits: artifacts) in '%s'; "
                             "what follows was not copied",

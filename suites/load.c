@@ -930,6 +930,27 @@ static int parse_artifacts_limit(LoadCtx *c, const Node *v, void *dst)
         return 0;
 }
 
+static int parse_output_limit(LoadCtx *c, const Node *v, void *dst)
+{
+        uint64_t bytes;
+        if (v->kind != NODE_SCALAR || is_null(v) || bool_value(v) >= 0)
+                return expected(c, v, "a size such as 64M or 2G");
+        if (th_parse_size(v->value, &bytes) < 0) {
+                ctx_error(c, v->loc,
+                          "invalid size '%s': expected bytes or a number with K, M, G "
+                          "or T, such as 64M or 2G",
+                          v->value);
+                return -EINVAL;
+        }
+        if (bytes < 1024 * 1024) {
+                ctx_error(c, v->loc, "output limit '%s' is too small: expected at least 1M",
+                          v->value);
+                return -ERANGE;
+        }
+        *(uint64_t *)dst = bytes;
+        return 0;
+}
+
 static int parse_pids(LoadCtx *c, const Node *v, void *dst)
 {
         long long n;
@@ -961,13 +982,15 @@ static const KeyDef limits_keys[] = {
         { "cpu", parse_cpu, offsetof(TestSpec, cpu), SUITE_LIMIT_CPU, SCOPE_BOTH },
         { "artifacts", parse_artifacts_limit, offsetof(TestSpec, artifacts_bytes),
           SUITE_LIMIT_ARTIFACTS, SCOPE_BOTH },
+        { "output", parse_output_limit, offsetof(TestSpec, output_bytes), SUITE_LIMIT_OUTPUT,
+          SCOPE_BOTH },
 };
 
 static int parse_limits(LoadCtx *c, const Node *v, void *dst)
 {
         TestSpec *t = dst;
         if (v->kind != NODE_MAPPING)
-                return expected(c, v, "a mapping with memory, pids, cpu, artifacts");
+                return expected(c, v, "a mapping with memory, pids, cpu, artifacts, output");
         return walk_mapping(c, v, limits_keys, ELEMENTSOF(limits_keys), SCOPE_BOTH, "'limits'", t,
                             &t->sub_set);
 }
@@ -1118,6 +1141,7 @@ static void test_spec_init(TestSpec *t)
                 .network = SUITE_NETWORK_NONE,
                 .private_users = true,
                 .artifacts_bytes = SUITE_ARTIFACTS_DEFAULT,
+                .output_bytes = SUITE_OUTPUT_DEFAULT,
                 .expect = { .journal_priority = 7 },
         };
 }

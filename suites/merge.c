@@ -283,6 +283,8 @@ int test_spec_merge_defaults(LoadCtx *c, TestSpec *t, const TestSpec *d)
                 t->cpu = d->cpu;
         if (sub & SUITE_LIMIT_ARTIFACTS)
                 t->artifacts_bytes = d->artifacts_bytes;
+        if (sub & SUITE_LIMIT_OUTPUT)
+                t->output_bytes = d->output_bytes;
         if (r >= 0)
                 r = merge_expect(c, t, d, sub);
         t->set |= d->set & ~(uint32_t)SUITE_FIELD_PACKAGES;

@@ -43,6 +43,9 @@ typedef struct IsolatePort {
 
 typedef struct IsolateResult IsolateResult;
 
+/* IsolateSpec.output_max_bytes when 0. */
+#define ISOLATE_OUTPUT_SIZE_DEFAULT (UINT64_C(2) << 30)
+
 typedef struct IsolateSpec {
         const char *rootfs; /* the tree; with ephemeral, the overlay's lowest layer */
         /* Extra read-only layers stacked on top of rootfs, lowest first (the
@@ -72,11 +75,23 @@ typedef struct IsolateSpec {
 
         /* Where output goes. With interactive, the container gets the caller's
          * stdin/stdout/stderr (a terminal for `harness shell`). Otherwise the
-         * command's stdout and stderr are streamed into output_dir/stdout and
-         * output_dir/stderr, boot mode adds output_dir/journal and
-         * output_dir/console; nothing is buffered whole in memory. */
+         * command's stdout and stderr, and in boot mode the journal, the
+         * result files and the system_state files, are written into a tmpfs
+         * of this container's own (output_max_bytes, nosuid, nodev, noexec,
+         * mounted at /run/harness in boot mode; in no host mount namespace)
+         * and copied by the worker into output_dir after the command ended:
+         * created anew (O_EXCL, never following a link), mode 0644, the
+         * caller's owner, no extended attributes, at most output_max_bytes
+         * of length each (holes count). The container never gets a host
+         * file. Boot mode adds output_dir/console, the worker's copy of the
+         * console. Nothing is buffered whole in memory. */
         bool interactive;
         const char *output_dir; /* host directory, must exist */
+        /* The size of that tmpfs; 0 = ISOLATE_OUTPUT_SIZE_DEFAULT; with a
+         * memory limit at most half of it (its pages are the container's
+         * memory: a flood meets ENOSPC before the OOM killer). A write past
+         * it fails with ENOSPC (see IsolateResult.output_limit_hit). */
+        uint64_t output_max_bytes;
 
         /* Container paths copied out after the command exits into
          * artifacts_dir (a directory the caller made), resolved so no symlink
@@ -102,13 +117,13 @@ typedef struct IsolateSpec {
         const char *network_group;
         const IsolatePort *ports; /* veth: tcp forwarded from 127.0.0.1:host */
         size_t n_ports;
-        /* Boot mode: a container directory where the test's unit, when it
-         * stops, writes the journal as JSON (journal.json, `journalctl -o
-         * json`: priorities and fields kept) and the states of all units
-         * (units, `systemctl list-units --all`) and the services' commands
-         * (services, `systemctl show -p Id,ExecStart`), into files the
-         * caller bound there writable; NULL = none. */
-        const char *state_dir;
+        /* Boot mode: the test's unit, when it stops, also writes the journal
+         * as JSON (journal.json, `journalctl -o json`: priorities and fields
+         * kept), the states of all units (units, `systemctl list-units
+         * --all`) and the services' commands (services, `systemctl show -p
+         * Id,ExecStart`) into /run/harness, copied to output_dir like the
+         * rest. */
+        bool system_state;
         /* Shown by `harness ps`; may be NULL. */
         const char *test_name;
         const char *suite_name;
@@ -170,6 +185,11 @@ struct IsolateResult {
          * artifacts_cut_at (a container path) and copied nothing after it. */
         bool artifacts_limit_hit;
         char artifacts_cut_at[256];
+        /* What the container wrote for the harness filled output_max_bytes
+         * (a write failed with ENOSPC), or a file was longer and its copy in
+         * output_dir was cut there. */
+        bool output_limit_hit;
+        uint64_t output_limit; /* that tmpfs's size in bytes */
         /* SIGINT, SIGTERM or SIGHUP arrived while the caller had it blocked:
          * the container was stopped and torn down (see isolate_run);
          * SIGKILL: Ctrl-] three times on an interactive console. */
@@ -185,6 +205,11 @@ struct IsolateResult {
          * then fails (EIO) and fills ret all the same: console_path and
          * journal_path name what the boot left for the user to read. */
         bool boot_failed;
+        /* Boot mode: the test's unit ran and ended systemd, but no result
+         * file says how (the container's /bin/sh that writes it was broken
+         * or replaced by the test): the test's failure, not the harness's;
+         * status is ISOLATE_EXITED, exit_status systemd's. */
+        bool result_missing;
 };
 
 /* Runs spec->argv in a fresh container and waits for it. Returns 0 when the
@@ -251,6 +276,7 @@ typedef struct IsolatePtyForward {
         int in_fd;               /* the terminal's input (made raw meanwhile), or -1 */
         int out_fd;              /* where the pty's output goes, or -1 */
         int copy_fd;             /* a second copy of it (a log), or -1 */
+        uint64_t copy_max;       /* copy_fd stops at this offset; 0: no limit */
         int size_fd;             /* the terminal whose window size the pty follows, or -1 */
         unsigned escape_presses; /* Ctrl-] this many times in a row; 0: no escape */
         /* Called on the escape; returns whether to stop (NULL: stop). */

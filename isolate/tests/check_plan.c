@@ -151,7 +151,11 @@ START_TEST(test_plan_build__boot_writes_units)
         ck_assert_ptr_nonnull(strstr(u->data, "ExecStart=\"sh\" \"-c\" \"echo $$HOME 100%%\"\n"));
         ck_assert_ptr_nonnull(strstr(u->data, "SuccessAction=exit-force"));
         ck_assert_ptr_nonnull(strstr(u->data, "After=multi-user.target"));
-        ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_BIND_FD, "/run/harness/stdout"));
+        /* The output tmpfs, never a host file. */
+        const MountOp *o = find_op(&p, MOUNT_OP_BIND_FD, "/run/harness");
+        ck_assert_ptr_nonnull(o);
+        ck_assert_int_eq(o->fd_index, PLAN_FD_OUTPUT);
+        ck_assert_ptr_null(find_op(&p, MOUNT_OP_BIND_FD, "/run/harness/stdout"));
         ck_assert_ptr_nonnull(find_op(&p, MOUNT_OP_BIND_FD, "/dev/console"));
         ck_assert_ptr_nonnull(
                 find_op(&p, MOUNT_OP_FILE, "/run/systemd/system/emergency.service.d/harness.conf"));

@@ -173,6 +173,36 @@ START_TEST(test_outcome_classify__artifacts_cut_at_the_limit_fail_the_test)
 }
 END_TEST
 
+START_TEST(test_outcome_classify__output_cut_fails_the_test_first)
+{
+        TestSpec t = { .name = "t" };
+        IsolateResult res = exited(1);
+        RunOutcome o;
+
+        res.output_limit_hit = true;
+        res.output_limit = 64u << 20;
+        runner_outcome_classify(0, NULL, &res, &t, 0, &o);
+        ck_assert_int_eq(o.status, REPORT_FAIL);
+        ck_assert_str_eq(o.type, "output");
+        ck_assert_ptr_nonnull(strstr(o.message, "the output reached the 64M limit"));
+        /* The exit status after the ENOSPC follows, in the details. */
+        ck_assert_ptr_nonnull(strstr(o.details, "exit status 1"));
+}
+END_TEST
+
+START_TEST(test_outcome_classify__result_missing_is_the_tests_failure)
+{
+        TestSpec t = { .name = "t" };
+        IsolateResult res = exited(254);
+        RunOutcome o;
+
+        res.result_missing = true;
+        runner_outcome_classify(0, NULL, &res, &t, 0, &o);
+        ck_assert_int_eq(o.status, REPORT_FAIL);
+        ck_assert_str_eq(o.type, "result");
+}
+END_TEST
+
 START_TEST(test_outcome_classify__stopped_is_a_failure_whatever_the_status)
 {
         /* harness stop during the boot (systemd exits 0 before the unit) or
@@ -328,6 +358,8 @@ static Suite *outcome_suite(void)
         tcase_add_test(tc, test_outcome_classify__classes_kept_apart);
         tcase_add_test(tc, test_outcome_classify__stopped_is_a_failure_whatever_the_status);
         tcase_add_test(tc, test_outcome_classify__artifacts_cut_at_the_limit_fail_the_test);
+        tcase_add_test(tc, test_outcome_classify__output_cut_fails_the_test_first);
+        tcase_add_test(tc, test_outcome_classify__result_missing_is_the_tests_failure);
         tcase_add_test(tc, test_outcome_expect__stdout_hits_and_misses);
         tcase_add_test(tc, test_outcome_expect__forbidden_names_pattern_and_line);
         tcase_add_test(tc, test_outcome_expect__anchors_are_per_line);

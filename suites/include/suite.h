@@ -83,6 +83,7 @@ typedef enum SuiteSubField {
         SUITE_LIMIT_PIDS = 1u << 9,
         SUITE_LIMIT_CPU = 1u << 10,
         SUITE_LIMIT_ARTIFACTS = 1u << 11,
+        SUITE_LIMIT_OUTPUT = 1u << 17,
 } SuiteSubField;
 
 typedef struct SuiteExpect {
@@ -136,6 +137,10 @@ typedef struct TestSpec {
         /* Bytes the artifacts may take when copied out; default
          * SUITE_ARTIFACTS_DEFAULT. */
         uint64_t artifacts_bytes;
+        /* Bytes of everything the container writes for the harness (stdout,
+         * stderr, the journal, the boot-mode state files); default
+         * SUITE_OUTPUT_DEFAULT. */
+        uint64_t output_bytes;
         SuiteExpect expect;
         char **artifacts; /* NULL-terminated container paths */
         char **tags;      /* NULL-terminated */
@@ -216,6 +221,8 @@ typedef struct SuiteDiags {
 
 /* `limits: {artifacts: ...}` when not set. */
 #define SUITE_ARTIFACTS_DEFAULT (256ull * 1024 * 1024)
+/* `limits: {output: ...}` when not set. */
+#define SUITE_OUTPUT_DEFAULT (2ull * 1024 * 1024 * 1024)
 
 /* Loads and validates a suite. Returns 0 and *ret, or a negative errno with
  * *ret NULL: -EINVAL for an invalid suite, -EFBIG over SUITE_MAX_FILE_SIZE,

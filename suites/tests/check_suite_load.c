@@ -82,6 +82,7 @@ START_TEST(test_suite_load__happy_path)
         ck_assert_ptr_null(s->rootfs.dir);
         ck_assert_uint_eq(s->n_tests, 2);
         ck_assert_uint_eq(s->tests[0].artifacts_bytes, SUITE_ARTIFACTS_DEFAULT);
+        ck_assert_uint_eq(s->tests[0].output_bytes, SUITE_OUTPUT_DEFAULT);
         ck_assert_str_eq(s->tests[0].name, "one");
         ck_assert_str_eq(s->tests[0].run, "echo hi");
         ck_assert(!s->tests[0].boot);
@@ -301,7 +302,7 @@ START_TEST(test_suite_load__defaults_merge)
                            "  user: nobody\n"
                            "  env: {A: '1', B: '2'}\n"
                            "  fixtures: [fx/a:/a, 'fx/b:/b:rw']\n"
-                           "  limits: {memory: 512M, pids: 64, artifacts: 64M}\n"
+                           "  limits: {memory: 512M, pids: 64, artifacts: 64M, output: 8M}\n"
                            "  expect: {exit: 1, stderr-not: ['^E:']}\n"
                            "  tags: [base]\n"
                            "  artifacts: [/var/log/a]\n"
@@ -341,6 +342,8 @@ START_TEST(test_suite_load__defaults_merge)
         ck_assert_uint_eq(a->pids, 64);
         ck_assert_uint_eq(a->artifacts_bytes, 64u << 20);
         ck_assert_uint_eq(b->artifacts_bytes, 64u << 20);
+        ck_assert_uint_eq(a->output_bytes, 8u << 20);
+        ck_assert_uint_eq(b->output_bytes, 8u << 20);
         ck_assert_int_eq(a->expect.exit_status, 1);
         ck_assert_uint_eq(a->expect.n_stderr_not, 1);
         ck_assert_int_eq(regexec(&a->expect.stderr_not[0].re, "E: broken", 0, NULL, 0), 0);

@@ -21,7 +21,11 @@
  *                            take PID 1's sync socket with pidfd_getfd() and
  *                            send a forged SYNC_PID naming the host's PID, or
  *                            a SYNC_ERROR full of terminal escapes; prints
- *                            "STOLE fd N" and "SENT ..." when that worked */
+ *                            "STOLE fd N" and "SENT ..." when that worked
+ *   probe privs              (host side, run as an unprivileged user) print
+ *                            the effective uid and capabilities this process
+ *                            got; 1 when it got root or any capability (a
+ *                            set-uid or file-capability copy of the probe) */
 #define _GNU_SOURCE 1 /* strerrorname_np() */
 #include <dirent.h>
 #include <stdint.h>
@@ -415,6 +419,20 @@ static int cmd_setcap(const char *path)
         return 0;
 }
 
+static int cmd_privs(void)
+{
+        char line[256];
+        unsigned long long eff = 0;
+        FILE *f = fopen("/proc/self/status", "re");
+        while (f && fgets(line, sizeof(line), f))
+                if (strncmp(line, "CapEff:", 7) == 0)
+                        eff = strtoull(line + 7, NULL, 16);
+        if (f)
+                fclose(f);
+        printf("EUID %d CAPEFF %llx\n", (int)geteuid(), eff);
+        return geteuid() == 0 || eff != 0;
+}
+
 int main(int argc, char **argv)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -434,7 +452,9 @@ int main(int argc, char **argv)
                 return cmd_setcap(argv[2]);
         if (argc >= 3 && strcmp(argv[1], "forge-sync") == 0)
                 return cmd_forge_sync(argv[2], argc > 3 ? argv[3] : NULL);
+        if (argc == 2 && strcmp(argv[1], "privs") == 0)
+                return cmd_privs();
         fprintf(stderr, "usage: probe tiocsti|fds|abstract-listen NAME|abstract-connect NAME|"
-                        "forge-sync pid|error [PID]|syscalls|fill PATH\n");
+                        "forge-sync pid|error [PID]|syscalls|fill PATH|privs\n");
         return 2;
 }
