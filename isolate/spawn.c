@@ -265,7 +265,13 @@ static int make_output(Container *c, ThError *err)
                         return r;
         }
         if (s->boot) {
-                c->fds[PLAN_FD_OUTPUT] = fcntl(c->fd[CFD_OUTPUT], F_DUPFD_CLOEXEC, 3);
+                /* A mount moved into a container stays there: each boot of
+                 * one that may reboot gets a clone (as the upper dir). */
+                c->fds[PLAN_FD_OUTPUT] =
+                        s->max_reboots
+                                ? open_tree(c->fd[CFD_OUTPUT], "",
+                                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)
+                                : fcntl(c->fd[CFD_OUTPUT], F_DUPFD_CLOEXEC, 3);
                 if (c->fds[PLAN_FD_OUTPUT] < 0)
                         return th_error_errno(err, errno, "the output tmpfs");
         }
