@@ -788,6 +788,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .user = ts->user,
                 .workdir = ts->workdir,
                 .boot = ts->boot,
+                .full_boot = ts->full_boot,
                 .private_users = ts->private_users,
                 /* A tree the kernel cannot idmap would otherwise run its
                  * code as host root: the operator has to allow that. */

@@ -60,7 +60,11 @@ typedef struct IsolateSpec {
         const char *user;    /* user name or uid inside the container; NULL = root */
         const char *workdir; /* NULL = "/" */
         bool boot;           /* systemd as PID 1; false = stub init (direct mode) */
-        bool private_users;  /* user namespace with an unprivileged id range */
+        /* Boot mode with a command: boot every unit and generator of the
+         * tree, as on a machine. false = the light boot (docs/container.md,
+         * "The light boot"): what a container never needs is masked. */
+        bool full_boot;
+        bool private_users; /* user namespace with an unprivileged id range */
         /* With private_users: refuse to run when the kernel cannot idmap the
          * tree, instead of running without private users. */
         bool private_users_required;
