@@ -127,6 +127,15 @@ typedef struct IsolateSpec {
          * once. */
         void (*hold)(const char *machine, const IsolateResult *res, void *userdata);
         void *hold_userdata;
+
+        /* When set, called once what isolate_run() will return is final (r,
+         * and *res and *err as the caller will find them), after the
+         * artifacts were copied and the output files closed, before the
+         * teardown: the caller can report the result while the container's
+         * cgroups, mounts and id range are released behind it. isolate_run()
+         * still returns only after the teardown. NULL: none. */
+        void (*collected)(int r, const IsolateResult *res, const ThError *err, void *userdata);
+        void *collected_userdata;
 } IsolateSpec;
 
 typedef enum IsolateStatus {
