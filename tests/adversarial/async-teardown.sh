@@ -59,27 +59,34 @@ tests:
 YAML
 
 # catch OUT HARNESS_PID: as soon as OUT/async/many-files/result exists, SIGSTOP
-# every worker of the harness; prints the stopped pids.
+# every worker of the harness; prints the first test's worker (0 when it is
+# gone: its teardown was over before the result appeared), then the stopped
+# pids.
 catch() {
         python3 - "$1" "$2" <<'PY'
 import os, signal, sys, time
 out, runner = sys.argv[1], int(sys.argv[2])
 res = os.path.join(out, "async", "many-files", "result")
+def children():
+    try:
+        with open(f"/proc/{runner}/task/{runner}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+first = None
 deadline = time.monotonic() + 120
 while not os.path.exists(res) and time.monotonic() < deadline:
+    if first is None and children():
+        first = children()[0]  # the worker of the first test
     time.sleep(0.0005)
-kids = []
-try:
-    with open(f"/proc/{runner}/task/{runner}/children") as f:
-        kids = [int(p) for p in f.read().split()]
-except OSError:
-    pass
+kids = children()
 for k in kids:
     try:
         os.kill(k, signal.SIGSTOP)
     except ProcessLookupError:
         pass
-print(" ".join(map(str, kids)))
+# first: the first test's worker, if it still exists; then every stopped one
+print(first if first in kids else 0, " ".join(map(str, kids)))
 PY
 }
 
@@ -89,9 +96,11 @@ for try in 1 2 3 4 5; do
         rm -rf out-a
         "$h" run -j 1 -o out-a slow.yaml >/dev/null 2>&1 &
         pid=$!
-        stopped=$(catch out-a $pid)
-        left=$(state "$stopped")
-        if [ -n "$stopped" ] && [ -n "$left" ] && [ -s "out-a/async/many-files/result" ]; then
+        caught_pids=$(catch out-a $pid)
+        first=${caught_pids%% *}
+        stopped=${caught_pids#* }
+        left=$(state "$first")
+        if [ "$first" != 0 ] && [ -n "$left" ] && [ -s "out-a/async/many-files/result" ]; then
                 caught=1
                 kill -KILL $pid $stopped 2>/dev/null
                 kill -CONT $stopped 2>/dev/null
@@ -103,13 +112,13 @@ for try in 1 2 3 4 5; do
         wait $pid 2>/dev/null
 done
 if [ $caught = 1 ]; then
-        ok "the result was on disk while its worker still tore down (try $try): $(echo $left | wc -w) entries of worker $stopped"
+        ok "the result was on disk while its worker still tore down (try $try): $(echo $left | wc -w) entries of worker $first"
         grep -q '^status: pass' "out-a/async/many-files/result" &&
                 ok "the early result is the test's (pass)" || bad "the early result is not a pass"
         i=0
-        while kill -0 $stopped 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-        kill -0 $stopped 2>/dev/null && bad "the killed worker is still alive"
-        left=$(state "$stopped")
+        while kill -0 $first 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        kill -0 $first 2>/dev/null && bad "the killed worker is still alive"
+        left=$(state "$first")
         [ -n "$left" ] && ok "SIGKILL mid-teardown left $(echo $left | wc -w) entries (cgroups, staging dir)" ||
                 bad "SIGKILL mid-teardown left nothing: the kill did not land in the teardown"
         "$h" run -o out-next sweep.yaml >/dev/null 2>&1 && ok "the next harness run passes" ||
@@ -125,19 +134,21 @@ fi
 rm -rf out-b
 "$h" run -j 1 -o out-b slow.yaml >/dev/null 2>&1 &
 pid=$!
-stopped=$(catch out-b $pid)
-left=$(state "$stopped")
+caught_pids=$(catch out-b $pid)
+first=${caught_pids%% *}
+stopped=${caught_pids#* }
+left=$(state "$first")
 kill -KILL $pid
 wait $pid 2>/dev/null
 kill -CONT $stopped 2>/dev/null
 i=0
-while [ -n "$stopped" ] && kill -0 $stopped 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+while [ "$first" != 0 ] && kill -0 $first 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 if [ -n "$left" ]; then
-        ok "caught worker $stopped mid-teardown with $(echo $left | wc -w) entries; harness SIGKILLed"
-        [ -z "$(state "$stopped")" ] && ok "the orphaned worker finished its teardown: nothing left" ||
+        ok "caught worker $first mid-teardown with $(echo $left | wc -w) entries; harness SIGKILLed"
+        [ -z "$(state "$first")" ] && ok "the orphaned worker finished its teardown: nothing left" ||
                 bad "the orphaned worker left: $(state "$stopped")"
 else
-        echo "# not caught mid-teardown this time (worker $stopped); the case above covers the kill"
+        echo "# not caught mid-teardown this time; the case above covers the kill"
 fi
 pgrep -f "^sleep 30\$" >/dev/null && sleep 1
 pgrep -f "^sleep 30\$" >/dev/null && bad "the next test's container survived the harness" ||
