@@ -176,12 +176,18 @@ static int stop_signal_fd(void)
 /* Boot mode: the test unit's ExecStopPost writes the result file last, and
  * the unit has no SuccessAction=/FailureAction= to end the system; a watch
  * on the file tells when it ended. Direct mode needs none: the stub init
- * sends SYNC_KEPT. */
+ * sends SYNC_KEPT. The light boot watches it too: once the result is
+ * there, so are the journal and the unit states, and the container is
+ * killed instead of waiting for systemd's own shutdown (docs/container.md,
+ * "The light boot"). */
 static int watch_result(const Container *c)
 {
         const IsolateSpec *s = c->spec;
         char p[4096];
-        if (!s->hold || !s->boot || !s->argv || c->fd[CFD_OUTPUT] < 0 ||
+        /* Watched for a hold, and for the light boot's end (not with
+         * reboots: each reboot's shutdown writes a result too). */
+        if ((!s->hold && (s->full_boot || s->max_reboots)) || !s->boot || !s->argv ||
+            c->fd[CFD_OUTPUT] < 0 ||
             th_snprintf(p, sizeof(p), "/proc/self/fd/%d/result", c->fd[CFD_OUTPUT]) < 0)
                 return -1;
         int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -303,6 +309,14 @@ static void hold_if_kept(Loop *l, short revents)
         if (w->kept && !l->held && !l->pid1_done && !w->timed_out && !w->interrupted &&
             !w->failed) {
                 l->held = true;
+                if (!l->c->spec->hold) {
+                        /* The light boot's end: the unit's result is in.
+                         * Closing the watch waits for a grace period: done
+                         * here, that overlaps with the container dying. */
+                        container_kill(l->c, w);
+                        closep(&l->wfd);
+                        return;
+                }
                 l->deadline = 0; /* the timeout does not run while held */
                 hold_container(l->c, w, l->base);
         }

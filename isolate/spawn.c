@@ -718,6 +718,9 @@ static const PrepareStep prepare_steps[] = {
         { "sockets", step_sockets, undo_sockets },
 };
 
+/* prepare_steps[OUTPUTS_STEP] is "outputs". */
+#define OUTPUTS_STEP 1
+
 static const char *fail_at; /* isolate_prepare_fail_at() */
 
 const char *isolate_prepare_step(size_t i)
@@ -869,6 +872,12 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
         *ret = res;
         r = 0;
 out:
+        if (spec->collected) {
+                /* The output files are the caller's from here on. */
+                if (c.n_started > OUTPUTS_STEP)
+                        undo_outputs(&c);
+                spec->collected(r, ret, err, spec->collected_userdata);
+        }
         if (w.root_fd >= 0)
                 close(w.root_fd);
         if (w.pid1_fd >= 0)

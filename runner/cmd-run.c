@@ -799,6 +799,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                 .user = ts->user,
                 .workdir = ts->workdir,
                 .boot = ts->boot,
+                .full_boot = ts->full_boot,
                 .private_users = ts->private_users,
                 /* A tree the kernel cannot idmap would otherwise run its
                  * code as host root: the operator has to allow that. */
@@ -840,6 +841,26 @@ static void try_error(RunTryRecord *rec, int r, const char *what)
                  strerror(r < 0 ? -r : EIO));
 }
 
+/* The try's result is final (isolate_run() fills rec's res and err, the
+ * ones passed here): classify and send it before the container's teardown,
+ * which the worker does behind it (runner_pool_report()). */
+typedef struct TryCollect {
+        const TestRun *t;
+        RunTryRecord *rec;
+} TryCollect;
+
+static void try_collected(int r, const IsolateResult *res, const ThError *err, void *userdata)
+{
+        TryCollect *tc = userdata;
+        RunTryRecord *rec = tc->rec;
+        if (res != &rec->res || err != &rec->err)
+                return; /* not this try's: keep the report for after the return */
+        rec->isolate_r = r;
+        runner_outcome_classify(r, &rec->err, &rec->res, tc->t->test, tc->t->timeout_usec,
+                                &rec->outcome);
+        (void)runner_pool_report(rec);
+}
+
 static void run_work(void *userdata, size_t item, unsigned attempt, RunTryRecord *rec)
 {
         RunCtx *ctx = userdata;
@@ -876,6 +897,9 @@ static void run_work(void *userdata, size_t item, unsigned attempt, RunTryRecord
                 return;
         }
 
+        TryCollect tc = { .t = t, .rec = rec };
+        spec.collected = try_collected;
+        spec.collected_userdata = &tc;
         rec->isolate_r = isolate_run(&spec, &rec->res, &rec->err);
         runner_outcome_classify(rec->isolate_r, &rec->err, &rec->res, t->test, t->timeout_usec,
                                 &rec->outcome);

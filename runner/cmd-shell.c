@@ -21,6 +21,9 @@ static const char usage[] =
         "  -x, --ephemeral            a pristine overlay; nothing reaches DIR\n"
         "  -b, --boot                 boot systemd; CMD runs as a unit, without CMD a\n"
         "                             console until poweroff\n"
+        "      --full-boot            with -b and CMD: boot every unit and generator\n"
+        "                             of DIR (default: the light boot, see\n"
+        "                             docs/container.md)\n"
         "  -M, --machine NAME         machine and host name (default: DIR's name)\n"
         "      --bind SRC:DST         bind a host path, writable\n"
         "      --bind-ro SRC:DST      bind a host path, read-only\n"
@@ -44,7 +47,7 @@ static const char usage[] =
 
 typedef struct ShellArgs {
         const char *directory;
-        bool ephemeral, boot, private_users;
+        bool ephemeral, boot, full_boot, private_users;
         const char *machine, *user, *chdir;
         IsolateBind *binds;
         size_t n_binds;
@@ -99,12 +102,14 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
                 ARG_NETWORK,
                 ARG_NETWORK_GROUP,
                 ARG_NETWORK_VETH,
+                ARG_FULL_BOOT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "directory", required_argument, NULL, 'D' },
                 { "ephemeral", no_argument, NULL, 'x' },
                 { "boot", no_argument, NULL, 'b' },
+                { "full-boot", no_argument, NULL, ARG_FULL_BOOT },
                 { "machine", required_argument, NULL, 'M' },
                 { "bind", required_argument, NULL, ARG_BIND },
                 { "bind-ro", required_argument, NULL, ARG_BIND_RO },
@@ -136,6 +141,9 @@ static int parse_args(int argc, char **argv, ShellArgs *a)
                         break;
                 case 'b':
                         a->boot = true;
+                        break;
+                case ARG_FULL_BOOT:
+                        a->full_boot = true;
                         break;
                 case 'M':
                         a->machine = optarg;
@@ -331,6 +339,7 @@ int runner_cmd_shell(int argc, char **argv)
                 .user = a.user,
                 .workdir = a.chdir,
                 .boot = a.boot,
+                .full_boot = a.full_boot,
                 .private_users = a.private_users,
                 .network = a.network,
                 .network_group = a.network_group,

@@ -254,6 +254,11 @@ typedef struct RunPoolOps {
 #define RUN_HOLD_MAX 4096
 int runner_pool_hold(const void *msg, size_t len);
 
+/* In a worker: sends rec as the try's record now (once; later calls and
+ * the pool's own send after ops->work do nothing), so that the runner
+ * reports the try while the worker still tears its container down. */
+int runner_pool_report(const RunTryRecord *rec);
+
 /* ---- a shell in a running container (terminal.c) ------------------------- */
 
 /* Runs the container's /bin/sh as its root (harness enter) in the terminal

@@ -1,7 +1,13 @@
 /* runner: the worker pool of `harness run`. One forked worker process per
  * try (isolate_run() clones inside it, never next to a thread), at most -j
  * at a time. The runner stays single-threaded: it waits with poll() on each
- * worker's pidfd and result pipe and on a signalfd for SIGINT/SIGTERM. */
+ * worker's pidfd and result pipe and on a signalfd for SIGINT/SIGTERM.
+ *
+ * A worker sends its record as soon as the result is final and then tears
+ * its container down (runner_pool_report()); the runner takes the record
+ * as the try's end and starts the next try in that slot while the worker
+ * finishes behind it, at most one such worker per slot. The pool returns
+ * only when every worker was reaped: nothing is left when harness exits. */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +39,7 @@ typedef struct Worker {
         uint64_t term_usec;     /* when SIGTERM was last sent */
         RunTryRecord *rec;
         size_t got;
+        bool reported; /* its record went to ops->finished (worker_report()) */
 } Worker;
 
 typedef struct Queue {
@@ -41,11 +48,21 @@ typedef struct Queue {
         size_t head, len, cap;
 } Queue;
 
+/* A worker that sent its record and tears its container down. */
+typedef struct Teardown {
+        pid_t pid; /* 0: free */
+        int pidfd;
+        uint64_t kill_usec; /* SIGKILL its process group after this */
+} Teardown;
+
+#define TEARDOWN_LIMIT_USEC (60 * USEC_PER_SEC)
+
 typedef struct Pool {
         const RunPoolOps *ops;
         void *userdata;
         Worker *w;
-        unsigned jobs, running;
+        Teardown *tear; /* jobs of them */
+        unsigned jobs, running, tearing;
         Queue q;
         bool stop, interrupted;
         int signal;
@@ -105,6 +122,27 @@ static volatile sig_atomic_t worker_stopping;
 
 /* The worker's end of its hold socket (a worker is a process of its own). */
 static int worker_hold_fd = -1;
+
+/* The worker's end of its record pipe, and whether the record was sent. */
+static int worker_record_fd = -1;
+static bool worker_reported;
+
+int runner_pool_report(const RunTryRecord *rec)
+{
+        if (worker_record_fd < 0)
+                return -ENOTCONN;
+        if (worker_reported)
+                return 0;
+        /* A runner that died (SIGKILL) must not kill the worker with
+         * SIGPIPE here, before its container's teardown: EPIPE instead. */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+        (void)sigaction(SIGPIPE, &ign, &old);
+        int r = th_write_all(worker_record_fd, rec, sizeof(*rec));
+        (void)sigaction(SIGPIPE, &old, NULL);
+        if (r >= 0)
+                worker_reported = true;
+        return r;
+}
 
 /* A hold message: when it was sent (CLOCK_MONOTONIC, the same in every
  * process), then the caller's bytes. */
@@ -182,14 +220,18 @@ static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, int hfd, pid_t
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         close(p->sigfd);
-        for (unsigned i = 0; i < p->jobs; i++)
+        for (unsigned i = 0; i < p->jobs; i++) {
                 if (&p->w[i] != self && p->w[i].pid > 0) {
                         close(p->w[i].pidfd);
                         close(p->w[i].pipefd);
                         closep(&p->w[i].holdfd);
                 }
+                if (p->tear[i].pid > 0)
+                        closep(&p->tear[i].pidfd);
+        }
         closep(&self->holdfd);
         worker_hold_fd = hfd;
+        worker_record_fd = wfd;
 
         /* SIGTERM may have been pending since fork (the runner blocks it);
          * then there is nothing to run. */
@@ -199,7 +241,7 @@ static _Noreturn void worker_main(Pool *p, Worker *self, int wfd, int hfd, pid_t
         if (!rec)
                 _exit(127);
         p->ops->work(p->userdata, self->item, self->attempt, rec);
-        if (th_write_all(wfd, rec, sizeof(*rec)) < 0)
+        if (runner_pool_report(rec) < 0)
                 _exit(127);
         _exit(0);
 }
@@ -331,6 +373,14 @@ static int worker_reap(Pool *p, Worker *w, ThError *err)
         /* Anything left in the worker's process group goes too. */
         kill(-w->pid, SIGKILL);
         p->running--;
+        if (w->reported) {
+                /* Its try was reported already (worker_report()). */
+                if (si.si_code != CLD_EXITED || si.si_status != 0)
+                        th_debug("worker %d: teardown ended with %d/%d", (int)w->pid, si.si_code,
+                                 si.si_status);
+                worker_reset(w);
+                return 0;
+        }
 
         if (p->interrupted) {
                 worker_reset(w);
@@ -366,6 +416,49 @@ static int worker_reap(Pool *p, Worker *w, ThError *err)
                                ? th_error_set(err, ENOMEM, "out of memory")
                                : 0;
         return 0;
+}
+
+/* The worker's record is complete and the worker was not stopped: the try
+ * ended. Report it now; the worker tears its container down behind, in
+ * the slot's teardown place if it is free (then the slot runs the next
+ * try at once), else where it is, reaped by worker_reap(). */
+static int worker_report(Pool *p, Worker *w, unsigned slot, ThError *err)
+{
+        uint64_t wall = th_now_usec() - w->start_usec - w->held_usec;
+        size_t item = w->item;
+        unsigned attempt = w->attempt;
+        RunNext next = p->ops->finished(p->userdata, item, attempt, w->rec, wall);
+
+        w->reported = true;
+        if (next == RUN_NEXT_STOP)
+                p->stop = true;
+        if (next == RUN_NEXT_RETRY && !p->stop &&
+            queue_push(&p->q, item, attempt + 1, /* front= */ true) < 0)
+                return th_error_set(err, ENOMEM, "out of memory");
+        Teardown *t = &p->tear[slot];
+        if (t->pid > 0)
+                return 0;
+        *t = (Teardown){ .pid = w->pid,
+                         .pidfd = TAKE_FD(w->pidfd),
+                         .kill_usec = th_now_usec() + TEARDOWN_LIMIT_USEC };
+        p->running--;
+        p->tearing++;
+        worker_reset(w);
+        return 0;
+}
+
+static void teardown_reap(Pool *p, Teardown *t)
+{
+        siginfo_t si = { 0 };
+        if (waitid(P_PIDFD, (id_t)t->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+                return;
+        kill(-t->pid, SIGKILL);
+        if (si.si_code != CLD_EXITED || si.si_status != 0)
+                th_debug("worker %d: teardown ended with %d/%d", (int)t->pid, si.si_code,
+                         si.si_status);
+        closep(&t->pidfd);
+        *t = (Teardown){ .pidfd = -1 };
+        p->tearing--;
 }
 
 static void pool_interrupt(Pool *p, int sig)
@@ -425,6 +518,18 @@ static int pool_timers(Pool *p)
                 if (w->kill_usec == 0 && w->deadline_usec < next)
                         next = w->deadline_usec;
         }
+        for (unsigned i = 0; i < p->jobs; i++) {
+                Teardown *t = &p->tear[i];
+                if (t->pid <= 0)
+                        continue;
+                if (now >= t->kill_usec) {
+                        kill(-t->pid, SIGKILL);
+                        kill(t->pid, SIGKILL);
+                        t->kill_usec = now + USEC_PER_SEC;
+                }
+                if (t->kill_usec < next)
+                        next = t->kill_usec;
+        }
         return next > now ? (int)((next - now + 999) / 1000) : 0;
 }
 
@@ -446,15 +551,23 @@ static int pool_fill(Pool *p, ThError *err)
 
 static int pool_wait(Pool *p, ThError *err)
 {
-        struct pollfd pfd[1 + 3 * p->jobs];
-        unsigned map[1 + 3 * p->jobs];
+        struct pollfd pfd[1 + 4 * p->jobs];
+        unsigned map[1 + 4 * p->jobs];
+        bool is_tear[1 + 4 * p->jobs];
         nfds_t n = 0;
         int timeout = pool_timers(p), r;
 
+        is_tear[n] = false;
         pfd[n++] = (struct pollfd){ .fd = p->sigfd, .events = POLLIN };
         for (unsigned i = 0; i < p->jobs; i++) {
+                if (p->tear[i].pid > 0) {
+                        map[n] = i;
+                        is_tear[n] = true;
+                        pfd[n++] = (struct pollfd){ .fd = p->tear[i].pidfd, .events = POLLIN };
+                }
                 if (p->w[i].pid <= 0)
                         continue;
+                is_tear[n] = is_tear[n + 1] = is_tear[n + 2] = false;
                 map[n] = i;
                 pfd[n++] = (struct pollfd){ .fd = p->w[i].pidfd, .events = POLLIN };
                 map[n] = i;
@@ -473,10 +586,21 @@ static int pool_wait(Pool *p, ThError *err)
                 pool_read_signal(p);
         for (nfds_t k = 1; k < n; k++) {
                 Worker *w = &p->w[map[k]];
+                if (is_tear[k]) {
+                        if (pfd[k].revents && p->tear[map[k]].pid > 0)
+                                teardown_reap(p, &p->tear[map[k]]);
+                        continue;
+                }
                 if (!pfd[k].revents || w->pid <= 0)
                         continue;
                 if (pfd[k].fd == w->pipefd) {
                         worker_drain(w);
+                        if (w->got == sizeof(*w->rec) && !w->reported && w->kill_usec == 0 &&
+                            !p->interrupted) {
+                                r = worker_report(p, w, map[k], err);
+                                if (r < 0)
+                                        return r;
+                        }
                         continue;
                 }
                 if (pfd[k].fd == w->holdfd) {
@@ -504,6 +628,15 @@ static void pool_done(Pool *p)
                         (void)waitpid(p->w[i].pid, NULL, 0);
                         worker_reset(&p->w[i]);
                 }
+        /* A teardown under way is let finish: killing it would leave its
+         * container's cgroups for the next run's sweep. */
+        for (unsigned i = 0; p->tear && i < p->jobs; i++)
+                if (p->tear[i].pid > 0) {
+                        (void)waitpid(p->tear[i].pid, NULL, 0);
+                        kill(-p->tear[i].pid, SIGKILL);
+                        closep(&p->tear[i].pidfd);
+                }
+        free(p->tear);
         free(p->w);
         queue_done(&p->q);
         closep(&p->sigfd);
@@ -527,10 +660,13 @@ int runner_pool_run(size_t n_items, unsigned jobs, const RunPoolOps *ops, void *
         if (p.sigfd < 0)
                 return th_error_errno(err, errno, "signalfd");
         p.w = calloc(p.jobs, sizeof(*p.w));
-        if (!p.w)
+        p.tear = calloc(p.jobs, sizeof(*p.tear));
+        if (!p.w || !p.tear)
                 return th_error_set(err, ENOMEM, "out of memory");
-        for (unsigned i = 0; i < p.jobs; i++) /* not worker_reset(): that closes fd 0 */
+        for (unsigned i = 0; i < p.jobs; i++) { /* not worker_reset(): that closes fd 0 */
                 p.w[i] = (Worker){ .pidfd = -1, .pipefd = -1, .holdfd = -1 };
+                p.tear[i] = (Teardown){ .pidfd = -1 };
+        }
         for (size_t i = 0; i < n_items; i++)
                 if (queue_push(&p.q, i, 1, /* front= */ false) < 0)
                         return th_error_set(err, ENOMEM, "out of memory");
@@ -539,7 +675,7 @@ int runner_pool_run(size_t n_items, unsigned jobs, const RunPoolOps *ops, void *
                 r = pool_fill(&p, err);
                 if (r < 0)
                         return r;
-                if (p.running == 0 && (p.stop || p.q.len == 0))
+                if (p.running == 0 && p.tearing == 0 && (p.stop || p.q.len == 0))
                         break;
                 r = pool_wait(&p, err);
                 if (r < 0)

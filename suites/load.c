@@ -1113,6 +1113,8 @@ static const KeyDef test_keys[] = {
         { "run", parse_script, offsetof(TestSpec, run), SUITE_FIELD_RUN, SCOPE_BOTH },
         { "setup", parse_script, offsetof(TestSpec, setup), SUITE_FIELD_SETUP, SCOPE_BOTH },
         { "boot", parse_bool, offsetof(TestSpec, boot), SUITE_FIELD_BOOT, SCOPE_BOTH },
+        { "full-boot", parse_bool, offsetof(TestSpec, full_boot), SUITE_FIELD_FULL_BOOT,
+          SCOPE_BOTH },
         { "timeout", parse_timeout, offsetof(TestSpec, timeout_usec), SUITE_FIELD_TIMEOUT,
           SCOPE_BOTH },
         { "network", parse_network, 0, SUITE_FIELD_NETWORK, SCOPE_BOTH },

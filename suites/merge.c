@@ -242,6 +242,8 @@ int test_spec_merge_defaults(LoadCtx *c, TestSpec *t, const TestSpec *d)
                 r = merge_string(c, &t->setup, d->setup);
         if (only & SUITE_FIELD_BOOT)
                 t->boot = d->boot;
+        if (only & SUITE_FIELD_FULL_BOOT)
+                t->full_boot = d->full_boot;
         if (only & SUITE_FIELD_TIMEOUT)
                 t->timeout_usec = d->timeout_usec;
         if (r >= 0 && (only & SUITE_FIELD_NETWORK)) {

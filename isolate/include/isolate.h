@@ -63,7 +63,11 @@ typedef struct IsolateSpec {
         const char *user;    /* user name or uid inside the container; NULL = root */
         const char *workdir; /* NULL = "/" */
         bool boot;           /* systemd as PID 1; false = stub init (direct mode) */
-        bool private_users;  /* user namespace with an unprivileged id range */
+        /* Boot mode with a command: boot every unit and generator of the
+         * tree, as on a machine. false = the light boot (docs/container.md,
+         * "The light boot"): what a container never needs is masked. */
+        bool full_boot;
+        bool private_users; /* user namespace with an unprivileged id range */
         /* With private_users: refuse to run when the kernel cannot idmap the
          * tree, instead of running without private users. */
         bool private_users_required;
@@ -149,6 +153,14 @@ typedef struct IsolateSpec {
          * all boots. One reboot more ends the container: reboot_limit_hit.
          * 0: a reboot is not told apart from another end of systemd. */
         unsigned max_reboots;
+        /* When set, called once what isolate_run() will return is final (r,
+         * and *res and *err as the caller will find them), after the
+         * artifacts were copied and the output files closed, before the
+         * teardown: the caller can report the result while the container's
+         * cgroups, mounts and id range are released behind it. isolate_run()
+         * still returns only after the teardown. NULL: none. */
+        void (*collected)(int r, const IsolateResult *res, const ThError *err, void *userdata);
+        void *collected_userdata;
 } IsolateSpec;
 
 typedef enum IsolateStatus {

@@ -196,6 +196,55 @@ START_TEST(test_plan_build__reboots_end_through_exit_unit)
 }
 END_TEST
 
+START_TEST(test_plan_build__light_boot_masks_full_boot_none)
+{
+        char *argv[] = { "true", NULL };
+        PlanContext ctx = {};
+        static const char *const masked[] = {
+                "/run/systemd/system/console-getty.service",
+                "/run/systemd/system/systemd-journal-flush.service",
+                "/run/systemd/system-generators/systemd-getty-generator",
+        };
+        for (int full = 0; full <= 1; full++) {
+                IsolateSpec s = {
+                        .boot = true, .full_boot = full, .argv = argv, .output_dir = "/o"
+                };
+                MountPlan p = {};
+                ThError err = {};
+                ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), 0);
+                for (size_t i = 0; i < ELEMENTSOF(masked); i++) {
+                        const MountOp *m = find_op(&p, MOUNT_OP_FILE, masked[i]);
+                        if (full)
+                                ck_assert_ptr_null(m);
+                        else
+                                ck_assert(m && m->data && m->data[0] == 0); /* empty: masked */
+                }
+                const MountOp *j =
+                        find_op(&p, MOUNT_OP_FILE, "/run/systemd/journald.conf.d/harness.conf");
+                const MountOp *mq = find_op(&p, MOUNT_OP_FS, "/dev/mqueue");
+                if (full) {
+                        ck_assert_ptr_null(j);
+                        ck_assert_ptr_null(mq);
+                } else {
+                        ck_assert_ptr_nonnull(strstr(j->data, "Storage=volatile"));
+                        ck_assert_int_eq(mq->phase, MOUNT_PHASE_INNER);
+                        ck_assert(mq->optional);
+                }
+                /* The units every boot keeps. */
+                ck_assert_ptr_null(
+                        find_op(&p, MOUNT_OP_FILE, "/run/systemd/system/systemd-logind.service"));
+                isolate_plan_done(&p);
+        }
+        /* An interactive boot (no command) is a full boot. */
+        IsolateSpec s = { .boot = true };
+        MountPlan p = {};
+        ThError err = {};
+        ck_assert_int_eq(isolate_plan_build(&s, &ctx, &p, &err), 0);
+        ck_assert_ptr_null(find_op(&p, MOUNT_OP_FILE, masked[0]));
+        isolate_plan_done(&p);
+}
+END_TEST
+
 START_TEST(test_unit_quote__escapes)
 {
         char *q = isolate_unit_quote("a\"b\\c$d%e\nf");
@@ -520,6 +569,7 @@ int main(void)
         tcase_add_test(tc, test_plan_build__sysfs_outer_with_network_host);
         tcase_add_test(tc, test_plan_build__boot_writes_units);
         tcase_add_test(tc, test_plan_build__reboots_end_through_exit_unit);
+        tcase_add_test(tc, test_plan_build__light_boot_masks_full_boot_none);
         tcase_add_test(tc, test_unit_quote__escapes);
         tcase_add_test(tc, test_unit_test__user_workdir_env_setup);
         tcase_add_test(tc, test_caps_bounding__drops_host_only);

@@ -64,6 +64,7 @@ typedef enum SuiteField {
         SUITE_FIELD_PACKAGES = 1u << 16,
         SUITE_FIELD_INSTALL = 1u << 17,
         SUITE_FIELD_REBOOTS = 1u << 18,
+        SUITE_FIELD_FULL_BOOT = 1u << 19,
 } SuiteField;
 
 /* Which keys of `expect` and `limits` were set; they merge key by key. */
@@ -119,6 +120,7 @@ typedef struct TestSpec {
         char *run;             /* shell script, run with /bin/sh -c */
         char *setup;           /* shell script run before `run` in the same container */
         bool boot;             /* default true */
+        bool full_boot;        /* boot every unit of the tree; default false (light boot) */
         uint64_t timeout_usec; /* default 120 s */
         SuiteNetwork network;  /* default none */
         char *network_group;   /* veth group name for `network: {veth: NAME}`; NULL */
