@@ -21,7 +21,11 @@ fi
 tmp=$(mktemp -d /tmp/harness-autopkgtest-archive.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
-verdicts() { sed 's/  */ /g' "$1" | grep -v '^blame:\|^badpkg:' | awk '!seen[$0]++' | sort; }
+# A skip for a missing testbed capability is compared as a verdict, not by
+# the restriction it names: autopkgtest names the first unsupported one in
+# a Python set's iteration order, which changes from run to run.
+verdicts() { sed 's/  */ /g; s/ SKIP Test restriction "[^"]*" requires testbed capability.*/ SKIP Test restriction requires a testbed capability/' "$1" |
+        grep -v '^blame:\|^badpkg:' | awk '!seen[$0]++' | sort; }
 for pkg in "$@"; do
         d="$here/data/archive"
         [ -f "$d/$pkg.summary" ] || { echo "FAIL: no recorded autopkgtest summary for $pkg"; fail=1; continue; }
