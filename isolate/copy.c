@@ -372,36 +372,95 @@ static void strip_fd(int fd, const struct timespec *since)
                 (void)fchmod(fd, st.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
 }
 
-static void strip_dir(int dir, dev_t dev, const struct timespec *since, unsigned depth)
+/* One directory of the walk below: where its reading stopped, and who it
+ * is, to check that its ".." leads back to it. */
+typedef struct StripLevel {
+        long cookie;
+        dev_t dev;
+        ino_t ino;
+} StripLevel;
+
+/* Walks the tree below dir with one directory open at a time, however
+ * deep it is (a depth limit would leave a set-uid file below it on the
+ * host): down through each subdirectory, back up through "..", checked to
+ * be the directory it came from (the walk never leaves the tree at dir).
+ * -ESTALE when the tree moved under the walk. */
+static int strip_tree(int dir, dev_t dev, const struct timespec *since)
 {
-        if (depth > ISOLATE_COPY_MAX_DEPTH)
-                return;
-        int d2 = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
-        if (!d) {
-                if (d2 >= 0)
-                        close(d2);
-                return;
-        }
-        for (struct dirent *e; (e = readdir(d));) {
-                struct stat st;
-                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-                    fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
-                        continue;
-                if (S_ISDIR(st.st_mode)) {
-                        _cleanup_close_ int sub = openat(
-                                dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub >= 0)
-                                strip_dir(sub, dev, since, depth + 1);
-                } else if (S_ISREG(st.st_mode) && changed_since(&st, since)) {
-                        _cleanup_close_ int f =
-                                openat(dir, e->d_name,
-                                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-                        if (f >= 0)
-                                strip_fd(f, since);
+        _cleanup_free_ StripLevel *stack = NULL;
+        size_t depth = 0, cap = 0;
+        struct stat st;
+        _cleanup_close_ int cur = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cur < 0 || fstat(cur, &st) < 0)
+                return -errno;
+        long cookie = 0;
+        for (;;) {
+                int d2 = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+                if (!d) {
+                        if (d2 >= 0)
+                                close(d2);
+                        return -errno;
                 }
+                if (cookie)
+                        seekdir(d, cookie);
+                int down = -1;
+                for (struct dirent *e; down < 0 && (e = readdir(d));) {
+                        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+                            fstatat(cur, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                            st.st_dev != dev)
+                                continue;
+                        if (S_ISDIR(st.st_mode)) {
+                                down = openat(cur, e->d_name,
+                                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                                if (down >= 0) {
+                                        cookie = telldir(d);
+                                        break;
+                                }
+                        } else if (S_ISREG(st.st_mode) && changed_since(&st, since)) {
+                                _cleanup_close_ int f = openat(cur, e->d_name,
+                                                               O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+                                                                       O_NOCTTY | O_CLOEXEC);
+                                if (f >= 0)
+                                        strip_fd(f, since);
+                        }
+                }
+                closedir(d);
+                struct stat here;
+                if (fstat(cur, &here) < 0)
+                        return -errno;
+                if (down >= 0) {
+                        /* Down: remember where to go on here. */
+                        if (depth == cap) {
+                                size_t n = cap ? 2 * cap : 64;
+                                StripLevel *ns = realloc(stack, n * sizeof(*ns));
+                                if (!ns) {
+                                        close(down);
+                                        return -ENOMEM;
+                                }
+                                stack = ns, cap = n;
+                        }
+                        stack[depth++] = (StripLevel){ cookie, here.st_dev, here.st_ino };
+                        close(cur);
+                        cur = down;
+                        cookie = 0;
+                        continue;
+                }
+                if (depth == 0)
+                        return 0;
+                /* Up, to the directory this one was entered from. */
+                StripLevel *up = &stack[--depth];
+                int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (parent < 0)
+                        return -errno;
+                if (fstat(parent, &st) < 0 || st.st_dev != up->dev || st.st_ino != up->ino) {
+                        close(parent);
+                        return -ESTALE;
+                }
+                close(cur);
+                cur = parent;
+                cookie = up->cookie;
         }
-        closedir(d);
 }
 
 void isolate_strip_setid(int fd, const struct timespec *since)
@@ -411,8 +470,12 @@ void isolate_strip_setid(int fd, const struct timespec *since)
                 return;
         if (S_ISDIR(st.st_mode)) {
                 _cleanup_close_ int dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (dir >= 0)
-                        strip_dir(dir, st.st_dev, since, 0);
+                /* A tree moved under the walk is walked again from the top. */
+                int r = -ESTALE;
+                for (int i = 0; dir >= 0 && r == -ESTALE && i < 3; i++)
+                        r = strip_tree(dir, st.st_dev, since);
+                if (r < 0)
+                        th_debug("set-id strip of a writable bind: %s", strerror(-r));
         } else if (S_ISREG(st.st_mode) && changed_since(&st, since)) {
                 char p[64];
                 th_snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);

@@ -454,11 +454,15 @@ static int fetch_source(ApCtx *c, const char *out, char **ret)
                                runner_safe(src));
                         return AP_EXIT_OTHER;
                 }
-                cache = fixture_cache_dir();
+                r = fixture_store_dir("autopkgtest-sources", &cache, &err);
+                if (r < 0) {
+                        th_log(TH_LOG_ERROR, "%s", err.msg);
+                        return r == -ENOMEM ? r : AP_EXIT_OTHER;
+                }
                 char label[128];
-                if (!cache || runner_path_component(c->rootfs, label, sizeof(label)) < 0)
+                if (runner_path_component(c->rootfs, label, sizeof(label)) < 0)
                         return -ENOMEM;
-                entry = th_strdup_printf("%s/autopkgtest-sources/%s/%s", cache, label, src);
+                entry = th_strdup_printf("%s/%s/%s", cache, label, src);
         }
         if (!entry)
                 return -ENOMEM;
@@ -1375,20 +1379,18 @@ static int build_tree(ApCtx *c, const char *suites_dir)
                 return 0;
 
         _cleanup_free_ char *name = th_strdup_printf("%s-build", c->deb->source);
-        _cleanup_free_ char *cache = fixture_cache_dir();
-        _cleanup_free_ char *store =
-                cache ? th_strdup_printf("%s/autopkgtest-builds", cache) : NULL;
+        _cleanup_free_ char *store = NULL;
         _cleanup_free_ char *work = NULL, *text = NULL, *path = NULL;
         size_t len = 0;
         ThError err = { 0 };
         int r;
 
-        if (!name || !store)
+        if (!name)
                 return -ENOMEM;
-        r = th_mkdir_p(store, 0755);
+        r = fixture_store_dir("autopkgtest-builds", &store, &err);
         if (r < 0) {
-                th_log(TH_LOG_ERROR, "cannot create '%s': %s", store, strerror(-r));
-                return AP_EXIT_OTHER;
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return r == -ENOMEM ? r : AP_EXIT_OTHER;
         }
         sweep_builds(store);
         work = th_strdup_printf("%s/.build-%d-XXXXXX", store, (int)getpid());
@@ -1417,10 +1419,10 @@ static int build_tree(ApCtx *c, const char *suites_dir)
         fputs(", target: " BUILT_TARGET ", writable: true}\n  setup: ", f);
         runner_yaml_quote(f, setup_script);
         fputs("\ntests:\n  - name: build\n    run: ", f);
-        _cleanup_free_ char *run =
-                th_strdup_printf("%scp -a " SCRATCH "/build/src " BUILT_TARGET "/tree &&\n"
-                                 "chown -R 0:0 " BUILT_TARGET "/tree\n",
-                                 build_script);
+        _cleanup_free_ char *run = th_strdup_printf("%scp -a --no-preserve=ownership " SCRATCH
+                                                    "/build/src " BUILT_TARGET "/tree &&\n"
+                                                    "chmod -R ug-s " BUILT_TARGET "/tree\n",
+                                                    build_script);
         if (!run)
                 return -ENOMEM;
         runner_yaml_quote(f, run);

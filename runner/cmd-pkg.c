@@ -1076,12 +1076,16 @@ static char *next_key(const PkgArgs *a, const char *to, const char *install, con
         for (int k = 0; k < 2; k++) {
                 const PkgTarget *v = k ? a->dold : a->targets;
                 size_t n = k ? a->n_dold : a->n_targets;
+                /* By content, never by path, size and time: a .deb of the
+                 * same size and mtime must not find the other's packages. */
                 for (size_t i = 0; i < n; i++) {
-                        struct stat st;
-                        if (v[i].local && stat(v[i].local, &st) == 0)
-                                fprintf(f, "\nlocal=%s %lld %lld.%09ld", v[i].local,
-                                        (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                                        st.st_mtim.tv_nsec);
+                        char hex[65];
+                        _cleanup_close_ int fd =
+                                v[i].local ? open(v[i].local, O_RDONLY | O_CLOEXEC) : -1;
+                        if (fd >= 0 && th_sha256_fd(fd, hex) == 0)
+                                fprintf(f, "\nlocal=%s sha256=%s", v[i].local, hex);
+                        else if (v[i].local)
+                                fprintf(f, "\nlocal=%s unreadable", v[i].local);
                 }
         }
         if (fclose(f) != 0)
@@ -1180,13 +1184,16 @@ static int prepare_distupgrade(PkgArgs *a, GenSuite *g, const char *out, ThError
         for (size_t i = 0; a->pass && a->pass[i]; i++)
                 refresh = refresh || th_streq(a->pass[i], "--refresh");
         _cleanup_free_ char *key = next_key(a, to, install, new_debs);
-        _cleanup_free_ char *cache = fixture_cache_dir();
+        _cleanup_free_ char *store = NULL;
         _cleanup_free_ char *next = th_strdup_printf("%s/next", g->dir);
         char hash[17];
-        if (!key || !cache || !next)
+        if (!key || !next)
                 return th_error_set(err, ENOMEM, "out of memory");
+        r = fixture_store_dir("pkg-next", &store, err);
+        if (r < 0)
+                return r;
         fixture_hash_hex(key, hash);
-        _cleanup_free_ char *entry = th_strdup_printf("%s/pkg-next/%s-%.12s", cache, to, hash);
+        _cleanup_free_ char *entry = th_strdup_printf("%s/%s-%.12s", store, to, hash);
         unsigned n = 0;
         if (!entry)
                 return th_error_set(err, ENOMEM, "out of memory");

@@ -195,6 +195,12 @@ rc=$?
         ! cmp -s "$tmp/outbn/harness-built/first/artifacts/$bl" "$tmp/outbn3/harness-built/first/artifacts/$bl" &&
         ok "build-needed: a changed source tree is built again" ||
         { cat "$tmp/logbn3"; bad "build-needed: a changed tree was not rebuilt (exit status $rc)"; }
+# the store of built trees is no other user's to reach (a build's set-id
+# files exist there while it runs)
+store=$(dirname "$(sed -n 's/^harness: build-needed: built the tree into \(.*\)\/tree$/\1/p' "$tmp/logbn3")")
+[ "$(stat -c %a "$store" 2>/dev/null)" = 700 ] &&
+        ok "build-needed: the store of built trees is 0700" ||
+        bad "build-needed: '$store' is $(stat -c %a "$store" 2>&1), not 0700"
 # this run's own entry goes again
 own=$(sed -n 's/^harness: build-needed: built the tree into \(.*\)\/tree$/\1/p' "$tmp/logbn3")
 case "$own" in */autopkgtest-builds/*) rm -rf "$own" ;; esac
