@@ -113,18 +113,31 @@ static void copy_meta(int in, int out, const struct stat *st, const IsolateCopy 
         (void)futimens(out, ts);
 }
 
+/* dir/name opened for reading without following a link, blocking on a
+ * fifo or taking a terminal: its fd, *st filled, or -EBADFD when it is not
+ * a regular file (replaced meanwhile, say), or -errno. */
+static int open_regular(int dir, const char *name, struct stat *st)
+{
+        int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        int r = fstat(fd, st) < 0 ? -errno : S_ISREG(st->st_mode) ? 0 : -EBADFD;
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
 static int copy_file(int src_dir, const char *name, int dst_dir, const char *dst_name,
                      IsolateCopy *cp)
 {
         struct stat st;
-        _cleanup_close_ int in =
-                openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (in < 0)
-                return -errno;
-        if (fstat(in, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
+        _cleanup_close_ int in = open_regular(src_dir, name, &st);
+        if (in == -EBADFD)
                 return 0; /* swapped meanwhile */
+        if (in < 0)
+                return in;
         int r = charge(cp, ISOLATE_COPY_ENTRY_COST);
         if (r < 0)
                 return r;
@@ -328,14 +341,9 @@ int isolate_copy_artifact(int root_fd, const char *path, int dst_fd, IsolateCopy
 int isolate_copy_output(int src_dir, const char *name, int dst_dir, uint64_t max, bool *ret_cut)
 {
         struct stat st;
-        _cleanup_close_ int in =
-                openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        _cleanup_close_ int in = open_regular(src_dir, name, &st);
         if (in < 0)
-                return -errno;
-        if (fstat(in, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+                return in;
         if (unlinkat(dst_dir, name, 0) < 0 && errno != ENOENT)
                 return -errno;
         _cleanup_close_ int out =
