@@ -6,30 +6,45 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "report-internal.h"
 
 /* ---- atomic streamed files ----------------------------------------------- */
 
+/* The file is written unnamed (O_TMPFILE in the report's directory) and
+ * gets a name only for the rename: a run killed while it writes leaves
+ * nothing behind. Where the file system has no O_TMPFILE, a named
+ * temporary file is written instead, as before. */
 int report_file_open(ReportFile *f, const char *path, ThError *err)
 {
-        _cleanup_free_ char *tmp = NULL, *dup = NULL;
+        _cleanup_free_ char *tmp = NULL, *dup = NULL, *dir = NULL;
         _cleanup_close_ int fd = -1;
+        const char *slash;
 
         if (!path || !*path)
                 return th_error_set(err, EINVAL, "no report path given");
+        slash = strrchr(path, '/');
         dup = strdup(path);
+        dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
         tmp = th_strdup_printf("%s.XXXXXX", path);
-        if (!dup || !tmp)
+        if (!dup || !tmp || !dir)
                 return th_error_set(err, ENOMEM, "out of memory");
-        fd = mkostemp(tmp, O_CLOEXEC);
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+                free(tmp);
+                tmp = NULL;
+        } else if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+                fd = mkostemp(tmp, O_CLOEXEC);
+        }
         if (fd < 0)
                 return th_error_errno(err, errno, "create a temporary file for '%s'", path);
-        /* mkostemp creates 0600; reports are for everyone who can read the dir. */
+        /* Both create 0600; reports are for everyone who can read the dir. */
         if (fchmod(fd, 0644) < 0) {
                 int r = -errno;
-                unlink(tmp);
-                return th_error_errno(err, -r, "chmod '%s'", tmp);
+                if (tmp)
+                        unlink(tmp);
+                return th_error_errno(err, -r, "chmod the temporary file for '%s'", path);
         }
         f->fd = TAKE_FD(fd);
         f->path = TAKE_PTR(dup);
@@ -37,14 +52,37 @@ int report_file_open(ReportFile *f, const char *path, ThError *err)
         return 0;
 }
 
+/* Names the unnamed file PATH.PID-N, for the rename. */
+static int link_tmpfile(ReportFile *f, ThError *err)
+{
+        char proc[64];
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+        for (int i = 0; i < 100; i++) {
+                _cleanup_free_ char *tmp =
+                        th_strdup_printf("%s.%ld-%d", f->path, (long)getpid(), i);
+                if (!tmp)
+                        return th_error_set(err, ENOMEM, "out of memory");
+                if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) {
+                        f->tmp_path = TAKE_PTR(tmp);
+                        return 0;
+                }
+                if (errno != EEXIST)
+                        return th_error_errno(err, errno, "link the report '%s'", f->path);
+        }
+        return th_error_set(err, EEXIST, "no free temporary name for '%s'", f->path);
+}
+
 int report_file_commit(ReportFile *f, ThError *err)
 {
         int r = 0;
 
         if (fsync(f->fd) < 0)
-                r = th_error_errno(err, errno, "fsync '%s'", f->tmp_path);
+                r = th_error_errno(err, errno, "fsync the report '%s'", f->path);
+        if (r >= 0 && !f->tmp_path)
+                r = link_tmpfile(f, err);
         if (close(f->fd) < 0 && r >= 0)
-                r = th_error_errno(err, errno, "close '%s'", f->tmp_path);
+                r = th_error_errno(err, errno, "close the report '%s'", f->path);
         f->fd = -1;
         if (r >= 0 && rename(f->tmp_path, f->path) < 0)
                 r = th_error_errno(err, errno, "rename '%s' to '%s'", f->tmp_path, f->path);

@@ -919,16 +919,19 @@ static const char reboot_script[] =
         "[ -n \"$1\" ] || { echo \"Usage: $0 <mark>\" >&2; exit 1; }\n"
         "tar --warning=none --create --absolute-names -f " REBOOT_TAR " " SCRATCH "\n"
         "echo \"$1\" >" REBOOT_MARK "\n"
-        "systemctl --no-block reboot\n"
-        "test_script_pid=$(cat " SCRIPT_PID ")\n"
-        /* A Test-Command of one command is exec'ed by bash: this helper
-         * is then the test itself. */
+        /* Find what to kill before the reboot starts: once it does,
+         * systemd's SIGTERM may end a command substitution mid-write, and
+         * its "Broken pipe" would land on the test's stderr. A Test-Command
+         * of one command is exec'ed by bash: this helper is then the test
+         * itself. */
+        "read -r test_script_pid <" SCRIPT_PID "\n"
         "p=$$\n"
         "pp=\"$PPID\"\n"
         "while [ \"$pp\" -gt 1 ] && [ \"$pp\" -ne \"$test_script_pid\" ]; do\n"
         "    p=\"$pp\"\n"
         "    read -r _ _ _ pp _ <\"/proc/$p/stat\"\n"
         "done\n"
+        "systemctl --no-block reboot\n"
         "kill -KILL \"$p\"\n"
         "EOF\n"
         "cat >/tmp/autopkgtest-reboot-prepare <<'EOF'\n"

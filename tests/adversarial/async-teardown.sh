@@ -27,9 +27,7 @@ command -v python3 >/dev/null || { echo "SKIP: needs python3"; exit 77; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/th-async.XXXXXX")
 trap '[ -n "${ADV_KEEP:-}" ] || rm -rf "$work"' EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 # state PIDS: what those worker pids have on the host (cgroups, staging dirs)
 state() {
         for p in $1; do
@@ -166,4 +164,4 @@ pgrep -f "^sleep 30\$" >/dev/null && bad "the next test's container survived the
 [ -n "${ADV_KEEP:-}" ] || rm -rf out-*
 host_snapshot >snap.after
 snapshot_same snap.before snap.after && ok "host snapshot identical" || bad "host snapshot changed"
-exit $fail
+finish

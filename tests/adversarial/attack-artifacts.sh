@@ -29,9 +29,7 @@ cleanup() {
         [ -n "${ADV_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 priv=$("$h" run --help 2>&1 | grep -q -- --allow-privileged && echo --allow-privileged)
 
 # The host file (c) aims at: root-owned, 0644, known content, in the host's
@@ -264,4 +262,4 @@ if snapshot_same "$snap_before" "$work/snap.after"; then
 else
         bad "host snapshot changed"
 fi
-exit $fail
+finish

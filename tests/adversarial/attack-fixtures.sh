@@ -40,9 +40,7 @@ rootfs=${HARNESS_TEST_ROOTFS:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/th-adv-fixtures.XXXXXX")
 cleanup() { [ -n "${ADV_KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 priv=$("$h" run --help 2>&1 | grep -q -- --allow-privileged && echo --allow-privileged)
 
 shadow_sum=$(sha256sum </etc/shadow | cut -d' ' -f1)
@@ -218,4 +216,4 @@ if snapshot_same "$work/snap.before" "$work/snap.after"; then
 else
         bad "host snapshot changed"
 fi
-exit $fail
+finish

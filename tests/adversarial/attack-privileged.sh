@@ -35,9 +35,7 @@ cleanup() {
         [ -n "${ADV_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 
 harness_sweep "$h" "$rootfs"
 host_snapshot >"$work/snap.before"
@@ -308,4 +306,4 @@ if snapshot_same "$work/snap.before" "$work/snap.after"; then
 else
         bad "host snapshot changed"
 fi
-exit $fail
+finish

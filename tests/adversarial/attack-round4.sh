@@ -45,9 +45,7 @@ cleanup() {
         [ -n "${ADV_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 xp() { xmllint --xpath "$2" "$1" 2>/dev/null; }
 outcome() { # outcome FILE TEST: pass | failure:TYPE | error:TYPE | skipped
         for el in failure error skipped; do
@@ -264,4 +262,4 @@ big=$(find out/b3mem -type f -size +2100M 2>/dev/null)
 host_snapshot >"$work/snap.after"
 snapshot_same "$work/snap.before" "$work/snap.after" && ok "host snapshot identical" ||
         bad "host snapshot changed"
-exit $fail
+finish

@@ -26,9 +26,7 @@ command -v setpriv >/dev/null || { echo "SKIP: needs setpriv"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/th-adv-round5.XXXXXX")
 trap '[ -n "${ADV_KEEP:-}" ] || rm -rf "$work"' EXIT
 chmod 0700 "$work"
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 
 mkdir -p "$work/fix"
 cat >"$work/deep.yaml" <<YAML
@@ -78,4 +76,4 @@ mode=$(stat -c %a "$work/fix/s/suid" 2>/dev/null)
 host_snapshot >"$work/snap.after"
 snapshot_same "$work/snap.before" "$work/snap.after" && ok "host snapshot identical" ||
         bad "host snapshot changed"
-exit $fail
+finish

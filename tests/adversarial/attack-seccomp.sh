@@ -26,9 +26,7 @@ rootfs=${HARNESS_TEST_ROOTFS:-}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/th-adv-seccomp.XXXXXX")
 trap '[ -n "${ADV_KEEP:-}" ] || rm -rf "$work"' EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 priv=$("$h" run --help 2>&1 | grep -q -- --allow-privileged && echo --allow-privileged)
 
 mkdir -p "$work/probe"
@@ -125,4 +123,4 @@ if snapshot_same "$work/snap.before" "$work/snap.after"; then
 else
         bad "host snapshot changed"
 fi
-exit $fail
+finish

@@ -49,9 +49,7 @@ cleanup() {
         [ -n "${ADV_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 priv=$("$h" run --help 2>&1 | grep -q -- --allow-privileged && echo --allow-privileged)
 
 mkdir -p "$work/probe"
@@ -389,4 +387,4 @@ else
         bad "host snapshot changed"
         diff "$work/snap.before" "$work/snap.after" | head -20 | sed 's/^/#   /'
 fi
-exit $fail
+finish

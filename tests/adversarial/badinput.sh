@@ -23,9 +23,7 @@ cleanup() {
         rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 
 # A minimal tree: /bin/sh and its libraries.
 mini() {
@@ -170,4 +168,4 @@ host_snapshot "$work/fx/locked" >"$work/snap.after"
 sed -i "/procmounted/d" "$work/snap.before"
 snapshot_same "$work/snap.before" "$work/snap.after" && ok "host snapshot identical" ||
         bad "host snapshot changed"
-exit $fail
+finish

@@ -31,9 +31,7 @@ cleanup() {
         [ -n "${ADV_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 
 mkdir -p "$work/probe" "$work/ro/sub"
 cp "$probe_bin" "$work/probe/probe"
@@ -310,4 +308,4 @@ else
         bad "host snapshot changed"
 fi
 [ "$(hostname)" != pwned-host ] || bad "host hostname changed"
-exit $fail
+finish

@@ -19,9 +19,7 @@ rootfs=${HARNESS_TEST_ROOTFS:-}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/th-adv-exhaust.XXXXXX")
 trap '[ -n "${ADV_KEEP:-}" ] || rm -rf "$work"' EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 xp() { xmllint --xpath "$2" "$1" 2>/dev/null; }
 outcome() { # outcome FILE TEST: pass | failure:TYPE | error:TYPE | skipped
         for el in failure error skipped; do
@@ -147,4 +145,4 @@ disk_after=$(df -Pk / | awk 'NR==2 { print $4 }')
 host_snapshot >"$work/snap.after"
 snapshot_same "$work/snap.before" "$work/snap.after" && ok "host snapshot identical" ||
         bad "host snapshot changed"
-exit $fail
+finish

@@ -19,9 +19,7 @@ rootfs=${HARNESS_TEST_ROOTFS:-}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/th-soak.XXXXXX")
 trap '[ -n "${ADV_KEEP:-}" ] || rm -rf "$work"' EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 xp() { xmllint --xpath "$2" "$1" 2>/dev/null; }
 
 marker=$((8000 + $$ % 1000))
@@ -75,4 +73,4 @@ sleep 1
 host_snapshot >"$work/snap.after"
 snapshot_same "$work/snap.before" "$work/snap.after" && ok "host snapshot identical after $n tests" ||
         bad "host snapshot changed"
-exit $fail
+finish

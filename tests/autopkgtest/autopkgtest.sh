@@ -16,9 +16,7 @@ command -v mmdebstrap >/dev/null || [ -n "$("$h" rootfs path debian:bookworm 2>/
         { echo "SKIP: no debian:bookworm tree and no mmdebstrap"; exit 77; }
 tmp=$(mktemp -d /tmp/harness-autopkgtest-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 
 # A copy of the data: the run must leave it as it was (checksummed).
 cp -r "$here/data/mini" "$tmp/mini"
@@ -259,4 +257,4 @@ else
         diff "$tmp/snap.before" "$tmp/snap.after" | head -20
         bad "the host changed"
 fi
-exit $fail
+finish

@@ -28,9 +28,7 @@ cleanup() {
         [ -n "${ADV_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 xp() { xmllint --xpath "$2" "$1" 2>/dev/null; }
 running() { pgrep -c -f "^sleep $marker\$"; }
 wait_running() { # wait_running N: until N marked sleeps run (max 60 s)
@@ -179,4 +177,4 @@ left=$(leftovers "$killed_workers")
 [ -n "${ADV_KEEP:-}" ] || rm -rf out-*
 host_snapshot >snap.after
 snapshot_same snap.before snap.after && ok "host snapshot identical" || bad "host snapshot changed"
-exit $fail
+finish

@@ -14,9 +14,7 @@ command -v dpkg-scanpackages >/dev/null || { echo "SKIP: needs dpkg-dev"; exit 7
 command -v xmllint >/dev/null || { echo "SKIP: needs xmllint"; exit 77; }
 tmp=$(mktemp -d /tmp/harness-daemons-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 xpath() { xmllint --xpath "$2" "$1" 2>/dev/null; }
 
 cd "$src" || exit 1
@@ -60,4 +58,4 @@ has "an error in the journal" ", priority 3: nginx-check["
 has "an error in the journal" 'unknown directive "this" in /etc/nginx/conf.d/broken.conf'
 has "a segfault" "crashes: none, but nginx (unit nginx.service) was killed by SIGSEGV"
 has "a segfault" "nginx.service: Main process exited, code="
-exit $fail
+finish

@@ -25,9 +25,7 @@ command -v cc >/dev/null || { echo "SKIP: needs cc"; exit 77; }
 command -v xmllint >/dev/null || { echo "SKIP: needs xmllint"; exit 77; }
 tmp=$(mktemp -d /tmp/harness-pkg-check-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 
 # build NAME VERSION [EDIT-COMMAND]: a hello-pkg variant as $tmp/NAME_VERSION.deb
 build() {
@@ -126,4 +124,4 @@ grep -q "^  - name: distupgrade$" "$tmp/print.yaml" &&
 [ $? -eq 2 ] && grep -q "'trixie' is not older than --release 'bookworm'" "$tmp/fr2.log" &&
         ok "--from-release: a newer release is a usage error" ||
         bad "--from-release trixie: $(cat "$tmp/fr2.log")"
-exit $fail
+finish

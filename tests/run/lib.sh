@@ -2,7 +2,6 @@
 # Needs: $1 = the harness binary; HARNESS_TEST_ROOTFS = a Debian tree.
 set -u
 h=$1
-fail=0
 
 skip() { echo "SKIP: $*"; exit 77; }
 
@@ -15,8 +14,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/th-run-test.XXXXXX")
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib/check.sh"
 check() { # check DESCRIPTION CMD...
         d=$1
         shift

@@ -80,4 +80,4 @@ no_raw "run progress and summary of a failing test" run-out.out
 "$h" ps >ps.out 2>&1
 no_raw "ps" ps.out
 
-exit $fail
+finish

@@ -50,4 +50,4 @@ check "... before anything ran" [ ! -e out3 ]
 sed 's|\[./trees/first, ./trees/second\]|[./trees/first, ./trees/first]|' matrix.yaml >twice.yaml
 "$h" check twice.yaml >twice.log 2>&1
 check "a tree listed twice is refused" grep -q "twice.yaml:2:25: rootfs 'first' is listed twice" twice.log
-exit $fail
+finish

@@ -109,4 +109,4 @@ expect_case e.xml "fine" pass
 d=$(stat -c %s cap-default.xml) k=$(stat -c %s cap-1k.xml)
 check "--output-cap 1K shrinks the XML ($d -> $k bytes)" [ "$k" -lt 8000 -a "$d" -gt 60000 ]
 check "the full output stays on disk" [ "$(stat -c %s o9/opts/big_output*/stdout)" -eq 1000000 ]
-exit $fail
+finish

@@ -94,4 +94,4 @@ check "plain mode: 20 lines at most (line 11 is, line 10 is not)" \
 check "plain mode: stderr is shown, escaped" grep -qF '        | err with \x1b[31mcolour\x1b[0m and a bell \x07' plain.out
 check "plain mode: passing tests show no output" sh -c "! grep -q 'slow two (last lines' plain.out"
 if [ $fail -ne 0 ]; then sed -n '/tests:/,$p' plain.out; fi
-exit $fail
+finish

@@ -75,4 +75,4 @@ printf 'name: r\nrootfs: %s\ntests:\n  - {name: a, run: "true", boot: false, reb
 "$h" check "$work/bad.yaml" >"$work/check.log" 2>&1
 check "reboots without boot mode: a located error" grep -q "bad.yaml:4:.*reboots need boot mode" \
         "$work/check.log"
-exit $fail
+finish

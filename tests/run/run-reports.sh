@@ -245,4 +245,4 @@ check "unknown format: exit 2 with a clear message" \
 rc=$?
 cat merge-z.log
 check "mixed formats are refused (exit 2)" [ $rc -eq 2 ]
-exit $fail
+finish

@@ -94,4 +94,4 @@ check "run shards 1/2 and 2/2 are within 20% (recorded)" within run.sums 20
 # --shard auto: GitHub Actions passes its matrix as HARNESS_SHARD_INDEX/TOTAL.
 HARNESS_SHARD_INDEX=3 HARNESS_SHARD_TOTAL=4 "$h" list --shard auto --durations all.xml skewed.yaml | sort >auto-3.names
 check "list --shard auto from HARNESS_SHARD_INDEX/TOTAL" cmp -s auto-3.names dur-3.names
-exit $fail
+finish

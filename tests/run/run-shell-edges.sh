@@ -53,4 +53,4 @@ if command -v setpriv >/dev/null; then
         expect 3 'harness shell needs root' setpriv --reuid=65534 --regid=65534 --clear-groups \
                 "$h" shell -D "$tree" -x true
 fi
-exit $fail
+finish

@@ -104,4 +104,4 @@ else
         bad "the host changed:"
         cat snap.diff
 fi
-exit $fail
+finish

@@ -61,4 +61,4 @@ check "no container state or cgroup left by the stopped workers" [ -z "$stale" ]
 [ -z "$stale" ] || echo "left:$stale"
 pkill_left=$(pgrep -f "^sleep $marker\$")
 [ -z "$pkill_left" ] || kill -KILL $pkill_left
-exit $fail
+finish

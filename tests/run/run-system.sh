@@ -104,4 +104,4 @@ rc=$?
 cat check.log
 check "journal/units in direct mode are refused" \
         sh -c "[ $rc -eq 2 ] && grep -q 'direct.yaml:3:5: .*only a booted test has' check.log"
-exit $fail
+finish
