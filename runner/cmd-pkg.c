@@ -327,6 +327,23 @@ static int pass(PkgArgs *a, const char *opt, const char *value)
         return 0;
 }
 
+/* --upgrade-from and --distupgrade-from: the older version's .deb. Returns
+ * 0, -ENOMEM or RUNNER_EXIT_USAGE. */
+static int add_old_deb(PkgArgs *a, const char *option, const char *path, int kind)
+{
+        ThError err = { 0 };
+        int r;
+
+        if (!ends_with(path, ".deb"))
+                return runner_usage_error("pkg", "%s '%s': not a .deb", option, path);
+        r = add_deb(a, path, kind, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return runner_usage_error("pkg", "%s: %s", option, err.msg);
+        return 0;
+}
+
 static int parse_args(int argc, char **argv, PkgArgs *a)
 {
         enum {
@@ -375,6 +392,22 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 { "distupgrade-from", required_argument, NULL, ARG_DISTUPGRADE_FROM },
                 {},
         };
+        /* Options handed on to `harness run` as they are. */
+        static const struct {
+                int id;
+                const char *flag;
+                bool arg;
+        } forwarded[] = {
+                { 'j', "-j", true },
+                { ARG_JUNIT, "--junit", true },
+                { ARG_TAP, "--tap", true },
+                { ARG_JSON, "--json", true },
+                { ARG_FILTER, "--filter", true },
+                { ARG_SHELL_ON_FAIL, "--shell-on-fail", false },
+                { ARG_KEEP_FAILED, "--keep-failed", false },
+                { ARG_REFRESH, "--refresh", false },
+                { ARG_ALLOW_PRIVILEGED, "--allow-privileged", false },
+        };
         int c, r = 0;
 
         /* Skip "pkg"; the verb comes next. */
@@ -413,19 +446,12 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 case ARG_DISTUPGRADE:
                         a->distupgrade = true;
                         break;
-                case ARG_DISTUPGRADE_FROM: {
-                        ThError err = { 0 };
-                        if (!ends_with(optarg, ".deb"))
-                                return runner_usage_error(
-                                        "pkg", "--distupgrade-from '%s': not a .deb", optarg);
-                        r = add_deb(a, optarg, DEB_DOLD, &err);
-                        if (r == -ENOMEM)
+                case ARG_DISTUPGRADE_FROM:
+                        r = add_old_deb(a, "--distupgrade-from", optarg, DEB_DOLD);
+                        if (r != 0)
                                 return r;
-                        if (r < 0)
-                                return runner_usage_error("pkg", "--distupgrade-from: %s", err.msg);
                         a->distupgrade = true;
                         break;
-                }
                 case ARG_IGNORE:
                         if (optarg[0] != '/' || strpbrk(optarg, " \t\n\"\\"))
                                 return runner_usage_error("pkg",
@@ -441,59 +467,32 @@ static int parse_args(int argc, char **argv, PkgArgs *a)
                 case ARG_NO_LAYER:
                         a->no_layer = true;
                         break;
-                case ARG_UPGRADE_FROM: {
-                        ThError err = { 0 };
-                        if (!ends_with(optarg, ".deb"))
-                                return runner_usage_error("pkg", "--upgrade-from '%s': not a .deb",
-                                                          optarg);
-                        r = add_deb(a, optarg, DEB_OLD, &err);
-                        if (r == -ENOMEM)
+                case ARG_UPGRADE_FROM:
+                        r = add_old_deb(a, "--upgrade-from", optarg, DEB_OLD);
+                        if (r != 0)
                                 return r;
-                        if (r < 0)
-                                return runner_usage_error("pkg", "--upgrade-from: %s", err.msg);
                         a->upgrade = a->upgrade_from = true;
                         break;
-                }
                 case ARG_PRINT_SUITE:
                         a->print_suite = true;
-                        break;
-                case 'j':
-                        r = pass(a, "-j", optarg);
-                        break;
-                case ARG_JUNIT:
-                        r = pass(a, "--junit", optarg);
-                        break;
-                case ARG_TAP:
-                        r = pass(a, "--tap", optarg);
-                        break;
-                case ARG_JSON:
-                        r = pass(a, "--json", optarg);
                         break;
                 case 'o':
                         a->output_dir = optarg;
                         break;
-                case ARG_FILTER:
-                        r = pass(a, "--filter", optarg);
-                        break;
                 case ARG_TIMEOUT:
                         a->timeout = optarg;
                         break;
-                case ARG_SHELL_ON_FAIL:
-                        r = pass(a, "--shell-on-fail", NULL);
-                        break;
-                case ARG_KEEP_FAILED:
-                        r = pass(a, "--keep-failed", NULL);
-                        break;
-                case ARG_REFRESH:
-                        r = pass(a, "--refresh", NULL);
-                        break;
-                case ARG_ALLOW_PRIVILEGED:
-                        r = pass(a, "--allow-privileged", NULL);
-                        break;
                 default:
+                        for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+                                if (forwarded[i].id == c) {
+                                        r = pass(a, forwarded[i].flag,
+                                                 forwarded[i].arg ? optarg : NULL);
+                                        goto next;
+                                }
                         return runner_usage_error("pkg", "unknown or incomplete option '%s'",
                                                   argv[optind - 1]);
                 }
+        next:
                 if (r < 0)
                         return r;
         }
