@@ -30,10 +30,7 @@ probe_bin=$2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/snapshot.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-unshare --user --mount true 2>/dev/null || { echo "SKIP: needs namespaces"; exit 77; }
-rootfs=${HARNESS_TEST_ROOTFS:-}
-[ -n "$rootfs" ] && [ -x "$rootfs/bin/sh" ] || { echo "SKIP: no HARNESS_TEST_ROOTFS"; exit 77; }
+. "$(dirname "$0")/../lib/privileged.sh"
 command -v setpriv >/dev/null && command -v getcap >/dev/null && command -v xmllint >/dev/null ||
         { echo "SKIP: needs setpriv, getcap and xmllint"; exit 77; }
 

@@ -17,10 +17,7 @@ h=$1
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/snapshot.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-unshare --user --mount true 2>/dev/null || { echo "SKIP: needs namespaces"; exit 77; }
-rootfs=${HARNESS_TEST_ROOTFS:-}
-[ -n "$rootfs" ] && [ -x "$rootfs/bin/sh" ] || { echo "SKIP: no HARNESS_TEST_ROOTFS"; exit 77; }
+. "$(dirname "$0")/../lib/privileged.sh"
 command -v setpriv >/dev/null || { echo "SKIP: needs setpriv"; exit 77; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/th-adv-round5.XXXXXX")

@@ -12,10 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # Not part of the default ctest run: HARNESS_SOAK=1 ctest -L soak
 [ "${HARNESS_SOAK:-}" = 1 ] || { echo "SKIP: set HARNESS_SOAK=1 to run the soak"; exit 77; }
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-unshare --user --mount true 2>/dev/null || { echo "SKIP: needs namespaces"; exit 77; }
-rootfs=${HARNESS_TEST_ROOTFS:-}
-[ -n "$rootfs" ] && [ -x "$rootfs/bin/sh" ] || { echo "SKIP: no HARNESS_TEST_ROOTFS"; exit 77; }
+. "$(dirname "$0")/../lib/privileged.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/th-soak.XXXXXX")
 trap '[ -n "${ADV_KEEP:-}" ] || rm -rf "$work"' EXIT
