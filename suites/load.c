@@ -1462,7 +1462,8 @@ static int load_test(LoadCtx *c, const Node *v, size_t i, void *userdata)
                 t = (TestSpec){};
                 return 0;
         }
-        if (i < l->each->first || (l->each->count && i - l->each->first >= l->each->count))
+        if (!l->each->fn || i < l->each->first ||
+            (l->each->count && i - l->each->first >= l->each->count))
                 return 0;
         return l->each->fn(l->each->userdata, s, i, &t);
 }

@@ -255,7 +255,7 @@ int suite_load_matrix(const char *path, size_t index, Suite **ret, SuiteDiags *d
  * the others skipped unread (they passed when the file was checked). */
 typedef int (*SuiteTestFn)(void *userdata, const Suite *s, size_t index, TestSpec *t);
 typedef struct SuiteEach {
-        SuiteTestFn fn;
+        SuiteTestFn fn; /* NULL: only check */
         void *userdata;
         size_t first, count; /* count 0: every test */
         const char *sha256;  /* NULL: any */
@@ -268,6 +268,8 @@ int suite_load_buffer(const char *name, const char *data, size_t size, Suite **r
                       SuiteDiags *diags);
 
 Suite *suite_free(Suite *s);
+/* Frees what a TestSpec holds (one moved out of suite_load_each()). */
+void test_spec_done(TestSpec *t);
 void suite_diags_done(SuiteDiags *d);
 
 /* Formats a diag as "FILE:LINE:COL: message" (or "FILE: message" for errors
