@@ -116,12 +116,13 @@ typedef struct TestRun {
  * finished test's case is in the spool (RunCtx.spool), not in memory, so
  * that the run's memory does not grow with its results. */
 typedef struct TestSlot {
-        uint32_t suite;      /* index into RunCtx.suites */
-        uint32_t index;      /* of the test in its suite file (slot_spec()) */
-        bool skip;           /* `skip:`: reported, not run */
-        ReportStatus status; /* once finished */
-        uint64_t spooled;    /* 1 + the offset of its case in the spool; 0 = not finished */
-        TestRun *live;       /* from its first try to its result; NULL otherwise */
+        uint32_t suite;   /* index into RunCtx.suites */
+        uint32_t index;   /* of the test in its suite file (slot_spec()) */
+        uint32_t name;    /* of the test's name in RunCtx.names */
+        bool skip;        /* `skip:`: reported, not run */
+        uint8_t status;   /* ReportStatus, once finished */
+        uint64_t spooled; /* 1 + the offset of its case in the spool; 0 = not finished */
+        TestRun *live;    /* from its first try to its result; NULL otherwise */
 } TestSlot;
 
 /* A fixture source opened at the check, bound from this fd by every test
@@ -157,6 +158,9 @@ typedef struct RunCtx {
         FixtureRootfs *rootfs; /* per suite */
         char **install_repo;   /* per suite; NULL entries: nothing to install */
         TestSlot *tests;       /* plan order */
+        /* The planned tests' names, one after the other: a test whose file
+         * cannot be loaded again is still reported by its name. */
+        char *names;
         size_t n_tests;
         size_t *runnable; /* indices into tests of those that run */
         size_t n_runnable;
@@ -512,6 +516,8 @@ typedef struct PlanSelect {
         RunPlanItem *items;
         size_t n, cap;
         char **ids; /* with a shard: each item's "SUITE/TEST" */
+        char *names;
+        size_t names_len, names_cap;
 } PlanSelect;
 
 static int plan_select_test(void *userdata, const Suite *s, size_t index, TestSpec *t)
@@ -537,8 +543,23 @@ static int plan_select_test(void *userdata, const Suite *s, size_t index, TestSp
         if (p->sel->shard.total > 0 &&
             !(p->ids[p->n] = th_strdup_printf("%s/%s", s->name, t->name)))
                 return -ENOMEM;
-        p->items[p->n++] =
-                (RunPlanItem){ .suite = p->suite, .test = index, .skip = t->skip != NULL };
+        size_t len = strlen(t->name) + 1;
+        if (p->names_len + len > UINT32_MAX)
+                return -E2BIG;
+        if (p->names_len + len > p->names_cap) {
+                size_t cap = MAX(p->names_cap * 2, (size_t)4096);
+                char *names = realloc(p->names, cap);
+                if (!names)
+                        return -ENOMEM;
+                p->names = names;
+                p->names_cap = cap;
+        }
+        memcpy(p->names + p->names_len, t->name, len);
+        p->items[p->n++] = (RunPlanItem){ .suite = p->suite,
+                                          .test = index,
+                                          .skip = t->skip != NULL,
+                                          .name = (uint32_t)p->names_len };
+        p->names_len += len;
         return 0;
 }
 
@@ -564,8 +585,10 @@ static int plan_select(RunCtx *ctx, const RunSelect *sel, RunPlanItem **ret, siz
         free(p.ids);
         if (r < 0) {
                 free(p.items);
+                free(p.names);
                 return r == -ENOMEM ? r : RUNNER_EXIT_USAGE;
         }
+        ctx->names = p.names;
         *ret = p.items;
         *ret_n = p.n;
         return 0;
@@ -613,6 +636,7 @@ static int plan_tests(RunCtx *ctx)
                 t->suite = (uint32_t)items[i].suite;
                 t->index = (uint32_t)items[i].test;
                 t->skip = items[i].skip;
+                t->name = items[i].name;
                 if (!t->skip)
                         ctx->runnable[ctx->n_runnable++] = i;
         }
@@ -1373,7 +1397,7 @@ static void spool_case(RunCtx *ctx, TestSlot *slot, const char *name, char **tag
         c->file = suite->path;
         c->line = line;
         c->tags = tags;
-        slot->status = c->status;
+        slot->status = (uint8_t)c->status;
         if (report_spool_append(ctx->spool, c, &off, &err) >= 0)
                 slot->spooled = off + 1;
         else {
@@ -1383,6 +1407,25 @@ static void spool_case(RunCtx *ctx, TestSlot *slot, const char *name, char **tag
         }
         c->name = c->classname = c->file = NULL;
         c->tags = NULL;
+}
+
+static const char *slot_name(const RunCtx *ctx, const TestSlot *slot)
+{
+        return ctx->names + slot->name;
+}
+
+/* A test whose file could not be loaded again: an error in the report
+ * (by its name; its line and tags are not known), never left out. */
+static void spool_lost(RunCtx *ctx, TestSlot *slot, const char *message)
+{
+        ReportCase c = { .status = REPORT_ERROR,
+                         .type = (char *)"infrastructure",
+                         .message = (char *)message };
+
+        spool_case(ctx, slot, slot_name(ctx, slot), NULL, 0, &c);
+        runner_progress_result(&ctx->progress, ctx->suites[slot->suite]->name, slot_name(ctx, slot),
+                               REPORT_ERROR, false, 0, message);
+        ctx->any_error = true;
 }
 
 /* The final try decides the test's result. */
@@ -1453,9 +1496,10 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
         TestRun *t = test_live(ctx, slot);
 
         if (!t) {
-                th_log(TH_LOG_ERROR, "the result of test %u of '%s' is lost", slot->index + 1,
-                       runner_safe(ctx->suites[slot->suite]->path));
-                ctx->any_error = true;
+                spool_lost(ctx, slot,
+                           rec->outcome.status == REPORT_ERROR
+                                   ? rec->outcome.message
+                                   : "its suite file cannot be loaded again");
                 return RUN_NEXT_DONE;
         }
         /* A test stopped by hand is not tried again. */
@@ -1526,7 +1570,9 @@ static void record_skips(RunCtx *ctx, const char *fail_fast_reason)
         if (for_each_slot(ctx, slot_skipped, record_skip, &err) < 0) {
                 /* Never a report that leaves out a test silently. */
                 th_log(TH_LOG_ERROR, "%s", err.msg);
-                ctx->any_error = true;
+                for (size_t i = 0; i < ctx->n_tests; i++)
+                        if (slot_skipped(ctx, &ctx->tests[i]))
+                                spool_lost(ctx, &ctx->tests[i], err.msg);
         }
         ctx->skip_reason = NULL;
 }
@@ -1732,7 +1778,7 @@ static void print_summary(RunCtx *ctx, bool interrupted)
                             test_run_open(ctx, slot, spec, &t) < 0) {
                                 fprintf(f, "  %s %s: (its result cannot be read back)\n",
                                         slot->status == REPORT_FAIL ? "FAIL " : "ERROR",
-                                        runner_safe(c.name ? c.name : "?"));
+                                        runner_safe(slot_name(ctx, slot)));
                                 continue;
                         }
                         fprintf(f, "  %s %s/%s: %s\n        logs: %s/\n",
@@ -1770,6 +1816,7 @@ static void run_ctx_done(RunCtx *ctx)
                 free(ctx->windows[i].tests);
         }
         free(ctx->install);
+        free(ctx->names);
         for (size_t s = 0; ctx->rootfs && s < ctx->n_suites; s++)
                 fixture_rootfs_done(&ctx->rootfs[s]);
         free(ctx->rootfs);

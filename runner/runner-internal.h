@@ -174,7 +174,10 @@ bool runner_test_selected(const RunSelect *sel, const char *suite, const TestSpe
 typedef struct RunPlanItem {
         size_t suite; /* index into the suites given */
         size_t test;  /* index into that suite's tests */
-        bool skip;    /* the test is `skip:`ped (set by harness run) */
+        /* Set by harness run: whether the test is `skip:`ped, where its
+         * name is in the run's names. */
+        bool skip;
+        uint32_t name;
 } RunPlanItem;
 
 /* Selected tests in suite order, then file order; with a shard, the
