@@ -69,7 +69,6 @@ int main(int argc, char **argv)
         suite->name = xstrdup("bench-junit");
         suite->hostname = xstrdup("bench");
         suite->timestamp_usec = 1767225600ULL * 1000000ULL;
-        suite->time_sec = 1.5;
         suite->cases = cases;
         suite->n_cases = n;
         ReportRun run = { .suites = suite, .n_suites = 1 };

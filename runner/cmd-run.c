@@ -95,10 +95,15 @@ typedef struct RunArgs {
  * first try to its result), freed once its result is in the spool. */
 typedef struct TestRun {
         Suite *suite;
+        /* In the worker: its test, in the window slot_spec() loaded. The
+         * runner's windows move on: there it is NULL. */
         const TestSpec *test;
         const FixtureRootfs *rootfs;
-        char *dir; /* per-test output folder */
-        char *id;  /* "SUITE/TEST" */
+        char *dir;        /* per-test output folder */
+        char *id;         /* "SUITE/TEST" */
+        const char *name; /* the test's, in id */
+        char **tags;      /* the test's, for its case */
+        unsigned line;
         unsigned max_attempts;
         uint64_t timeout_usec;
         uint64_t total_usec;
@@ -111,20 +116,40 @@ typedef struct TestRun {
  * finished test's case is in the spool (RunCtx.spool), not in memory, so
  * that the run's memory does not grow with its results. */
 typedef struct TestSlot {
-        const TestSpec *test;
-        uint32_t suite;      /* index into RunCtx.suites */
-        ReportStatus status; /* once finished */
-        uint64_t spooled;    /* 1 + the offset of its case in the spool; 0 = not finished */
-        TestRun *live;       /* from its first try to its result; NULL otherwise */
+        uint32_t suite;   /* index into RunCtx.suites */
+        uint32_t index;   /* of the test in its suite file (slot_spec()) */
+        uint32_t name;    /* of the test's name in RunCtx.names */
+        bool skip;        /* `skip:`: reported, not run */
+        uint8_t status;   /* ReportStatus, once finished */
+        uint64_t spooled; /* 1 + the offset of its case in the spool; 0 = not finished */
+        TestRun *live;    /* from its first try to its result; NULL otherwise */
 } TestSlot;
 
 /* A fixture source opened at the check, bound from this fd by every test
  * that names it (the same source of the same suite is opened once). */
 typedef struct HeldSource {
         const Suite *suite;
-        const char *source_abs;
+        char *source_abs;
         int fd;
 } HeldSource;
+
+/* The suites' tests are not held (there may be 100,000 of them): a test's
+ * TestSpec is loaded again, with the SPEC_WINDOW tests around it, from
+ * the suite file checked at the start (suite_load_each(), which refuses a
+ * file changed since). Plan order is file order, so a run loads each
+ * window about once. */
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#define SPEC_WINDOW  256
+#define SPEC_WINDOWS 2
+typedef struct SpecWindow {
+        size_t suite, first, n; /* n 0: empty */
+        TestSpec *tests;        /* SPEC_WINDOW of them */
+        Suite *owner;           /* the load they came from (defaults' regexes are shared) */
+        uint64_t used;
+} SpecWindow;
 
 typedef struct RunCtx {
         const RunArgs *args;
@@ -133,12 +158,21 @@ typedef struct RunCtx {
         FixtureRootfs *rootfs; /* per suite */
         char **install_repo;   /* per suite; NULL entries: nothing to install */
         TestSlot *tests;       /* plan order */
+        /* The planned tests' names, one after the other: a test whose file
+         * cannot be loaded again is still reported by its name. */
+        char *names;
         size_t n_tests;
         size_t *runnable; /* indices into tests of those that run */
         size_t n_runnable;
         HeldSource *held; /* fixture sources, open for the whole run */
         size_t n_held;
-        ReportSpool *spool; /* the finished tests' cases */
+        SpecWindow windows[SPEC_WINDOWS];
+        uint64_t window_clock;
+        bool *install; /* per suite: a test that runs installs */
+        bool any_host_network;
+        bool fixtures_bad;
+        const char *skip_reason; /* record_skips(): for tests not `skip:`ped */
+        ReportSpool *spool;      /* the finished tests' cases */
         RunProgress progress;
         char *output_dir;  /* absolute */
         char *resolv_conf; /* the host's, copied for `network: host`; NULL = none */
@@ -355,6 +389,58 @@ static void suites_free(Suite **s, size_t n)
         free(s);
 }
 
+/* Loads suite s's file again (the same bytes: else -ESTALE), handing
+ * tests [first, first + count) to fn (count 0: every test). The Suite of
+ * that load goes to *ret_owner when given (the tests' regexes may be its
+ * defaults'), else it is freed. err: the file's first message. */
+static int reload_suite(const Suite *s, size_t first, size_t count, SuiteTestFn fn, void *userdata,
+                        Suite **ret_owner, ThError *err)
+{
+        SuiteEach each = {
+                .fn = fn, .userdata = userdata, .first = first, .count = count, .sha256 = s->sha256
+        };
+        SuiteDiags diags = { 0 };
+        Suite *again = NULL;
+        int r = suite_load_each(s->path, s->matrix_index, &each, &again, &diags);
+
+        if (r < 0) {
+                _cleanup_free_ char *msg = diags.n ? suite_diag_format(&diags.items[0]) : NULL;
+                if (msg)
+                        th_error_set(err, -r, "%s", msg);
+                else
+                        th_error_errno(err, -r, "suite '%s'", s->path);
+        }
+        suite_diags_done(&diags);
+        if (r >= 0 && ret_owner)
+                *ret_owner = again;
+        else
+                suite_free(again);
+        return r;
+}
+
+static int privileged_test(void *userdata, const Suite *s, size_t index, TestSpec *t)
+{
+        (void)s;
+        (void)index;
+        runner_privileged_test(userdata, t);
+        return 0;
+}
+
+/* runner_check_privileged() over a suite whose tests are not held. */
+static int check_privileged(const Suite *s, RunnerPrivileged mode)
+{
+        RunnerPrivilegedCheck p;
+        ThError err = { 0 };
+
+        runner_privileged_begin(&p, s, mode);
+        int r = reload_suite(s, 0, 0, privileged_test, &p, NULL, &err);
+        if (r < 0) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return r;
+        }
+        return runner_privileged_end(&p);
+}
+
 /* Loads every suite; prints every diagnostic. Returns 0 or exit status 2. */
 static int load_suites(RunCtx *ctx, char *const *paths)
 {
@@ -363,7 +449,7 @@ static int load_suites(RunCtx *ctx, char *const *paths)
 
         for (size_t i = 0; i < n; i++) {
                 SuiteDiags diags = { 0 };
-                int r = runner_load_suite_file(paths[i], &ctx->suites, &ctx->n_suites, &diags);
+                int r = runner_load_suite_headers(paths[i], &ctx->suites, &ctx->n_suites, &diags);
                 if (r == -ENOMEM) {
                         suite_diags_done(&diags);
                         return r;
@@ -383,11 +469,15 @@ static int load_suites(RunCtx *ctx, char *const *paths)
                 th_log(TH_LOG_ERROR, "invalid suite, nothing was run");
                 return RUNNER_EXIT_USAGE;
         }
-        for (size_t i = 0; i < ctx->n_suites; i++)
-                if (runner_check_privileged(ctx->suites[i], ctx->args->allow_privileged
-                                                                    ? RUNNER_PRIVILEGED_ALLOW
-                                                                    : RUNNER_PRIVILEGED_REFUSE) < 0)
+        for (size_t i = 0; i < ctx->n_suites; i++) {
+                int r = check_privileged(ctx->suites[i], ctx->args->allow_privileged
+                                                                 ? RUNNER_PRIVILEGED_ALLOW
+                                                                 : RUNNER_PRIVILEGED_REFUSE);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
                         bad = true;
+        }
         if (bad) {
                 th_log(TH_LOG_ERROR, "suite refused, nothing was run");
                 return RUNNER_EXIT_USAGE;
@@ -418,6 +508,92 @@ static int suite_dirname(const RunCtx *ctx, size_t s, char *buf, size_t size)
         return r < 0 ? r : 0;
 }
 
+/* The selection, a suite file at a time (runner_plan_build() without
+ * holding the tests). */
+typedef struct PlanSelect {
+        const RunSelect *sel;
+        size_t suite;
+        RunPlanItem *items;
+        size_t n, cap;
+        char **ids; /* with a shard: each item's "SUITE/TEST" */
+        char *names;
+        size_t names_len, names_cap;
+} PlanSelect;
+
+static int plan_select_test(void *userdata, const Suite *s, size_t index, TestSpec *t)
+{
+        PlanSelect *p = userdata;
+
+        if (!runner_test_selected(p->sel, s->name, t))
+                return 0;
+        if (p->n == p->cap) {
+                size_t cap = p->cap ? p->cap * 2 : 256;
+                RunPlanItem *items = reallocarray(p->items, cap, sizeof(*items));
+                if (!items)
+                        return -ENOMEM;
+                p->items = items;
+                if (p->sel->shard.total > 0) {
+                        char **ids = reallocarray(p->ids, cap, sizeof(*ids));
+                        if (!ids)
+                                return -ENOMEM;
+                        p->ids = ids;
+                }
+                p->cap = cap;
+        }
+        if (p->sel->shard.total > 0 &&
+            !(p->ids[p->n] = th_strdup_printf("%s/%s", s->name, t->name)))
+                return -ENOMEM;
+        size_t len = strlen(t->name) + 1;
+        if (p->names_len + len > UINT32_MAX)
+                return -E2BIG;
+        if (p->names_len + len > p->names_cap) {
+                size_t cap = MAX(p->names_cap * 2, (size_t)4096);
+                char *names = realloc(p->names, cap);
+                if (!names)
+                        return -ENOMEM;
+                p->names = names;
+                p->names_cap = cap;
+        }
+        memcpy(p->names + p->names_len, t->name, len);
+        p->items[p->n++] = (RunPlanItem){ .suite = p->suite,
+                                          .test = index,
+                                          .skip = t->skip != NULL,
+                                          .name = (uint32_t)p->names_len };
+        p->names_len += len;
+        return 0;
+}
+
+static int plan_select(RunCtx *ctx, const RunSelect *sel, RunPlanItem **ret, size_t *ret_n,
+                       size_t *ret_n_unsharded)
+{
+        PlanSelect p = { .sel = sel };
+        int r = 0;
+
+        for (size_t s = 0; s < ctx->n_suites && r >= 0; s++) {
+                ThError err = { 0 };
+                p.suite = s;
+                r = reload_suite(ctx->suites[s], 0, 0, plan_select_test, &p, NULL, &err);
+                if (r < 0 && r != -ENOMEM)
+                        th_log(TH_LOG_ERROR, "%s", err.msg);
+        }
+        *ret_n_unsharded = p.n;
+        size_t n_ids = p.ids ? p.n : 0;
+        if (r >= 0)
+                r = runner_plan_shard(p.items, &p.n, (const char *const *)p.ids, sel);
+        for (size_t i = 0; i < n_ids; i++)
+                free(p.ids[i]);
+        free(p.ids);
+        if (r < 0) {
+                free(p.items);
+                free(p.names);
+                return r == -ENOMEM ? r : RUNNER_EXIT_USAGE;
+        }
+        ctx->names = p.names;
+        *ret = p.items;
+        *ret_n = p.n;
+        return 0;
+}
+
 static int plan_tests(RunCtx *ctx)
 {
         const RunArgs *a = ctx->args;
@@ -439,8 +615,8 @@ static int plan_tests(RunCtx *ctx)
                         return r == -ENOMEM ? r : RUNNER_EXIT_USAGE;
                 }
         }
-        r = runner_plan_build(ctx->suites, ctx->n_suites, &sel, &items, &n, &n_unsharded);
-        if (r < 0)
+        r = plan_select(ctx, &sel, &items, &n, &n_unsharded);
+        if (r != 0)
                 return r;
         /* --filter or --tag that select nothing are a mistake (as pytest's
          * "no tests collected"); a shard that got none of the tests is not
@@ -458,9 +634,119 @@ static int plan_tests(RunCtx *ctx)
         for (size_t i = 0; i < n; i++) {
                 TestSlot *t = &ctx->tests[ctx->n_tests++];
                 t->suite = (uint32_t)items[i].suite;
-                t->test = &ctx->suites[items[i].suite]->tests[items[i].test];
-                if (!t->test->skip)
+                t->index = (uint32_t)items[i].test;
+                t->skip = items[i].skip;
+                t->name = items[i].name;
+                if (!t->skip)
                         ctx->runnable[ctx->n_runnable++] = i;
+        }
+        return 0;
+}
+
+/* ---- a test's TestSpec, loaded again when needed ------------------------ */
+
+static void window_clear(SpecWindow *w)
+{
+        for (size_t i = 0; w->tests && i < SPEC_WINDOW; i++)
+                test_spec_done(&w->tests[i]);
+        w->n = 0;
+        w->owner = suite_free(w->owner);
+}
+
+static int window_keep(void *userdata, const Suite *s, size_t index, TestSpec *t)
+{
+        SpecWindow *w = userdata;
+        (void)s;
+        if (index < w->first || index - w->first >= SPEC_WINDOW)
+                return 0;
+        w->tests[index - w->first] = *t;
+        *t = (TestSpec){};
+        w->n = MAX(w->n, index - w->first + 1);
+        return 0;
+}
+
+/* The slot's TestSpec, valid until the next call; NULL (err filled) when
+ * its file cannot be loaded again or changed since it was checked. */
+static const TestSpec *slot_spec(RunCtx *ctx, const TestSlot *slot, ThError *err)
+{
+        SpecWindow *lru = &ctx->windows[0];
+        int r;
+
+        for (size_t i = 0; i < SPEC_WINDOWS; i++) {
+                SpecWindow *w = &ctx->windows[i];
+                if (w->n && w->suite == slot->suite && slot->index >= w->first &&
+                    slot->index - w->first < w->n) {
+                        w->used = ++ctx->window_clock;
+                        return &w->tests[slot->index - w->first];
+                }
+                if (w->used < lru->used)
+                        lru = w;
+        }
+        window_clear(lru);
+        if (!lru->tests && !(lru->tests = calloc(SPEC_WINDOW, sizeof(TestSpec)))) {
+                th_error_set(err, ENOMEM, "out of memory");
+                return NULL;
+        }
+        lru->suite = slot->suite;
+        lru->first = slot->index - slot->index % SPEC_WINDOW;
+        r = reload_suite(ctx->suites[slot->suite], lru->first, SPEC_WINDOW, window_keep, lru,
+                         &lru->owner, err);
+        if (r >= 0 && slot->index - lru->first >= lru->n)
+                r = th_error_set(err, ESTALE, "suite '%s': test %u is gone",
+                                 ctx->suites[slot->suite]->path, slot->index + 1);
+        if (r < 0) {
+                window_clear(lru);
+                return NULL;
+        }
+        lru->used = ++ctx->window_clock;
+        return &lru->tests[slot->index - lru->first];
+}
+
+/* One load of each suite file for the slots want() picks (their tests in
+ * plan order, which is file order within a suite): fn gets each one's
+ * TestSpec, valid during the call. A file that cannot be loaded again
+ * stops the pass (err). */
+typedef bool (*SlotWant)(const RunCtx *ctx, const TestSlot *slot);
+typedef int (*SlotFn)(RunCtx *ctx, TestSlot *slot, const TestSpec *t);
+typedef struct SlotPass {
+        RunCtx *ctx;
+        size_t next, end; /* slots of this suite still to see */
+        SlotWant want;
+        SlotFn fn;
+} SlotPass;
+
+static int slot_pass_test(void *userdata, const Suite *s, size_t index, TestSpec *t)
+{
+        SlotPass *p = userdata;
+        (void)s;
+        for (; p->next < p->end && p->ctx->tests[p->next].index <= index; p->next++) {
+                TestSlot *slot = &p->ctx->tests[p->next];
+                if (slot->index < index || !p->want(p->ctx, slot))
+                        continue;
+                int r = p->fn(p->ctx, slot, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int for_each_slot(RunCtx *ctx, SlotWant want, SlotFn fn, ThError *err)
+{
+        for (size_t a = 0, b; a < ctx->n_tests; a = b) {
+                uint32_t s = ctx->tests[a].suite;
+                size_t first = SIZE_MAX, last = 0;
+                for (b = a; b < ctx->n_tests && ctx->tests[b].suite == s; b++)
+                        if (want(ctx, &ctx->tests[b])) {
+                                first = MIN(first, (size_t)ctx->tests[b].index);
+                                last = MAX(last, (size_t)ctx->tests[b].index);
+                        }
+                if (first == SIZE_MAX)
+                        continue;
+                SlotPass p = { .ctx = ctx, .next = a, .end = b, .want = want, .fn = fn };
+                int r = reload_suite(ctx->suites[s], first, last - first + 1, slot_pass_test, &p,
+                                     NULL, err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -469,6 +755,7 @@ static void test_run_done(TestRun *t)
 {
         free(t->dir);
         free(t->id);
+        th_strv_free(t->tags);
         for (size_t i = 0; i < t->n_attempts; i++) {
                 free(t->attempts[i].type);
                 free(t->attempts[i].message);
@@ -479,8 +766,9 @@ static void test_run_done(TestRun *t)
         *t = (TestRun){};
 }
 
-/* What a slot's test runs with: its folder, id, tries and timeout. */
-static int test_run_open(const RunCtx *ctx, const TestSlot *slot, TestRun *ret)
+/* What a slot's test (spec) runs with: its folder, id, tries and timeout. */
+static int test_run_open(const RunCtx *ctx, const TestSlot *slot, const TestSpec *spec,
+                         TestRun *ret)
 {
         const RunArgs *a = ctx->args;
         char sdir[160], tdir[128];
@@ -488,24 +776,30 @@ static int test_run_open(const RunCtx *ctx, const TestSlot *slot, TestRun *ret)
 
         *ret = (TestRun){
                 .suite = ctx->suites[slot->suite],
-                .test = slot->test,
                 .rootfs = &ctx->rootfs[slot->suite],
-                .max_attempts = 1 + (a->retries >= 0 ? (unsigned)a->retries : slot->test->retries),
-                .timeout_usec = a->timeout_usec ? a->timeout_usec : slot->test->timeout_usec,
+                .line = spec->loc.line,
+                .max_attempts = 1 + (a->retries >= 0 ? (unsigned)a->retries : spec->retries),
+                .timeout_usec = a->timeout_usec ? a->timeout_usec : spec->timeout_usec,
                 .install_repo = ctx->install_repo ? ctx->install_repo[slot->suite] : NULL,
         };
         r = suite_dirname(ctx, slot->suite, sdir, sizeof(sdir));
         if (r < 0)
                 return r;
-        r = runner_path_component(slot->test->name, tdir, sizeof(tdir));
+        r = runner_path_component(spec->name, tdir, sizeof(tdir));
         if (r < 0)
                 return r;
         ret->dir = th_strdup_printf("%s/%s/%s", ctx->output_dir, sdir, tdir);
-        ret->id = th_strdup_printf("%s/%s", ret->suite->name, slot->test->name);
+        ret->id = th_strdup_printf("%s/%s", ret->suite->name, spec->name);
         if (!ret->dir || !ret->id) {
                 test_run_done(ret);
                 return -ENOMEM;
         }
+        ret->name = ret->id + strlen(ret->suite->name) + 1;
+        for (char **tag = spec->tags; tag && *tag; tag++)
+                if (th_strv_push(&ret->tags, *tag) < 0) {
+                        test_run_done(ret);
+                        return -ENOMEM;
+                }
         return 0;
 }
 
@@ -531,33 +825,65 @@ static int hold_source(RunCtx *ctx, const Suite *suite, const SuiteFixture *f, i
         if (!n)
                 return th_error_set(err, ENOMEM, "out of memory");
         ctx->held = n;
+        char *source_abs = strdup(f->source_abs);
+        if (!source_abs)
+                return th_error_set(err, ENOMEM, "out of memory");
         int r = fixture_open_source(suite, f, ctx->args->allow_outside, ret_fd, err);
-        if (r < 0)
+        if (r < 0) {
+                free(source_abs);
                 return r;
-        ctx->held[ctx->n_held++] = (HeldSource){ suite, f->source_abs, *ret_fd };
+        }
+        ctx->held[ctx->n_held++] = (HeldSource){ suite, source_abs, *ret_fd };
         return 0;
 }
 
 /* Every fixture of every test that will run is checked before anything
  * runs, and opened: containers bind the fds opened here (O_CLOEXEC, so no
  * container process inherits one), never the paths again. */
+static bool slot_runs(const RunCtx *ctx, const TestSlot *slot)
+{
+        (void)ctx;
+        return !slot->skip;
+}
+
+/* The pass over the tests that run also notes what the later steps need:
+ * which suites install, whether a test has the host's network. */
+static int check_fixtures_test(RunCtx *ctx, TestSlot *slot, const TestSpec *t)
+{
+        const Suite *suite = ctx->suites[slot->suite];
+        ThError err = { 0 };
+
+        ctx->install[slot->suite] |= t->install != NULL;
+        ctx->any_host_network |= t->network == SUITE_NETWORK_HOST;
+        for (size_t i = 0; i < t->n_fixtures; i++) {
+                int fd;
+                if (hold_source(ctx, suite, &t->fixtures[i], &fd, &err) >= 0)
+                        continue;
+                if (err.code == ENOMEM)
+                        return -ENOMEM;
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                ctx->fixtures_bad = true;
+                return 0;
+        }
+        return 0;
+}
+
 static int check_fixtures(RunCtx *ctx)
 {
+        ThError err = { 0 };
         bool bad = false;
 
-        for (size_t k = 0; k < ctx->n_runnable; k++) {
-                const TestSlot *t = &ctx->tests[ctx->runnable[k]];
-                const Suite *suite = ctx->suites[t->suite];
-                ThError err = { 0 };
-                for (size_t i = 0; i < t->test->n_fixtures; i++) {
-                        int fd;
-                        if (hold_source(ctx, suite, &t->test->fixtures[i], &fd, &err) >= 0)
-                                continue;
-                        th_log(TH_LOG_ERROR, "%s", err.msg);
-                        bad = true;
-                        break;
-                }
+        ctx->install = calloc(ctx->n_suites + 1, sizeof(bool));
+        if (!ctx->install)
+                return -ENOMEM;
+        int r = for_each_slot(ctx, slot_runs, check_fixtures_test, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                bad = true;
         }
+        bad |= ctx->fixtures_bad;
         if (bad) {
                 th_log(TH_LOG_ERROR, "fixture check failed, nothing was run");
                 return RUNNER_EXIT_USAGE;
@@ -608,26 +934,45 @@ static int prepare_install(RunCtx *ctx)
         if (!ctx->install_repo)
                 return -ENOMEM;
         for (size_t s = 0; s < ctx->n_suites; s++) {
-                const Suite *suite = ctx->suites[s];
-                _cleanup_free_ bool *selected = calloc(suite->n_tests + 1, sizeof(bool));
+                Suite *suite = NULL;
+                _cleanup_free_ bool *selected = NULL;
                 bool any = false;
                 ThError err = { 0 };
+                if (!ctx->install[s])
+                        continue;
+                /* A suite that installs has its tests loaded at once here
+                 * (the repository is made of all their packages). */
+                int r = suite_load_matrix(ctx->suites[s]->path, ctx->suites[s]->matrix_index,
+                                          &suite, NULL);
+                if (r >= 0 && strcmp(suite->sha256, ctx->suites[s]->sha256) != 0)
+                        r = -ESTALE;
+                if (r < 0) {
+                        suite = suite_free(suite);
+                        th_log(TH_LOG_ERROR, "suite '%s': %s", ctx->suites[s]->path,
+                               r == -ESTALE ? "changed since it was checked" : strerror(-r));
+                        return r == -ENOMEM ? r : RUNNER_EXIT_USAGE;
+                }
+                selected = calloc(suite->n_tests + 1, sizeof(bool));
                 if (!selected)
                         return -ENOMEM;
                 for (size_t k = 0; k < ctx->n_runnable; k++) {
                         const TestSlot *t = &ctx->tests[ctx->runnable[k]];
-                        if (t->suite != s || !t->test->install)
+                        if (t->suite != s || t->index >= suite->n_tests ||
+                            !suite->tests[t->index].install)
                                 continue;
-                        selected[t->test - suite->tests] = any = true;
+                        selected[t->index] = any = true;
                 }
-                if (!any)
+                if (!any) {
+                        suite_free(suite);
                         continue;
-                int r = runner_install_repo(suite, &ctx->rootfs[s], suite->tests, selected,
-                                            ctx->args->allow_outside,
-                                            ctx->args->refresh ? 0 : RUNNER_INSTALL_MAX_AGE_USEC,
-                                            rootfs_progress, &ctx->install_repo[s], &err);
+                }
+                r = runner_install_repo(suite, &ctx->rootfs[s], suite->tests, selected,
+                                        ctx->args->allow_outside,
+                                        ctx->args->refresh ? 0 : RUNNER_INSTALL_MAX_AGE_USEC,
+                                        rootfs_progress, &ctx->install_repo[s], &err);
+                suite_free(suite);
                 if (r < 0) {
-                        th_log(TH_LOG_ERROR, "suite '%s': install: %s", suite->path,
+                        th_log(TH_LOG_ERROR, "suite '%s': install: %s", ctx->suites[s]->path,
                                err.msg[0] ? err.msg : strerror(-r));
                         return is_user_error(r) || r == -EPERM ? RUNNER_EXIT_USAGE
                                                                : RUNNER_EXIT_INFRA;
@@ -871,11 +1216,19 @@ static void run_work(void *userdata, size_t item, unsigned attempt, RunTryRecord
         IsolateSpec spec;
         int r;
 
-        r = test_run_open(ctx, &ctx->tests[ctx->runnable[item]], t);
+        ThError err = { 0 };
+        const TestSpec *ts = slot_spec(ctx, &ctx->tests[ctx->runnable[item]], &err);
+        if (!ts) {
+                try_error(rec, -err.code, "cannot load the test again");
+                snprintf(rec->outcome.message, sizeof(rec->outcome.message), "%s", err.msg);
+                return;
+        }
+        r = test_run_open(ctx, &ctx->tests[ctx->runnable[item]], ts, t);
         if (r < 0) {
                 try_error(rec, r, "out of memory");
                 return;
         }
+        t->test = ts; /* nothing loads another window in this process */
 
         /* The first try starts from an empty folder; later tries find the
          * earlier ones moved to try-N/ by the runner. */
@@ -1032,18 +1385,19 @@ static char *details_of(const TestRun *t, const RunOutcome *o)
 /* A finished test's case goes to the spool; the run keeps its offset and
  * status. The case borrows the test's and suite's strings (name, suite,
  * file, tags) and owns the rest. */
-static void spool_case(RunCtx *ctx, TestSlot *slot, ReportCase *c)
+static void spool_case(RunCtx *ctx, TestSlot *slot, const char *name, char **tags, unsigned line,
+                       ReportCase *c)
 {
         const Suite *suite = ctx->suites[slot->suite];
         ThError err = { 0 };
         uint64_t off;
 
-        c->name = slot->test->name;
+        c->name = (char *)name;
         c->classname = suite->name;
         c->file = suite->path;
-        c->line = slot->test->loc.line;
-        c->tags = slot->test->tags;
-        slot->status = c->status;
+        c->line = line;
+        c->tags = tags;
+        slot->status = (uint8_t)c->status;
         if (report_spool_append(ctx->spool, c, &off, &err) >= 0)
                 slot->spooled = off + 1;
         else {
@@ -1053,6 +1407,25 @@ static void spool_case(RunCtx *ctx, TestSlot *slot, ReportCase *c)
         }
         c->name = c->classname = c->file = NULL;
         c->tags = NULL;
+}
+
+static const char *slot_name(const RunCtx *ctx, const TestSlot *slot)
+{
+        return ctx->names + slot->name;
+}
+
+/* A test whose file could not be loaded again: an error in the report
+ * (by its name; its line and tags are not known), never left out. */
+static void spool_lost(RunCtx *ctx, TestSlot *slot, const char *message)
+{
+        ReportCase c = { .status = REPORT_ERROR,
+                         .type = (char *)"infrastructure",
+                         .message = (char *)message };
+
+        spool_case(ctx, slot, slot_name(ctx, slot), NULL, 0, &c);
+        runner_progress_result(&ctx->progress, ctx->suites[slot->suite]->name, slot_name(ctx, slot),
+                               REPORT_ERROR, false, 0, message);
+        ctx->any_error = true;
 }
 
 /* The final try decides the test's result. */
@@ -1082,13 +1455,13 @@ static void finish_test(RunCtx *ctx, TestSlot *slot, const RunTryRecord *rec)
                           c.flaky);
         ctx->any_fail |= o->status == REPORT_FAIL;
         ctx->any_error |= o->status == REPORT_ERROR;
-        runner_progress_result(&ctx->progress, t->suite->name, t->test->name, c.status, c.flaky,
+        runner_progress_result(&ctx->progress, t->suite->name, t->name, c.status, c.flaky,
                                c.time_sec, c.message);
         /* The tries move into the case; the test's run state goes. */
         c.attempts = TAKE_PTR(t->attempts);
         c.n_attempts = t->n_attempts;
         t->n_attempts = 0;
-        spool_case(ctx, slot, &c);
+        spool_case(ctx, slot, t->name, t->tags, t->line, &c);
         report_case_done(&c);
         test_run_done(t);
         slot->live = (free(t), NULL);
@@ -1099,10 +1472,16 @@ static TestRun *test_live(RunCtx *ctx, TestSlot *slot)
 {
         if (slot->live)
                 return slot->live;
+        ThError err = { 0 };
+        const TestSpec *spec = slot_spec(ctx, slot, &err);
+        if (!spec) {
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                return NULL;
+        }
         TestRun *t = calloc(1, sizeof(*t));
         if (!t)
                 return NULL;
-        if (test_run_open(ctx, slot, t) < 0) {
+        if (test_run_open(ctx, slot, spec, t) < 0) {
                 free(t);
                 return NULL;
         }
@@ -1117,9 +1496,10 @@ static RunNext run_finished(void *userdata, size_t item, unsigned attempt, const
         TestRun *t = test_live(ctx, slot);
 
         if (!t) {
-                th_log(TH_LOG_ERROR, "out of memory: the result of '%s' is lost",
-                       runner_safe(slot->test->name));
-                ctx->any_error = true;
+                spool_lost(ctx, slot,
+                           rec->outcome.status == REPORT_ERROR
+                                   ? rec->outcome.message
+                                   : "its suite file cannot be loaded again");
                 return RUN_NEXT_DONE;
         }
         /* A test stopped by hand is not tried again. */
@@ -1157,22 +1537,44 @@ static void run_tick(void *userdata, unsigned running)
 static uint64_t run_limit(void *userdata, size_t item)
 {
         RunCtx *ctx = userdata;
-        const TestSpec *test = ctx->tests[ctx->runnable[item]].test;
-        return ctx->args->timeout_usec ? ctx->args->timeout_usec : test->timeout_usec;
+        ThError err = { 0 };
+        /* Called before the worker is forked: it finds the test's window
+         * loaded. */
+        const TestSpec *test = slot_spec(ctx, &ctx->tests[ctx->runnable[item]], &err);
+        if (ctx->args->timeout_usec)
+                return ctx->args->timeout_usec;
+        return test ? test->timeout_usec : 0;
+}
+
+static bool slot_skipped(const RunCtx *ctx, const TestSlot *slot)
+{
+        return !slot->spooled && (slot->skip || ctx->skip_reason);
+}
+
+static int record_skip(RunCtx *ctx, TestSlot *slot, const TestSpec *t)
+{
+        const char *reason = t->skip ? t->skip : ctx->skip_reason;
+        ReportCase c = { .status = REPORT_SKIP, .message = (char *)reason };
+
+        spool_case(ctx, slot, t->name, t->tags, t->loc.line, &c);
+        runner_progress_result(&ctx->progress, ctx->suites[slot->suite]->name, t->name, REPORT_SKIP,
+                               false, 0, reason);
+        return 0;
 }
 
 static void record_skips(RunCtx *ctx, const char *fail_fast_reason)
 {
-        for (size_t i = 0; i < ctx->n_tests; i++) {
-                TestSlot *t = &ctx->tests[i];
-                const char *reason = t->test->skip ? t->test->skip : fail_fast_reason;
-                if (t->spooled || !reason)
-                        continue;
-                ReportCase c = { .status = REPORT_SKIP, .message = (char *)reason };
-                spool_case(ctx, t, &c);
-                runner_progress_result(&ctx->progress, ctx->suites[t->suite]->name, t->test->name,
-                                       REPORT_SKIP, false, 0, reason);
+        ThError err = { 0 };
+
+        ctx->skip_reason = fail_fast_reason;
+        if (for_each_slot(ctx, slot_skipped, record_skip, &err) < 0) {
+                /* Never a report that leaves out a test silently. */
+                th_log(TH_LOG_ERROR, "%s", err.msg);
+                for (size_t i = 0; i < ctx->n_tests; i++)
+                        if (slot_skipped(ctx, &ctx->tests[i]))
+                                spool_lost(ctx, &ctx->tests[i], err.msg);
         }
+        ctx->skip_reason = NULL;
 }
 
 /* ---- reports, summary, exit --------------------------------------------- */
@@ -1369,11 +1771,14 @@ static void print_summary(RunCtx *ctx, bool interrupted)
                         if (slot->suite != s || !slot->spooled ||
                             (slot->status != REPORT_FAIL && slot->status != REPORT_ERROR))
                                 continue;
+                        ThError err = { 0 };
+                        const TestSpec *spec = NULL;
                         if (report_spool_load(ctx->spool, slot->spooled - 1, &c) < 0 ||
-                            test_run_open(ctx, slot, &t) < 0) {
+                            !(spec = slot_spec(ctx, slot, &err)) ||
+                            test_run_open(ctx, slot, spec, &t) < 0) {
                                 fprintf(f, "  %s %s: (its result cannot be read back)\n",
                                         slot->status == REPORT_FAIL ? "FAIL " : "ERROR",
-                                        runner_safe(slot->test->name));
+                                        runner_safe(slot_name(ctx, slot)));
                                 continue;
                         }
                         fprintf(f, "  %s %s/%s: %s\n        logs: %s/\n",
@@ -1401,9 +1806,17 @@ static void run_ctx_done(RunCtx *ctx)
         free(ctx->tests);
         free(ctx->runnable);
         report_spool_free(ctx->spool);
-        for (size_t i = 0; i < ctx->n_held; i++)
+        for (size_t i = 0; i < ctx->n_held; i++) {
                 close(ctx->held[i].fd);
+                free(ctx->held[i].source_abs);
+        }
         free(ctx->held);
+        for (size_t i = 0; i < SPEC_WINDOWS; i++) {
+                window_clear(&ctx->windows[i]);
+                free(ctx->windows[i].tests);
+        }
+        free(ctx->install);
+        free(ctx->names);
         for (size_t s = 0; ctx->rootfs && s < ctx->n_suites; s++)
                 fixture_rootfs_done(&ctx->rootfs[s]);
         free(ctx->rootfs);
@@ -1438,8 +1851,7 @@ static int prepare_resolv_conf(RunCtx *ctx)
         ThError err = { 0 };
         bool any = false;
 
-        for (size_t i = 0; i < ctx->n_runnable && !any; i++)
-                any = ctx->tests[ctx->runnable[i]].test->network == SUITE_NETWORK_HOST;
+        any = ctx->any_host_network;
         if (!any)
                 return 0;
         ctx->resolv_conf = th_strdup_printf("%s/.resolv.conf", ctx->output_dir);

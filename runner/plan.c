@@ -223,13 +223,33 @@ bool runner_test_selected(const RunSelect *sel, const char *suite, const TestSpe
         return true;
 }
 
+int runner_plan_shard(RunPlanItem *items, size_t *n, const char *const *ids, const RunSelect *sel)
+{
+        _cleanup_free_ unsigned *shard_of = NULL;
+        size_t kept = 0;
+        int r;
+
+        if (!sel || sel->shard.total == 0 || *n == 0)
+                return 0;
+        shard_of = calloc(*n, sizeof(*shard_of));
+        if (!shard_of)
+                return -ENOMEM;
+        r = runner_shard_assign(ids, *n, sel->shard.total, sel->durations, shard_of);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < *n; i++)
+                if (shard_of[i] == sel->shard.index)
+                        items[kept++] = items[i];
+        *n = kept;
+        return 0;
+}
+
 int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *sel,
                       RunPlanItem **ret, size_t *ret_n, size_t *ret_n_unsharded)
 {
         _cleanup_free_ RunPlanItem *items = NULL;
         _cleanup_free_ char **ids = NULL;
-        _cleanup_free_ unsigned *shard_of = NULL;
-        size_t n = 0, total = 0, kept = 0;
+        size_t n = 0, total = 0;
         int r = 0;
 
         for (size_t s = 0; s < n_suites; s++)
@@ -248,8 +268,7 @@ int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *se
         if (sel && sel->shard.total > 0 && n > 0) {
                 /* The shards split what the other options selected. */
                 ids = calloc(n, sizeof(*ids));
-                shard_of = calloc(n, sizeof(*shard_of));
-                if (!ids || !shard_of)
+                if (!ids)
                         return -ENOMEM;
                 for (size_t i = 0; i < n && r == 0; i++) {
                         ids[i] =
@@ -258,17 +277,13 @@ int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *se
                         if (!ids[i])
                                 r = -ENOMEM;
                 }
+                size_t n_ids = n;
                 if (r == 0)
-                        r = runner_shard_assign((const char *const *)ids, n, sel->shard.total,
-                                                sel->durations, shard_of);
-                for (size_t i = 0; i < n; i++)
+                        r = runner_plan_shard(items, &n, (const char *const *)ids, sel);
+                for (size_t i = 0; i < n_ids; i++)
                         free(ids[i]);
                 if (r < 0)
                         return r;
-                for (size_t i = 0; i < n; i++)
-                        if (shard_of[i] == sel->shard.index)
-                                items[kept++] = items[i];
-                n = kept;
         }
         *ret = TAKE_PTR(items);
         *ret_n = n;

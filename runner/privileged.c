@@ -49,10 +49,9 @@ static bool rootfs_is_host_root(const Suite *s)
         return st.st_dev == root.st_dev && st.st_ino == root.st_ino;
 }
 
-int runner_check_privileged(const Suite *s, RunnerPrivileged mode)
+void runner_privileged_begin(RunnerPrivilegedCheck *p, const Suite *s, RunnerPrivileged mode)
 {
-        int ret = 0;
-
+        *p = (RunnerPrivilegedCheck){ .s = s, .mode = mode };
         if (rootfs_is_host_root(s)) {
                 fprintf(stderr,
                         "%s:%u:%u: rootfs '%s' is the host's root directory: a test would "
@@ -60,31 +59,42 @@ int runner_check_privileged(const Suite *s, RunnerPrivileged mode)
                         "even with --allow-privileged\n",
                         runner_safe(s->path), s->rootfs.loc.line, s->rootfs.loc.column,
                         runner_safe(s->rootfs.dir));
-                ret = -EPERM;
+                p->ret = -EPERM;
         }
-
         /* private-users: false, once per place it is written (tests that
          * take it from `defaults` point at the same key). */
-        SuiteLoc first = {};
-        size_t n_off = 0;
-        const SuiteLoc *seen_defaults = NULL;
         if (!s->defaults.private_users && (s->defaults.set & SUITE_FIELD_PRIVATE_USERS)) {
-                seen_defaults = &s->defaults.private_users_loc;
-                first = *seen_defaults;
-                n_off++;
-                report(s, first, mode, "'private-users: false'", PRIVATE_USERS_RISK);
+                p->seen_defaults = true;
+                p->first = s->defaults.private_users_loc;
+                p->n_off++;
+                report(s, p->first, mode, "'private-users: false'", PRIVATE_USERS_RISK);
         }
-        for (size_t i = 0; i < s->n_tests; i++) {
-                const TestSpec *t = &s->tests[i];
-                if (t->private_users)
-                        continue;
-                if (seen_defaults && t->private_users_loc.line == seen_defaults->line &&
-                    t->private_users_loc.column == seen_defaults->column)
-                        continue;
-                if (n_off++ == 0)
-                        first = t->private_users_loc;
-                report(s, t->private_users_loc, mode, "'private-users: false'", PRIVATE_USERS_RISK);
+}
+
+void runner_privileged_test(RunnerPrivilegedCheck *p, const TestSpec *t)
+{
+        const SuiteLoc *d = &p->s->defaults.private_users_loc;
+
+        if (t->install && !t->skip && !p->install) {
+                p->install = true;
+                p->install_loc = t->install_loc;
         }
+        if (t->private_users)
+                return;
+        if (p->seen_defaults && t->private_users_loc.line == d->line &&
+            t->private_users_loc.column == d->column)
+                return;
+        if (p->n_off++ == 0)
+                p->first = t->private_users_loc;
+        report(p->s, t->private_users_loc, p->mode, "'private-users: false'", PRIVATE_USERS_RISK);
+}
+
+int runner_privileged_end(RunnerPrivilegedCheck *p)
+{
+        const Suite *s = p->s;
+        RunnerPrivileged mode = p->mode;
+        int ret = p->ret;
+
         /* The package layer over a tree of the suite's own: its programs
          * (apt, dpkg, /bin/sh) run with the host's network to download. A
          * managed tree is the Debian archive's, built by harness. */
@@ -101,26 +111,33 @@ int runner_check_privileged(const Suite *s, RunnerPrivileged mode)
         }
         /* The same for the download of `install:`: one refusal per suite,
          * at the first test that installs. */
-        for (size_t i = 0; s->rootfs.dir && i < s->n_tests; i++) {
-                if (!s->tests[i].install || s->tests[i].skip)
-                        continue;
-                report(s, s->tests[i].install_loc, mode,
-                       "'install:' over a directory tree of the suite's", INSTALL_RISK);
+        if (s->rootfs.dir && p->install) {
+                report(s, p->install_loc, mode, "'install:' over a directory tree of the suite's",
+                       INSTALL_RISK);
                 if (mode == RUNNER_PRIVILEGED_REFUSE)
                         ret = -EPERM;
                 if (mode == RUNNER_PRIVILEGED_ALLOW)
                         th_log(TH_LOG_WARNING,
                                "suite '%s' (%s:%u): install over a directory tree, allowed by "
                                "--allow-privileged: " INSTALL_RISK,
-                               s->name, s->path, s->tests[i].install_loc.line);
-                break;
+                               s->name, s->path, p->install_loc.line);
         }
-        if (n_off > 0 && mode == RUNNER_PRIVILEGED_REFUSE)
+        if (p->n_off > 0 && mode == RUNNER_PRIVILEGED_REFUSE)
                 ret = -EPERM;
-        if (n_off > 0 && mode == RUNNER_PRIVILEGED_ALLOW)
+        if (p->n_off > 0 && mode == RUNNER_PRIVILEGED_ALLOW)
                 th_log(TH_LOG_WARNING,
                        "suite '%s' (%s:%u): private-users: false, allowed by "
                        "--allow-privileged: " PRIVATE_USERS_RISK,
-                       s->name, s->path, first.line);
+                       s->name, s->path, p->first.line);
         return ret;
+}
+
+int runner_check_privileged(const Suite *s, RunnerPrivileged mode)
+{
+        RunnerPrivilegedCheck p;
+
+        runner_privileged_begin(&p, s, mode);
+        for (size_t i = 0; i < s->n_tests; i++)
+                runner_privileged_test(&p, &s->tests[i]);
+        return runner_privileged_end(&p);
 }

@@ -65,6 +65,22 @@ typedef enum RunnerPrivileged {
         RUNNER_PRIVILEGED_NOTE,
 } RunnerPrivileged;
 int runner_check_privileged(const Suite *s, RunnerPrivileged mode);
+/* The same a test at a time, for a suite whose tests are not all held:
+ * begin, every test in file order, end (which returns what
+ * runner_check_privileged() would). */
+typedef struct RunnerPrivilegedCheck {
+        const Suite *s;
+        RunnerPrivileged mode;
+        int ret;
+        bool seen_defaults; /* `private-users: false` in defaults, reported */
+        SuiteLoc first;     /* of the first `private-users: false` */
+        size_t n_off;
+        bool install; /* a test that runs installs: install_loc is its */
+        SuiteLoc install_loc;
+} RunnerPrivilegedCheck;
+void runner_privileged_begin(RunnerPrivilegedCheck *p, const Suite *s, RunnerPrivileged mode);
+void runner_privileged_test(RunnerPrivilegedCheck *p, const TestSpec *t);
+int runner_privileged_end(RunnerPrivilegedCheck *p);
 
 /* suite-check.c: what `harness run` would refuse about these suites, before
  * anything is built: names unique in the run, Debian release names known to
@@ -76,6 +92,10 @@ int runner_check_suite_names(Suite *const *suites, size_t n);
 /* Loads a suite file, once per tree of a `rootfs:` list, appending to
  * *suites (kept NULL-terminated) and *n. diags: of the first load. */
 int runner_load_suite_file(const char *path, Suite ***suites, size_t *n, SuiteDiags *diags);
+/* The same, checking every test but keeping none (suite_load_each()):
+ * each Suite has n_file_tests and the file's digest, to load its tests
+ * again a few at a time. */
+int runner_load_suite_headers(const char *path, Suite ***suites, size_t *n, SuiteDiags *diags);
 /* The release names of distro-info-data's debian.csv (its series column)
  * and the archive's aliases (stable, testing, ...). */
 int runner_debian_releases(const char *csv, char ***ret);
@@ -154,6 +174,10 @@ bool runner_test_selected(const RunSelect *sel, const char *suite, const TestSpe
 typedef struct RunPlanItem {
         size_t suite; /* index into the suites given */
         size_t test;  /* index into that suite's tests */
+        /* Set by harness run: whether the test is `skip:`ped, where its
+         * name is in the run's names. */
+        bool skip;
+        uint32_t name;
 } RunPlanItem;
 
 /* Selected tests in suite order, then file order; with a shard, the
@@ -161,6 +185,9 @@ typedef struct RunPlanItem {
  * ret_n_unsharded (may be NULL): how many the selection had before. */
 int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *sel,
                       RunPlanItem **ret, size_t *ret_n, size_t *ret_n_unsharded);
+/* The shard part of it: keeps of items[0..*n) (ids[i]: item i's
+ * "SUITE/TEST") those of sel's shard, in order; nothing without one. */
+int runner_plan_shard(RunPlanItem *items, size_t *n, const char *const *ids, const RunSelect *sel);
 
 /* A machine name (hostname) for a test: "[a-z0-9-]", at most 63 characters,
  * ending in a hash of suite, test and salt so that concurrent tests differ. */

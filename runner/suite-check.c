@@ -232,10 +232,13 @@ int runner_check_suites(Suite *const *suites, size_t n, bool trees, bool allow_o
         return ret;
 }
 
-int runner_load_suite_file(const char *path, Suite ***suites, size_t *n, SuiteDiags *diags)
+static int load_suite_file(const char *path, bool tests, Suite ***suites, size_t *n,
+                           SuiteDiags *diags)
 {
+        static const SuiteEach check_only = {};
+        const SuiteEach *each = tests ? NULL : &check_only;
         Suite *first = NULL;
-        int r = suite_load(path, &first, diags);
+        int r = suite_load_each(path, 0, each, &first, diags);
         if (r < 0)
                 return r;
         size_t count = first->n_matrix;
@@ -249,11 +252,21 @@ int runner_load_suite_file(const char *path, Suite ***suites, size_t *n, SuiteDi
         grown[*n] = NULL;
         for (size_t i = 1; i < count; i++) {
                 SuiteDiags more = {};
-                r = suite_load_matrix(path, i, &grown[*n], &more);
+                r = suite_load_each(path, i, each, &grown[*n], &more);
                 suite_diags_done(&more);
                 if (r < 0)
                         return r; /* the file changed meanwhile */
                 grown[++(*n)] = NULL;
         }
         return 0;
+}
+
+int runner_load_suite_file(const char *path, Suite ***suites, size_t *n, SuiteDiags *diags)
+{
+        return load_suite_file(path, true, suites, n, diags);
+}
+
+int runner_load_suite_headers(const char *path, Suite ***suites, size_t *n, SuiteDiags *diags)
+{
+        return load_suite_file(path, false, suites, n, diags);
 }

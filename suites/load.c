@@ -1374,77 +1374,142 @@ static int nameref_cmp(const void *a, const void *b)
         return r ? r : (x->index > y->index) - (x->index < y->index);
 }
 
-static int check_unique_names(LoadCtx *c, const Suite *s, const SuiteLoc *name_locs)
+/* The tests of a load: each handed to each->fn as it is parsed, or (no
+ * each) kept in s->tests. */
+typedef struct TestsLoad {
+        Suite *s;
+        const SuiteEach *each;
+        bool checked; /* a file checked before (same digest): the range only */
+        char **names; /* every test's name, for the duplicate check */
+        SuiteLoc *name_locs;
+        size_t n;
+} TestsLoad;
+
+static void tests_load_done(TestsLoad *l)
 {
-        _cleanup_free_ NameRef *refs = calloc(s->n_tests + 1, sizeof(NameRef));
+        for (size_t i = 0; l->names && i < l->n; i++)
+                free(l->names[i]);
+        free(l->names);
+        free(l->name_locs);
+}
+
+static int check_unique_names(LoadCtx *c, const TestsLoad *l)
+{
+        _cleanup_free_ NameRef *refs = calloc(l->n + 1, sizeof(NameRef));
         size_t n = 0;
         if (!refs)
                 return -ENOMEM;
-        for (size_t i = 0; i < s->n_tests; i++)
-                if (s->tests[i].name)
-                        refs[n++] = (NameRef){ s->tests[i].name, i };
+        for (size_t i = 0; i < l->n; i++)
+                if (l->names[i])
+                        refs[n++] = (NameRef){ l->names[i], i };
         qsort(refs, n, sizeof(NameRef), nameref_cmp);
         for (size_t i = 1, first = 0; i < n; i++) {
                 if (strcmp(refs[i].name, refs[first].name) != 0) {
                         first = i;
                         continue;
                 }
-                ctx_error(c, name_locs[refs[i].index],
+                ctx_error(c, l->name_locs[refs[i].index],
                           "duplicate test name '%s' (first at line %u)", refs[i].name,
-                          name_locs[refs[first].index].line);
+                          l->name_locs[refs[first].index].line);
         }
         return 0;
 }
 
-static int load_tests(LoadCtx *c, Suite *s, const Node *tests)
+static int load_test(LoadCtx *c, const Node *v, size_t i, void *userdata)
 {
+        TestsLoad *l = userdata;
+        Suite *s = l->s;
+        _cleanup_(test_spec_done) TestSpec t = {};
+        SuiteLoc name_loc = {};
+        int r = parse_test(c, v, &t, SCOPE_TEST, &name_loc);
+        if (r == -ENOMEM)
+                return r;
+        if (!l->checked) {
+                l->name_locs[i] = name_loc;
+                if (t.name && !(l->names[i] = strdup(t.name)))
+                        return -ENOMEM;
+        }
+        if (v->kind != NODE_MAPPING)
+                return 0;
+        if (!t.name) {
+                if (name_loc.line == 0) /* else the name was reported */
+                        ctx_error(c, v->loc, "test is missing 'name'");
+                return 0;
+        }
+        r = test_spec_merge_defaults(c, &t, &s->defaults);
+        if (r < 0)
+                return r;
+        if (!t.run && !t.skip)
+                ctx_error(c, v->loc,
+                          "test '%s' is missing 'run' (required unless 'skip' "
+                          "is set)",
+                          t.name);
+        if (t.reboots && !t.boot)
+                ctx_error(c, v->loc,
+                          "test '%s': reboots need boot mode (boot: true): systemd "
+                          "reboots the container",
+                          t.name);
+        if (t.expect.skip_exit > 0 && t.expect.skip_exit == t.expect.exit_status)
+                ctx_error(c, v->loc,
+                          "test '%s': expect: skip-exit %d is also the exit status that "
+                          "passes",
+                          t.name, t.expect.skip_exit);
+        /* A suite with an error is no suite: nothing more is handed out. */
+        if (c->n_errors > 0)
+                return 0;
+        if (!l->each) {
+                s->tests[s->n_tests++] = t;
+                t = (TestSpec){};
+                return 0;
+        }
+        if (!l->each->fn || i < l->each->first ||
+            (l->each->count && i - l->each->first >= l->each->count))
+                return 0;
+        return l->each->fn(l->each->userdata, s, i, &t);
+}
+
+/* The tests, streamed by a second parse of the file (the first counted
+ * them and gave the defaults they merge). */
+static int load_tests(LoadCtx *c, Suite *s, const Node *tests, size_t n_items, const char *data,
+                      size_t size, const SuiteEach *each)
+{
+        _cleanup_(tests_load_done) TestsLoad l = { .s = s, .each = each };
+        _cleanup_node_ Node *again = NULL;
+        size_t n = 0;
+        int r;
+
         if (tests->kind != NODE_SEQUENCE)
                 return expected(c, tests, "a list of tests");
-        if (tests->n == 0) {
+        if (n_items == 0) {
                 ctx_error(c, tests->loc, "'tests' is empty: a suite needs at least one test");
                 return -EINVAL;
         }
-        if (tests->n > SUITE_MAX_TESTS) {
+        if (n_items > SUITE_MAX_TESTS) {
                 ctx_error(c, tests->loc, "more than %d tests", SUITE_MAX_TESTS);
                 return -E2BIG;
         }
-        _cleanup_free_ SuiteLoc *name_locs = calloc(tests->n, sizeof(SuiteLoc));
-        s->tests = calloc(tests->n, sizeof(TestSpec));
-        if (!name_locs || !s->tests || !ctx_account(c, tests->n * sizeof(TestSpec)))
+        s->n_file_tests = n_items;
+        /* The model's size counts every test, kept or not, so that a suite
+         * is accepted or refused alike however it is loaded. */
+        if (!ctx_account(c, n_items * sizeof(TestSpec)))
                 return -ENOMEM;
-        for (size_t i = 0; i < tests->n; i++) {
-                TestSpec *t = &s->tests[s->n_tests++];
-                const Node *v = tests->items[i];
-                int r = parse_test(c, v, t, SCOPE_TEST, &name_locs[i]);
-                if (r == -ENOMEM)
-                        return r;
-                if (v->kind != NODE_MAPPING)
-                        continue;
-                if (!t->name) {
-                        if (name_locs[i].line == 0) /* else the name was reported */
-                                ctx_error(c, v->loc, "test is missing 'name'");
-                        continue;
-                }
-                r = test_spec_merge_defaults(c, t, &s->defaults);
-                if (r < 0)
-                        return r;
-                if (!t->run && !t->skip)
-                        ctx_error(c, v->loc,
-                                  "test '%s' is missing 'run' (required unless 'skip' "
-                                  "is set)",
-                                  t->name);
-                if (t->reboots && !t->boot)
-                        ctx_error(c, v->loc,
-                                  "test '%s': reboots need boot mode (boot: true): systemd "
-                                  "reboots the container",
-                                  t->name);
-                if (t->expect.skip_exit > 0 && t->expect.skip_exit == t->expect.exit_status)
-                        ctx_error(c, v->loc,
-                                  "test '%s': expect: skip-exit %d is also the exit status that "
-                                  "passes",
-                                  t->name, t->expect.skip_exit);
+        l.checked = each && each->sha256 && each->count > 0;
+        if (!l.checked) {
+                l.names = calloc(n_items, sizeof(char *));
+                l.name_locs = calloc(n_items, sizeof(SuiteLoc));
+                if (!l.names || !l.name_locs)
+                        return -ENOMEM;
+                l.n = n_items;
         }
-        return check_unique_names(c, s, name_locs);
+        if (!each && !(s->tests = calloc(n_items, sizeof(TestSpec))))
+                return -ENOMEM;
+        r = yaml_tree_stream(c, data, size, load_test, &l, l.checked ? each->first : 0,
+                             l.checked ? each->count : 0, &again, &n);
+        if (r < 0)
+                return r;
+        if (!l.checked && n != n_items)
+                return -EIO; /* the same bytes parsed differently: cannot be */
+        return l.checked ? 0 : check_unique_names(c, &l);
 }
 
 static char *file_stem(const char *path)
@@ -1459,7 +1524,7 @@ static char *file_stem(const char *path)
         return strndup(base, len);
 }
 
-static int load_root(LoadCtx *c, const Node *root, Suite *s)
+static int load_root(LoadCtx *c, const Node *root, Suite *s, const Node **ret_tests)
 {
         SuiteDoc doc = {};
         uint32_t set = 0;
@@ -1499,7 +1564,8 @@ static int load_root(LoadCtx *c, const Node *root, Suite *s)
                 ctx_error(c, root->loc, "missing required key 'tests'");
                 return -EINVAL;
         }
-        return load_tests(c, s, doc.tests);
+        *ret_tests = doc.tests;
+        return 0;
 }
 
 static int diag_cmp(const void *a, const void *b)
@@ -1532,10 +1598,13 @@ static char *base_dir_of(const char *name)
 /* name: how messages and s->path name the file; location: where it is, for
  * the base directory (they differ when suite_load resolved symlinks). */
 static int load_buffer(const char *name, const char *location, size_t matrix_index,
-                       const char *data, size_t size, Suite **ret, SuiteDiags *diags)
+                       const char *data, size_t size, const SuiteEach *each, Suite **ret,
+                       SuiteDiags *diags)
 {
         _cleanup_(suite_freep) Suite *s = calloc(1, sizeof(Suite));
         _cleanup_node_ Node *root = NULL;
+        const Node *tests = NULL;
+        size_t n_items = 0;
         _cleanup_free_ char *base_dir = base_dir_of(location);
         LoadCtx c = {
                 .file = name, .base_dir = base_dir, .diags = diags, .matrix_index = matrix_index
@@ -1550,9 +1619,15 @@ static int load_buffer(const char *name, const char *location, size_t matrix_ind
         c.base_dir = s->base_dir;
         if (!s->path)
                 return -ENOMEM;
-        r = yaml_tree_parse(&c, data, size, &root);
+        /* Two passes, neither holding every test at once: the first
+         * builds the tree without the tests' items (counted only) and reads
+         * the suite's keys; the second streams the items, each parsed with
+         * the defaults and let go. */
+        r = yaml_tree_stream(&c, data, size, NULL, NULL, 0, 0, &root, &n_items);
         if (r >= 0)
-                r = load_root(&c, root, s);
+                r = load_root(&c, root, s, &tests);
+        if (r >= 0)
+                r = load_tests(&c, s, tests, n_items, data, size, each);
         if (r >= 0 && !s->name && !(s->name = file_stem(name)))
                 r = -ENOMEM;
         if (r >= 0 && s->name_loc.line == 0)
@@ -1587,7 +1662,7 @@ static int load_buffer(const char *name, const char *location, size_t matrix_ind
 int suite_load_buffer(const char *name, const char *data, size_t size, Suite **ret,
                       SuiteDiags *diags)
 {
-        return load_buffer(name, name, 0, data, size, ret, diags);
+        return load_buffer(name, name, 0, data, size, NULL, ret, diags);
 }
 
 int suite_load(const char *path, Suite **ret, SuiteDiags *diags)
@@ -1596,6 +1671,12 @@ int suite_load(const char *path, Suite **ret, SuiteDiags *diags)
 }
 
 int suite_load_matrix(const char *path, size_t index, Suite **ret, SuiteDiags *diags)
+{
+        return suite_load_each(path, index, NULL, ret, diags);
+}
+
+int suite_load_each(const char *path, size_t index, const SuiteEach *each, Suite **ret,
+                    SuiteDiags *diags)
 {
         LoadCtx c = { .file = path, .diags = diags };
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -1638,6 +1719,18 @@ int suite_load_matrix(const char *path, size_t index, Suite **ret, SuiteDiags *d
                         return -EFBIG;
                 }
         }
+        char digest[65];
+        ThSha256 sha;
+        th_sha256_init(&sha);
+        th_sha256_update(&sha, buf, len);
+        th_sha256_final_hex(&sha, digest);
+        if (each && each->sha256 && strcmp(each->sha256, digest) != 0) {
+                ctx_error(&c, (SuiteLoc){}, "changed since it was checked");
+                return -ESTALE;
+        }
         _cleanup_free_ char *real = realpath(path, NULL);
-        return load_buffer(path, real ? real : path, index, buf, len, ret, diags);
+        int r = load_buffer(path, real ? real : path, index, buf, len, each, ret, diags);
+        if (r >= 0)
+                memcpy((*ret)->sha256, digest, sizeof(digest));
+        return r;
 }

@@ -10,6 +10,8 @@ void ctx_error(LoadCtx *c, SuiteLoc loc, const char *fmt, ...)
         SuiteDiags *d = c->diags;
         va_list ap;
 
+        if (c->quiet)
+                return; /* said by the other pass of a streamed load */
         c->n_errors++;
         if (!d)
                 return;

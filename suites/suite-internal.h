@@ -40,6 +40,9 @@ typedef struct LoadCtx {
          * there are (0: not a list) and the kept one's label. */
         size_t matrix_index, n_matrix;
         char *matrix_label;
+        /* A streamed load reads the file twice (yaml_tree_stream()); what
+         * one pass says the other keeps quiet about. */
+        bool quiet;
 } LoadCtx;
 
 /* Whether further messages would be dropped (only counted). */
@@ -56,6 +59,18 @@ void ctx_error(LoadCtx *c, SuiteLoc loc, const char *fmt, ...)
  * reported and returns -EINVAL with *ret NULL. An empty document gives a NULL
  * tree and 0. */
 int yaml_tree_parse(LoadCtx *c, const char *data, size_t size, Node **ret);
+/* The same, streaming the items of the top-level `tests:` sequence (the
+ * first `tests` key of the root mapping) instead of keeping them: with item
+ * NULL they are skipped without being built or checked (only counted, and
+ * their errors left to the other pass); else each is built and checked, and
+ * item(c, node, index, userdata) called with it, freed after (items before
+ * first and from first + count on are skipped; count 0: to the end; a
+ * negative return stops the parse). Errors outside the items are reported
+ * only when item is NULL, so one pass of each kind reports everything once.
+ * The tree keeps the sequence, empty; *ret_n_items: how many it had. */
+typedef int (*YamlItemFn)(LoadCtx *c, const Node *item, size_t index, void *userdata);
+int yaml_tree_stream(LoadCtx *c, const char *data, size_t size, YamlItemFn item, void *userdata,
+                     size_t first, size_t count, Node **ret, size_t *ret_n_items);
 Node *node_free(Node *n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Node *, node_free)
 #define _cleanup_node_ _cleanup_(node_freep)

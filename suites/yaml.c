@@ -151,6 +151,16 @@ typedef struct TreeBuilder {
         Node *stack[SUITE_MAX_DEPTH + 1];
         size_t depth;
         bool done; /* one document read */
+        /* yaml_tree_stream(): the `tests:` items. */
+        bool streaming;
+        YamlItemFn item;
+        void *userdata;
+        size_t first, count;
+        size_t stream_depth; /* depth inside the streamed sequence; 0: not in it */
+        bool stream_seen;    /* only the first `tests:` is streamed */
+        size_t skip;         /* nesting inside an item skipped */
+        size_t n_items;
+        bool stop; /* past the range: nothing more to give */
 } TreeBuilder;
 
 static void builder_done(TreeBuilder *b)
@@ -232,6 +242,97 @@ static int handle_start(LoadCtx *c, TreeBuilder *b, const yaml_event_t *e, NodeK
         return 0;
 }
 
+static int handle_event(LoadCtx *c, TreeBuilder *b, const yaml_event_t *e);
+
+static bool is_start(const yaml_event_t *e)
+{
+        return e->type == YAML_SEQUENCE_START_EVENT || e->type == YAML_MAPPING_START_EVENT;
+}
+
+static bool is_end(const yaml_event_t *e)
+{
+        return e->type == YAML_SEQUENCE_END_EVENT || e->type == YAML_MAPPING_END_EVENT;
+}
+
+/* An event inside the streamed sequence: an item is skipped (only
+ * counted) or built, handed over and freed. */
+static int stream_event(LoadCtx *c, TreeBuilder *b, const yaml_event_t *e)
+{
+        if (b->skip > 0) {
+                /* Unbuilt, but as deep as it would be built: the same error
+                 * at the same place, before libyaml's own limits. */
+                if (is_start(e) && b->depth + b->skip >= SUITE_MAX_DEPTH) {
+                        ctx_error(c, mark_loc(e->start_mark), "nesting is deeper than %d levels",
+                                  SUITE_MAX_DEPTH);
+                        return -EINVAL;
+                }
+                if (is_start(e))
+                        b->skip++;
+                else if (is_end(e) && --b->skip == 0)
+                        b->n_items++;
+                return 0;
+        }
+        if (b->depth == b->stream_depth) { /* an item starts */
+                size_t i = b->n_items;
+                bool wanted =
+                        b->item && i >= b->first && (b->count == 0 || i - b->first < b->count);
+                if (b->item && b->count > 0 && i - b->first >= b->count && i >= b->first) {
+                        b->stop = true;
+                        return 0;
+                }
+                if (!wanted) {
+                        if (is_start(e))
+                                b->skip = 1;
+                        else
+                                b->n_items++;
+                        return 0;
+                }
+        }
+        c->quiet = false;
+        int r = handle_event(c, b, e);
+        c->quiet = true;
+        if (r < 0)
+                return r;
+        if (b->depth != b->stream_depth || is_start(e))
+                return 0;
+        /* The item is complete: the last of the sequence. */
+        Node *seq = b->stack[b->stream_depth - 1];
+        _cleanup_node_ Node *n = seq->items[--seq->n];
+        c->quiet = false;
+        r = b->item(c, n, b->n_items++, b->userdata);
+        c->quiet = true;
+        return r;
+}
+
+static int stream_dispatch(LoadCtx *c, TreeBuilder *b, const yaml_event_t *e)
+{
+        if (!b->streaming)
+                return handle_event(c, b, e);
+        /* The sequence's own end closes it. */
+        if (b->skip > 0 || (b->stream_depth && !(is_end(e) && b->depth == b->stream_depth) &&
+                            b->depth >= b->stream_depth))
+                return stream_event(c, b, e);
+        size_t depth = b->depth;
+        c->quiet = b->item != NULL;
+        int r = handle_event(c, b, e);
+        if (r < 0)
+                return r;
+        if (b->stream_depth && b->depth < b->stream_depth)
+                b->stream_depth = 0;
+        /* A value of the root mapping: the first `tests` key's, when it is
+         * a sequence, is streamed. */
+        if (depth == 1 && !is_end(e) && !b->stream_seen && b->stack[0]->kind == NODE_MAPPING &&
+            b->stack[0]->n >= 2 && b->stack[0]->n % 2 == 0) {
+                const Node *key = b->stack[0]->items[b->stack[0]->n - 2];
+                if (key->kind == NODE_SCALAR && th_streq(key->value, "tests")) {
+                        b->stream_seen = true;
+                        if (e->type == YAML_SEQUENCE_START_EVENT)
+                                b->stream_depth = 2;
+                }
+        }
+        return 0;
+}
+
 static int handle_event(LoadCtx *c, TreeBuilder *b, const yaml_event_t *e)
 {
         Node *n;
@@ -273,9 +374,31 @@ static int handle_event(LoadCtx *c, TreeBuilder *b, const yaml_event_t *e)
         }
 }
 
+static int tree_parse(LoadCtx *c, const char *data, size_t size, TreeBuilder *b, Node **ret);
+
 int yaml_tree_parse(LoadCtx *c, const char *data, size_t size, Node **ret)
 {
         _cleanup_(builder_done) TreeBuilder b = {};
+        return tree_parse(c, data, size, &b, ret);
+}
+
+int yaml_tree_stream(LoadCtx *c, const char *data, size_t size, YamlItemFn item, void *userdata,
+                     size_t first, size_t count, Node **ret, size_t *ret_n_items)
+{
+        _cleanup_(builder_done) TreeBuilder b = { .streaming = true,
+                                                  .item = item,
+                                                  .userdata = userdata,
+                                                  .first = first,
+                                                  .count = count };
+        bool quiet = c->quiet;
+        int r = tree_parse(c, data, size, &b, ret);
+        c->quiet = quiet;
+        *ret_n_items = b.n_items;
+        return r;
+}
+
+static int tree_parse(LoadCtx *c, const char *data, size_t size, TreeBuilder *b, Node **ret)
+{
         yaml_parser_t parser;
         int r = 0;
 
@@ -294,15 +417,15 @@ int yaml_tree_parse(LoadCtx *c, const char *data, size_t size, Node **ret)
                         r = report_parser_error(c, &parser, data, size);
                         break;
                 }
-                r = handle_event(c, &b, &e);
+                r = stream_dispatch(c, b, &e);
                 bool end = e.type == YAML_STREAM_END_EVENT;
                 yaml_event_delete(&e);
-                if (r < 0 || end)
+                if (r < 0 || end || b->stop)
                         break;
         }
         yaml_parser_delete(&parser);
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(b.root);
+        *ret = TAKE_PTR(b->root);
         return 0;
 }

@@ -186,8 +186,10 @@ typedef struct Suite {
         size_t matrix_index, n_matrix;
         SuiteRootfs rootfs;
         TestSpec defaults;
-        TestSpec *tests; /* defaults already merged in */
+        TestSpec *tests; /* defaults already merged in; NULL from suite_load_each() */
         size_t n_tests;
+        size_t n_file_tests; /* how many the file has */
+        char sha256[65];     /* of the file's bytes, hex; "" for a buffer */
 } Suite;
 
 /* One located message: "FILE:LINE:COL: message". */
@@ -237,12 +239,37 @@ int suite_load(const char *path, Suite **ret, SuiteDiags *diags);
 /* The same for the index'th tree of a `rootfs:` list (suite_load: 0);
  * *ret's n_matrix says how many there are. */
 int suite_load_matrix(const char *path, size_t index, Suite **ret, SuiteDiags *diags);
+/* Each test of a suite file as it is loaded, so that a caller that does not
+ * need them all at once never holds them all: the file is checked as by
+ * suite_load_matrix() (the same errors, the same result), but its tests
+ * are not kept in *ret (tests NULL, n_tests 0, n_file_tests set); each
+ * valid one is handed to fn, in file order (index: its position in the
+ * file), as long as the file has no error so far. fn may move *t out
+ * (leaving it zeroed); else it is freed when fn returns. A negative return
+ * stops the load with that error (a suite loaded up to a point is no
+ * suite: the caller drops what fn kept when the load fails).
+ *
+ * With sha256 set the file must still have those bytes (Suite.sha256 of an
+ * earlier load; else -ESTALE, "changed since it was checked"); with it and
+ * count > 0, only tests [first, first + count) are parsed and handed out,
+ * the others skipped unread (they passed when the file was checked). */
+typedef int (*SuiteTestFn)(void *userdata, const Suite *s, size_t index, TestSpec *t);
+typedef struct SuiteEach {
+        SuiteTestFn fn; /* NULL: only check */
+        void *userdata;
+        size_t first, count; /* count 0: every test */
+        const char *sha256;  /* NULL: any */
+} SuiteEach;
+int suite_load_each(const char *path, size_t index, const SuiteEach *each, Suite **ret,
+                    SuiteDiags *diags);
 /* The same from a buffer (for tests and fuzzing): name is used in messages
  * and, made absolute against the working directory, as the file's location. */
 int suite_load_buffer(const char *name, const char *data, size_t size, Suite **ret,
                       SuiteDiags *diags);
 
 Suite *suite_free(Suite *s);
+/* Frees what a TestSpec holds (one moved out of suite_load_each()). */
+void test_spec_done(TestSpec *t);
 void suite_diags_done(SuiteDiags *d);
 
 /* Formats a diag as "FILE:LINE:COL: message" (or "FILE: message" for errors

@@ -939,6 +939,131 @@ START_TEST(test_suite_load__file_errors)
 }
 END_TEST
 
+/* suite_load_each(): what it hands out, and what it keeps. */
+typedef struct EachSeen {
+        size_t n;
+        size_t index[8];
+        char *name[8];
+        char *run[8];
+        int stop_at; /* return -ECANCELED at this call (0: never) */
+} EachSeen;
+
+static int each_collect(void *userdata, const Suite *s, size_t index, TestSpec *t)
+{
+        EachSeen *e = userdata;
+        ck_assert_ptr_null(s->tests);
+        ck_assert_uint_lt(e->n, 8);
+        if (e->stop_at && (int)e->n + 1 == e->stop_at)
+                return -ECANCELED;
+        e->index[e->n] = index;
+        e->name[e->n] = strdup(t->name);
+        e->run[e->n] = t->run ? strdup(t->run) : NULL;
+        e->n++;
+        return 0;
+}
+
+static void each_seen_done(EachSeen *e)
+{
+        for (size_t i = 0; i < e->n; i++) {
+                free(e->name[i]);
+                free(e->run[i]);
+        }
+        *e = (EachSeen){};
+}
+
+static char *write_temp(const char *yaml)
+{
+        char *path = strdup("/tmp/check-suite-each-XXXXXX");
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+        close(fd);
+        return path;
+}
+
+START_TEST(test_suite_load__each)
+{
+        /* defaults after tests: still merged into every test */
+        const char *yaml = "name: e\n"
+                           "tests:\n"
+                           "  - name: a\n"
+                           "  - {name: b, run: mine}\n"
+                           "  - name: c\n"
+                           "  - name: d\n"
+                           "defaults:\n"
+                           "  run: shared\n";
+        char *path = write_temp(yaml);
+        EachSeen e = {};
+        SuiteEach each = { .fn = each_collect, .userdata = &e };
+        SuiteDiags d = {};
+        Suite *s = NULL;
+
+        ck_assert_int_eq(suite_load_each(path, 0, &each, &s, &d), 0);
+        ck_assert_uint_eq(d.n, 0);
+        ck_assert_ptr_null(s->tests);
+        ck_assert_uint_eq(s->n_tests, 0);
+        ck_assert_uint_eq(s->n_file_tests, 4);
+        ck_assert_uint_eq(strlen(s->sha256), 64);
+        ck_assert_uint_eq(e.n, 4);
+        for (size_t i = 0; i < 4; i++)
+                ck_assert_uint_eq(e.index[i], i);
+        ck_assert_str_eq(e.name[2], "c");
+        ck_assert_str_eq(e.run[0], "shared");
+        ck_assert_str_eq(e.run[1], "mine");
+        each_seen_done(&e);
+
+        /* A range of a file checked before: only those tests. */
+        char sha[65];
+        memcpy(sha, s->sha256, sizeof(sha));
+        suite_free(s);
+        each = (SuiteEach){
+                .fn = each_collect, .userdata = &e, .first = 1, .count = 2, .sha256 = sha
+        };
+        ck_assert_int_eq(suite_load_each(path, 0, &each, &s, &d), 0);
+        ck_assert_uint_eq(e.n, 2);
+        ck_assert_uint_eq(e.index[0], 1);
+        ck_assert_uint_eq(e.index[1], 2);
+        ck_assert_str_eq(e.name[0], "b");
+        ck_assert_str_eq(e.run[1], "shared");
+        each_seen_done(&e);
+        suite_free(s);
+
+        /* The file changed since: refused. */
+        sha[0] = sha[0] == '0' ? '1' : '0';
+        ck_assert_int_eq(suite_load_each(path, 0, &each, &s, &d), -ESTALE);
+        ck_assert_ptr_null(s);
+        ck_assert_uint_eq(e.n, 0);
+        ck_assert(has_diag(&d, 0, 0, "changed since it was checked"));
+        suite_diags_done(&d);
+
+        /* The callback's error stops the load. */
+        each = (SuiteEach){ .fn = each_collect, .userdata = &e };
+        e.stop_at = 3;
+        ck_assert_int_eq(suite_load_each(path, 0, &each, &s, &d), -EINVAL);
+        ck_assert_ptr_null(s);
+        ck_assert_uint_eq(e.n, 2);
+        each_seen_done(&e);
+        suite_diags_done(&d);
+        unlink(path);
+        free(path);
+
+        /* An error: the same messages as suite_load(), nothing handed out
+         * after it. */
+        path = write_temp("tests:\n  - name: a\n    run: x\n  - name: a\n    run: y\n"
+                          "  - {name: b, run: z, boot: 1}\n  - {name: c, run: w}\n");
+        ck_assert_int_eq(suite_load_each(path, 0, &each, &s, &d), -EINVAL);
+        ck_assert_ptr_null(s);
+        ck_assert(has_diag(&d, 4, 11, "duplicate test name 'a' (first at line 2)"));
+        ck_assert(has_diag(&d, 6, 29, "expected a boolean"));
+        ck_assert_uint_eq(d.n, 2);
+        ck_assert_uint_le(e.n, 2);
+        each_seen_done(&e);
+        suite_diags_done(&d);
+        unlink(path);
+        free(path);
+}
+END_TEST
+
 static Suite *suite_load_suite(void)
 {
         Suite *s = suite_create("suite_load");
@@ -979,6 +1104,7 @@ static Suite *suite_load_suite(void)
         tcase_add_test(tc, test_suite_load__reports_all_errors_sorted_and_capped);
         tcase_add_test(tc, test_suite_load__file_paths_relative_to_suite);
         tcase_add_test(tc, test_suite_load__file_errors);
+        tcase_add_test(tc, test_suite_load__each);
         suite_add_tcase(s, tc);
         return s;
 }
