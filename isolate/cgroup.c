@@ -355,14 +355,18 @@ static int device_program(Cgroup *cg, bool device_policy, ThError *err)
         return 0;
 }
 
-int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err)
+int isolate_cgroup_join_v1(const Cgroup *cg, pid_t pid, ThError *err)
 {
+        char value[32];
+        int r = th_snprintf(value, sizeof(value), "%d", (int)pid);
+        if (r < 0)
+                return th_error_errno(err, -r, "join the cgroups");
         for (size_t i = 0; i < ELEMENTSOF(cg->v1_paths); i++) {
                 const char *p = i == V1_DEVICES && cg->v1_devices_payload ? cg->v1_devices_payload
                                                                           : cg->v1_paths[i];
                 if (!p)
                         continue;
-                int r = write_file(p, "cgroup.procs", "0");
+                r = write_file(p, "cgroup.procs", value);
                 if (r < 0)
                         return th_error_errno(err, -r, "join cgroup '%s'", p);
         }
