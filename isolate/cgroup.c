@@ -289,12 +289,21 @@ int isolate_cgroup_create(const char *root, const char *name, const IsolateLimit
         if (r < 0)
                 return th_error_errno(err, -r, "create cgroup '%s/harness/%s'", v2_root, name);
 
+        /* A v1 controller is joined only for what it enforces, as v2 ones
+         * are enabled: the join is a cgroup.procs write, and the first one
+         * after a quiet moment waits for an RCU grace period (6-13 ms)
+         * before PID 1 can start. Without a limit the container counts in
+         * the harness's own v1 memory and pids cgroups, like anything else
+         * it runs; its v2 cgroup still holds and kills every process. A
+         * cpu cgroup would also make the whole container one task to the
+         * scheduler (one share against every host process). */
+        const bool wanted[] = { [V1_MEMORY] = limits->memory_bytes > 0,
+                                [V1_PIDS] = limits->pids > 0,
+                                [V1_CPU] = limits->cpu > 0,
+                                [V1_DEVICES] = device_policy };
         if (cg.layout == CGROUP_LAYOUT_HYBRID)
                 for (size_t i = 0; i < ELEMENTSOF(v1_names); i++) {
-                        /* A cpu cgroup makes the whole container one task
-                         * to the scheduler (one share against every host
-                         * process): join it only to enforce a limit. */
-                        if (i == V1_CPU && limits->cpu <= 0)
+                        if (!wanted[i])
                                 continue;
                         _cleanup_free_ char *c = th_strdup_printf("%s/%s", root, v1_names[i]);
                         if (!c || !is_fs(c, CGROUP_SUPER_MAGIC))
@@ -355,14 +364,18 @@ static int device_program(Cgroup *cg, bool device_policy, ThError *err)
         return 0;
 }
 
-int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err)
+int isolate_cgroup_join_v1(const Cgroup *cg, pid_t pid, ThError *err)
 {
+        char value[32];
+        int r = th_snprintf(value, sizeof(value), "%d", (int)pid);
+        if (r < 0)
+                return th_error_errno(err, -r, "join the cgroups");
         for (size_t i = 0; i < ELEMENTSOF(cg->v1_paths); i++) {
                 const char *p = i == V1_DEVICES && cg->v1_devices_payload ? cg->v1_devices_payload
                                                                           : cg->v1_paths[i];
                 if (!p)
                         continue;
-                int r = write_file(p, "cgroup.procs", "0");
+                r = write_file(p, "cgroup.procs", value);
                 if (r < 0)
                         return th_error_errno(err, -r, "join cgroup '%s'", p);
         }

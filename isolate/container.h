@@ -86,6 +86,7 @@ _Noreturn void container_inner_child(Container *c);
 
 /* spawn-outer.c */
 pid_t container_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
+void container_join_outer(Container *c, pid_t outer);
 _Noreturn void container_outer_child(Container *c);
 
 /* spawn-wait.c */

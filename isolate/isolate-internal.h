@@ -161,8 +161,11 @@ typedef struct Cgroup {
 int isolate_cgroup_detect(const char *root, CgroupLayout *ret_layout, ThError *err);
 int isolate_cgroup_create(const char *root, const char *name, const IsolateLimits *limits,
                           bool device_policy, Cgroup *ret, ThError *err);
-/* Joins the v1 hierarchies (the v2 one is joined by CLONE_INTO_CGROUP). */
-int isolate_cgroup_join_v1(const Cgroup *cg, ThError *err);
+/* Moves pid into the v1 hierarchies (the v2 one is joined by
+ * CLONE_INTO_CGROUP). On a quiet host the first cgroup.procs write waits for
+ * an RCU grace period (cgroup_threadgroup_rwsem): the worker writes the
+ * outer child's pid while that child builds the mounts. */
+int isolate_cgroup_join_v1(const Cgroup *cg, pid_t pid, ThError *err);
 bool isolate_cgroup_oom(const Cgroup *cg);
 bool isolate_cgroup_pids_hit(const Cgroup *cg);
 /* Kills and removes cgroups left by a harness that was SIGKILLed. */
@@ -258,7 +261,8 @@ _Noreturn void isolate_stub_init(const InitParams *p);
 char **isolate_init_argv(const InitParams *p);
 int isolate_init_parse(int argc, char **argv, InitParams *p);
 
-/* Messages to the worker (SOCK_SEQPACKET, one message per write). SYNC_PID
+/* Messages to the worker (SOCK_SEQPACKET, one message per write), and one
+ * from it: SYNC_JOINED (or SYNC_ERROR) to the outer child. SYNC_PID
  * comes only from the outer child on a socket of its own, which PID 1 closes
  * first; everything else on the sync socket, which PID 1 keeps and container
  * root can take from it (pidfd_getfd), so the worker believes it only as far
@@ -271,6 +275,7 @@ typedef enum SyncKind {
         SYNC_ERROR,        /* err; setup only, before READY */
         SYNC_SETUP_FAILED, /* value = the setup command's status */
         SYNC_KEPT,         /* value = the command's status; PID 1 stays (hold) */
+        SYNC_JOINED,       /* worker -> outer child: it is in the v1 cgroups */
         _SYNC_KIND_MAX,
         _SYNC_KIND_INVALID = -EINVAL,
 } SyncKind;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -55,9 +56,42 @@ static int mount_overlay(Container *c, const char *stage, const char *root, ThEr
         return 0;
 }
 
+/* The worker's part of step 1, right after the clone: it moves the outer
+ * child into the v1 cgroups while the child builds the root, and tells it
+ * (SYNC_JOINED, or SYNC_ERROR with the error, which the child passes on
+ * through the sync socket). A child already gone has its own error there. */
+void container_join_outer(Container *c, pid_t outer)
+{
+        ThError err = {};
+        int r = isolate_cgroup_join_v1(&c->cg, outer, &err);
+        (void)isolate_sync_send(c->fd[CFD_PIDSOCK], r < 0 ? SYNC_ERROR : SYNC_JOINED, 0,
+                                r < 0 ? &err : NULL);
+}
+
+/* The outer child's wait for that message, before anything it starts can
+ * run: PID 1 and every process of the container inherit these cgroups, so
+ * the memory and pids limits hold from PID 1's first instruction. */
+static int wait_joined(Container *c, ThError *err)
+{
+        SyncMsg m = {};
+        ssize_t n;
+        do
+                n = recv(c->fd[CFD_PIDSOCK_OUTER], &m, sizeof(m), 0);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof(m) || (m.kind != SYNC_JOINED && m.kind != SYNC_ERROR))
+                return th_error_set(err, EPROTO,
+                                    "the harness did not join the container's cgroups");
+        if (m.kind == SYNC_ERROR) {
+                m.err.msg[sizeof(m.err.msg) - 1] = 0;
+                return th_error_set(err, m.err.code, "%s", m.err.msg);
+        }
+        return 0;
+}
+
 /* The outer child, in this order:
- *  1. PR_SET_PDEATHSIG (the worker must still be its parent); join the v1
- *     cgroups; "/" made MS_SLAVE|MS_REC before any mount.
+ *  1. PR_SET_PDEATHSIG (the worker must still be its parent); "/" made
+ *     MS_SLAVE|MS_REC before any mount. The worker moves it into the v1
+ *     cgroups meanwhile (container_join_outer).
  *  2. the staging tmpfs; the tree moved there (or, with -x, the layers and
  *     the upper tmpfs, and an overlay of them with fresh upper/work dirs)
  *     -> the new root.
@@ -65,8 +99,10 @@ static int mount_overlay(Container *c, const char *stage, const char *root, ThEr
  *     network host /sys read-only (a fresh sysfs needs privilege over the
  *     network namespace's owner, which the container's root lacks) — each
  *     target resolved inside the new root (RESOLVE_IN_ROOT).
- *  4. unshare(CLONE_NEWCGROUP), still in the host user namespace, and the
- *     container's cgroup2 made (a detached mount PID 1 attaches).
+ *  4. the wait for the worker's join of the v1 cgroups (the cgroup
+ *     namespace's root is taken from them); unshare(CLONE_NEWCGROUP), still
+ *     in the host user namespace, and the container's cgroup2 made (a
+ *     detached mount PID 1 attaches).
  *  5. chdir into the new root; veth: setns() into the prepared network
  *     namespace; private users: setns() into the user namespace, root in it.
  *  6. clone3(CLONE_PARENT and new mount, PID, UTS, IPC and, unless the
@@ -84,9 +120,6 @@ static int outer_setup(Container *c, const char *root, int *ret_root_fd, ThError
         int r;
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->worker)
                 return th_error_set(err, ESRCH, "the harness went away during setup");
-        r = isolate_cgroup_join_v1(&c->cg, err);
-        if (r < 0)
-                return r;
         if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                 return th_error_errno(err, errno, "make / a slave mount");
         if (mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k") < 0)
@@ -122,7 +155,11 @@ static int outer_setup(Container *c, const char *root, int *ret_root_fd, ThError
          * namespace, so it is owned by the host's: the kernel then refuses
          * cgroup v1 mounts to the container's root (cgroup1_get_tree checks
          * CAP_SYS_ADMIN over the cgroup namespace's owner). Its cgroup2 is
-         * mounted now and attached by PID 1. */
+         * mounted now and attached by PID 1. Its root in each hierarchy is
+         * this process's cgroup there: the v1 join comes first. */
+        r = wait_joined(c, err);
+        if (r < 0)
+                return r;
         if (unshare(CLONE_NEWCGROUP) < 0)
                 return th_error_errno(err, errno, "create the cgroup namespace");
         _cleanup_close_ int cgfs = fsopen("cgroup2", FSOPEN_CLOEXEC);

@@ -829,6 +829,7 @@ int isolate_run(const IsolateSpec *spec, IsolateResult *ret, ThError *err)
                 }
                 if (outer == 0)
                         container_outer_child(&c);
+                container_join_outer(&c, outer);
                 close(TAKE_FD(c.fd[CFD_SYNC_PID1]));
                 close(TAKE_FD(c.fd[CFD_PIDSOCK_OUTER]));
                 container_wait(&c, outer, outer_fd, &w, start, &res);
