@@ -13,10 +13,7 @@ h=$1
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/snapshot.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-unshare --user --mount true 2>/dev/null || { echo "SKIP: needs namespaces"; exit 77; }
-rootfs=${HARNESS_TEST_ROOTFS:-}
-[ -n "$rootfs" ] && [ -x "$rootfs/bin/sh" ] || { echo "SKIP: no HARNESS_TEST_ROOTFS"; exit 77; }
+. "$here/../lib/privileged.sh"
 [ -f /sys/fs/cgroup/unified/cgroup.procs ] && [ -d /sys/fs/cgroup/memory ] &&
         [ -d /sys/fs/cgroup/pids ] || { echo "SKIP: not a hybrid cgroup host"; exit 77; }
 
