@@ -42,7 +42,9 @@ static int check_spec(Container *c, bool *bind_is_file, ThError *err)
         const IsolateSpec *s = c->spec;
         if (!s->rootfs)
                 return th_error_set(err, EINVAL, "no rootfs given");
-        _cleanup_close_ int root = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int root =
+                s->rootfs_fd > 0 ? openat(s->rootfs_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                                 : open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0 && errno == ENOTDIR)
                 return th_error_set(err, ENOTDIR, "rootfs '%s' is not a directory", s->rootfs);
         if (root < 0)
@@ -184,7 +186,8 @@ static int make_upper(Container *c, ThError *err)
         if (c->fd[CFD_UPPER] < 0)
                 return th_error_errno(err, errno, "create the tmpfs for the upper dir");
         struct stat st;
-        if (stat(c->spec->rootfs, &st) < 0)
+        if (c->spec->rootfs_fd > 0 ? fstat(c->spec->rootfs_fd, &st) < 0
+                                   : stat(c->spec->rootfs, &st) < 0)
                 return th_error_errno(err, errno, "stat '%s'", c->spec->rootfs);
         /* The overlay's root takes the upper dir's owner and mode. */
         if (mkdirat(c->fd[CFD_UPPER], "upper", st.st_mode & 07777) < 0 ||
@@ -295,8 +298,9 @@ static int make_mounts(Container *c, ThError *err)
          * idmapped) must not open a host device. The container's devices
          * are the ones bound into its own /dev. */
         for (size_t i = 0; i < c->n_layers; i++) {
-                const char *path = i == 0 ? s->rootfs : s->layers[i - 1];
-                r = isolate_detached_bind(AT_FDCWD, path, userns,
+                bool tree_fd = i == 0 && s->rootfs_fd > 0;
+                const char *path = tree_fd ? "" : i == 0 ? s->rootfs : s->layers[i - 1];
+                r = isolate_detached_bind(tree_fd ? s->rootfs_fd : AT_FDCWD, path, userns,
                                           MOUNT_ATTR_NODEV | (s->ephemeral ? MOUNT_ATTR_RDONLY : 0),
                                           &c->layer_fds[i], err);
                 if (r < 0)
@@ -393,7 +397,12 @@ static int prepare_users(Container *c, ThError *err)
         /* Probe once whether the tree's file system can be idmapped. */
         int fd = -1;
         ThError probe = {};
-        r = isolate_detached_bind(AT_FDCWD, c->spec->rootfs, c->userns.userns_fd, 0, &fd, &probe);
+        if (c->spec->rootfs_fd > 0)
+                r = isolate_detached_bind(c->spec->rootfs_fd, "", c->userns.userns_fd, 0, &fd,
+                                          &probe);
+        else
+                r = isolate_detached_bind(AT_FDCWD, c->spec->rootfs, c->userns.userns_fd, 0, &fd,
+                                          &probe);
         if (r == -EOPNOTSUPP && c->spec->private_users_required) {
                 isolate_userns_release(&c->userns);
                 return th_error_set(err, EOPNOTSUPP,

@@ -1134,6 +1134,7 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
 
         *ret = (IsolateSpec){
                 .rootfs = t->rootfs->dir,
+                .rootfs_fd = t->rootfs->dir_fd,
                 .layers = (const char *const *)t->rootfs->layers,
                 .n_layers = th_strv_length(t->rootfs->layers),
                 .ephemeral = true,
@@ -1326,6 +1327,9 @@ static void write_result_file(const char *dir, const char *id, ReportStatus stat
 
         if (!path || !text)
                 return;
+        /* A test that ended before its worker made the folder (its suite
+         * file changed since it was checked) gets one for its result. */
+        (void)th_mkdir_p(dir, 0755);
         if (th_write_file_atomic(path, text, strlen(text), &err) < 0)
                 th_log(TH_LOG_WARNING, "%s, ignoring", err.msg);
 }

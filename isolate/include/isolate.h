@@ -48,6 +48,9 @@ typedef struct IsolateResult IsolateResult;
 
 typedef struct IsolateSpec {
         const char *rootfs; /* the tree; with ephemeral, the overlay's lowest layer */
+        /* > 0: the tree, opened by the caller where it checked it: used
+         * instead of looking rootfs up again (rootfs then only names it). */
+        int rootfs_fd;
         /* Extra read-only layers stacked on top of rootfs, lowest first (the
          * cached package layer). May be NULL. */
         const char *const *layers;

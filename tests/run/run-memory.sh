@@ -47,4 +47,5 @@ expect_case changed.xml t299 error
 check "its message says the file changed" \
         grep -q "changed since it was checked" changed.xml
 check "the run says so in its status ($rc)" [ "$rc" -ne 0 ]
+check "no warning about a folder the runner did not make" sh -c '! grep -q "ignoring" changed.log'
 finish
