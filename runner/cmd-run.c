@@ -1777,12 +1777,20 @@ static void print_summary(RunCtx *ctx, bool interrupted)
                                 continue;
                         ThError err = { 0 };
                         const TestSpec *spec = NULL;
-                        if (report_spool_load(ctx->spool, slot->spooled - 1, &c) < 0 ||
-                            !(spec = slot_spec(ctx, slot, &err)) ||
-                            test_run_open(ctx, slot, spec, &t) < 0) {
+                        if (report_spool_load(ctx->spool, slot->spooled - 1, &c) < 0) {
                                 fprintf(f, "  %s %s: (its result cannot be read back)\n",
                                         slot->status == REPORT_FAIL ? "FAIL " : "ERROR",
                                         runner_safe(slot_name(ctx, slot)));
+                                continue;
+                        }
+                        /* A test whose suite file changed since the check has
+                         * no folder to point at: its message says why. */
+                        if (!(spec = slot_spec(ctx, slot, &err)) ||
+                            test_run_open(ctx, slot, spec, &t) < 0) {
+                                fprintf(f, "  %s %s/%s: %s\n",
+                                        c.status == REPORT_FAIL ? "FAIL " : "ERROR",
+                                        runner_safe(c.classname), runner_safe(c.name),
+                                        runner_safe(c.message));
                                 continue;
                         }
                         fprintf(f, "  %s %s/%s: %s\n        logs: %s/\n",
