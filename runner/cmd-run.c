@@ -131,6 +131,7 @@ typedef struct HeldSource {
         const Suite *suite;
         char *source_abs;
         int fd;
+        bool writable; /* by at least one test */
 } HeldSource;
 
 /* The suites' tests are not held (there may be 100,000 of them): a test's
@@ -818,6 +819,7 @@ static int hold_source(RunCtx *ctx, const Suite *suite, const SuiteFixture *f, i
         for (size_t i = 0; i < ctx->n_held; i++)
                 if (ctx->held[i].suite == suite &&
                     th_streq(ctx->held[i].source_abs, f->source_abs)) {
+                        ctx->held[i].writable |= f->writable;
                         *ret_fd = ctx->held[i].fd;
                         return 0;
                 }
@@ -833,7 +835,7 @@ static int hold_source(RunCtx *ctx, const Suite *suite, const SuiteFixture *f, i
                 free(source_abs);
                 return r;
         }
-        ctx->held[ctx->n_held++] = (HeldSource){ suite, source_abs, *ret_fd };
+        ctx->held[ctx->n_held++] = (HeldSource){ suite, source_abs, *ret_fd, f->writable };
         return 0;
 }
 
@@ -1006,11 +1008,18 @@ typedef struct SpecStorage {
         char *network_group; /* the suite's group, scoped to this run */
         char machine[64];
         char *setup_argv[4], *argv[4];
-        char *setup; /* `install:` then `setup` */
+        char *setup;        /* `install:` then `setup` */
+        char **git_targets; /* the read-only .git binds of writable fixtures */
+        int *git_fds;
+        size_t n_git;
 } SpecStorage;
 
 static void spec_storage_done(SpecStorage *s)
 {
+        for (size_t i = 0; i < s->n_git; i++)
+                close(s->git_fds[i]);
+        free(s->git_fds);
+        th_strv_free(s->git_targets);
         free(s->binds);
         th_strv_free(s->env);
         free(s->artifacts_dir);
@@ -1080,8 +1089,9 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
         const TestSpec *ts = t->test;
         int r;
 
-        st->binds = calloc(ts->n_fixtures + 5, sizeof(IsolateBind));
-        if (!st->binds)
+        st->binds = calloc(2 * ts->n_fixtures + 5, sizeof(IsolateBind));
+        st->git_fds = calloc(ts->n_fixtures + 1, sizeof(int));
+        if (!st->binds || !st->git_fds)
                 return -ENOMEM;
         size_t n_binds = ts->n_fixtures;
         for (size_t i = 0; i < ts->n_fixtures; i++)
@@ -1090,6 +1100,33 @@ static int build_spec(const RunCtx *ctx, const TestRun *t, unsigned attempt, Spe
                                        .target = ts->fixtures[i].target,
                                        .writable = ts->fixtures[i].writable,
                                        .source_fd = held_fd(ctx, t->suite, &ts->fixtures[i]) };
+        /* A writable fixture over a git work tree: its .git is the host's
+         * configuration, not the repository's content (hooks and
+         * core.fsmonitor run as whoever runs git next, host root in CI).
+         * It is bound read-only over itself. */
+        for (size_t i = 0; i < ts->n_fixtures; i++) {
+                struct stat gst;
+                int src = st->binds[i].source_fd;
+                if (!st->binds[i].writable || src < 0)
+                        continue;
+                int g = openat(src, ".git", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (g < 0)
+                        continue;
+                if (fstat(g, &gst) < 0 || !(S_ISDIR(gst.st_mode) || S_ISREG(gst.st_mode))) {
+                        close(g);
+                        continue;
+                }
+                st->git_fds[st->n_git++] = g;
+                _cleanup_free_ char *target = th_strdup_printf(
+                        "%s/.git", th_streq(st->binds[i].target, "/") ? "" : st->binds[i].target);
+                if (!target || th_strv_push(&st->git_targets, target) < 0)
+                        return -ENOMEM;
+                st->binds[n_binds++] =
+                        (IsolateBind){ .source = st->binds[i].source,
+                                       .target =
+                                               st->git_targets[th_strv_length(st->git_targets) - 1],
+                                       .source_fd = g };
+        }
         /* The host's resolver, read-only, unless a fixture brings its own. */
         if (ts->network == SUITE_NETWORK_HOST && ctx->resolv_conf &&
             !runner_binds_target(st->binds, n_binds, "/etc/resolv.conf"))
@@ -1852,8 +1889,129 @@ static int make_output_dir(RunCtx *ctx)
                        strerror(-r));
                 return RUNNER_EXIT_USAGE;
         }
+        /* The folder given, not one a symlink there (left by an earlier
+         * test, say) points at: the harness empties and writes folders in it. */
+        struct stat st;
+        if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+                th_log(TH_LOG_ERROR,
+                       "the output directory '%s' is a symlink: give the folder itself (-o)", dir);
+                return RUNNER_EXIT_USAGE;
+        }
         ctx->output_dir = realpath(dir, NULL);
         return ctx->output_dir ? 0 : -errno;
+}
+
+/* Whether one of the two paths (absolute, resolved) is the other or below it. */
+static bool paths_overlap(const char *a, const char *b)
+{
+        size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+
+        if (strncmp(a, b, n) != 0)
+                return false;
+        /* "/" is above everything; else the longer goes on with a '/'. */
+        return na == nb || n == 1 || (na > nb ? a[n] : b[n]) == '/';
+}
+
+/* The folder of a report file, resolved as far as it exists (the rest,
+ * made later by the writer, appended as written). */
+static char *report_dir(const char *file)
+{
+        _cleanup_free_ char *dir = strdup(file), *rest = NULL;
+        if (!dir)
+                return NULL;
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+                return realpath(".", NULL);
+        slash[slash == dir ? 1 : 0] = '\0'; /* "/x" -> "/" */
+        for (;;) {
+                _cleanup_free_ char *real = realpath(dir, NULL);
+                if (real && !rest)
+                        return TAKE_PTR(real);
+                if (real)
+                        return th_strdup_printf("%s/%s", th_streq(real, "/") ? "" : real, rest);
+                slash = strrchr(dir, '/');
+                char *last = slash ? slash + 1 : dir;
+                char *r = rest ? th_strdup_printf("%s/%s", last, rest) : strdup(last);
+                if (!r)
+                        return NULL;
+                free(rest);
+                rest = r;
+                if (!slash) {
+                        /* Relative, and none of its folders exists: below the cwd. */
+                        free(dir);
+                        dir = strdup(".");
+                        if (!dir)
+                                return NULL;
+                } else {
+                        slash[slash == dir ? 1 : 0] = '\0';
+                }
+        }
+}
+
+/* The folders the harness writes to must be out of reach of every test: a
+ * writable fixture over the results folder, or over a report's folder,
+ * would let a test swap one of them for a symlink to any host folder while
+ * the run writes there. And each suite's folder is made here, a real
+ * folder: a symlink in its place (from an earlier run) is removed. */
+static int check_outputs(RunCtx *ctx)
+{
+        const char *const reports[] = { ctx->args->junit, ctx->args->tap, ctx->args->json };
+        char *dirs[1 + ELEMENTSOF(reports)] = { 0 };
+        const char *what[1 + ELEMENTSOF(reports)] = { "the output directory", "the --junit folder",
+                                                      "the --tap folder", "the --json folder" };
+        int ret = 0;
+
+        dirs[0] = strdup(ctx->output_dir);
+        for (size_t i = 0; i < ELEMENTSOF(reports); i++) {
+                if (!reports[i])
+                        continue;
+                dirs[1 + i] = report_dir(reports[i]);
+        }
+        for (size_t h = 0; h < ctx->n_held && ret == 0; h++) {
+                char proc[64], src[PATH_MAX];
+                if (!ctx->held[h].writable)
+                        continue;
+                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", ctx->held[h].fd);
+                ssize_t n = readlink(proc, src, sizeof(src) - 1);
+                if (n <= 0)
+                        continue;
+                src[n] = '\0';
+                for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                        if (dirs[i] && paths_overlap(dirs[i], src)) {
+                                th_log(TH_LOG_ERROR,
+                                       "%s '%s' and the writable fixture '%s' of '%s' overlap: a "
+                                       "test could swap the folders the harness writes to for "
+                                       "links to host folders; write the results elsewhere or "
+                                       "make the fixture read-only",
+                                       what[i], dirs[i], src, ctx->held[h].suite->path);
+                                ret = RUNNER_EXIT_USAGE;
+                                break;
+                        }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                free(dirs[i]);
+        if (ret)
+                return ret;
+
+        for (size_t s = 0; s < ctx->n_suites; s++) {
+                char sdir[256];
+                struct stat st;
+                int r = suite_dirname(ctx, s, sdir, sizeof(sdir));
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *path = th_strdup_printf("%s/%s", ctx->output_dir, sdir);
+                if (!path)
+                        return -ENOMEM;
+                if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) < 0) {
+                        th_log(TH_LOG_ERROR, "cannot remove '%s' (not a folder): %m", path);
+                        return RUNNER_EXIT_USAGE;
+                }
+                if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+                        th_log(TH_LOG_ERROR, "cannot create '%s': %m", path);
+                        return RUNNER_EXIT_USAGE;
+                }
+        }
+        return 0;
 }
 
 /* One copy of the host's resolv.conf for the run's `network: host` tests
@@ -1991,6 +2149,8 @@ int runner_cmd_run(int argc, char **argv)
                 r = plan_tests(&ctx);
         if (r == 0)
                 r = check_fixtures(&ctx);
+        if (r == 0)
+                r = check_outputs(&ctx);
         if (r == 0)
                 r = prepare_trees(&ctx);
         if (r == 0)
