@@ -1953,14 +1953,18 @@ static int run_all(ApCtx *c, const char *suites_dir)
                 return -ENOMEM;
         /* The longest tests of the last run first: one long test started
          * last would run alone while the other slots stay idle. */
-        if (write_run_times(c, suites_dir, &times) < 0)
-                return -ENOMEM;
+        int r = write_run_times(c, suites_dir, &times);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) /* the order only */
+                th_log(TH_LOG_WARNING, "cannot write '%s/times.json': %s", suites_dir,
+                       strerror(-r));
         if (times && (th_strv_push(&args, "--durations") < 0 || th_strv_push(&args, times) < 0))
                 return -ENOMEM;
         /* The source tree is the one the user named, wherever it lies. */
         if (th_strv_push(&args, "--allow-outside-fixtures") < 0)
                 return -ENOMEM;
-        int r = runner_gen_run(args, suites);
+        r = runner_gen_run(args, suites);
         if (r < 0)
                 return r;
         /* 0 and 1 are verdicts; 2 and 3 mean the run did not happen as planned. */
