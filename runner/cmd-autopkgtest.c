@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,7 +56,7 @@ static const char usage[] =
         "      --rootfs SPEC         the tree instead: debian:RELEASE or a directory\n"
         "  -o, --output-dir DIR      logs, artifacts, generated suites and the summary\n"
         "                            (default ./" DEFAULT_OUTPUT_DIR ")\n"
-        "  -j, --jobs N              containers at a time\n"
+        "  -j, --jobs N              containers at a time (default: twice the CPUs)\n"
         "      --junit FILE          a JUnit XML report (classname: the source package)\n"
         "      --tap FILE            a TAP report\n"
         "      --json FILE           a JSON (CTRF) report\n"
@@ -138,6 +139,8 @@ typedef struct ApCtx {
         size_t n_groups;
         char *build_depends; /* build-needed: the build's relation, or NULL */
         char *built_tree;    /* build-needed: the built tree (host), or NULL */
+        char *times_path;    /* the tests' times of the last runs, or NULL */
+        RunDurations times;  /* read from it: "SOURCE/TEST" */
 } ApCtx;
 
 static void ap_ctx_done(ApCtx *c)
@@ -160,6 +163,8 @@ static void ap_ctx_done(ApCtx *c)
         free(c->groups);
         free(c->build_depends);
         free(c->built_tree);
+        free(c->times_path);
+        runner_durations_done(&c->times);
         dep8_free(c->control);
         deb_control_free(c->deb);
         free(c->source_dir);
@@ -1778,9 +1783,154 @@ static int write_reports(ApCtx *c)
         return ret;
 }
 
-static int run_all(ApCtx *c)
+/* Twice the CPUs: DEP-8 tests mostly wait (for a daemon, a timeout, a
+ * boot, cron's minute), and a slot per CPU leaves the CPUs idle then
+ * (glib2.0's 15 tests: 66 s at -j 2, 39 s, its longest test, at -j 4 on 2
+ * CPUs); a test that compiles gets its CPU share either way. */
+static unsigned default_jobs(void)
+{
+        cpu_set_t set;
+        long n = 0;
+
+        if (sched_getaffinity(0, sizeof(set), &set) == 0)
+                n = CPU_COUNT(&set);
+        if (n <= 0)
+                n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 0 && n < 1024 ? 2 * (unsigned)n : 2;
+}
+
+/* ---- the tests' times, for starting the longest first ----------------- */
+
+/* Each test's time of the last run that ran it, kept per tree and source
+ * package (CTRF JSON: suite the source package, name the test) in
+ * $HARNESS_CACHE/autopkgtest-times/TREE/SOURCE.json. A missing or
+ * unreadable file only costs the order. */
+static int load_times(ApCtx *c)
+{
+        _cleanup_free_ char *store = NULL;
+        ThError err = { 0 };
+        char label[128], src[128];
+
+        if (fixture_store_dir("autopkgtest-times", &store, &err) < 0)
+                return 0;
+        if (runner_path_component(c->rootfs, label, sizeof(label)) < 0 ||
+            runner_path_component(c->deb->source, src, sizeof(src)) < 0)
+                return -ENOMEM;
+        c->times_path = th_strdup_printf("%s/%s/%s.json", store, label, src);
+        if (!c->times_path)
+                return -ENOMEM;
+        if (access(c->times_path, F_OK) < 0)
+                return 0;
+        if (runner_durations_load(c->times_path, &c->times, &err) < 0) {
+                th_log(TH_LOG_WARNING, "ignoring the tests' times in '%s': %s", c->times_path,
+                       err.msg);
+                runner_durations_done(&c->times);
+        }
+        return 0;
+}
+
+static void times_entry(FILE *f, bool *first, const char *suite, const char *name, double sec)
+{
+        fputs(*first ? "\n" : ",\n", f);
+        *first = false;
+        fputs("{\"suite\": ", f);
+        runner_json_string(f, suite);
+        fputs(", \"name\": ", f);
+        runner_json_string(f, name);
+        fprintf(f, ", \"duration\": %.0f}", sec * 1000);
+}
+
+/* The recorded times as harness run's --durations: "GROUP/TEST", the
+ * groups of this run. *ret: NULL when no test has a time. */
+static int write_run_times(ApCtx *c, const char *suites_dir, char **ret)
+{
+        _cleanup_free_ char *text = NULL, *path = NULL, *id = NULL;
+        size_t len = 0;
+        bool first = true;
+        double sec;
+        ThError err = { 0 };
+
+        *ret = NULL;
+        if (c->times.n == 0)
+                return 0;
+        _cleanup_fclose_ FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        fputs("{\"results\": {\"tests\": [", f);
+        for (size_t i = 0; i < c->n_tests; i++) {
+                const ApTest *t = &c->tests[i];
+                if (t->group == SIZE_MAX)
+                        continue;
+                free(id);
+                id = th_strdup_printf("%s/%s", c->deb->source, t->t->name);
+                if (!id)
+                        return -ENOMEM;
+                if (runner_durations_find(&c->times, id, &sec))
+                        times_entry(f, &first, c->groups[t->group].name, t->t->name, sec);
+        }
+        fputs("\n]}}\n", f);
+        fclose(TAKE_PTR(f));
+        if (!text)
+                return -ENOMEM;
+        if (first)
+                return 0;
+        path = th_strdup_printf("%s/times.json", suites_dir);
+        if (!path)
+                return -ENOMEM;
+        int r = th_write_file_atomic(path, text, strlen(text), &err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(path);
+        return 0;
+}
+
+/* After the run: the times of the tests that ran, and the recorded ones
+ * of the tests that did not (--test). */
+static void save_times(ApCtx *c)
+{
+        _cleanup_free_ char *text = NULL, *dir = NULL;
+        size_t len = 0;
+        bool first = true;
+        ThError err = { 0 };
+
+        if (!c->times_path)
+                return;
+        _cleanup_fclose_ FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return;
+        fputs("{\"results\": {\"tests\": [", f);
+        for (size_t i = 0; i < c->n_tests; i++) {
+                const ApTest *t = &c->tests[i];
+                if (t->dir && t->time_sec > 0)
+                        times_entry(f, &first, c->deb->source, t->t->name, t->time_sec);
+        }
+        size_t plen = strlen(c->deb->source);
+        for (size_t k = 0; k < c->times.n; k++) {
+                const char *id = c->times.v[k].id;
+                bool ran = false;
+                if (strncmp(id, c->deb->source, plen) != 0 || id[plen] != '/')
+                        continue;
+                for (size_t i = 0; i < c->n_tests && !ran; i++)
+                        ran = c->tests[i].dir && c->tests[i].time_sec > 0 &&
+                              th_streq(c->tests[i].t->name, id + plen + 1);
+                if (!ran)
+                        times_entry(f, &first, c->deb->source, id + plen + 1, c->times.v[k].sec);
+        }
+        fputs("\n]}}\n", f);
+        fclose(TAKE_PTR(f));
+        dir = text ? strdup(c->times_path) : NULL;
+        if (!dir || first)
+                return;
+        *strrchr(dir, '/') = '\0';
+        if (th_mkdir_p(dir, 0755) < 0 ||
+            th_write_file_atomic(c->times_path, text, strlen(text), &err) < 0)
+                th_log(TH_LOG_WARNING, "cannot keep the tests' times in '%s'", c->times_path);
+}
+
+static int run_all(ApCtx *c, const char *suites_dir)
 {
         _cleanup_strv_ char **args = NULL, **suites = NULL;
+        _cleanup_free_ char *times = NULL;
         const ApArgs *a = c->args;
         bool any = false;
 
@@ -1795,14 +1945,26 @@ static int run_all(ApCtx *c)
                 return 0;
         if (th_strv_push(&args, "-o") < 0 || th_strv_push(&args, c->output_dir) < 0)
                 return -ENOMEM;
-        if (a->jobs && (th_strv_push(&args, "-j") < 0 || th_strv_push(&args, a->jobs) < 0))
+        char jobs[16];
+        snprintf(jobs, sizeof(jobs), "%u", default_jobs());
+        if (th_strv_push(&args, "-j") < 0 || th_strv_push(&args, a->jobs ? a->jobs : jobs) < 0)
                 return -ENOMEM;
         if (a->allow_privileged && th_strv_push(&args, "--allow-privileged") < 0)
+                return -ENOMEM;
+        /* The longest tests of the last run first: one long test started
+         * last would run alone while the other slots stay idle. */
+        int r = write_run_times(c, suites_dir, &times);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) /* the order only */
+                th_log(TH_LOG_WARNING, "cannot write '%s/times.json': %s", suites_dir,
+                       strerror(-r));
+        if (times && (th_strv_push(&args, "--durations") < 0 || th_strv_push(&args, times) < 0))
                 return -ENOMEM;
         /* The source tree is the one the user named, wherever it lies. */
         if (th_strv_push(&args, "--allow-outside-fixtures") < 0)
                 return -ENOMEM;
-        int r = runner_gen_run(args, suites);
+        r = runner_gen_run(args, suites);
         if (r < 0)
                 return r;
         /* 0 and 1 are verdicts; 2 and 3 mean the run did not happen as planned. */
@@ -1905,7 +2067,9 @@ int runner_cmd_autopkgtest(int argc, char **argv)
         r = prepare_layers(&c);
         if (r != 0)
                 return r;
-        r = run_all(&c);
+        if (load_times(&c) < 0)
+                return AP_EXIT_OTHER;
+        r = run_all(&c, suites_dir);
         if (r != 0)
                 return r > 0 ? r : AP_EXIT_OTHER;
         for (size_t i = 0; i < c.n_tests; i++) {
@@ -1928,6 +2092,7 @@ int runner_cmd_autopkgtest(int argc, char **argv)
                 if (r < 0)
                         return AP_EXIT_OTHER;
         }
+        save_times(&c);
         int code = summarize(&c);
         if (write_reports(&c) < 0 && code == AP_EXIT_OK)
                 code = AP_EXIT_OTHER;

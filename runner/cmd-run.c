@@ -47,7 +47,8 @@ static const char usage[] =
         "      --shard I/N|auto      only shard I of N (1-based; balanced by count);\n"
         "                            auto: HARNESS_SHARD_INDEX/TOTAL, or GitLab,\n"
         "                            CircleCI or Buildkite variables\n"
-        "      --durations FILE      balance the shards by the test times of this\n"
+        "      --durations FILE      start the longest tests first, and balance the\n"
+        "                            shards, by the test times of this\n"
         "                            JUnit or CTRF JSON report of an earlier run\n"
         "      --retries N           retries for every test (overrides the suites)\n"
         "      --timeout DURATION    timeout for every test, e.g. 90s, 2m (overrides)\n"
@@ -373,8 +374,6 @@ static int parse_args(int argc, char **argv, RunArgs *a)
         }
         if (optind >= argc)
                 return runner_usage_error("run", "no suite given");
-        if (a->durations && a->shard.total == 0)
-                return runner_usage_error("run", "--durations needs --shard");
         for (int i = optind; i < argc; i++)
                 if (th_strv_push(&a->suites, argv[i]) < 0)
                         return -ENOMEM;
@@ -641,7 +640,10 @@ static int plan_tests(RunCtx *ctx)
                 if (!t->skip)
                         ctx->runnable[ctx->n_runnable++] = i;
         }
-        return 0;
+        /* --durations: the longest tests start first. */
+        return a->durations ? runner_plan_order(ctx->suites, items, ctx->runnable, ctx->n_runnable,
+                                                &durations)
+                            : 0;
 }
 
 /* ---- a test's TestSpec, loaded again when needed ------------------------ */

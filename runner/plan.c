@@ -195,6 +195,40 @@ int runner_shard_assign(const char *const *ids, size_t n, unsigned total, const 
         return 0;
 }
 
+/* Unknown first, then known longest first; ties by position. */
+static int order_item_cmp(const void *a, const void *b)
+{
+        const ShardItem *x = a, *y = b;
+
+        if (x->known != y->known)
+                return x->known ? 1 : -1;
+        if (x->known && x->sec != y->sec)
+                return x->sec > y->sec ? -1 : 1;
+        return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+int runner_order_longest_first(const char *const *ids, size_t n, const RunDurations *d,
+                               size_t *order)
+{
+        _cleanup_free_ ShardItem *items = NULL;
+
+        if (n == 0)
+                return 0;
+        items = calloc(n, sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                items[i] = (ShardItem){ .id = ids[i], .pos = i };
+                items[i].known = runner_durations_find(d, ids[i], &items[i].sec);
+                if (items[i].known && !(items[i].sec >= 0))
+                        items[i].sec = 0;
+        }
+        qsort(items, n, sizeof(*items), order_item_cmp);
+        for (size_t i = 0; i < n; i++)
+                order[i] = items[i].pos;
+        return 0;
+}
+
 static bool has_tag(char *const *have, char *const *want)
 {
         for (char *const *w = want; *w; w++)
@@ -287,6 +321,39 @@ int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *se
         }
         *ret = TAKE_PTR(items);
         *ret_n = n;
+        return 0;
+}
+
+int runner_plan_order(Suite *const *suites, const RunPlanItem *items, size_t *runnable, size_t n,
+                      const RunDurations *d)
+{
+        _cleanup_free_ char **ids = NULL;
+        _cleanup_free_ size_t *order = NULL, *was = NULL;
+        int r = 0;
+
+        if (n < 2)
+                return 0;
+        ids = calloc(n, sizeof(*ids));
+        order = calloc(n, sizeof(*order));
+        was = calloc(n, sizeof(*was));
+        if (!ids || !order || !was)
+                return -ENOMEM;
+        for (size_t k = 0; k < n && r == 0; k++) {
+                const RunPlanItem *it = &items[runnable[k]];
+                ids[k] = th_strdup_printf("%s/%s", suites[it->suite]->name,
+                                          suites[it->suite]->tests[it->test].name);
+                if (!ids[k])
+                        r = -ENOMEM;
+        }
+        if (r == 0)
+                r = runner_order_longest_first((const char *const *)ids, n, d, order);
+        for (size_t k = 0; k < n; k++)
+                free(ids[k]);
+        if (r < 0)
+                return r;
+        memcpy(was, runnable, n * sizeof(*was));
+        for (size_t k = 0; k < n; k++)
+                runnable[k] = was[order[k]];
         return 0;
 }
 

@@ -160,6 +160,14 @@ int runner_durations_load(const char *path, RunDurations *ret, ThError *err);
 int runner_shard_assign(const char *const *ids, size_t n, unsigned total, const RunDurations *d,
                         unsigned *ret);
 
+/* The order to start n tests (ids) in, given an earlier run's durations:
+ * order[k] is the position of the k-th to start. Tests without a recorded
+ * time first (new ones, of unknown length), in their given order; then the
+ * others longest first (ties in their given order), so that a long test
+ * does not start last and leave the other slots idle (LPT). */
+int runner_order_longest_first(const char *const *ids, size_t n, const RunDurations *d,
+                               size_t *order);
+
 typedef struct RunSelect {
         const regex_t *filters; /* any of them matches "SUITE/TEST"; none = all */
         size_t n_filters;
@@ -188,6 +196,11 @@ int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *se
 /* The shard part of it: keeps of items[0..*n) (ids[i]: item i's
  * "SUITE/TEST") those of sel's shard, in order; nothing without one. */
 int runner_plan_shard(RunPlanItem *items, size_t *n, const char *const *ids, const RunSelect *sel);
+
+/* --durations: runnable (n positions into items) put in the order of
+ * runner_order_longest_first() by the ids "SUITE/TEST". */
+int runner_plan_order(Suite *const *suites, const RunPlanItem *items, size_t *runnable, size_t n,
+                      const RunDurations *d);
 
 /* A machine name (hostname) for a test: "[a-z0-9-]", at most 63 characters,
  * ending in a hash of suite, test and salt so that concurrent tests differ. */

@@ -114,6 +114,35 @@ START_TEST(test_plan_shard__durations_balance_longest_first)
 }
 END_TEST
 
+START_TEST(test_plan_order__unknown_then_longest_first)
+{
+        /* a 1s, b unknown, c 90s, d 5s, e unknown, f 90s: b and e (new, of
+         * unknown length) in their order, then c and f (90s, a tie kept in
+         * order), d, a. */
+        const char *ids[] = { "s/a", "s/b", "s/c", "s/d", "s/e", "s/f" };
+        const double sec[] = { 1, -1, 90, 5, -1, 90 };
+        const size_t want[] = { 1, 4, 2, 5, 3, 0 };
+        size_t order[6];
+        RunDurations d = { 0 };
+
+        d.v = calloc(6, sizeof(*d.v));
+        ck_assert_ptr_nonnull(d.v);
+        for (unsigned t = 0; t < 6; t++)
+                if (sec[t] >= 0)
+                        d.v[d.n++] = (RunDuration){ .id = strdup(ids[t]), .sec = sec[t] };
+        runner_durations_sort(&d);
+        ck_assert_int_eq(runner_order_longest_first(ids, 6, &d, order), 0);
+        for (unsigned k = 0; k < 6; k++)
+                ck_assert_uint_eq(order[k], want[k]);
+        /* No durations: the given order. */
+        RunDurations none = { 0 };
+        ck_assert_int_eq(runner_order_longest_first(ids, 6, &none, order), 0);
+        for (unsigned k = 0; k < 6; k++)
+                ck_assert_uint_eq(order[k], k);
+        runner_durations_done(&d);
+}
+END_TEST
+
 START_TEST(test_plan_shard__stable_hash)
 {
         /* Machine names use it: the same on every run. */
@@ -367,6 +396,7 @@ static Suite *plan_suite(void)
         tcase_add_test(tc, test_plan_shard__every_test_in_exactly_one_shard_balanced_by_count);
         tcase_add_test(tc, test_plan_shard__durations_balance_longest_first);
         tcase_add_test(tc, test_plan_shard__stable_hash);
+        tcase_add_test(tc, test_plan_order__unknown_then_longest_first);
         tcase_add_test(tc, test_plan_durations__junit_and_ctrf);
         tcase_add_test(tc, test_plan_shard__auto_from_ci_variables);
         tcase_add_test(tc, test_plan_select__filter_and_tags);

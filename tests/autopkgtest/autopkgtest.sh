@@ -75,6 +75,16 @@ rc=$?
 "$h" autopkgtest -o "$tmp/out0" --test ok --test allowed "$tmp/mini" >"$tmp/log0" 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok "all passed: exit status 0" || { cat "$tmp/log0"; bad "exit status $rc, want 0"; }
+# The tests' times are kept per tree and source package; the next run
+# passes them to harness run (--durations) to start the longest first,
+# and a --test run keeps the times of the tests it did not run.
+times=$(ls "${HARNESS_CACHE:-/var/cache/harness}"/autopkgtest-times/*/harness-mini.json 2>/dev/null | head -1)
+[ -n "$times" ] && grep -q '"name": "env-root"' "$times" && grep -q '"name": "ok"' "$times" &&
+        ok "the tests' times are kept, those of tests a --test run left out too" ||
+        bad "no kept times for harness-mini (${times:-no file})"
+grep -q '"suite": "harness-mini", "name": "ok", "duration": [0-9]' "$tmp/out0/suites/times.json" 2>/dev/null &&
+        ok "a later run gives harness run the recorded times (suites/times.json)" ||
+        bad "no suites/times.json with the recorded times in the later run"
 
 # --deb: a local package in place of the archive's (here the archive has
 # none: harness-mini is made up), resolved by apt with its dependencies.

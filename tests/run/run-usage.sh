@@ -29,7 +29,7 @@ expect 2 "invalid --retries '99'" "$h" run --retries 99 ok.yaml
 expect 2 "unknown option '--frob'" "$h" run --frob ok.yaml
 expect 2 "option '--filter' needs an argument" "$h" run ok.yaml --filter
 expect 2 "option '-j' needs an argument" "$h" run ok.yaml -j
-expect 2 "durations needs --shard" "$h" run --durations x.xml ok.yaml
+expect 2 "durations 'x.xml': No such file" "$h" run --durations x.xml ok.yaml
 expect 2 "durations 'ok.yaml': neither JUnit XML nor CTRF JSON" "$h" run --shard 1/2 --durations ok.yaml ok.yaml
 expect 2 "durations 'nofile.xml': No such file" "$h" run --shard 1/2 --durations nofile.xml ok.yaml
 expect 2 '^bad.yaml:6:5: ' "$h" run -o out bad.yaml
