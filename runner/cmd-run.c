@@ -1953,8 +1953,9 @@ static char *report_dir(const char *file)
 /* The folders the harness writes to must be out of reach of every test: a
  * writable fixture over the results folder, or over a report's folder,
  * would let a test swap one of them for a symlink to any host folder while
- * the run writes there. And each suite's folder is made here, a real
- * folder: a symlink in its place (from an earlier run) is removed. */
+ * the run writes there. And a symlink (or any non-folder) in place of a
+ * suite's folder, left by an earlier run, is removed: the tests make the
+ * folder. */
 static int check_outputs(RunCtx *ctx)
 {
         const char *const reports[] = { ctx->args->junit, ctx->args->tap, ctx->args->json };
@@ -2006,10 +2007,6 @@ static int check_outputs(RunCtx *ctx)
                         return -ENOMEM;
                 if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) < 0) {
                         th_log(TH_LOG_ERROR, "cannot remove '%s' (not a folder): %m", path);
-                        return RUNNER_EXIT_USAGE;
-                }
-                if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-                        th_log(TH_LOG_ERROR, "cannot create '%s': %m", path);
                         return RUNNER_EXIT_USAGE;
                 }
         }
