@@ -640,10 +640,28 @@ static int plan_tests(RunCtx *ctx)
                 if (!t->skip)
                         ctx->runnable[ctx->n_runnable++] = i;
         }
-        /* --durations: the longest tests start first. */
-        return a->durations ? runner_plan_order(ctx->suites, items, ctx->runnable, ctx->n_runnable,
-                                                &durations)
-                            : 0;
+        /* --durations: the longest tests start first (ids[k]: "SUITE/TEST"
+         * of runnable[k]; the suites' tests are not held). */
+        if (!a->durations || ctx->n_runnable < 2)
+                return 0;
+        char **ids = calloc(ctx->n_runnable, sizeof(char *));
+        if (!ids)
+                return -ENOMEM;
+        int q = 0;
+        for (size_t k = 0; k < ctx->n_runnable && q == 0; k++) {
+                const TestSlot *t = &ctx->tests[ctx->runnable[k]];
+                ids[k] = th_strdup_printf("%s/%s", ctx->suites[t->suite]->name,
+                                          ctx->names + t->name);
+                if (!ids[k])
+                        q = -ENOMEM;
+        }
+        if (q == 0)
+                q = runner_plan_order((const char *const *)ids, ctx->runnable, ctx->n_runnable,
+                                      &durations);
+        for (size_t k = 0; k < ctx->n_runnable; k++)
+                free(ids[k]);
+        free(ids);
+        return q;
 }
 
 /* ---- a test's TestSpec, loaded again when needed ------------------------ */
@@ -1950,6 +1968,14 @@ static char *report_dir(const char *file)
         }
 }
 
+/* Whether path is dir or below it (both absolute, resolved). */
+static bool path_below(const char *path, const char *dir)
+{
+        size_t n = strlen(dir);
+        return th_streq(dir, "/") ||
+               (strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/'));
+}
+
 /* The folders the harness writes to must be out of reach of every test: a
  * writable fixture over the results folder, or over a report's folder,
  * would let a test swap one of them for a symlink to any host folder while
@@ -1979,8 +2005,12 @@ static int check_outputs(RunCtx *ctx)
                 if (n <= 0)
                         continue;
                 src[n] = '\0';
+                /* A fixture inside a report's folder changes nothing of the
+                 * report's path; one inside the results folder may hold the
+                 * suites' and tests' folders. */
                 for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
-                        if (dirs[i] && paths_overlap(dirs[i], src)) {
+                        if (dirs[i] &&
+                            (i == 0 ? paths_overlap(dirs[i], src) : path_below(dirs[i], src))) {
                                 th_log(TH_LOG_ERROR,
                                        "%s '%s' and the writable fixture '%s' of '%s' overlap: a "
                                        "test could swap the folders the harness writes to for "

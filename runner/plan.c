@@ -324,31 +324,18 @@ int runner_plan_build(Suite *const *suites, size_t n_suites, const RunSelect *se
         return 0;
 }
 
-int runner_plan_order(Suite *const *suites, const RunPlanItem *items, size_t *runnable, size_t n,
-                      const RunDurations *d)
+int runner_plan_order(const char *const *ids, size_t *runnable, size_t n, const RunDurations *d)
 {
-        _cleanup_free_ char **ids = NULL;
         _cleanup_free_ size_t *order = NULL, *was = NULL;
-        int r = 0;
+        int r;
 
         if (n < 2)
                 return 0;
-        ids = calloc(n, sizeof(*ids));
         order = calloc(n, sizeof(*order));
         was = calloc(n, sizeof(*was));
-        if (!ids || !order || !was)
+        if (!order || !was)
                 return -ENOMEM;
-        for (size_t k = 0; k < n && r == 0; k++) {
-                const RunPlanItem *it = &items[runnable[k]];
-                ids[k] = th_strdup_printf("%s/%s", suites[it->suite]->name,
-                                          suites[it->suite]->tests[it->test].name);
-                if (!ids[k])
-                        r = -ENOMEM;
-        }
-        if (r == 0)
-                r = runner_order_longest_first((const char *const *)ids, n, d, order);
-        for (size_t k = 0; k < n; k++)
-                free(ids[k]);
+        r = runner_order_longest_first(ids, n, d, order);
         if (r < 0)
                 return r;
         memcpy(was, runnable, n * sizeof(*was));

@@ -199,8 +199,7 @@ int runner_plan_shard(RunPlanItem *items, size_t *n, const char *const *ids, con
 
 /* --durations: runnable (n positions into items) put in the order of
  * runner_order_longest_first() by the ids "SUITE/TEST". */
-int runner_plan_order(Suite *const *suites, const RunPlanItem *items, size_t *runnable, size_t n,
-                      const RunDurations *d);
+int runner_plan_order(const char *const *ids, size_t *runnable, size_t n, const RunDurations *d);
 
 /* A machine name (hostname) for a test: "[a-z0-9-]", at most 63 characters,
  * ending in a hash of suite, test and salt so that concurrent tests differ. */
