@@ -1921,15 +1921,18 @@ static int make_output_dir(RunCtx *ctx)
         return ctx->output_dir ? 0 : -errno;
 }
 
-/* Whether one of the two paths (absolute, resolved) is the other or below it. */
+/* Whether path is dir or below it (both absolute, resolved). */
+static bool path_below(const char *path, const char *dir)
+{
+        size_t n = strlen(dir);
+        return th_streq(dir, "/") ||
+               (strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/'));
+}
+
+/* Whether one of the two is the other or below it. */
 static bool paths_overlap(const char *a, const char *b)
 {
-        size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
-
-        if (strncmp(a, b, n) != 0)
-                return false;
-        /* "/" is above everything; else the longer goes on with a '/'. */
-        return na == nb || n == 1 || (na > nb ? a[n] : b[n]) == '/';
+        return path_below(a, b) || path_below(b, a);
 }
 
 /* The folder of a report file, resolved as far as it exists (the rest,
@@ -1966,14 +1969,6 @@ static char *report_dir(const char *file)
                         slash[slash == dir ? 1 : 0] = '\0';
                 }
         }
-}
-
-/* Whether path is dir or below it (both absolute, resolved). */
-static bool path_below(const char *path, const char *dir)
-{
-        size_t n = strlen(dir);
-        return th_streq(dir, "/") ||
-               (strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/'));
 }
 
 /* The folders the harness writes to must be out of reach of every test: a
